@@ -1,0 +1,1 @@
+"""The analysis layer the rules share: loops, collections, data flow, catalogues, guards."""

@@ -1,0 +1,77 @@
+"""What a call does, by the catalogue: a sink (bulk write), a loader, or neither."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from extraction_lint.analysis.catalog import (
+    DUCKDB_APPEND_METHOD,
+    EXECUTE_METHOD,
+    Catalog,
+)
+from extraction_lint.analysis.model import CallSite
+
+
+@dataclass(frozen=True, slots=True)
+class SinkCall:
+    """A bulk write, with the expressions whose data it writes.
+
+    For a method sink the receiver counts (``df.to_parquet(p)`` writes ``df``) as well as
+    every argument; for ``x.execute(sql, params)`` only ``params``; for DuckDB's
+    ``con.append("table", df)`` only ``df``.
+    """
+
+    call: CallSite
+    name: str
+    data: tuple[cst.BaseExpression, ...]
+    #: ``execute`` is a sink only when its parameters carry accumulated data, so it does not
+    #: make a loop an extraction loop on its own.
+    conditional: bool = False
+
+
+def _positional(call: cst.Call) -> list[cst.Arg]:
+    return [a for a in call.args if a.keyword is None]
+
+
+def _is_string_literal(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString)
+
+
+def match_sink(call: CallSite, catalog: Catalog) -> SinkCall | None:
+    """The call as a sink, or None when it writes nothing in bulk (SPEC 2.1 "Sink")."""
+    node = call.node
+    args = tuple(a.value for a in node.args)
+    method = call.method
+    if method is not None:
+        receiver = call.receiver
+        assert receiver is not None
+        if method in catalog.sink_methods:
+            return SinkCall(call, method, (receiver, *args))
+        positional = _positional(node)
+        if method == EXECUTE_METHOD:
+            params = [a.value for a in positional[1:2]]
+            params += [
+                a.value
+                for a in node.args
+                if a.keyword is not None and a.keyword.value in {"parameters", "params"}
+            ]
+            if params:
+                return SinkCall(call, method, tuple(params), conditional=True)
+            return None
+        if (
+            method == DUCKDB_APPEND_METHOD
+            and len(positional) == 2
+            and not any(a.star for a in positional)
+            and _is_string_literal(positional[0].value)
+        ):
+            return SinkCall(call, f"{method}", (positional[1].value,))
+    if call.qualname is not None and call.qualname in catalog.sink_functions:
+        return SinkCall(call, call.qualname, args)
+    return None
+
+
+def is_loader(call: CallSite, catalog: Catalog) -> bool:
+    """Whether the call loads data (SPEC 2.1 "Loader")."""
+    return catalog.is_loader(call.qualname, call.method)

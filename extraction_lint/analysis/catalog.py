@@ -1,0 +1,331 @@
+"""The catalogues the rules share: sinks, loaders, derivations, heartbeats and guards.
+
+Everything here is data. The rules never spell a library name themselves: they ask
+:class:`Catalog`, which holds these defaults plus what the configuration adds
+(``extend-sink-methods``, ``extend-heartbeat-calls``, ...). Names are fully
+qualified through imports (``pd.read_csv`` is ``pandas.read_csv``), see
+:mod:`extraction_lint.analysis.names`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+# --- Sinks (SPEC 2.1): calls that write many records at once -------------------------------
+
+#: Methods that are bulk writes on any receiver.
+SINK_METHODS: frozenset[str] = frozenset(
+    {
+        "executemany",
+        "insert_many",
+        "bulk_insert_mappings",
+        "bulk_save_objects",
+        "add_all",
+        "copy_records_to_table",
+        "writerows",
+        "writelines",
+        "to_sql",
+        "to_parquet",
+        "to_csv",
+        "to_feather",
+        "to_json",
+        "write_parquet",
+        "write_csv",
+        "write_database",
+    }
+)
+
+#: Functions that are bulk writes, by qualified name.
+SINK_FUNCTIONS: frozenset[str] = frozenset(
+    {
+        "json.dump",
+        "pickle.dump",
+        "numpy.save",
+        "numpy.savez",
+        "numpy.savez_compressed",
+        "psycopg2.extras.execute_values",
+        "psycopg2.extras.execute_batch",
+        "pyarrow.parquet.write_table",
+    }
+)
+
+#: ``x.execute(sql, c)``: a sink only when its second argument carries accumulated data.
+EXECUTE_METHOD = "execute"
+
+#: DuckDB's appender form ``con.append("table", df)``.
+DUCKDB_APPEND_METHOD = "append"
+
+# --- Loaders (SPEC 2.1) ----------------------------------------------------------------------
+
+LOADER_FUNCTIONS: frozenset[str] = frozenset(
+    {
+        "pickle.load",
+        "pickle.loads",
+        "numpy.load",
+        "numpy.fromfile",
+        "pyarrow.parquet.read_table",
+        "json.load",
+        "joblib.load",
+        "torch.load",
+        "h5py.File",
+    }
+)
+
+#: Qualified-name prefixes whose functions all load: ``pandas.read_csv``, ``polars.scan_parquet``.
+LOADER_FUNCTION_PREFIXES: tuple[str, ...] = ("pandas.read_", "polars.read_", "polars.scan_")
+
+LOADER_METHODS: frozenset[str] = frozenset({"fetchall", "fetchmany", "fetchone", "fetchdf"})
+
+# --- Collections and their growth (SPEC 2.1) ------------------------------------------------
+
+#: Calls that make an empty growable container.
+EMPTY_CONTAINER_CALLS: frozenset[str] = frozenset(
+    {"list", "dict", "set", "collections.defaultdict", "collections.OrderedDict"}
+)
+
+#: ``deque()`` is a collection only without ``maxlen``.
+DEQUE_CALL = "collections.deque"
+
+#: Data frames built with no data are collections; with data they are derivations.
+EMPTY_FRAME_CALLS: frozenset[str] = frozenset({"pandas.DataFrame", "polars.DataFrame"})
+#: Keywords that describe the frame's shape but carry no rows.
+FRAME_SHAPE_KEYWORDS: frozenset[str] = frozenset({"columns", "schema", "index", "dtype"})
+
+#: Frame concatenation: ``c = pandas.concat([..., c, ...])`` is growth of ``c``.
+FRAME_CONCAT_CALLS: frozenset[str] = frozenset({"pandas.concat", "polars.concat"})
+
+GROWTH_METHODS: frozenset[str] = frozenset({"append", "extend", "insert", "add", "update"})
+SETDEFAULT_METHOD = "setdefault"
+CLEAR_METHOD = "clear"
+
+# --- Derivations (SPEC 2.1): values built whole from a collection ---------------------------
+
+DERIVATION_CALLS: frozenset[str] = frozenset(
+    {
+        "pandas.DataFrame",
+        "pandas.concat",
+        "pandas.DataFrame.from_records",
+        "pandas.DataFrame.from_dict",
+        "polars.DataFrame",
+        "polars.concat",
+        "polars.from_dicts",
+        "polars.from_records",
+        "numpy.array",
+        "numpy.asarray",
+        "numpy.concatenate",
+        "numpy.stack",
+        "numpy.vstack",
+        "numpy.hstack",
+        "pyarrow.Table.from_pylist",
+        "pyarrow.Table.from_pydict",
+        "pyarrow.table",
+        "list",
+        "tuple",
+        "dict",
+        "set",
+        "sorted",
+    }
+)
+
+#: Built-ins that materialise an iterable whole (EXL002) when given a call or a generator.
+MATERIALIZING_CALLS: frozenset[str] = frozenset({"list", "tuple", "set", "sorted"})
+
+# --- Bounded loops (SPEC 2.1) ---------------------------------------------------------------
+
+#: Wrappers that keep an iterable bounded when every argument is bounded.
+BOUNDED_WRAPPERS: frozenset[str] = frozenset({"enumerate", "zip", "reversed", "sorted"})
+#: Methods of a bounded dict display that iterate it.
+BOUNDED_VIEW_METHODS: frozenset[str] = frozenset({"items", "keys", "values"})
+
+# --- Heartbeats (SPEC 2.5, EXL101) ------------------------------------------------------------
+
+#: Progress iterators: wrapping a loop's iterable in one of these is a heartbeat.
+PROGRESS_ITERATORS: frozenset[str] = frozenset(
+    {
+        "tqdm.tqdm",
+        "tqdm.trange",
+        "tqdm.auto.tqdm",
+        "tqdm.auto.trange",
+        "tqdm.notebook.tqdm",
+        "tqdm.notebook.trange",
+        "tqdm.std.tqdm",
+        "tqdm.rich.tqdm",
+        "tqdm.contrib.tenumerate",
+        "tqdm.contrib.tzip",
+        "tqdm.contrib.tmap",
+        "rich.progress.track",
+        "alive_progress.alive_it",
+        "extraction_lint.guardrails.track",
+    }
+)
+
+#: Constructors of progress objects whose ``.update()``/``.advance()`` is a heartbeat.
+PROGRESS_OBJECTS: frozenset[str] = frozenset(
+    {
+        "tqdm.tqdm",
+        "tqdm.auto.tqdm",
+        "tqdm.notebook.tqdm",
+        "tqdm.std.tqdm",
+        "tqdm.rich.tqdm",
+        "rich.progress.Progress",
+        "extraction_lint.guardrails.ProgressTracker",
+    }
+)
+PROGRESS_OBJECT_METHODS: frozenset[str] = frozenset({"update", "advance"})
+#: Methods that are heartbeats on any receiver.
+HEARTBEAT_METHODS: frozenset[str] = frozenset({"heartbeat", "tick"})
+#: ``<guard>.track(...)`` is all three guards; any other ``<x>.track(...)`` is a heartbeat.
+TRACK_METHOD = "track"
+
+LOG_FUNCTIONS: frozenset[str] = frozenset(
+    {"print", "click.echo", "sys.stdout.write", "sys.stderr.write"}
+)
+LOG_LEVELS: frozenset[str] = frozenset(
+    {"debug", "info", "warning", "warn", "error", "critical", "exception", "log"}
+)
+LOGGER_NAMES: frozenset[str] = frozenset({"log", "logger", "LOG", "LOGGER", "_log", "_logger"})
+LOGGER_FACTORIES: frozenset[str] = frozenset({"logging.getLogger"})
+
+# --- Guards (SPEC 2.5, EXL102 and EXL103) -----------------------------------------------------
+
+GUARDRAILS_MODULE = "extraction_lint.guardrails"
+#: ``guard(...)``: heartbeat, memory and stall guard in one.
+GUARD_FACTORIES: frozenset[str] = frozenset({"extraction_lint.guardrails.guard"})
+MEMORY_GUARD_CONTEXTS: frozenset[str] = frozenset(
+    {"extraction_lint.guardrails.guard", "extraction_lint.guardrails.MemoryGuard"}
+)
+STALL_GUARD_CONTEXTS: frozenset[str] = frozenset(
+    {
+        "extraction_lint.guardrails.guard",
+        "extraction_lint.guardrails.StallDetector",
+        "extraction_lint.guardrails.Deadline",
+    }
+)
+MEMORY_GUARD_OBJECTS: frozenset[str] = frozenset({"extraction_lint.guardrails.MemoryGuard"})
+#: ``<x>.check_memory()`` on any receiver; ``.check()`` only on a MemoryGuard.
+MEMORY_CHECK_METHODS: frozenset[str] = frozenset({"check_memory"})
+MEMORY_GUARD_CHECK_METHOD = "check"
+MEMORY_CHECK_FUNCTIONS: frozenset[str] = frozenset(
+    {"resource.getrusage", "tracemalloc.get_traced_memory", "psutil.virtual_memory"}
+)
+#: ``psutil.Process(...).memory_info()``.
+PROCESS_FACTORIES: frozenset[str] = frozenset({"psutil.Process"})
+PROCESS_MEMORY_METHODS: frozenset[str] = frozenset({"memory_info", "memory_full_info"})
+
+#: Process-wide memory limit: ``resource.setrlimit(resource.RLIMIT_AS, ...)``.
+SETRLIMIT = "resource.setrlimit"
+MEMORY_RLIMITS: frozenset[str] = frozenset({"RLIMIT_AS", "RLIMIT_DATA"})
+#: Process-wide timeouts.
+PROCESS_TIMEOUT_FUNCTIONS: frozenset[str] = frozenset({"signal.alarm", "signal.setitimer"})
+FAULTHANDLER_LATER = "faulthandler.dump_traceback_later"
+
+#: Decorator keywords that bound a function's run time (Prefect, Celery, Airflow).
+TIMEOUT_DECORATOR_KEYWORDS: frozenset[str] = frozenset(
+    {"timeout", "timeout_seconds", "time_limit", "soft_time_limit", "execution_timeout"}
+)
+
+#: Conventional aliases, used only for names that no import or assignment binds, so that
+#: snippets written without their imports still resolve (``pd.read_csv``).
+CONVENTIONAL_ALIASES: dict[str, str] = {
+    "pd": "pandas",
+    "np": "numpy",
+    "pl": "polars",
+    "pa": "pyarrow",
+    "pq": "pyarrow.parquet",
+    "tqdm": "tqdm.tqdm",
+    "trange": "tqdm.trange",
+    "track": "rich.progress.track",
+    "Progress": "rich.progress.Progress",
+    "alive_it": "alive_progress.alive_it",
+    "guard": "extraction_lint.guardrails.guard",
+    "ProgressTracker": "extraction_lint.guardrails.ProgressTracker",
+    "MemoryGuard": "extraction_lint.guardrails.MemoryGuard",
+    "StallDetector": "extraction_lint.guardrails.StallDetector",
+    "Deadline": "extraction_lint.guardrails.Deadline",
+    "defaultdict": "collections.defaultdict",
+    "deque": "collections.deque",
+    "OrderedDict": "collections.OrderedDict",
+}
+
+
+def canonical_guardrails_name(qualname: str) -> str:
+    """Map ``extraction_lint.guardrails.<submodule>.Name`` to ``extraction_lint.guardrails.Name``.
+
+    The guardrails package re-exports its public names, so a user may import them from a
+    submodule; the catalogue only knows the public spelling.
+    """
+    if qualname.startswith(GUARDRAILS_MODULE + "."):
+        return GUARDRAILS_MODULE + "." + qualname.rsplit(".", 1)[1]
+    return qualname
+
+
+@dataclass(frozen=True)
+class ExtraCalls:
+    """Calls that the configuration adds to a catalogue.
+
+    ``functions`` are qualified names (``mylib.progress.beat``); ``methods`` are method names
+    that count on any receiver (written with a leading dot in the configuration: ``.ping``).
+    """
+
+    functions: frozenset[str] = frozenset()
+    methods: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, entries: Iterable[str]) -> ExtraCalls:
+        """Split configuration entries into functions and ``.method`` names."""
+        functions: set[str] = set()
+        methods: set[str] = set()
+        for entry in entries:
+            if entry.startswith("."):
+                methods.add(entry[1:])
+            else:
+                functions.add(entry)
+        return cls(frozenset(functions), frozenset(methods))
+
+    def matches(self, qualname: str | None, method: str | None) -> bool:
+        """Whether a call with this qualified name or method name is one of these."""
+        return (qualname is not None and qualname in self.functions) or (
+            method is not None and method in self.methods
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.functions or self.methods)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The sink, loader and guard catalogues in force for one run (defaults + configuration)."""
+
+    sink_methods: frozenset[str] = SINK_METHODS
+    sink_functions: frozenset[str] = SINK_FUNCTIONS
+    extra_heartbeats: ExtraCalls = field(default_factory=ExtraCalls)
+    extra_memory_guards: ExtraCalls = field(default_factory=ExtraCalls)
+    extra_stall_guards: ExtraCalls = field(default_factory=ExtraCalls)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        extend_sink_methods: Iterable[str] = (),
+        extend_sink_functions: Iterable[str] = (),
+        extend_heartbeat_calls: Iterable[str] = (),
+        extend_memory_guard_calls: Iterable[str] = (),
+        extend_stall_guard_calls: Iterable[str] = (),
+    ) -> Catalog:
+        """The default catalogue extended by configuration entries."""
+        return cls(
+            sink_methods=SINK_METHODS | frozenset(extend_sink_methods),
+            sink_functions=SINK_FUNCTIONS | frozenset(extend_sink_functions),
+            extra_heartbeats=ExtraCalls.parse(extend_heartbeat_calls),
+            extra_memory_guards=ExtraCalls.parse(extend_memory_guard_calls),
+            extra_stall_guards=ExtraCalls.parse(extend_stall_guard_calls),
+        )
+
+    def is_loader(self, qualname: str | None, method: str | None) -> bool:
+        """Whether a call loads data (SPEC 2.1 "Loader")."""
+        if method is not None and method in LOADER_METHODS:
+            return True
+        if qualname is None:
+            return False
+        return qualname in LOADER_FUNCTIONS or qualname.startswith(LOADER_FUNCTION_PREFIXES)

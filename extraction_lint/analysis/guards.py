@@ -1,0 +1,244 @@
+"""Heartbeats and guards around an extraction loop (SPEC 2.5).
+
+What counts is in :mod:`extraction_lint.analysis.catalog`; this module finds it around or
+inside one loop: progress iterators in the iterable, progress and memory-check calls in
+the body, ``with guard(...)`` blocks around it, process-wide limits anywhere in the module
+and timeout decorators on the enclosing function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import libcst as cst
+
+from extraction_lint.analysis.catalog import (
+    FAULTHANDLER_LATER,
+    GUARD_FACTORIES,
+    HEARTBEAT_METHODS,
+    LOG_FUNCTIONS,
+    LOG_LEVELS,
+    LOGGER_FACTORIES,
+    LOGGER_NAMES,
+    MEMORY_CHECK_FUNCTIONS,
+    MEMORY_CHECK_METHODS,
+    MEMORY_GUARD_CHECK_METHOD,
+    MEMORY_GUARD_CONTEXTS,
+    MEMORY_GUARD_OBJECTS,
+    MEMORY_RLIMITS,
+    PROCESS_FACTORIES,
+    PROCESS_MEMORY_METHODS,
+    PROCESS_TIMEOUT_FUNCTIONS,
+    PROGRESS_ITERATORS,
+    PROGRESS_OBJECT_METHODS,
+    PROGRESS_OBJECTS,
+    SETRLIMIT,
+    STALL_GUARD_CONTEXTS,
+    TIMEOUT_DECORATOR_KEYWORDS,
+    TRACK_METHOD,
+    Catalog,
+    ExtraCalls,
+)
+from extraction_lint.analysis.model import CallSite, Loop, Scope, WithItem
+
+Resolve = Callable[[cst.BaseExpression], str | None]
+
+
+def _last_name(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    return None
+
+
+def _is_true(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "True"
+
+
+@dataclass(frozen=True, slots=True)
+class LoopGuards:
+    """Which of the three protections an extraction loop has."""
+
+    heartbeat: bool
+    memory: bool
+    stall: bool
+
+
+class GuardFacts:
+    """Module-wide facts about guards, and the per-loop verdict built on them."""
+
+    def __init__(self, scopes: list[Scope], resolve: Resolve, catalog: Catalog) -> None:
+        self._resolve = resolve
+        self._catalog = catalog
+        #: What each name (or ``self.attr``) is bound to: qualified names of the factories.
+        self._made_by: dict[str, set[str]] = {}
+        self.process_memory_limit = False
+        self.process_timeout = False
+        for scope in scopes:
+            self._scan_scope(scope)
+
+    # --- module-wide facts ---------------------------------------------------------------
+
+    def _scan_scope(self, scope: Scope) -> None:
+        for assignment in scope.assignments:
+            if assignment.operator == "=":
+                self._note_binding(scope, assignment.target, assignment.value)
+        for item in scope.with_items:
+            if item.target is not None:
+                self._note_binding(scope, item.target, item.expr)
+        for call in scope.calls:
+            qualname = call.qualname
+            if qualname == SETRLIMIT and call.node.args:
+                if _last_name(call.node.args[0].value) in MEMORY_RLIMITS:
+                    self.process_memory_limit = True
+            elif qualname in PROCESS_TIMEOUT_FUNCTIONS:
+                self.process_timeout = True
+            elif qualname == FAULTHANDLER_LATER and self._exits(call.node):
+                self.process_timeout = True
+
+    def _note_binding(
+        self, scope: Scope, target: cst.BaseExpression, value: cst.BaseExpression
+    ) -> None:
+        key = scope.key_of(target)
+        if key is None or not isinstance(value, cst.Call):
+            return
+        factory = self._resolve(value.func)
+        if factory is not None:
+            self._made_by.setdefault(key, set()).add(factory)
+
+    @staticmethod
+    def _exits(call: cst.Call) -> bool:
+        """``faulthandler.dump_traceback_later(t, exit=True)`` (or ``exit`` as 4th argument)."""
+        positional = [a for a in call.args if a.keyword is None]
+        if len(positional) >= 4 and _is_true(positional[3].value):
+            return True
+        return any(
+            a.keyword is not None and a.keyword.value == "exit" and _is_true(a.value)
+            for a in call.args
+        )
+
+    def _is_made_by(
+        self, scope: Scope, node: cst.BaseExpression | None, factories: frozenset[str]
+    ) -> bool:
+        """Whether ``node`` is a call of one of ``factories`` or a name bound to one."""
+        if node is None:
+            return False
+        if isinstance(node, cst.Call):
+            return self._resolve(node.func) in factories
+        key = scope.key_of(node)
+        return key is not None and bool(self._made_by.get(key, set()) & factories)
+
+    def _is_logger(self, scope: Scope, node: cst.BaseExpression) -> bool:
+        if isinstance(node, cst.Name) and node.value in LOGGER_NAMES:
+            return True
+        if isinstance(node, cst.Attribute) and scope.key_of(node) is not None:
+            if node.attr.value in LOGGER_NAMES:
+                return True
+        return self._is_made_by(scope, node, LOGGER_FACTORIES)
+
+    # --- per call --------------------------------------------------------------------------
+
+    def _is_guard_track(self, scope: Scope, call: CallSite) -> bool:
+        return call.method == TRACK_METHOD and self._is_made_by(
+            scope, call.receiver, GUARD_FACTORIES
+        )
+
+    def _is_heartbeat(self, scope: Scope, call: CallSite) -> bool:
+        qualname, method = call.qualname, call.method
+        if qualname in PROGRESS_ITERATORS:
+            return True
+        if self._catalog.extra_heartbeats.matches(qualname, method):
+            return True
+        if method in (TRACK_METHOD, *HEARTBEAT_METHODS):
+            return True
+        if method in PROGRESS_OBJECT_METHODS and self._is_made_by(
+            scope, call.receiver, PROGRESS_OBJECTS
+        ):
+            return True
+        if call.site.in_except:
+            return False
+        if qualname in LOG_FUNCTIONS:
+            return True
+        if method in LOG_LEVELS:
+            receiver = call.receiver
+            assert receiver is not None
+            return self._resolve(receiver) == "logging" or self._is_logger(scope, receiver)
+        return False
+
+    def _is_memory_check(self, scope: Scope, call: CallSite) -> bool:
+        qualname, method = call.qualname, call.method
+        if self._is_guard_track(scope, call) or qualname in MEMORY_CHECK_FUNCTIONS:
+            return True
+        if self._catalog.extra_memory_guards.matches(qualname, method):
+            return True
+        if method in MEMORY_CHECK_METHODS:
+            return True
+        if method == MEMORY_GUARD_CHECK_METHOD:
+            return self._is_made_by(scope, call.receiver, MEMORY_GUARD_OBJECTS)
+        if method in PROCESS_MEMORY_METHODS:
+            return self._is_made_by(scope, call.receiver, PROCESS_FACTORIES)
+        return False
+
+    def _is_stall_check(self, scope: Scope, call: CallSite) -> bool:
+        return self._is_guard_track(scope, call) or self._catalog.extra_stall_guards.matches(
+            call.qualname, call.method
+        )
+
+    def _is_context(
+        self, scope: Scope, item: WithItem, contexts: frozenset[str], extra: ExtraCalls
+    ) -> bool:
+        if self._is_made_by(scope, item.expr, contexts):
+            return True
+        expr = item.expr
+        return isinstance(expr, cst.Call) and extra.matches(self._resolve(expr.func), None)
+
+    def _has_timeout_decorator(self, scope: Scope) -> bool:
+        extra = self._catalog.extra_stall_guards
+        for function in scope.enclosing_functions():
+            for decorator in function.decorators:
+                expr = decorator.decorator
+                func = expr.func if isinstance(expr, cst.Call) else expr
+                name = _last_name(func)
+                if name is not None and "timeout" in name.lower():
+                    return True
+                if extra.matches(self._resolve(func), None):
+                    return True
+                if isinstance(expr, cst.Call) and any(
+                    a.keyword is not None and a.keyword.value in TIMEOUT_DECORATOR_KEYWORDS
+                    for a in expr.args
+                ):
+                    return True
+        return False
+
+    # --- per loop --------------------------------------------------------------------------
+
+    def loop_guards(self, loop: Loop) -> LoopGuards:
+        """The heartbeat, memory and stall protections of ``loop`` (header and body)."""
+        scope = loop.scope
+        calls = [c for c in scope.calls if loop.contains(c.site.order)]
+        withs: Iterable[WithItem] = (
+            *loop.enclosing_withs,
+            *(w for w in scope.with_items if loop.contains(w.site.order)),
+        )
+        withs = tuple(withs)
+        heartbeat = any(self._is_heartbeat(scope, c) for c in calls)
+        memory = (
+            self.process_memory_limit
+            or any(self._is_memory_check(scope, c) for c in calls)
+            or any(
+                self._is_context(scope, w, MEMORY_GUARD_CONTEXTS, self._catalog.extra_memory_guards)
+                for w in withs
+            )
+        )
+        stall = (
+            self.process_timeout
+            or any(self._is_stall_check(scope, c) for c in calls)
+            or any(
+                self._is_context(scope, w, STALL_GUARD_CONTEXTS, self._catalog.extra_stall_guards)
+                for w in withs
+            )
+            or self._has_timeout_decorator(scope)
+        )
+        return LoopGuards(heartbeat=heartbeat, memory=memory, stall=stall)

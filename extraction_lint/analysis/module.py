@@ -1,0 +1,297 @@
+"""The analysis of one module: the facts of one walk, and the answers the rules ask for.
+
+Rules receive a :class:`ModuleAnalysis` and ask it questions in the words of SPEC 2.1
+(accumulations, materialisations, accumulating helpers, sinks, extraction loops and their
+guards). Each answer is computed once, on first use, and shared by every rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import libcst as cst
+
+from extraction_lint.analysis.calls import SinkCall, is_loader, match_sink
+from extraction_lint.analysis.catalog import MATERIALIZING_CALLS, Catalog
+from extraction_lint.analysis.collections import Accumulation, CollectionFacts
+from extraction_lint.analysis.collector import Collector
+from extraction_lint.analysis.dataflow import Dataflow
+from extraction_lint.analysis.guards import GuardFacts, LoopGuards
+from extraction_lint.analysis.loops import BoundedLoops, module_constants
+from extraction_lint.analysis.model import CallSite, Expression, Loop, Scope, Site
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """What the analysis needs from the configuration."""
+
+    catalog: Catalog = field(default_factory=Catalog)
+    bounded_range_limit: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Materialization:
+    """A comprehension, ``list(...)``-like call or ``[*...]`` over an unbounded source."""
+
+    node: cst.BaseExpression
+    site: Site
+
+
+@dataclass(frozen=True, slots=True)
+class Helper:
+    """A function that returns a collection it accumulated in an unbounded loop (EXL003)."""
+
+    scope: Scope
+    accumulation: Accumulation
+
+
+@dataclass(frozen=True, slots=True)
+class HelperCall:
+    """A call of an accumulating helper, made outside every unbounded loop."""
+
+    call: CallSite
+    helper: Helper
+
+
+class ModuleAnalysis:
+    """Everything the rules know about one parsed module."""
+
+    def __init__(self, module: cst.Module, settings: AnalysisSettings | None = None) -> None:
+        self.module = module
+        self.settings = settings or AnalysisSettings()
+        collector = Collector(module)
+        module.visit(collector)
+        self.scopes = collector.scopes
+        self.imports = collector.imports
+        for scope in self.scopes:
+            for call in scope.calls:
+                func = call.node.func
+                call.qualname = self.imports.resolve(func)
+                if isinstance(func, cst.Attribute):
+                    call.method = func.attr.value
+        constants = module_constants(
+            collector.module_scope, collector.module_binding_counts, self.scopes
+        )
+        self.bounded = BoundedLoops(self.imports, constants, self.settings.bounded_range_limit)
+        for scope in self.scopes:
+            for loop in scope.loops:
+                node = loop.node
+                loop.bounded = isinstance(node, cst.For) and self.bounded.is_bounded_iterable(
+                    node.iter, scope
+                )
+        self._collections: dict[int, CollectionFacts] = {}
+        self._dataflows: dict[int, Dataflow] = {}
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalogue in force."""
+        return self.settings.catalog
+
+    def resolve(self, node: cst.BaseExpression) -> str | None:
+        """The qualified name of a name or attribute chain (see :class:`ImportMap`)."""
+        return self.imports.resolve(node)
+
+    def code(self, node: cst.CSTNode) -> str:
+        """The source text of a node, on one line."""
+        return " ".join(self.module.code_for_node(node).split())
+
+    # --- collections and data ------------------------------------------------------------
+
+    def collections(self, scope: Scope) -> CollectionFacts:
+        """Bindings, growth and flush sites of the collections of ``scope``."""
+        facts = self._collections.get(id(scope))
+        if facts is None:
+            facts = self._collections[id(scope)] = CollectionFacts(scope, self.resolve)
+        return facts
+
+    def accumulations(self, scope: Scope) -> list[Accumulation]:
+        """Collections of ``scope`` that grow unflushed in an unbounded loop."""
+        return self.collections(scope).accumulations()
+
+    def sinks(self, scope: Scope) -> list[SinkCall]:
+        """The bulk writes of ``scope``, in source order."""
+        return self._sinks_by_scope.get(id(scope), [])
+
+    @cached_property
+    def _sinks_by_scope(self) -> dict[int, list[SinkCall]]:
+        out: dict[int, list[SinkCall]] = {}
+        for scope in self.scopes:
+            found = [s for c in scope.calls if (s := match_sink(c, self.catalog)) is not None]
+            if found:
+                out[id(scope)] = found
+        return out
+
+    def dataflow(self, scope: Scope) -> Dataflow:
+        """Which accumulations, materialisations and helper results each expression carries."""
+        flow = self._dataflows.get(id(scope))
+        if flow is None:
+            keys = frozenset(a.key for a in self.accumulations(scope))
+            nodes: set[cst.CSTNode] = {m.node for m in self.materializations(scope)}
+            nodes.update(h.call.node for h in self.helper_calls(scope))
+            flow = Dataflow(scope, self.resolve, keys, frozenset(nodes))
+            self._dataflows[id(scope)] = flow
+        return flow
+
+    # --- EXL002: materialisations --------------------------------------------------------
+
+    def _is_unbounded_clause(self, clause: cst.CompFor, scope: Scope) -> bool:
+        return not self.bounded.is_bounded_iterable(clause.iter, scope)
+
+    def _iterates_unbounded(self, node: cst.BaseExpression, scope: Scope) -> bool:
+        """A comprehension with an unbounded ``for`` clause, or a call that is not bounded."""
+        if isinstance(node, cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp):
+            clause: cst.CompFor | None = node.for_in
+            while clause is not None:
+                if self._is_unbounded_clause(clause, scope):
+                    return True
+                clause = clause.inner_for_in
+            return False
+        if isinstance(node, cst.Call):
+            return not self.bounded.is_bounded_iterable(node, scope)
+        return False
+
+    def _is_per_item(self, site: Site, scope: Scope) -> bool:
+        """Inside an unbounded loop or, for EXL002, an unbounded comprehension clause."""
+        return bool(site.unbounded_loops()) or any(
+            self._is_unbounded_clause(c, scope) for c in site.comp_clauses
+        )
+
+    def materializations(self, scope: Scope) -> list[Materialization]:
+        """Materialisations of unbounded sources in ``scope`` that are not per-item (SPEC 2.3)."""
+        found: list[Materialization] = []
+        candidates: list[Expression] = [
+            c
+            for c in scope.comprehensions
+            if not isinstance(c.node, cst.GeneratorExp) and self._iterates_unbounded(c.node, scope)
+        ]
+        for call in scope.calls:
+            if call.qualname not in MATERIALIZING_CALLS:
+                continue
+            positional = [a for a in call.node.args if a.keyword is None]
+            if (
+                len(positional) == 1
+                and not positional[0].star
+                and isinstance(positional[0].value, cst.Call | cst.GeneratorExp)
+                and self._iterates_unbounded(positional[0].value, scope)
+            ):
+                candidates.append(Expression(call.node, call.site))
+        for display in scope.starred_displays:
+            assert isinstance(display.node, cst.List)
+            if any(
+                isinstance(e, cst.StarredElement)
+                and isinstance(e.value, cst.Call | cst.GeneratorExp)
+                and self._iterates_unbounded(e.value, scope)
+                for e in display.node.elements
+            ):
+                candidates.append(display)
+        for candidate in candidates:
+            if not self._is_per_item(candidate.site, scope):
+                found.append(Materialization(candidate.node, candidate.site))
+        return found
+
+    # --- EXL003: accumulating helpers ------------------------------------------------------
+
+    @cached_property
+    def helpers(self) -> dict[tuple[int, str], Helper]:
+        """Accumulating helpers by (id of the scope that defines them, name)."""
+        out: dict[tuple[int, str], Helper] = {}
+        for scope in self.scopes:
+            if scope.kind != "function" or scope.parent is None or not scope.returns:
+                continue
+            accumulations = self.accumulations(scope)
+            if not accumulations:
+                continue
+            flow = Dataflow(
+                scope, self.resolve, frozenset(a.key for a in accumulations), frozenset()
+            )
+            for accumulation in accumulations:
+                if any(
+                    r.site.order > accumulation.loop.end
+                    and accumulation.key in flow.carried(r.value)
+                    for r in scope.returns
+                ):
+                    out[(id(scope.parent), scope.name)] = Helper(scope, accumulation)
+                    break
+        return out
+
+    def helper_calls(self, scope: Scope) -> list[HelperCall]:
+        """Calls in ``scope`` of accumulating helpers, outside every unbounded loop."""
+        helpers = self.helpers
+        if not helpers:
+            return []
+        found: list[HelperCall] = []
+        for call in scope.calls:
+            if call.site.unbounded_loops():
+                continue
+            helper = self._called_helper(call, scope)
+            if helper is not None:
+                found.append(HelperCall(call, helper))
+        return found
+
+    def _called_helper(self, call: CallSite, scope: Scope) -> Helper | None:
+        func = call.node.func
+        helpers = self.helpers
+        if isinstance(func, cst.Name):
+            if func.value in self.imports.imports:
+                return None
+            outer: Scope | None = scope
+            while outer is not None:
+                if outer.kind != "class":
+                    helper = helpers.get((id(outer), func.value))
+                    if helper is not None:
+                        return helper
+                outer = outer.parent
+            return None
+        owner = scope.enclosing_class
+        if (
+            owner is not None
+            and isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value == scope.self_name
+        ):
+            return helpers.get((id(owner), func.attr.value))
+        return None
+
+    # --- EXL101-EXL103: extraction loops ---------------------------------------------------
+
+    @cached_property
+    def extraction_loops(self) -> list[Loop]:
+        """The outermost unbounded loops that call a loader or a sink (SPEC 2.1), in order."""
+        found: dict[int, Loop] = {}
+        for scope in self.scopes:
+            for call in scope.calls:
+                if not self._loads_or_writes(call):
+                    continue
+                site = call.site
+                loops = list(site.loops)
+                if site.header_of is not None:
+                    loops.append(site.header_of)
+                outermost = next((loop for loop in loops if not loop.bounded), None)
+                if outermost is not None:
+                    found.setdefault(id(outermost), outermost)
+        return sorted(found.values(), key=lambda loop: loop.start)
+
+    def _loads_or_writes(self, call: CallSite) -> bool:
+        if is_loader(call, self.catalog):
+            return True
+        sink = match_sink(call, self.catalog)
+        return sink is not None and not sink.conditional
+
+    @cached_property
+    def _guards(self) -> GuardFacts:
+        return GuardFacts(self.scopes, self.resolve, self.catalog)
+
+    def loop_guards(self, loop: Loop) -> LoopGuards:
+        """The heartbeat, memory and stall protections of an extraction loop."""
+        return self._guards.loop_guards(loop)
+
+    def describe_loop(self, loop: Loop, limit: int = 60) -> str:
+        """``for path in paths`` / ``while True``, shortened to ``limit`` characters."""
+        node = loop.node
+        if isinstance(node, cst.For):
+            prefix = "async for" if node.asynchronous is not None else "for"
+            text = f"{prefix} {self.code(node.target)} in {self.code(node.iter)}"
+        else:
+            text = f"while {self.code(node.test)}"
+        return text if len(text) <= limit else text[: limit - 3] + "..."

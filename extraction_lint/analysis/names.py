@@ -1,0 +1,97 @@
+"""Qualified names through imports: ``pd.read_csv`` -> ``pandas.read_csv``."""
+
+from __future__ import annotations
+
+import builtins
+
+import libcst as cst
+
+from extraction_lint.analysis.catalog import CONVENTIONAL_ALIASES, canonical_guardrails_name
+
+_BUILTINS = frozenset(dir(builtins))
+
+
+def dotted_name(node: cst.BaseExpression) -> str | None:
+    """``a.b.c`` for a chain of attributes on a name, else None."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return None
+    parts.append(node.value)
+    return ".".join(reversed(parts))
+
+
+def import_module_name(node: cst.BaseExpression) -> str:
+    """The dotted module name of an ``import``/``from`` clause (``os.path``)."""
+    return dotted_name(node) or ""
+
+
+class ImportMap:
+    """What each name of a module stands for, from every import in the module.
+
+    Imports anywhere in the module count (local imports inside functions are common in
+    scripts); a name bound by assignment, ``def``, parameter and so on and never imported
+    is a local value whose qualified name is unknown.
+    """
+
+    def __init__(self) -> None:
+        self.imports: dict[str, str] = {}
+        self.bound: set[str] = set()
+
+    def add_import(self, node: cst.Import) -> None:
+        """Record ``import a.b`` (binds ``a``) and ``import a.b as c`` (binds ``c``)."""
+        for alias in node.names:
+            module = import_module_name(alias.name)
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.imports[alias.asname.name.value] = module
+            else:
+                top = module.split(".", 1)[0]
+                self.imports.setdefault(top, top)
+
+    def add_import_from(self, node: cst.ImportFrom) -> None:
+        """Record ``from a import b as c`` (binds ``c`` to ``a.b``); relative imports stay dotted."""
+        if isinstance(node.names, cst.ImportStar):
+            return
+        module = "." * len(node.relative) + (
+            import_module_name(node.module) if node.module is not None else ""
+        )
+        for alias in node.names:
+            name = import_module_name(alias.name)
+            target = f"{module}.{name}" if module and not module.endswith(".") else module + name
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.imports[alias.asname.name.value] = target
+            else:
+                self.imports[name] = target
+
+    def resolve(self, node: cst.BaseExpression) -> str | None:
+        """The qualified name of a name or attribute chain, or None when unknown.
+
+        Built-ins resolve to their bare name (``print``, ``list``); names that are neither
+        imported nor bound resolve to a conventional alias (``pd`` -> ``pandas``) or to
+        themselves, so that an unimported ``load`` stays ``load`` and matches nothing.
+        """
+        parts: list[str] = []
+        while isinstance(node, cst.Attribute):
+            parts.append(node.attr.value)
+            node = node.value
+        if not isinstance(node, cst.Name):
+            return None
+        head = self.resolve_name(node.value)
+        if head is None:
+            return None
+        if parts:
+            head = head + "." + ".".join(reversed(parts))
+        return canonical_guardrails_name(head)
+
+    def resolve_name(self, name: str) -> str | None:
+        """The qualified name one bare name stands for (see :meth:`resolve`)."""
+        imported = self.imports.get(name)
+        if imported is not None:
+            return imported
+        if name in self.bound:
+            return None
+        if name in _BUILTINS:
+            return name
+        return CONVENTIONAL_ALIASES.get(name, name)

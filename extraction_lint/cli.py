@@ -1,0 +1,259 @@
+"""The command line (SPEC 3): ``extraction-lint [OPTIONS] [PATH ...]``.
+
+``main(argv) -> int`` does everything and returns the exit status: 0 nothing found, 1
+findings or a file that could not be checked, 2 the tool could not do what was asked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
+
+from extraction_lint import __version__
+from extraction_lint.config import (
+    Config,
+    ConfigError,
+    find_config,
+    load_config,
+    parse_codes,
+    with_cli_overrides,
+)
+from extraction_lint.discovery import MissingPathError, SourceFile, discover, display_path
+from extraction_lint.engine import CheckOptions, check_source
+from extraction_lint.reporters import (
+    FORMATS,
+    GithubReporter,
+    JsonReporter,
+    Reporter,
+    SarifReporter,
+    Summary,
+    TextReporter,
+)
+from extraction_lint.rules import ALL_RULES, RULES_BY_CODE
+from extraction_lint.runner import options_for, run
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """The tool cannot do what was asked (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; ``--help`` lists every option."""
+    parser = _Parser(
+        prog="extraction-lint",
+        description=(
+            "Find unbounded accumulate-then-bulk-write code and extraction loops without "
+            "heartbeat, memory or stall guards."
+        ),
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
+    parser.add_argument("--format", choices=FORMATS, default="text", help="output format")
+    parser.add_argument("--output", metavar="FILE", help="write the report to FILE")
+    parser.add_argument("--select", metavar="CODES", help="codes or prefixes to enable (replaces)")
+    parser.add_argument("--ignore", metavar="CODES", help="codes or prefixes to disable")
+    parser.add_argument("--extend-select", metavar="CODES", help="codes or prefixes to add")
+    parser.add_argument("--config", metavar="FILE", help="read configuration from FILE")
+    parser.add_argument("--isolated", action="store_true", help="ignore all configuration files")
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
+    parser.add_argument("--statistics", action="store_true", help="counts per rule")
+    parser.add_argument(
+        "--show-source", action="store_true", help="show the code around each finding"
+    )
+    parser.add_argument("--fix", action="store_true", help="apply automatic fixes")
+    parser.add_argument("--diff", action="store_true", help="show automatic fixes as a diff")
+    parser.add_argument(
+        "-j", "--jobs", type=int, metavar="N", help="worker processes (default: CPU count)"
+    )
+    parser.add_argument("--no-cache", action="store_true", help="do not use the result cache")
+    parser.add_argument(
+        "--stdin-filename", metavar="NAME", help="read source from stdin, report it as NAME"
+    )
+    parser.add_argument(
+        "--force-exclude",
+        action="store_true",
+        help="apply exclude patterns to paths named on the command line too",
+    )
+    parser.add_argument("--list-rules", action="store_true", help="list the rules and exit")
+    parser.add_argument("--explain", metavar="CODE", help="show one rule's documentation")
+    parser.add_argument("--version", action="version", version=f"extraction-lint {__version__}")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except UsageError as error:
+        print(f"extraction-lint: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigError as error:
+        print(f"extraction-lint: configuration error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("extraction-lint: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (``| head``); nothing left to say.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return EXIT_FINDINGS
+
+
+def _main(argv: list[str]) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help / --version
+        return int(exit_.code or 0)
+    if args.list_rules:
+        _list_rules(sys.stdout)
+        return EXIT_OK
+    if args.explain is not None:
+        return _explain(args.explain.strip().upper(), sys.stdout)
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    config = _load_config(args)
+    if args.fix or args.diff:
+        print(
+            "extraction-lint: no selected rule has an automatic fix; nothing to "
+            + ("apply" if args.fix else "show"),
+            file=sys.stderr,
+        )
+    options = CheckOptions(
+        enabled=config.enabled_codes(), analysis=config.analysis_settings()
+    )
+    cwd = Path.cwd()
+    stdin_text: str | None = None
+    with _output(args.output) as stream:
+        reporter = _reporter(args, stream, cwd, lambda path: _lines(path, stdin_text, args))
+        summary = Summary()
+        reporter.start()
+        if args.stdin_filename is not None:
+            data = sys.stdin.buffer.read()
+            stdin_text = data.decode("utf-8", errors="replace")
+            name = Path(args.stdin_filename)
+            if not (args.force_exclude and config.is_excluded(name)):
+                file = SourceFile(name, display_path(name, cwd))
+                result = check_source(data, file.display, options_for(config, options, file))
+                summary.add(result)
+                reporter.add(result)
+        else:
+            try:
+                files = discover(args.paths or ["."], config, force_exclude=args.force_exclude)
+            except MissingPathError as error:
+                raise UsageError(str(error)) from None
+            for result in run(files, config, options):
+                summary.add(result)
+                reporter.add(result)
+        reporter.finish(summary)
+    if args.diff:
+        return EXIT_OK
+    return EXIT_FINDINGS if summary.failed and not args.exit_zero else EXIT_OK
+
+
+def _load_config(args: argparse.Namespace) -> Config:
+    if args.isolated:
+        config = Config()
+    elif args.config is not None:
+        path = Path(args.config)
+        if not path.is_file():
+            raise UsageError(f"--config {args.config}: no such file")
+        config = load_config(path)
+    else:
+        found = find_config(Path.cwd())
+        config = load_config(found) if found is not None else Config()
+    return with_cli_overrides(
+        config,
+        select=parse_codes(args.select, "--select") if args.select is not None else None,
+        extend_select=parse_codes(args.extend_select, "--extend-select")
+        if args.extend_select
+        else (),
+        ignore=parse_codes(args.ignore, "--ignore") if args.ignore else (),
+    )
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[TextIO]:
+    if path is None:
+        yield sys.stdout
+        return
+    try:
+        handle = open(path, "w", encoding="utf-8")  # noqa: SIM115
+    except OSError as error:
+        raise UsageError(f"--output {path}: {error.strerror or error}") from None
+    with handle:
+        yield handle
+
+
+def _lines(path: str, stdin_text: str | None, args: argparse.Namespace) -> list[str] | None:
+    if args.stdin_filename is not None:
+        return stdin_text.splitlines() if stdin_text is not None else None
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+
+
+def _reporter(
+    args: argparse.Namespace, stream: TextIO, cwd: Path, source_lines: object
+) -> Reporter:
+    if args.format == "json":
+        return JsonReporter(stream)
+    if args.format == "sarif":
+        return SarifReporter(stream, root=cwd)
+    if args.format == "github":
+        return GithubReporter(stream)
+    color = None if stream is sys.stdout else False
+    return TextReporter(
+        stream,
+        color=color,
+        show_source=args.show_source,
+        statistics=args.statistics,
+        source_lines=source_lines,  # type: ignore[arg-type]
+    )
+
+
+def _list_rules(stream: TextIO) -> None:
+    console = Console(file=stream, highlight=False, soft_wrap=not stream.isatty())
+    if console.is_terminal:
+        table = Table("code", "name", "default", "summary")
+        for rule in ALL_RULES:
+            table.add_row(rule.code, rule.name, "on" if rule.default_enabled else "off", rule.summary)
+        console.print(table)
+        return
+    for rule in ALL_RULES:
+        default = "on" if rule.default_enabled else "off"
+        stream.write(f"{rule.code}\t{rule.name}\t{default}\t{rule.summary}\n")
+
+
+def _explain(code: str, stream: TextIO) -> int:
+    rule = RULES_BY_CODE.get(code)
+    if rule is None:
+        known = ", ".join(RULES_BY_CODE)
+        raise UsageError(f"--explain: unknown rule code {code!r} (known: {known})")
+    console = Console(file=stream, highlight=False)
+    if console.is_terminal:
+        console.print(Markdown(rule.documentation()))
+    else:
+        stream.write(rule.documentation())
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,229 @@
+"""The per-file engine: bytes in, a :class:`FileResult` out, never an exception.
+
+Each file is decoded, checked for the skip directive, parsed once with libcst (after a
+syntax check with the interpreter's own parser, which also guards libcst's native parser
+against input nested deeply enough to overflow its stack), analysed once, and handed to
+every enabled rule. Positions are computed only for files with findings. Nothing is kept
+between files.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import sys
+import tokenize
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from extraction_lint.analysis.module import AnalysisSettings, ModuleAnalysis
+from extraction_lint.diagnostics import Diagnostic, FileError, FileResult, RelatedLocation
+from extraction_lint.rules import FILE_NOT_CHECKED, RULES_BY_CODE, TREE_RULES, UNUSED_NOQA
+from extraction_lint.rules.base import Finding
+from extraction_lint.suppression import find_noqa, has_skip_file, might_have_noqa
+
+#: Deep but valid expressions (long operator chains) need more than Python's default
+#: recursion limit to walk; the syntax check rejects anything deep enough to be dangerous.
+RECURSION_LIMIT = 20_000
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """What checking one file needs: the enabled codes and the analysis settings."""
+
+    enabled: frozenset[str] = field(
+        default_factory=lambda: frozenset(r.code for r in TREE_RULES if r.default_enabled)
+    )
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+
+
+def check_path(path: Path, display: str, options: CheckOptions) -> FileResult:
+    """Read and check one file."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        reason = error.strerror or str(error)
+        return _error(display, f"cannot read: {reason}")
+    return check_source(data, display, options)
+
+
+def check_source(data: bytes, display: str, options: CheckOptions) -> FileResult:
+    """Check the source bytes of one file reported as ``display``."""
+    try:
+        return _check(data, display, options)
+    except RecursionError:
+        return _error(display, "cannot check: code nested too deeply to analyse")
+    except Exception as error:  # a bug must cost one file, not the run
+        return _error(display, f"internal error while checking: {type(error).__name__}: {error}")
+
+
+def _error(display: str, message: str, line: int = 1, column: int = 1) -> FileResult:
+    return FileResult(path=display, error=FileError(display, message, line, column))
+
+
+def decode(data: bytes) -> str:
+    """Decode source bytes by their BOM or coding cookie (PEP 263); UTF-8 by default.
+
+    Raises :class:`SourceError` with a readable reason.
+    """
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as error:
+        raise SourceError(f"cannot decode: {error}") from None
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        byte = data[error.start : error.start + 1].hex()
+        raise SourceError(
+            f"cannot decode as {encoding}: invalid byte 0x{byte} on line {line}", line
+        ) from None
+    except LookupError:
+        raise SourceError(f"cannot decode: unknown encoding {encoding!r}") from None
+
+
+class SourceError(Exception):
+    """A file that cannot be turned into a module; the message says why."""
+
+    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+def syntax_check(text: str, display: str) -> None:
+    """Parse with the interpreter's parser; raise :class:`SourceError` on invalid code."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text, filename=display)
+    except SyntaxError as error:
+        raise SourceError(
+            f"cannot parse: {error.msg}", error.lineno or 1, error.offset or 1
+        ) from None
+    except (RecursionError, MemoryError):
+        raise SourceError("cannot parse: code nested too deeply") from None
+    except ValueError as error:  # null bytes
+        raise SourceError(f"cannot parse: {error}") from None
+
+
+def parse(text: str, display: str) -> cst.Module:
+    """The libcst module of ``text``; raises :class:`SourceError` on anything unparsable."""
+    syntax_check(text, display)
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        raise SourceError(
+            f"cannot parse: {error.message}", error.raw_line, error.raw_column + 1
+        ) from None
+
+
+def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
+    try:
+        text = decode(data)
+    except SourceError as error:
+        return _error(display, error.message, error.line, error.column)
+    if has_skip_file(text):
+        return FileResult(path=display, skipped=True)
+    rules = [RULES_BY_CODE[c]() for c in sorted(options.enabled) if c in _TREE_CODES]
+    want_unused_noqa = UNUSED_NOQA in options.enabled
+    if not rules and not want_unused_noqa:
+        return FileResult(path=display)
+    if sys.getrecursionlimit() < RECURSION_LIMIT:
+        sys.setrecursionlimit(RECURSION_LIMIT)
+    try:
+        module = parse(text, display)
+    except SourceError as error:
+        return _error(display, error.message, error.line, error.column)
+    findings: list[Finding] = []
+    if rules:
+        analysis = ModuleAnalysis(module, options.analysis)
+        for rule in rules:
+            findings.extend(rule.check(analysis))
+    diagnostics = _locate(module, findings, display) if findings else []
+    return _suppress(text, display, diagnostics, want_unused_noqa)
+
+
+_TREE_CODES = frozenset(r.code for r in TREE_RULES)
+
+
+def _locate(module: cst.Module, findings: Iterable[Finding], display: str) -> list[Diagnostic]:
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    out: list[Diagnostic] = []
+    seen: set[tuple[str, int, int, str]] = set()
+    for finding in findings:
+        start = positions[finding.node].start
+        end = positions[finding.end_node or finding.node].end
+        key = (finding.code, start.line, start.column, finding.message)
+        if key in seen:
+            continue
+        seen.add(key)
+        related = tuple(
+            RelatedLocation(
+                display,
+                positions[r.node].start.line,
+                positions[r.node].start.column + 1,
+                r.message,
+            )
+            for r in finding.related
+        )
+        out.append(
+            Diagnostic(
+                code=finding.code,
+                name=RULES_BY_CODE[finding.code].name,
+                path=display,
+                line=start.line,
+                column=start.column + 1,
+                end_line=end.line,
+                end_column=end.column + 1,
+                message=finding.message,
+                related=related,
+            )
+        )
+    return out
+
+
+def _suppress(
+    text: str, display: str, diagnostics: list[Diagnostic], want_unused_noqa: bool
+) -> FileResult:
+    if not diagnostics and not want_unused_noqa:
+        return FileResult(path=display)
+    noqa = find_noqa(text) if might_have_noqa(text) else {}
+    kept: list[Diagnostic] = []
+    used: dict[int, set[str]] = {}
+    suppressed = 0
+    for diagnostic in diagnostics:
+        comment = noqa.get(diagnostic.line)
+        if comment is not None and comment.suppresses(diagnostic.code):
+            used.setdefault(diagnostic.line, set()).add(diagnostic.code)
+            suppressed += 1
+        else:
+            kept.append(diagnostic)
+    if want_unused_noqa:
+        for line, comment in noqa.items():
+            unused = [c for c in comment.own_codes if c not in used.get(line, set())]
+            if unused and not (set(unused) & {FILE_NOT_CHECKED, UNUSED_NOQA}):
+                codes = ", ".join(unused)
+                kept.append(
+                    Diagnostic(
+                        code=UNUSED_NOQA,
+                        name=RULES_BY_CODE[UNUSED_NOQA].name,
+                        path=display,
+                        line=line,
+                        column=comment.column,
+                        end_line=line,
+                        end_column=comment.column + 6,
+                        message=(
+                            f"unused `noqa` code {codes}: nothing on this line is reported "
+                            f"as {codes}; remove it from the comment"
+                        ),
+                    )
+                )
+    kept.sort(key=Diagnostic.sort_key)
+    return FileResult(path=display, diagnostics=tuple(kept), suppressed=suppressed)

@@ -1,0 +1,32 @@
+"""``--format github``: GitHub Actions workflow commands, one annotation per finding."""
+
+from __future__ import annotations
+
+from extraction_lint.diagnostics import FileResult
+from extraction_lint.reporters.base import Reporter, reported
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+class GithubReporter(Reporter):
+    """``::error file=...,line=...,col=...,endLine=...,endColumn=...,title=CODE::message``."""
+
+    def add(self, result: FileResult) -> None:
+        for d in reported(result):
+            properties = ",".join(
+                (
+                    f"file={_escape_property(d.path)}",
+                    f"line={d.line}",
+                    f"col={d.column}",
+                    f"endLine={d.end_line}",
+                    f"endColumn={d.end_column}",
+                    f"title={_escape_property(d.code)}",
+                )
+            )
+            self.stream.write(f"::error {properties}::{_escape_data(d.code + ' ' + d.message)}\n")

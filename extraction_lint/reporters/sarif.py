@@ -1,0 +1,129 @@
+"""``--format sarif``: SARIF 2.1.0 as GitHub code scanning reads it, results streamed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path, PurePosixPath
+from typing import Any, TextIO
+from urllib.parse import quote
+
+from extraction_lint import __version__
+from extraction_lint.diagnostics import Diagnostic, FileError, FileResult
+from extraction_lint.reporters.base import Reporter, Summary, reported
+from extraction_lint.rules import ALL_RULES
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SRCROOT = "%SRCROOT%"
+
+
+def artifact_location(path: str) -> dict[str, str]:
+    """A relative, percent-encoded URI under ``%SRCROOT%``, or an absolute ``file:`` URI."""
+    if PurePosixPath(path).is_absolute():
+        return {"uri": Path(path).as_uri()}
+    return {"uri": quote(path), "uriBaseId": SRCROOT}
+
+
+def _region(line: int, column: int, end_line: int | None = None, end_column: int | None = None) -> dict[str, int]:
+    region = {"startLine": line, "startColumn": column}
+    if end_line is not None and end_column is not None and (end_line, end_column) > (line, column):
+        region.update(endLine=end_line, endColumn=end_column)
+    return region
+
+
+def rule_descriptor(rule: type[Any]) -> dict[str, Any]:
+    """The ``reportingDescriptor`` of one rule, with its page as help."""
+    return {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": " ".join(rule.what_it_does.split())},
+        "help": {"text": rule.documentation(), "markdown": rule.documentation()},
+        "defaultConfiguration": {"level": "error", "enabled": rule.default_enabled},
+        "properties": {"tags": ["extraction-lint"]},
+    }
+
+
+class SarifReporter(Reporter):
+    """One run, every rule described, one result per finding or unchecked file."""
+
+    def __init__(self, stream: TextIO, *, root: Path) -> None:
+        super().__init__(stream)
+        self._first = True
+        self._index = {rule.code: i for i, rule in enumerate(ALL_RULES)}
+        self._errors: list[FileError] = []
+        self._root = root
+
+    def start(self) -> None:
+        head = {
+            "$schema": SCHEMA,
+            "version": "2.1.0",
+        }
+        driver = {
+            "name": "extraction-lint",
+            "semanticVersion": __version__,
+            "version": __version__,
+            "rules": [rule_descriptor(rule) for rule in ALL_RULES],
+        }
+        self.stream.write(json.dumps(head)[:-1])
+        self.stream.write(', "runs": [{"tool": {"driver": ' + json.dumps(driver) + "}")
+        bases = {SRCROOT: {"uri": self._root.resolve().as_uri() + "/"}}
+        self.stream.write(', "originalUriBaseIds": ' + json.dumps(bases))
+        self.stream.write(', "results": [')
+
+    def _result(self, diagnostic: Diagnostic) -> dict[str, Any]:
+        location = {
+            "physicalLocation": {
+                "artifactLocation": artifact_location(diagnostic.path),
+                "region": _region(
+                    diagnostic.line,
+                    diagnostic.column,
+                    diagnostic.end_line,
+                    diagnostic.end_column,
+                ),
+            }
+        }
+        result: dict[str, Any] = {
+            "ruleId": diagnostic.code,
+            "ruleIndex": self._index[diagnostic.code],
+            "level": "error",
+            "message": {"text": diagnostic.message},
+            "locations": [location],
+        }
+        if diagnostic.related:
+            result["relatedLocations"] = [
+                {
+                    "id": i,
+                    "message": {"text": r.message},
+                    "physicalLocation": {
+                        "artifactLocation": artifact_location(r.path),
+                        "region": _region(r.line, r.column),
+                    },
+                }
+                for i, r in enumerate(diagnostic.related, start=1)
+            ]
+        return result
+
+    def add(self, result: FileResult) -> None:
+        if result.error is not None:
+            self._errors.append(result.error)
+        for diagnostic in reported(result):
+            self.stream.write("\n  " if self._first else ",\n  ")
+            self._first = False
+            self.stream.write(json.dumps(self._result(diagnostic)))
+
+    def finish(self, summary: Summary) -> None:
+        notifications = [
+            {
+                "level": "error",
+                "message": {"text": f"{e.path}: {e.message}"},
+                "locations": [
+                    {"physicalLocation": {"artifactLocation": artifact_location(e.path)}}
+                ],
+            }
+            for e in self._errors
+        ]
+        invocation = {
+            "executionSuccessful": True,
+            "toolExecutionNotifications": notifications,
+        }
+        self.stream.write("\n], " + '"invocations": [' + json.dumps(invocation) + "]}]}\n")

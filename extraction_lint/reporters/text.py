@@ -1,0 +1,109 @@
+"""``--format text``: one greppable line per finding, then a summary line (SPEC 4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TextIO
+
+from rich.console import Console
+from rich.text import Text
+
+from extraction_lint.diagnostics import Diagnostic, FileResult
+from extraction_lint.reporters.base import Reporter, Summary, reported
+from extraction_lint.rules import RULES_BY_CODE
+
+SourceLines = Callable[[str], list[str] | None]
+
+#: Lines of context around the primary line in ``--show-source``.
+CONTEXT = 1
+
+
+class TextReporter(Reporter):
+    """``path:line:col: CODE message``; colour only on a terminal (rich decides, honouring
+    ``NO_COLOR`` and ``FORCE_COLOR``)."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        color: bool | None = None,
+        show_source: bool = False,
+        statistics: bool = False,
+        source_lines: SourceLines | None = None,
+    ) -> None:
+        super().__init__(stream)
+        self.console = Console(
+            file=stream,
+            force_terminal=color,
+            no_color=None if color is None else not color,
+            highlight=False,
+            soft_wrap=True,
+            emoji=False,
+        )
+        self.show_source = show_source
+        self.statistics = statistics
+        self.source_lines = source_lines
+
+    def add(self, result: FileResult) -> None:
+        for diagnostic in reported(result):
+            line = Text()
+            line.append(diagnostic.path, style="bold")
+            line.append(f":{diagnostic.line}:{diagnostic.column}: ", style="cyan")
+            line.append(diagnostic.code, style="bold red")
+            line.append(" " + diagnostic.message)
+            self.console.print(line)
+            if self.show_source:
+                self._frame(diagnostic)
+
+    def _frame(self, diagnostic: Diagnostic) -> None:
+        lines = self.source_lines(diagnostic.path) if self.source_lines else None
+        if not lines:
+            return
+        marks: dict[int, tuple[int, str, str]] = {
+            diagnostic.line: (diagnostic.column, diagnostic.code, "bold red")
+        }
+        for related in diagnostic.related:
+            marks.setdefault(related.line, (related.column, related.message, "yellow"))
+        shown: set[int] = set()
+        for number in sorted(marks):
+            for n in range(number - CONTEXT, number + CONTEXT + 1):
+                if 1 <= n <= len(lines):
+                    shown.add(n)
+        width = len(str(max(shown))) if shown else 1
+        previous = 0
+        for n in sorted(shown):
+            if previous and n > previous + 1:
+                self.console.print(Text(" " * width + " ..", style="dim"))
+            previous = n
+            text = Text(f"{n:>{width}} | ", style="dim")
+            text.append(lines[n - 1].rstrip("\r\n").expandtabs())
+            self.console.print(text)
+            if n in marks:
+                column, label, style = marks[n]
+                pointer = Text(" " * width + " | " + " " * (column - 1), style="dim")
+                pointer.append("^ " + label, style=style)
+                self.console.print(pointer)
+        self.console.print()
+
+    def finish(self, summary: Summary) -> None:
+        if self.statistics and summary.by_code:
+            for code, count in sorted(summary.by_code.items()):
+                self.console.print(f"{count:>6}  {code}  {RULES_BY_CODE[code].name}")
+        checked = summary.files - summary.skipped
+        where = f"{checked} file{'s' if checked != 1 else ''} checked"
+        if summary.skipped:
+            where += f", {summary.skipped} skipped"
+        if summary.suppressed:
+            where += f", {summary.suppressed} suppressed by noqa"
+        if not summary.failed:
+            self.console.print(Text(f"All checks passed ({where}).", style="green"))
+            return
+        parts = []
+        if summary.diagnostics:
+            n = summary.diagnostics
+            parts.append(f"Found {n} problem{'s' if n != 1 else ''}")
+        if summary.errors:
+            n = summary.errors
+            verb = "Could not check" if not parts else "could not check"
+            parts.append(f"{verb} {n} file{'s' if n != 1 else ''}")
+        self.console.print(Text(f"{'; '.join(parts)} ({where}).", style="bold red"))

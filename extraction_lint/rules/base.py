@@ -1,0 +1,104 @@
+"""What a rule is: its code, name, documentation, samples and check.
+
+A rule module holds one :class:`Rule` subclass. Its documentation follows one layout
+(*What it does*, *Why is this bad?*, *Example*, *Use instead*, *Known problems*,
+*Options*) and feeds ``--explain`` and ``rules/CODE.md``; its ``valid`` and ``invalid``
+samples run as tests. In an invalid sample, every line that must be reported ends with a
+comment naming the code (``# EXL001``), and no other line may be reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+import libcst as cst
+
+from extraction_lint.analysis.module import ModuleAnalysis
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """A secondary location of a finding (a growth site, a loop header)."""
+
+    node: cst.CSTNode
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What a rule reports, before positions are known.
+
+    The range runs from the start of ``node`` to the end of ``end_node`` (or of ``node``).
+    """
+
+    code: str
+    node: cst.CSTNode
+    message: str
+    related: tuple[Related, ...] = ()
+    end_node: cst.CSTNode | None = None
+
+
+class Rule:
+    """Base class of the rules. Subclasses set the class attributes and :meth:`check`."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    #: One sentence: what the rule reports (SARIF short description, ``--list-rules``).
+    summary: ClassVar[str]
+    default_enabled: ClassVar[bool] = True
+    what_it_does: ClassVar[str]
+    why_bad: ClassVar[str]
+    example: ClassVar[str]
+    use_instead: ClassVar[str]
+    known_problems: ClassVar[str] = "None known."
+    options: ClassVar[str] = "None."
+    valid: ClassVar[tuple[str, ...]] = ()
+    invalid: ClassVar[tuple[str, ...]] = ()
+
+    def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
+        """Yield the findings of this rule in one module."""
+        raise NotImplementedError
+
+    @classmethod
+    def documentation(cls) -> str:
+        """The rule's page, in Markdown."""
+        default = "on" if cls.default_enabled else "off (select it to enable)"
+        parts = [
+            f"# {cls.code} {cls.name}",
+            "",
+            f"{cls.summary}",
+            "",
+            f"Default: {default}.",
+            "",
+            "## What it does",
+            "",
+            cls.what_it_does.strip(),
+            "",
+            "## Why is this bad?",
+            "",
+            cls.why_bad.strip(),
+            "",
+            "## Example",
+            "",
+            "```python",
+            cls.example.strip("\n"),
+            "```",
+            "",
+            "## Use instead",
+            "",
+            "```python",
+            cls.use_instead.strip("\n"),
+            "```",
+            "",
+            "## Known problems",
+            "",
+            cls.known_problems.strip(),
+            "",
+            "## Options",
+            "",
+            cls.options.strip(),
+            "",
+        ]
+        return "\n".join(parts)

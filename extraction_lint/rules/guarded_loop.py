@@ -1,0 +1,52 @@
+"""What EXL101, EXL102 and EXL103 share: one check per missing protection of a loop."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+import libcst as cst
+
+from extraction_lint.analysis.guards import LoopGuards
+from extraction_lint.analysis.model import Loop
+from extraction_lint.analysis.module import ModuleAnalysis
+from extraction_lint.rules.base import Finding, Rule
+
+
+class GuardedLoopRule(Rule):
+    """Reports outermost extraction loops that lack one protection."""
+
+    #: What is missing, for the message ("heartbeat").
+    missing: ClassVar[str]
+    #: What to do instead, for the message.
+    advice: ClassVar[str]
+
+    def has_protection(self, guards: LoopGuards) -> bool:
+        """Whether the loop has the protection this rule asks for."""
+        raise NotImplementedError
+
+    def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
+        for loop in analysis.extraction_loops:
+            if self.has_protection(analysis.loop_guards(loop)):
+                continue
+            yield Finding(
+                code=self.code,
+                node=loop.node,
+                end_node=loop.header,
+                message=(
+                    f"extraction loop `{analysis.describe_loop(loop)}` has no {self.missing}; "
+                    + self.advice.format(guard_form=guard_form(analysis, loop))
+                ),
+            )
+
+
+def guard_form(analysis: ModuleAnalysis, loop: Loop) -> str:
+    """The compliant form of this loop with the guardrails API."""
+    node = loop.node
+    if isinstance(node, cst.For):
+        target = analysis.code(node.target)
+        items = analysis.code(node.iter)
+        if len(items) > 30:
+            items = "..."
+        return f"`with guard(...) as g:` / `for {target} in g.track({items}):`"
+    return "`with guard(...) as g:` around the loop and `g.tick()` in its body"

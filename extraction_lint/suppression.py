@@ -1,0 +1,77 @@
+"""``# noqa`` comments and the ``# extraction-lint: skip-file`` directive (SPEC 3)."""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from dataclasses import dataclass
+
+#: ``# noqa`` or ``# noqa: EXL001,EXL101 free reason``; codes are upper-case letters + digits.
+_NOQA = re.compile(
+    r"#\s*(?i:noqa)(?::\s?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?",
+)
+_CODE = re.compile(r"[A-Z]+[0-9]+")
+_SKIP_FILE = re.compile(r"#\s*extraction-lint:\s*skip-file\b")
+_OWN_CODE = re.compile(r"EXL[0-9]{3}\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Noqa:
+    """One ``# noqa`` comment: its line, column, and codes (None for a bare ``# noqa``)."""
+
+    line: int
+    column: int
+    codes: tuple[str, ...] | None
+
+    def suppresses(self, code: str) -> bool:
+        """Whether this comment silences ``code`` on its line."""
+        return self.codes is None or code in self.codes
+
+    @property
+    def own_codes(self) -> tuple[str, ...]:
+        """The extraction-lint codes it names (other tools' codes are not ours to judge)."""
+        return tuple(c for c in self.codes or () if _OWN_CODE.match(c))
+
+
+def has_skip_file(text: str) -> bool:
+    """Whether the file asks to be skipped (a cheap text test, confirmed by tokens)."""
+    if _SKIP_FILE.search(text) is None:
+        return False
+    return any(_SKIP_FILE.match(comment) for _, _, comment in _comments(text))
+
+
+_NOQA_WORD = re.compile("noqa", re.IGNORECASE)
+
+
+def might_have_noqa(text: str) -> bool:
+    """Cheap test before tokenizing: does the text mention noqa at all?"""
+    return _NOQA_WORD.search(text) is not None
+
+
+def find_noqa(text: str) -> dict[int, Noqa]:
+    """The ``# noqa`` comments of a source, by line (comments only, not strings)."""
+    found: dict[int, Noqa] = {}
+    for line, column, comment in _comments(text):
+        match = _NOQA.search(comment)
+        if match is None:
+            continue
+        codes = match.group("codes")
+        found[line] = Noqa(
+            line=line,
+            column=column + match.start() + 1,
+            codes=tuple(_CODE.findall(codes)) if codes else None,
+        )
+    return found
+
+
+def _comments(text: str) -> list[tuple[int, int, str]]:
+    """(line, 0-based column, text) of every comment token."""
+    out: list[tuple[int, int, str]] = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.COMMENT:
+                out.append((token.start[0], token.start[1], token.string))
+    except (tokenize.TokenError, SyntaxError):
+        pass  # the parse reports the real error; comments read so far still count
+    return out
