@@ -148,7 +148,7 @@ def _main(argv: list[str]) -> int:
             data = sys.stdin.buffer.read()
             stdin_text = data.decode("utf-8", errors="replace")
             name = Path(args.stdin_filename)
-            if not (args.force_exclude and config.is_excluded(name)):
+            if not (args.force_exclude and config.is_excluded_with_parents(name)):
                 file = SourceFile(name, display_path(name, cwd))
                 result = check_source(data, file.display, options_for(config, options, file))
                 summary.add(result)

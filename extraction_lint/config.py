@@ -101,6 +101,21 @@ class Config:
         """Whether ``path`` (a file or a directory) matches an exclude pattern."""
         return matches_any(path, self.exclude_patterns(), self.root)
 
+    def is_excluded_with_parents(self, path: Path) -> bool:
+        """Whether ``path`` or a directory above it (below the root) is excluded.
+
+        Used for paths named on the command line with ``--force-exclude``: a walk never
+        enters an excluded directory, so a named file inside one is excluded too.
+        """
+        absolute = path.resolve()
+        root = self.root.resolve()
+        for candidate in (absolute, *absolute.parents):
+            if candidate == root or root not in candidate.parents:
+                break
+            if self.is_excluded(candidate):
+                return True
+        return self.is_excluded(path)
+
     def ignored_for(self, path: Path) -> frozenset[str]:
         """Codes that ``per-file-ignores`` switches off for ``path``."""
         out: set[str] = set()

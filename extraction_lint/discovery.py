@@ -56,11 +56,11 @@ def discover(
         if not path.exists() and not path.is_symlink():
             raise MissingPathError(f"{raw}: no such file or directory")
         if path.is_dir():
-            if force_exclude and config.is_excluded(path):
+            if force_exclude and config.is_excluded_with_parents(path):
                 continue
             candidates: Iterator[Path | OSError] = _walk(path, config)
         else:
-            if force_exclude and config.is_excluded(path):
+            if force_exclude and config.is_excluded_with_parents(path):
                 continue
             candidates = iter((path,))
         for candidate in candidates:

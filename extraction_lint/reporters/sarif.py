@@ -13,6 +13,7 @@ from extraction_lint.reporters.base import Reporter, Summary, reported
 from extraction_lint.rules import ALL_RULES
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://pypi.org/project/extraction-lint/"
 SRCROOT = "%SRCROOT%"
 
 
@@ -60,6 +61,7 @@ class SarifReporter(Reporter):
         }
         driver = {
             "name": "extraction-lint",
+            "informationUri": INFORMATION_URI,
             "semanticVersion": __version__,
             "version": __version__,
             "rules": [rule_descriptor(rule) for rule in ALL_RULES],

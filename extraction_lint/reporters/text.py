@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TextIO
 
@@ -18,9 +19,18 @@ SourceLines = Callable[[str], list[str] | None]
 CONTEXT = 1
 
 
+def wants_color(stream: TextIO) -> bool:
+    """Colour on a terminal; ``NO_COLOR`` turns all styling off, ``FORCE_COLOR`` on."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
 class TextReporter(Reporter):
-    """``path:line:col: CODE message``; colour only on a terminal (rich decides, honouring
-    ``NO_COLOR`` and ``FORCE_COLOR``)."""
+    """``path:line:col: CODE message``; styled only when :func:`wants_color` says so."""
 
     def __init__(
         self,
@@ -32,10 +42,11 @@ class TextReporter(Reporter):
         source_lines: SourceLines | None = None,
     ) -> None:
         super().__init__(stream)
+        styled = wants_color(stream) if color is None else color
         self.console = Console(
             file=stream,
-            force_terminal=color,
-            no_color=None if color is None else not color,
+            force_terminal=styled,
+            color_system="auto" if styled else None,
             highlight=False,
             soft_wrap=True,
             emoji=False,

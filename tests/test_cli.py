@@ -1,0 +1,195 @@
+"""The command line as a user meets it: options, exit codes, output (SPEC 3)."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+
+import pytest
+
+from extraction_lint import __version__
+from extraction_lint.rules import ALL_RULES
+from tests.helpers import BROKEN, CLEAN, run_cli, run_process, write
+
+
+@pytest.fixture
+def project(tmp_path):
+    write(tmp_path / "pkg" / "broken.py", BROKEN)
+    write(tmp_path / "pkg" / "clean.py", CLEAN)
+    return tmp_path
+
+
+def codes(out: str) -> list[str]:
+    return re.findall(r": (EXL\d{3}) ", out)
+
+
+def test_clean_tree_exits_0(tmp_path):
+    write(tmp_path / "a.py", CLEAN)
+    run = run_cli(cwd=tmp_path)
+    assert run.code == 0
+    assert "All checks passed (1 file checked)." in run.out
+
+
+def test_findings_exit_1_with_one_line_each(project):
+    run = run_cli("pkg", cwd=project)
+    assert run.code == 1
+    lines = [line for line in run.out.splitlines() if ": EXL" in line]
+    assert lines[0].startswith("pkg/broken.py:4:1: EXL101 extraction loop `for path in paths`")
+    assert lines[-1].startswith("pkg/broken.py:6:1: EXL001 `rows` grows")
+    assert run.out.splitlines()[-1] == "Found 4 problems (2 files checked)."
+
+
+def test_default_path_is_current_directory(project):
+    assert codes(run_cli(cwd=project).out) == codes(run_cli(".", cwd=project).out)
+
+
+def test_missing_path_exits_2(tmp_path):
+    run = run_cli("nope.py", cwd=tmp_path)
+    assert run.code == 2
+    assert "nope.py: no such file or directory" in run.err
+
+
+def test_bad_option_exits_2_without_traceback(tmp_path):
+    run = run_cli("--format", "xml", cwd=tmp_path)
+    assert run.code == 2
+    assert "invalid choice: 'xml'" in run.err
+    assert "Traceback" not in run.err
+
+
+@pytest.mark.parametrize("option", ["--select", "--ignore", "--extend-select"])
+def test_unknown_code_exits_2_naming_it(tmp_path, option):
+    run = run_cli(option, "EXL001,XYZ9", cwd=tmp_path)
+    assert run.code == 2
+    assert "'XYZ9'" in run.err and option in run.err
+
+
+def test_exit_zero_reports_but_exits_0(project):
+    run = run_cli("--exit-zero", cwd=project)
+    assert run.code == 0
+    assert "EXL001" in run.out
+
+
+def test_select_prefix_and_ignore(project):
+    assert codes(run_cli("--select", "EXL0", cwd=project).out) == ["EXL001"]
+    assert codes(run_cli("--select", "EXL1", cwd=project).out) == ["EXL101", "EXL102", "EXL103"]
+    assert codes(run_cli("--ignore", "EXL1", cwd=project).out) == ["EXL001"]
+    # The more specific entry wins over a broader one.
+    assert codes(run_cli("--select", "EXL1", "--ignore", "EXL102", cwd=project).out) == [
+        "EXL101",
+        "EXL103",
+    ]
+
+
+def test_extend_select_turns_on_unused_noqa(tmp_path):
+    write(tmp_path / "a.py", "x = 1  # noqa: EXL001 kept for history\n")
+    assert run_cli(cwd=tmp_path).code == 0
+    run = run_cli("--extend-select", "EXL900", cwd=tmp_path)
+    assert run.code == 1
+    assert "a.py:1:8: EXL900 unused `noqa` code EXL001" in run.out
+
+
+def test_output_file_gets_the_report(project):
+    run = run_cli("--format", "json", "--output", "report.json", cwd=project)
+    assert run.code == 1
+    assert run.out == ""
+    data = json.loads((project / "report.json").read_text())
+    assert data["summary"]["diagnostics"] == 4
+
+
+def test_output_to_unwritable_place_exits_2(project):
+    run = run_cli("--output", "missing-dir/report.txt", cwd=project)
+    assert run.code == 2
+    assert "--output missing-dir/report.txt" in run.err
+
+
+def test_statistics_counts_per_rule(project):
+    out = run_cli("--statistics", cwd=project).out
+    assert re.search(r"^\s+1  EXL001  accumulate-then-bulk-write$", out, re.M)
+    assert re.search(r"^\s+1  EXL103  extraction-loop-without-stall-guard$", out, re.M)
+
+
+def test_show_source_draws_the_frame_with_related_locations(project):
+    out = run_cli("--show-source", "--select", "EXL001", cwd=project).out
+    assert "6 | con.executemany(" in out
+    assert "^ `rows` grows here" in out
+    assert "^ unbounded loop `for path in paths` with no flush" in out
+
+
+def test_list_rules_lists_every_rule(tmp_path):
+    run = run_cli("--list-rules", cwd=tmp_path)
+    assert run.code == 0
+    for rule in ALL_RULES:
+        assert f"{rule.code}\t{rule.name}\t" in run.out
+    assert "EXL900\tunused-noqa\toff\t" in run.out
+
+
+def test_explain_prints_the_rule_page(tmp_path):
+    run = run_cli("--explain", "exl001", cwd=tmp_path)
+    assert run.code == 0
+    for section in ("## What it does", "## Why is this bad?", "## Example", "## Use instead"):
+        assert section in run.out
+
+
+def test_explain_unknown_code_exits_2(tmp_path):
+    run = run_cli("--explain", "EXL777", cwd=tmp_path)
+    assert run.code == 2
+    assert "unknown rule code 'EXL777'" in run.err
+
+
+def test_version(tmp_path):
+    run = run_process("--version", cwd=tmp_path)
+    assert run.returncode == 0
+    assert run.stdout.strip() == f"extraction-lint {__version__}"
+
+
+def test_stdin_filename_reports_under_the_given_name(tmp_path):
+    run = run_cli(
+        "--stdin-filename",
+        "src/job.py",
+        "--select",
+        "EXL001",
+        cwd=tmp_path,
+        stdin=textwrap.dedent(BROKEN).lstrip().encode(),
+    )
+    assert run.code == 1
+    assert run.out.startswith("src/job.py:6:1: EXL001 ")
+
+
+def test_stdin_filename_honours_force_exclude(tmp_path):
+    write(tmp_path / "pyproject.toml", '[tool.extraction-lint]\nextend-exclude = ["gen_*.py"]\n')
+    args = ("--stdin-filename", "gen_job.py")
+    assert run_cli(*args, cwd=tmp_path, stdin=BROKEN.encode()).code == 1
+    run = run_cli(*args, "--force-exclude", cwd=tmp_path, stdin=BROKEN.encode())
+    assert run.code == 0
+    assert "EXL" not in run.out
+
+
+def test_fix_and_diff_say_there_is_nothing_to_fix(project):
+    run = run_cli("--fix", cwd=project)
+    assert run.code == 1
+    assert "no selected rule has an automatic fix" in run.err
+    diff = run_cli("--diff", cwd=project)
+    assert diff.code == 0
+
+
+def test_colour_only_on_a_terminal_or_when_forced(project):
+    plain = run_process("pkg", cwd=project, env={"NO_COLOR": None, "FORCE_COLOR": None})
+    assert "\x1b[" not in plain.stdout
+    forced = run_process("pkg", cwd=project, env={"FORCE_COLOR": "1", "NO_COLOR": None})
+    assert "\x1b[" in forced.stdout
+    no_color = run_process("pkg", cwd=project, env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
+    assert "\x1b[" not in no_color.stdout
+
+
+def test_explicit_file_is_checked_even_if_excluded_unless_forced(tmp_path):
+    write(tmp_path / "pyproject.toml", '[tool.extraction-lint]\nextend-exclude = ["legacy"]\n')
+    write(tmp_path / "legacy" / "job.py", BROKEN)
+    assert run_cli(cwd=tmp_path).code == 0  # walked: excluded
+    assert run_cli("legacy/job.py", cwd=tmp_path).code == 1  # named: checked
+    assert run_cli("--force-exclude", "legacy/job.py", cwd=tmp_path).code == 0
+
+
+def test_jobs_must_be_positive(tmp_path):
+    run = run_cli("-j", "0", cwd=tmp_path)
+    assert run.code == 2
