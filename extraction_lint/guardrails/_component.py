@@ -1,0 +1,82 @@
+"""What the standalone guards share: an optional progress tracker and a ``with`` block.
+
+Each of :class:`MemoryGuard`, :class:`StallDetector`, :class:`Deadline` and
+:class:`OutputGrowthCheck` is a monitor. :func:`guard` runs several of them under one
+watchdog thread; used on its own in a ``with`` block, a monitor gets its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from types import TracebackType
+from typing import Self
+
+from ._supervisor import DEFAULT_GRACE, Supervisor
+from .errors import GuardrailError
+from .progress import ProgressTracker
+from .units import DurationLike, parse_duration
+
+
+class SupervisedComponent:
+    """Base of the standalone guards: context manager plus error delivery helpers."""
+
+    description = ""
+
+    def __init__(
+        self,
+        label: str,
+        progress: ProgressTracker | None,
+        grace: DurationLike,
+        hard_exit: bool | None,
+        logger: logging.Logger | None,
+    ) -> None:
+        self.label = label
+        self.progress = progress or ProgressTracker(label=label, heartbeat_every=None)
+        self.grace = parse_duration(grace, "grace") or DEFAULT_GRACE
+        self.hard_exit = hard_exit
+        self.logger = logger
+        self._supervisor: Supervisor | None = None
+        self._own: Supervisor | None = None
+
+    def bind(self, supervisor: Supervisor) -> None:
+        """Called by the supervisor that runs this monitor."""
+        self._supervisor = supervisor
+
+    def __enter__(self) -> Self:
+        if self._own is not None:
+            raise RuntimeError(f"{self.label}: this {type(self).__name__} is already active")
+        self._own = Supervisor(
+            self.label,
+            self.progress,
+            [self],  # type: ignore[list-item]
+            grace=self.grace,
+            hard_exit=self.hard_exit,
+            logger=self.logger,
+        )
+        self._own.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        own, self._own = self._own, None
+        pending = own.stop(exc) if own is not None else None
+        self._supervisor = None
+        if pending is not None and exc is None:
+            raise pending
+
+    def _raise_tripped(self) -> None:
+        """Raise an error this monitor's supervisor already tripped (in its owner thread)."""
+        if self._supervisor is not None:
+            self._supervisor.checkpoint(time.monotonic())
+
+    def _fail(self, error: GuardrailError) -> None:
+        """Raise ``error`` here, telling the supervisor so that it is not raised twice."""
+        supervisor = self._supervisor
+        if supervisor is not None and not supervisor.trip(error, delivered=True):
+            supervisor.checkpoint(time.monotonic())  # tripped earlier: raise that one
+        raise error

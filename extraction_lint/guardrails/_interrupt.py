@@ -1,0 +1,228 @@
+"""How a watchdog thread stops a job's thread: process-wide signal, timer and exit machinery.
+
+A watchdog detects trouble in its own thread, but the error has to surface in the
+thread that runs the job. Three tiers, from gentlest to last resort:
+
+1. **Signal.** For a guard entered in the main thread, the watchdog sends
+   ``SIGVTALRM`` to the main thread with :func:`signal.pthread_kill`. The Python
+   handler installed here raises the pending error in the main thread. A signal
+   interrupts ``time.sleep`` and blocking reads (PEP 475 runs the handler before
+   retrying the call, and the handler's exception propagates), which
+   ``_thread.interrupt_main()`` alone would not do. Code that holds the GIL in C
+   (a catastrophic regular expression) never lets the watchdog run at all, so the
+   same handler is also driven by a *CPU-time* timer (``ITIMER_VIRTUAL``, which
+   fires ``SIGVTALRM`` without needing the GIL): C code that checks for signals,
+   as the ``re`` engine does, then gets the error raised inside it. The timer is
+   re-armed to the next possible stall or deadline while the job progresses, so it
+   never fires on a healthy run.
+2. **Watchdog exit.** If the owning thread has not taken the error within the grace
+   period while the watchdog can still run (it blocks the signal, or sits in a C
+   call that retries on ``EINTR``), the watchdog writes the message and every
+   thread's stack to stderr and ends the process with ``os._exit(1)``.
+3. **Dead-man switch.** If the GIL is held by C code that never checks for
+   signals, no Python code runs anywhere in the process. :mod:`faulthandler`'s
+   C-level timer is kept armed at "latest possible stall or deadline + grace + 1s";
+   when it fires it dumps every thread's stack to stderr and exits with status 1.
+
+Guards entered in other threads use tiers 2 and 3 only when asked to
+(``hard_exit=True``); their errors are otherwise raised at the thread's next
+``track``/``tick`` call. The handler is installed only from the main thread, only
+if ``SIGVTALRM`` has no handler and no CPU timer running (else tiers 2 and 3 stand
+alone), and the previous state is restored when the last main-thread guard exits.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any, Protocol
+
+SIGNAL: int | None = getattr(signal, "SIGVTALRM", None)
+_CAN_KILL_THREAD = hasattr(signal, "pthread_kill")
+# Extra time the dead-man switch waits beyond the grace period, so that a watchdog
+# that can still run ends the process itself, with the full message.
+DEADMAN_MARGIN = 1.0
+
+
+class Target(Protocol):
+    """What this module needs from a supervisor."""
+
+    def on_signal(self, now: float, frame: FrameType | None) -> BaseException | None:
+        """Called in the main thread by the signal handler: the error to raise, if any."""
+        ...
+
+    def cpu_alarm_at(self) -> float | None:
+        """Monotonic time at which an urgent condition may become true."""
+        ...
+
+    def hard_exit_at(self) -> float | None:
+        """Monotonic time at which the dead-man switch must end the process."""
+        ...
+
+
+# Re-entrant because the signal handler re-arms timers and may interrupt the main
+# thread while it holds this lock.
+_lock = threading.RLock()
+_main_targets: list[Target] = []
+_all_targets: list[Target] = []
+_installed = False
+_previous_handler: Any = None
+_defer_depth = 0
+_signal_deferred = False
+_deadman_at: float | None = None
+_deadman_file: Any = None
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """A section of the main thread during which guard errors are held back.
+
+    Guards update shared state while entering and exiting; an error raised half-way
+    through would leave handlers installed or threads running. A signal arriving
+    inside the section is handled when the outermost section ends.
+    """
+    global _defer_depth, _signal_deferred
+    if not _in_main_thread():
+        yield
+        return
+    _defer_depth += 1
+    try:
+        yield
+    finally:
+        _defer_depth -= 1
+    if _defer_depth == 0 and _signal_deferred:
+        _signal_deferred = False
+        _handle(SIGNAL or 0, sys._getframe())
+
+
+def _handle(signum: int, frame: FrameType | None) -> None:
+    global _signal_deferred
+    if _defer_depth:
+        _signal_deferred = True
+        return
+    now = time.monotonic()
+    for target in reversed(list(_main_targets)):
+        error = target.on_signal(now, frame)
+        if error is not None:
+            rearm(now)
+            raise error
+    _arm_cpu_timer(now)
+
+
+def register(target: Target) -> bool:
+    """Start watching ``target``; True when errors can be delivered by signal.
+
+    Call from the owner thread, inside :func:`deferred` when that is the main thread.
+    """
+    global _installed, _previous_handler
+    main = _in_main_thread()
+    with _lock:
+        _all_targets.append(target)
+        if not main:
+            return False
+        _main_targets.append(target)
+        if not _installed and SIGNAL is not None and _CAN_KILL_THREAD:
+            try:
+                previous = signal.getsignal(SIGNAL)
+                timer_idle = signal.getitimer(signal.ITIMER_VIRTUAL) == (0.0, 0.0)
+                # Somebody else's SIGVTALRM handler or CPU timer (a profiler):
+                # leave it alone and rely on the other tiers.
+                if previous in (signal.SIG_DFL, signal.SIG_IGN) and timer_idle:
+                    _previous_handler = previous
+                    signal.signal(SIGNAL, _handle)
+                    _installed = True
+            except (ValueError, OSError):
+                pass
+        return _installed
+
+
+def unregister(target: Target) -> None:
+    """Stop watching ``target``; restore the signal state after the last main-thread one."""
+    global _installed
+    with _lock:
+        if target in _all_targets:
+            _all_targets.remove(target)
+        if target in _main_targets:
+            _main_targets.remove(target)
+        if _installed and not _main_targets and SIGNAL is not None:
+            signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+            signal.signal(SIGNAL, _previous_handler)
+            _installed = False
+    rearm(time.monotonic())
+
+
+def interrupt_main() -> None:
+    """Make the main thread run the handler now, even inside a sleep or a blocking read."""
+    ident = threading.main_thread().ident
+    if _installed and SIGNAL is not None and ident is not None:
+        signal.pthread_kill(ident, SIGNAL)
+
+
+def rearm(now: float) -> None:
+    """Bring the CPU-time timer and the dead-man switch up to date with every target."""
+    _arm_cpu_timer(now)
+    _arm_deadman(now)
+
+
+def _arm_cpu_timer(now: float) -> None:
+    if not _installed:
+        return
+    times = [t for t in (target.cpu_alarm_at() for target in list(_main_targets)) if t is not None]
+    try:
+        if not times:
+            signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        else:
+            # CPU time runs no faster than wall time for one busy thread, so the
+            # timer never fires before the condition can hold; with several busy
+            # threads it may, and the handler re-arms for the rest.
+            signal.setitimer(signal.ITIMER_VIRTUAL, max(min(times) - now, 0.0) + 0.01)
+    except (ValueError, OSError):
+        pass
+
+
+def _fault_file() -> Any:
+    for stream in (sys.__stderr__, sys.stderr):
+        try:
+            if stream is not None:
+                stream.fileno()
+                return stream
+        except (AttributeError, OSError, ValueError):
+            continue
+    return None
+
+
+def _arm_deadman(now: float) -> None:
+    global _deadman_at, _deadman_file
+    with _lock:
+        times = [t for t in (target.hard_exit_at() for target in _all_targets) if t is not None]
+        target_at = min(times) if times else None
+        if target_at is None:
+            if _deadman_at is not None:
+                faulthandler.cancel_dump_traceback_later()
+                _deadman_at = None
+            return
+        # Each arming starts a C thread: skip re-arming for small moves later in time.
+        slack = min(1.0, 0.05 * max(target_at - now, 0.0))
+        if _deadman_at is not None and _deadman_at - 0.001 <= target_at <= _deadman_at + slack:
+            return
+        stream = _fault_file()
+        if stream is None:
+            return
+        try:
+            faulthandler.dump_traceback_later(
+                max(target_at - now, 0.05), repeat=False, file=stream, exit=True
+            )
+        except (ValueError, OSError, RuntimeError):
+            return
+        _deadman_at = target_at
+        _deadman_file = stream

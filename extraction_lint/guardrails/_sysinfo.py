@@ -1,0 +1,140 @@
+"""Cheap readings of the process's memory and of an output path's size.
+
+Memory comes from ``/proc/self/status`` on Linux (one small read gives both the
+resident set and the swapped-out part), else from psutil when it is installed
+(resident set only: psutil's per-process swap figure parses ``smaps``, far too slow
+to take several times a second). Without either, :func:`read_memory` returns ``None``
+and a memory limit cannot be enforced.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PROC_STATUS = "/proc/self/status"
+INSTALL_HINT = "pip install 'extraction-lint[guardrails]'"
+
+# Sibling files where databases stage writes before they reach the main file
+# (DuckDB's WAL, SQLite's WAL and rollback journal): a watched database file
+# counts them, so a job that writes through its WAL is seen to make output.
+_STAGING_SUFFIXES = (".wal", "-wal", "-journal")
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryReading:
+    """Resident and swapped-out memory of this process, in bytes."""
+
+    rss: int
+    swap: int
+
+    @property
+    def total(self) -> int:
+        """What the process holds: resident plus swapped out."""
+        return self.rss + self.swap
+
+
+def _read_proc_status(path: str = PROC_STATUS) -> MemoryReading | None:
+    try:
+        with open(path, "rb") as status:
+            text = status.read()
+    except OSError:
+        return None
+    rss = swap = -1
+    for line in text.splitlines():
+        if line.startswith(b"VmRSS:"):
+            rss = int(line.split()[1]) * 1024
+        elif line.startswith(b"VmSwap:"):
+            swap = int(line.split()[1]) * 1024
+    if rss < 0:
+        return None
+    return MemoryReading(rss=rss, swap=max(swap, 0))
+
+
+_psutil_process: Any = None
+
+
+def _read_psutil() -> MemoryReading | None:
+    global _psutil_process
+    if _psutil_process is None:
+        try:
+            import psutil
+        except ImportError:
+            return None
+        _psutil_process = psutil.Process()
+    return MemoryReading(rss=int(_psutil_process.memory_info().rss), swap=0)
+
+
+def memory_backend() -> str | None:
+    """``'proc'``, ``'psutil'`` or ``None`` when this process's memory cannot be read."""
+    if _read_proc_status(PROC_STATUS) is not None:
+        return "proc"
+    if _read_psutil() is not None:
+        return "psutil"
+    return None
+
+
+def read_memory() -> MemoryReading | None:
+    """This process's memory now, or ``None`` when no backend can read it."""
+    reading = _read_proc_status(PROC_STATUS)
+    if reading is not None:
+        return reading
+    return _read_psutil()
+
+
+@dataclass(frozen=True, slots=True)
+class OutputState:
+    """Size and latest modification of a watched file or directory tree."""
+
+    exists: bool
+    size: int
+    mtime_ns: int
+    files: int
+
+    def same_as(self, other: OutputState | None) -> bool:
+        """True when nothing about the output changed between two readings."""
+        return other is not None and (self.size, self.mtime_ns, self.files) == (
+            other.size,
+            other.mtime_ns,
+            other.files,
+        )
+
+
+def measure_output(path: str | os.PathLike[str]) -> OutputState:
+    """Total size of ``path``: a file (with its WAL/journal) or every file under a directory."""
+    target = Path(path)
+    size = mtime_ns = files = 0
+    exists = False
+    if target.is_dir():
+        exists = True
+        stack = [target]
+        while stack:
+            directory = stack.pop()
+            try:
+                entries = list(os.scandir(directory))
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+                    elif entry.is_file(follow_symlinks=False):
+                        info = entry.stat(follow_symlinks=False)
+                        size += info.st_size
+                        mtime_ns = max(mtime_ns, info.st_mtime_ns)
+                        files += 1
+                except OSError:
+                    continue
+        return OutputState(exists, size, mtime_ns, files)
+    for candidate in (target, *(Path(f"{target}{s}") for s in _STAGING_SUFFIXES)):
+        try:
+            info = candidate.stat()
+        except OSError:
+            continue
+        exists = True
+        size += info.st_size
+        mtime_ns = max(mtime_ns, info.st_mtime_ns)
+        files += 1
+    return OutputState(exists, size, mtime_ns, files)

@@ -1,0 +1,283 @@
+"""``guard(...)``: heartbeat, memory limit, stall detection, timeout and output check in one block.
+
+::
+
+    with guard(total=len(paths), label="extract", heartbeat_every=30,
+               memory_limit="2 GiB", stall_timeout="5m", timeout="2h",
+               watch_output=db_path) as g:
+        for path in g.track(paths):
+            rows = load(path)
+            write(rows)
+            g.tick(rows=len(rows))
+
+One watchdog thread runs every enabled guard; see the package README for how its
+errors reach the job's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from types import TracebackType
+from typing import TypeVar
+
+from ._supervisor import DEFAULT_GRACE, Monitor, Supervisor
+from ._sysinfo import MemoryReading, read_memory
+from .deadline import Deadline
+from .memory import DEFAULT_CHECK_EVERY, MemoryGuard
+from .output import OutputGrowthCheck
+from .progress import DisplayMode, PathLike, ProgressSnapshot, ProgressTracker
+from .stall import StallDetector
+from .units import DurationLike, SizeLike, parse_duration
+
+T = TypeVar("T")
+
+# Without an explicit output_stall, the output must change at least once per two
+# stall timeouts: one slow item plus the time to flush what it produced.
+OUTPUT_STALL_FACTOR = 2.0
+
+
+def _resolve_output_stall(
+    output_stall: DurationLike | None, stall_timeout: float | None, watch_output: PathLike | None
+) -> float | None:
+    if output_stall == "auto":
+        if watch_output is None or stall_timeout is None:
+            return None
+        return OUTPUT_STALL_FACTOR * stall_timeout
+    seconds = parse_duration(output_stall, "output_stall")
+    if seconds is not None and watch_output is None:
+        raise ValueError(
+            f"output_stall: {output_stall!r} needs watch_output (the file or directory to watch)"
+        )
+    return seconds
+
+
+class Guard:
+    """The object ``guard(...)`` returns; use it in a ``with`` block."""
+
+    def __init__(
+        self,
+        total: int | None = None,
+        label: str = "job",
+        heartbeat_every: DurationLike | None = 30,
+        memory_limit: SizeLike | None = None,
+        stall_timeout: DurationLike | None = None,
+        timeout: DurationLike | None = None,
+        watch_output: PathLike | None = None,
+        output_stall: DurationLike | None = "auto",
+        *,
+        grace: DurationLike = DEFAULT_GRACE,
+        hard_exit: bool | None = None,
+        display: DisplayMode = "auto",
+        memory_check_every: DurationLike = DEFAULT_CHECK_EVERY,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.progress = ProgressTracker(
+            total,
+            label,
+            heartbeat_every=heartbeat_every,
+            display=display,
+            watch_output=watch_output,
+            logger=logger,
+        )
+        self.label = self.progress.label
+        self.grace = parse_duration(grace, "grace") or DEFAULT_GRACE
+        self.hard_exit = hard_exit
+        self.logger = logger
+        common = {
+            "label": self.label,
+            "progress": self.progress,
+            "grace": self.grace,
+            "hard_exit": hard_exit,
+            "logger": logger,
+        }
+        self.memory = (
+            MemoryGuard(memory_limit, check_every=memory_check_every, **common)  # type: ignore[arg-type]
+            if memory_limit is not None
+            else None
+        )
+        self.stall = (
+            StallDetector(stall_timeout, **common)  # type: ignore[arg-type]
+            if stall_timeout is not None
+            else None
+        )
+        self.deadline = (
+            Deadline(timeout, **common)  # type: ignore[arg-type]
+            if timeout is not None
+            else None
+        )
+        every = _resolve_output_stall(
+            output_stall, self.stall.timeout if self.stall else None, watch_output
+        )
+        self.output = (
+            OutputGrowthCheck(watch_output, every, **common)  # type: ignore[arg-type]
+            if watch_output is not None and every is not None
+            else None
+        )
+        self._supervisor: Supervisor | None = None
+        self._entered = False
+
+    @property
+    def monitors(self) -> list[Monitor]:
+        """The enabled guards, in the order the watchdog checks them."""
+        found = [self.memory, self.deadline, self.stall, self.output]
+        return [m for m in found if m is not None]
+
+    # -- the block ---------------------------------------------------------------
+
+    def __enter__(self) -> Guard:
+        if self._entered:
+            raise RuntimeError(f"{self.label}: a guard can be entered only once")
+        self._entered = True
+        self._supervisor = Supervisor(
+            self.label,
+            self.progress,
+            self.monitors,
+            grace=self.grace,
+            hard_exit=self.hard_exit,
+            drive_display=True,
+            logger=self.logger,
+        )
+        self._supervisor.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        supervisor, self._supervisor = self._supervisor, None
+        pending = supervisor.stop(exc) if supervisor is not None else None
+        for monitor in self.monitors:
+            monitor._supervisor = None  # type: ignore[attr-defined]
+        if pending is not None and exc is None:
+            raise pending
+
+    @property
+    def active(self) -> bool:
+        """True inside the ``with`` block."""
+        return self._supervisor is not None
+
+    # -- progress ----------------------------------------------------------------
+
+    def track(self, iterable: Iterable[T]) -> Iterator[T]:
+        """Iterate with heartbeat, memory check and stall reset at each item.
+
+        Outside a ``with`` block, the guard is entered for the duration of the loop.
+        """
+        if self.active:
+            return self.progress.track(iterable)
+        return self._track_entered(iterable)
+
+    def _track_entered(self, iterable: Iterable[T]) -> Iterator[T]:
+        with self:
+            yield from self.progress.track(iterable)
+
+    def tick(self, **counters: float) -> None:
+        """A sign of life inside an item, adding to named counters (``tick(rows=500)``)."""
+        self.progress.tick(**counters)
+
+    def heartbeat(self, status: str | None = None) -> None:
+        """A sign of life; ``status`` is shown in the following heartbeat lines."""
+        self.progress.heartbeat(status)
+
+    def update(self, n: int = 1) -> None:
+        """Count ``n`` more items done (for loops that do not use :meth:`track`)."""
+        self.progress.update(n)
+
+    advance = update
+
+    # -- explicit checks -----------------------------------------------------------
+
+    def check_memory(self) -> MemoryReading | None:
+        """Check memory now (at most one reading per 50 ms); return the reading."""
+        if self.memory is not None:
+            return self.memory.check()
+        self._raise_tripped()
+        return read_memory()
+
+    def check(self) -> None:
+        """Run every enabled check now, in this thread; raise the first failure."""
+        self._raise_tripped()
+        for monitor in self.monitors:
+            monitor.check()  # type: ignore[attr-defined]
+
+    def _raise_tripped(self) -> None:
+        if self._supervisor is not None:
+            self._supervisor.checkpoint(time.monotonic())
+
+    # -- figures -----------------------------------------------------------------
+
+    @property
+    def done(self) -> int:
+        """Items done so far."""
+        return self.progress.done
+
+    @property
+    def total(self) -> int | None:
+        """Expected number of items, if known."""
+        return self.progress.total
+
+    def remaining(self) -> float | None:
+        """Seconds left before the timeout, or ``None`` without one."""
+        return self.deadline.remaining() if self.deadline is not None else None
+
+    def snapshot(self) -> ProgressSnapshot:
+        """The current progress figures."""
+        return self.progress.snapshot()
+
+
+def guard(
+    total: int | None = None,
+    label: str = "job",
+    heartbeat_every: DurationLike | None = 30,
+    memory_limit: SizeLike | None = None,
+    stall_timeout: DurationLike | None = None,
+    timeout: DurationLike | None = None,
+    watch_output: PathLike | None = None,
+    output_stall: DurationLike | None = "auto",
+    *,
+    grace: DurationLike = DEFAULT_GRACE,
+    hard_exit: bool | None = None,
+    display: DisplayMode = "auto",
+    memory_check_every: DurationLike = DEFAULT_CHECK_EVERY,
+    logger: logging.Logger | None = None,
+) -> Guard:
+    """Watch a job: heartbeat, and each guard whose limit is set (``None`` turns it off).
+
+    - ``total``: expected number of items (taken from ``len()`` by ``track`` if omitted).
+    - ``label``: names the job in every line and message.
+    - ``heartbeat_every``: seconds between heartbeat lines (a bar on a terminal).
+    - ``memory_limit``: bytes or ``"2 GiB"``; RSS + swap above it raises
+      :class:`MemoryLimitExceeded`.
+    - ``stall_timeout``: seconds or ``"5m"``; no progress for that long raises
+      :class:`StallDetected`.
+    - ``timeout``: seconds or ``"2h"``; the block running longer raises
+      :class:`DeadlineExceeded`.
+    - ``watch_output``: a file or directory whose size the heartbeat reports.
+    - ``output_stall``: how long ``watch_output`` may stay unchanged while items
+      advance before :class:`OutputNotGrowing`; ``"auto"`` (default) is twice
+      ``stall_timeout`` (off without one), ``None`` turns it off.
+    - ``grace``: how long the job's thread has to take an error before the process
+      is ended (main thread by default; see ``hard_exit``).
+    - ``hard_exit``: end the process when the job's thread does not respond;
+      ``None`` means yes in the main thread, no in other threads.
+    - ``display``: ``"auto"``, ``"bar"``, ``"log"`` or ``"off"``.
+    """
+    return Guard(
+        total,
+        label,
+        heartbeat_every,
+        memory_limit,
+        stall_timeout,
+        timeout,
+        watch_output,
+        output_stall,
+        grace=grace,
+        hard_exit=hard_exit,
+        display=display,
+        memory_check_every=memory_check_every,
+        logger=logger,
+    )
