@@ -99,6 +99,269 @@ for name in ("a", "b", "c"):
     out.append(build(name))
 con.executemany(SQL, out)
 """,
+        # Flush with `del c[:]` after each batch write: the leftover write is fine.
+        """
+buffer = []
+for line in open("access.log"):
+    buffer.append(parse_line(line))
+    if len(buffer) >= 10_000:
+        out.writelines(buffer)
+        del buffer[:]
+out.writelines(buffer)
+""",
+        # Flush with `c[:] = []` inside a `while chunk := cur.fetchmany(n)` loop.
+        """
+pending = []
+while chunk := src_cur.fetchmany(2_000):
+    pending.extend(chunk)
+    if len(pending) >= 20_000:
+        dst.executemany("INSERT INTO events VALUES (?, ?, ?)", pending)
+        pending[:] = []
+dst.executemany("INSERT INTO events VALUES (?, ?, ?)", pending)
+""",
+        # Flush by re-binding the name to a fresh list after the write.
+        """
+import psycopg2.extras
+
+batch = []
+for row in reader:
+    batch.append((row["id"], row["email"]))
+    if len(batch) == 5_000:
+        psycopg2.extras.execute_values(cur, "INSERT INTO users VALUES %s", batch)
+        batch = []
+psycopg2.extras.execute_values(cur, "INSERT INTO users VALUES %s", batch)
+""",
+        # Growth in the inner loop, flush in the outer loop of the nest: bounded per file.
+        """
+rows = []
+for path in sorted(Path("raw").glob("*.pkl")):
+    for sig in load(path):
+        rows.append((sig["id"], sig["signal"].tolist()))
+    con.executemany("INSERT INTO s VALUES (?, ?)", rows)
+    rows.clear()
+con.executemany("INSERT INTO s VALUES (?, ?)", rows)
+""",
+        # Collection bound inside the outer unbounded loop is per-item, however deep the fill.
+        """
+for day_dir in Path("landing").iterdir():
+    readings = []
+    for hour_file in day_dir.glob("*.json"):
+        for rec in json.load(open(hour_file)):
+            readings.append(rec)
+    pd.DataFrame(readings).to_parquet(f"out/{day_dir.name}.parquet")
+""",
+        # A `deque` with `maxlen` is bounded by construction: not a collection.
+        """
+from collections import deque
+
+recent = deque(maxlen=500)
+for event in consumer:
+    recent.append(event.value)
+with open("tail.json", "w") as fh:
+    json.dump(list(recent), fh)
+""",
+        # `range` of literals with at most 1000 steps is a bounded loop.
+        """
+import numpy as np
+
+partitions = []
+for shard in range(1, 1001):
+    partitions.append(np.load(f"shards/{shard:04d}.npy"))
+np.save("all_shards.npy", np.concatenate(partitions))
+""",
+        # Module constant bound once to a tuple display: bounded, also through enumerate().
+        """
+TABLES = ("customers", "orders", "invoices")
+
+counts = {}
+for i, table in enumerate(TABLES):
+    counts[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+with open("counts.json", "w") as fh:
+    json.dump(counts, fh)
+""",
+        # zip of two module constants bound once to list displays is a bounded loop.
+        """
+SOURCES = ["s3://raw/eu", "s3://raw/us"]
+TARGETS = ["eu_events", "us_events"]
+
+jobs = []
+for src, dst in zip(SOURCES, TARGETS):
+    jobs.append({"src": src, "dst": dst})
+session.bulk_insert_mappings(Job, jobs)
+""",
+        # sorted() of a set display is a bounded loop.
+        """
+import pandas as pd
+
+frames = []
+for region in sorted({"eu", "us", "ap"}):
+    frames.append(pd.read_csv(f"s3://exports/{region}.csv").assign(region=region))
+pd.concat(frames).to_parquet("regions.parquet")
+""",
+        # Growth in an unbounded loop, but nothing of the collection reaches a sink after it.
+        """
+seen_ids = set()
+for rec in cur:
+    seen_ids.add(rec[0])
+log.info("distinct ids: %d", len(seen_ids))
+""",
+        # The write happens in another function: calls are not followed by EXL001.
+        """
+def save(con, rows):
+    con.executemany("INSERT INTO t VALUES (?, ?)", rows)
+
+
+def main(con, cur):
+    rows = []
+    for rec in cur:
+        rows.append(rec)
+    save(con, rows)
+""",
+        # `self.rows` bound in `__init__` is not tracked in `run`, which does not bind it.
+        """
+class Loader:
+    def __init__(self, con):
+        self.con = con
+        self.rows = []
+
+    def run(self, cur):
+        for rec in cur:
+            self.rows.append(rec)
+        self.con.executemany("INSERT INTO t VALUES (?, ?)", self.rows)
+""",
+        # `append` with a non-literal first argument is not the DuckDB sink form.
+        """
+import duckdb
+
+con = duckdb.connect("warehouse.duckdb")
+frames = []
+for path in paths:
+    frames.append(pd.read_parquet(path))
+con.append(table_name, pd.concat(frames))
+""",
+        # `append` with three positional arguments is not the DuckDB sink form.
+        """
+import duckdb
+
+con = duckdb.connect("warehouse.duckdb")
+frames = []
+for path in paths:
+    frames.append(pd.read_parquet(path))
+con.append("readings", pd.concat(frames), True)
+""",
+        # `execute(sql)` with one argument is not the SQLAlchemy-style executemany.
+        """
+from sqlalchemy import text
+
+ids = []
+for row in source.stream():
+    ids.append(row.id)
+session.execute(text("REFRESH MATERIALIZED VIEW daily_totals"))
+""",
+        # A comprehension is not a loop for EXL001: growth through a generator is not flagged.
+        """
+rows = []
+rows.extend(to_row(rec) for rec in cur)
+con.executemany("INSERT INTO t VALUES (?, ?)", rows)
+""",
+        # Per-item collection in an `async for` loop written with `await con.executemany`.
+        """
+async def ingest(con, stream):
+    async for batch in stream:
+        rows = []
+        for msg in batch:
+            rows.append((msg.key, msg.value))
+        await con.executemany("INSERT INTO msgs VALUES ($1, $2)", rows)
+""",
+        # Module-level `if __name__ == "__main__":` block with a bounded range loop.
+        """
+import pickle
+
+if __name__ == "__main__":
+    results = []
+    for fold in range(10):
+        results.append(train_fold(fold))
+    with open("cv_results.pkl", "wb") as fh:
+        pickle.dump(results, fh)
+""",
+        # Flushed in a `try/finally`-wrapped loop in a decorated function: the leftover is fine.
+        """
+@retry(times=3)
+def export(cur, writer):
+    batch = []
+    try:
+        for rec in cur:
+            batch.append(rec)
+            if len(batch) >= 1_000:
+                writer.writerows(batch)
+                batch.clear()
+    finally:
+        writer.writerows(batch)
+""",
+        # A data frame built with data is not an empty frame, so not a collection.
+        """
+import pandas as pd
+
+df = pd.read_parquet("base.parquet")
+for chunk in pd.read_csv("delta.csv", chunksize=50_000):
+    df = pd.concat([df, chunk])
+df.to_parquet("merged.parquet")
+""",
+        # Written only inside the loop (a checkpoint), never after it.
+        """
+offsets = {}
+for event in consumer:
+    offsets[event.partition] = event.offset
+    if event.offset % 1_000 == 0:
+        with open("checkpoint.json", "w") as fh:
+            json.dump(offsets, fh)
+""",
+        # reversed() of a list display in an `if __name__ == "__main__":` block.
+        """
+if __name__ == "__main__":
+    stages = []
+    for name in reversed(["extract", "transform", "load"]):
+        stages.append({"stage": name, "status": "pending"})
+    db.pipeline_runs.insert_many(stages)
+""",
+        # Growth and flush both in the inner loop of a nest: the flush is inside L.
+        """
+batch = []
+for path in paths:
+    for rec in load(path):
+        batch.append(rec)
+        if len(batch) >= 1_000:
+            con.executemany("INSERT INTO t VALUES (?, ?)", batch)
+            batch.clear()
+con.executemany("INSERT INTO t VALUES (?, ?)", batch)
+""",
+        # `range(A, B, S)` of literals with exactly 1000 steps is bounded.
+        """
+import numpy as np
+
+tiles = []
+for offset in range(0, 2_000, 2):
+    tiles.append(render_tile(offset))
+np.save("tiles.npy", np.stack(tiles))
+""",
+        # Nested bounded loops: `range` of literals inside a tuple display.
+        """
+cells = []
+for region in ("eu", "us"):
+    for hour in range(24):
+        cells.append({"region": region, "hour": hour, "load": 0.0})
+session.bulk_insert_mappings(HourlyLoad, cells)
+""",
+        # A module-level collection written in a function: different scopes.
+        """
+ROWS = []
+for rec in cur:
+    ROWS.append(rec)
+
+
+def flush(con):
+    con.executemany("INSERT INTO t VALUES (?, ?)", ROWS)
+""",
     )
     invalid = (
         # SPEC 2.2
@@ -120,6 +383,531 @@ while True:
         break
     frames.append(pd.DataFrame(chunk))
 pd.concat(frames).to_parquet("out.parquet")  # EXL001
+""",
+        # A function loading pickles into one list, written after the loop.
+        """
+import pickle
+
+
+def load_signals(con, paths):
+    rows = []
+    for path in paths:
+        with open(path, "rb") as fh:
+            rows.extend(pickle.load(fh))
+    con.executemany("INSERT INTO signals VALUES (?, ?)", rows)  # EXL001
+""",
+        # A method: `self.buffer` bound, grown and written in the same method.
+        """
+class Exporter:
+    def run(self, cur):
+        self.buffer = []
+        for rec in cur:
+            self.buffer.append(rec)
+        self.con.executemany("INSERT INTO t VALUES (?, ?)", self.buffer)  # EXL001
+""",
+        # An `if __name__ == "__main__":` block collecting stdin lines for `json.dump`.
+        """
+import json
+import sys
+
+if __name__ == "__main__":
+    events = []
+    for line in sys.stdin:
+        events.append(json.loads(line))
+    with open("events.json", "w") as fh:
+        json.dump(events, fh)  # EXL001
+""",
+        # `async for` growth and `await con.executemany(...)` after the loop.
+        """
+async def ingest(con, stream):
+    rows = []
+    async for msg in stream:
+        rows.append((msg.key, msg.value))
+    await con.executemany("INSERT INTO msgs VALUES ($1, $2)", rows)  # EXL001
+""",
+        # asyncpg `copy_records_to_table` with the collection as a keyword argument.
+        """
+async def copy_all(pool, source):
+    records = []
+    async for rec in source.iterate():
+        records.append(tuple(rec))
+    async with pool.acquire() as con:
+        await con.copy_records_to_table("measurements", records=records)  # EXL001
+""",
+        # `while chunk := cur.fetchmany(n)` growth, written through `pd.DataFrame(...).to_csv`.
+        """
+import pandas as pd
+
+rows = []
+while chunk := cur.fetchmany(5_000):
+    rows.extend(chunk)
+pd.DataFrame(rows).to_csv("dump.csv", index=False)  # EXL001
+""",
+        # Dict growth by `c[k] = ...`, written with `from json import dump as d`.
+        """
+from json import dump as d
+
+titles = {}
+for doc in mongo.articles.find():
+    titles[doc["_id"]] = doc["title"]
+with open("titles.json", "w") as fh:
+    d(titles, fh)  # EXL001
+""",
+        # `defaultdict` grown with `c[k].append(...)`, written with `pickle.dump`.
+        """
+import pickle
+from collections import defaultdict
+
+by_subject = defaultdict(list)
+for rec in stream_records(path):
+    by_subject[rec["subject"]].append(rec["signal"])
+with open("grouped.pkl", "wb") as fh:
+    pickle.dump(by_subject, fh)  # EXL001
+""",
+        # `c.setdefault(k, []).append(...)` growth, written unpacked: `np.savez(path, **c)`.
+        """
+import numpy as np
+
+arrays = {}
+for path in npy_paths:
+    arrays.setdefault(path.stem, []).append(np.load(path))
+np.savez("bundle.npz", **arrays)  # EXL001
+""",
+        # `set()` grown with `add`, written through `sorted(c)` with `writelines`.
+        """
+seen = set()
+for line in open("access.log"):
+    seen.add(line.split()[0])
+with open("ips.txt", "w") as out:
+    out.writelines(sorted(seen))  # EXL001
+""",
+        # Empty pandas frame grown by `df = pd.concat([df, chunk])`, written with `to_parquet`.
+        """
+import pandas as pd
+
+df = pd.DataFrame()
+for chunk in pd.read_csv("big.csv", chunksize=100_000):
+    df = pd.concat([df, chunk], ignore_index=True)
+df.to_parquet("big.parquet")  # EXL001
+""",
+        # Empty polars frame with a schema grown by `pl.concat`, written with `write_parquet`.
+        """
+import polars as pl
+
+out = pl.DataFrame(schema={"id": pl.Int64, "value": pl.Float64})
+for path in paths:
+    out = pl.concat([out, pl.read_parquet(path)], how="vertical")
+out.write_parquet("merged.parquet")  # EXL001
+""",
+        # `list()` grown with `+=`, written with a csv writer's `writerows`.
+        """
+import csv
+
+rows = list()
+for page in api.paginate("/orders"):
+    rows += page["items"]
+with open("orders.csv", "w", newline="") as fh:
+    csv.writer(fh).writerows(rows)  # EXL001
+""",
+        # `c = c + ...` growth in a `while True` loop with `break`.
+        """
+lines = []
+while True:
+    batch = queue.get()
+    if batch is None:
+        break
+    lines = lines + batch
+report.writelines(lines)  # EXL001
+""",
+        # `insert` growth, written with `from psycopg2.extras import execute_values`.
+        """
+from psycopg2.extras import execute_values
+
+rows = []
+for rec in src_cur:
+    rows.insert(0, (rec.id, rec.name))
+execute_values(dst_cur, "INSERT INTO users (id, name) VALUES %s", rows)  # EXL001
+""",
+        # `psycopg2.extras.execute_batch` through `import psycopg2.extras`.
+        """
+import psycopg2.extras
+
+params = []
+for row in src_cur:
+    params.append({"id": row[0], "amount": row[1]})
+psycopg2.extras.execute_batch(dst_cur, UPDATE_SQL, params)  # EXL001
+""",
+        # `pq.write_table` of `pa.Table.from_pylist(c)`.
+        """
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+records = []
+for msg in consumer:
+    records.append(json.loads(msg.value))
+pq.write_table(pa.Table.from_pylist(records), "events.parquet")  # EXL001
+""",
+        # SQLAlchemy-style `session.execute(stmt, rows)`.
+        """
+from sqlalchemy import insert
+
+rows = []
+for item in feed.iter_items():
+    rows.append({"sku": item.sku, "price": item.price})
+session.execute(insert(Product), rows)  # EXL001
+""",
+        # `dict()` grown with `update`, written with `pickle.dump`.
+        """
+import pickle
+
+merged = dict()
+for path in Path("lookups").glob("*.pkl"):
+    with open(path, "rb") as fh:
+        merged.update(pickle.load(fh))
+with open("merged.pkl", "wb") as out:
+    pickle.dump(merged, out)  # EXL001
+""",
+        # `session.bulk_insert_mappings` of rows read from a csv file.
+        """
+import csv
+
+mappings = []
+for row in csv.DictReader(open("customers.csv")):
+    mappings.append(dict(row))
+session.bulk_insert_mappings(Customer, mappings)  # EXL001
+""",
+        # `bulk_save_objects` after a `yield_per` query loop.
+        """
+objs = []
+for rec in legacy.query(Record).yield_per(1_000):
+    objs.append(NewRecord(id=rec.id, body=rec.body))
+session.bulk_save_objects(objs)  # EXL001
+""",
+        # `add_all` inside a `with` block after the loop.
+        """
+users = []
+for line in open("users.csv"):
+    users.append(User(*line.rstrip().split(",")))
+with Session(engine) as session:
+    session.add_all(users)  # EXL001
+""",
+        # `insert_many` of documents collected from a directory of dumps.
+        """
+docs = []
+for path in Path("dumps").iterdir():
+    docs.extend(json.load(open(path)))
+db.events.insert_many(docs)  # EXL001
+""",
+        # `to_feather` of `pd.DataFrame.from_records(c)`.
+        """
+import pandas as pd
+
+records = []
+for rec in cur:
+    records.append(rec)
+pd.DataFrame.from_records(records).to_feather("snapshot.feather")  # EXL001
+""",
+        # `to_json` at the end of a method chain on a derived frame.
+        """
+import pandas as pd
+
+rows = []
+for rec in api.iter_events():
+    rows.append(rec)
+pd.DataFrame(rows).sort_values("ts").reset_index(drop=True).to_json("e.json")  # EXL001
+""",
+        # polars `write_csv` of `pl.DataFrame(c)`.
+        """
+import polars as pl
+
+rows = []
+for line in sys.stdin:
+    rows.append(parse(line))
+pl.DataFrame(rows).write_csv("parsed.csv")  # EXL001
+""",
+        # polars `write_database` after an alias `frame = df`.
+        """
+import polars as pl
+
+df = pl.DataFrame()
+for path in paths:
+    df = pl.concat([df, pl.read_csv(path)])
+frame = df
+frame.write_database("staging.readings", connection=uri)  # EXL001
+""",
+        # DuckDB `con.append("table", df)` form, with a keyword argument.
+        """
+import duckdb
+import pandas as pd
+
+con = duckdb.connect("warehouse.duckdb")
+frames = []
+for path in paths:
+    frames.append(pd.read_parquet(path))
+con.append("readings", pd.concat(frames), by_name=True)  # EXL001
+""",
+        # `np.save` of `np.vstack(c)`, `range` over the 1000-step limit is unbounded.
+        """
+import numpy as np
+
+samples = []
+for seed in range(2_000):
+    samples.append(simulate(seed))
+np.save("samples.npy", np.vstack(samples))  # EXL001
+""",
+        # `numpy.savez_compressed` through `import numpy`, over a `deque()` without maxlen.
+        """
+from collections import deque
+
+import numpy
+
+frames = deque()
+for path in video_paths:
+    frames.append(numpy.load(path))
+numpy.savez_compressed("frames.npz", numpy.stack(frames))  # EXL001
+""",
+        # A module constant bound twice is not a bounded loop.
+        """
+REGIONS = ["eu-west", "us-east"]
+if os.environ.get("ALL_REGIONS"):
+    REGIONS = ["eu-west", "us-east", "ap-south"]
+
+rows = []
+for region in REGIONS:
+    rows.extend(fetch_usage(region))
+con.executemany("INSERT INTO usage VALUES (?, ?)", rows)  # EXL001
+""",
+        # `enumerate` of an unbounded iterable is unbounded.
+        """
+rows = []
+for i, rec in enumerate(cur):
+    rows.append((i, *rec))
+con.executemany("INSERT INTO t VALUES (?, ?, ?)", rows)  # EXL001
+""",
+        # Bound outside every unbounded loop: an outer bounded loop does not make it per-item.
+        """
+for table in ("users", "orders"):
+    rows = []
+    for rec in src.scan(table):
+        rows.append(rec)
+    dst.executemany(INSERT_SQL[table], rows)  # EXL001
+""",
+        # Sink in a `finally` after the loop.
+        """
+rows = []
+try:
+    for rec in stream:
+        rows.append(rec)
+finally:
+    con.executemany("INSERT INTO t VALUES (?, ?)", rows)  # EXL001
+""",
+        # A flush after the loop does not bound the collection.
+        """
+rows = []
+for rec in cur:
+    rows.append(rec)
+con.executemany("INSERT INTO t VALUES (?, ?)", rows)  # EXL001
+rows.clear()
+""",
+        # A decorated (prefect) task function.
+        """
+from prefect import task
+
+
+@task(retries=2)
+def load_orders(con, api):
+    orders = []
+    for page in api.pages("/orders"):
+        orders.extend(page)
+    con.executemany("INSERT INTO orders VALUES (?, ?, ?)", orders)  # EXL001
+""",
+        # Unpacked into the sink: `writer.writerows(*[c])`.
+        """
+rows = []
+for rec in cur:
+    rows.append(rec)
+writer.writerows(*[rows])  # EXL001
+""",
+        # A list comprehension as the growth argument inside the loop.
+        """
+rows = []
+for path in paths:
+    rows.extend([to_row(s) for s in load(path)])
+con.executemany("INSERT INTO s VALUES (?, ?)", rows)  # EXL001
+""",
+        # One diagnostic per (collection, sink): two sinks after the loop.
+        """
+import pandas as pd
+
+rows = []
+for rec in cur:
+    rows.append(rec)
+df = pd.DataFrame(rows)
+df.to_parquet("out.parquet")  # EXL001
+df.to_csv("out.csv")  # EXL001
+""",
+        # `list(c)` derivation, `d = c` alias, and the alias passed to the sink.
+        """
+rows = []
+while True:
+    rec = queue.get()
+    if rec is None:
+        break
+    rows.append(rec)
+snapshot = list(rows)
+ordered = snapshot
+con.executemany("INSERT INTO t VALUES (?, ?)", ordered)  # EXL001
+""",
+        # A flush in the bounded outer loop is outside L, the unbounded inner loop.
+        """
+rows = []
+for table in ("users", "orders"):
+    for rec in src.scan(table):
+        rows.append(rec)
+    dst.executemany(INSERT_SQL[table], rows)  # EXL001
+    rows.clear()
+""",
+        # `pd.DataFrame(columns=...)` grown with `pd.concat([page, history])`, c not first.
+        """
+import pandas as pd
+
+history = pd.DataFrame(columns=["ts", "symbol", "price"])
+for page in client.iter_pages("/quotes"):
+    history = pd.concat([pd.DataFrame(page), history])
+history.to_parquet("quotes.parquet")  # EXL001
+""",
+        # A non-empty dict display is a collection too.
+        """
+import json
+
+report = {"source": "billing-api"}
+for invoice in client.invoices():
+    report[invoice["id"]] = invoice["total"]
+with open("report.json", "w") as fh:
+    json.dump(report, fh, indent=2)  # EXL001
+""",
+        # A non-empty list display (a header row) grown and written with `writerows`.
+        """
+import csv
+
+rows = [("id", "name", "email")]
+for user in ldap.search_users():
+    rows.append((user.uid, user.cn, user.mail))
+with open("users.csv", "w", newline="") as fh:
+    csv.writer(fh).writerows(rows)  # EXL001
+""",
+        # `import polars` spelled out: `polars.DataFrame()` and `polars.concat((...))`.
+        """
+import polars
+
+merged = polars.DataFrame()
+for path in Path("exports").glob("*.ipc"):
+    merged = polars.concat((merged, polars.read_ipc(path)))
+merged.write_csv("merged.csv")  # EXL001
+""",
+        # `defaultdict(list)` columns written through `pa.Table.from_pydict`.
+        """
+from collections import defaultdict
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+columns = defaultdict(list)
+for rec in reader:
+    for key, value in rec.items():
+        columns[key].append(value)
+pq.write_table(pa.Table.from_pydict(columns), "records.parquet")  # EXL001
+""",
+        # `np.asarray(c)` written with `np.save`, growth in a `while not done` loop.
+        """
+import numpy as np
+
+frames = []
+done = False
+while not done:
+    frame, done = sensor.read()
+    frames.append(frame)
+np.save("capture.npy", np.asarray(frames))  # EXL001
+""",
+        # Plain DB-API `cur.execute(sql, rows)` with the collection as second argument.
+        """
+rows = []
+for line in open("prices.tsv"):
+    rows.append(line.rstrip().split("\\t"))
+cur.execute("INSERT INTO prices VALUES (%s, %s)", rows)  # EXL001
+""",
+        # `set(c)` is a derivation.
+        """
+import pickle
+
+tags = []
+for post in api.iter_posts():
+    tags.extend(post["tags"])
+with open("tags.pkl", "wb") as fh:
+    pickle.dump(set(tags), fh)  # EXL001
+""",
+        # `tuple(c)` is a derivation.
+        """
+rows = []
+for rec in cur:
+    rows.append(rec)
+writer.writerows(tuple(rows))  # EXL001
+""",
+        # `c.copy()` (a method call on the collection) is a derivation.
+        """
+docs = []
+for msg in consumer:
+    docs.append(msg.value)
+db.events.insert_many(docs.copy())  # EXL001
+""",
+        # `[*c]` is a derivation.
+        """
+import json
+
+ids = set()
+for row in cur:
+    ids.add(row[0])
+with open("ids.json", "w") as fh:
+    json.dump([*ids], fh)  # EXL001
+""",
+        # `dict(c)` is a derivation.
+        """
+import json
+
+lookup = {}
+for row in cur:
+    lookup[row[0]] = row[1]
+with open("lookup.json", "w") as fh:
+    json.dump(dict(lookup), fh)  # EXL001
+""",
+        # `range(A, B, S)` of literals over the limit (1001 steps) is unbounded.
+        """
+tiles = []
+for offset in range(0, 2_001, 2):
+    tiles.append(render_tile(offset))
+db.tiles.insert_many(tiles)  # EXL001
+""",
+        # `pandas.concat(c)` through `import pandas`, inside a `with` block.
+        """
+import duckdb
+import pandas
+
+frames = []
+for path in sorted(Path("csv").glob("*.csv")):
+    frames.append(pandas.read_csv(path))
+with duckdb.connect("w.duckdb") as con:
+    pandas.concat(frames).to_sql("readings", con)  # EXL001
+""",
+        # A method writing its own `self.rows` with `self.writer.writerows`.
+        """
+class CsvDump:
+    def dump(self, cur):
+        self.rows = []
+        while row := cur.fetchone():
+            self.rows.append(row)
+        self.writer.writerows(self.rows)  # EXL001
 """,
     )
 
