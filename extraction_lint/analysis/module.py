@@ -61,7 +61,7 @@ class ModuleAnalysis:
         self.module = module
         self.settings = settings or AnalysisSettings()
         collector = Collector(module)
-        module.visit(collector)
+        collector.walk(module)
         self.scopes = collector.scopes
         self.imports = collector.imports
         for scope in self.scopes:
