@@ -62,6 +62,7 @@ runs only on some iterations counts as long as it is outside an `except` handler
   (`mylib.progress.report`) or method names with a leading dot (`.ping`).
 """
     valid = (
+        # SPEC 2.5: the iterable wrapped by `tqdm(...)`.
         """
 from tqdm import tqdm
 import pickle
@@ -69,13 +70,750 @@ import pickle
 for path in tqdm(paths):
     data = pickle.load(open(path, "rb"))
 """,
+        # SPEC 2.5: `import tqdm` and `tqdm.tqdm(...)` around the iterable.
+        """
+import tqdm
+import pandas as pd
+
+for path in tqdm.tqdm(csv_paths, desc="csv"):
+    frame = pd.read_csv(path)
+    frame.to_parquet(path.with_suffix(".parquet"))
+""",
+        # SPEC 2.5: `tqdm` imported from `tqdm.auto`.
+        """
+from tqdm.auto import tqdm
+import numpy as np
+
+for path in tqdm(npy_paths):
+    signal = np.load(path)
+    con.append("signals", to_frame(signal))
+""",
+        # SPEC 2.5: `tqdm.auto.tqdm(...)` spelled in full.
+        """
+import tqdm.auto
+import joblib
+
+for model_path in tqdm.auto.tqdm(model_paths):
+    model = joblib.load(model_path)
+    scores.append(model.score(X_test, y_test))
+""",
+        # SPEC 2.5: a progress iterator anywhere in the iterable: `enumerate(tqdm(paths))`.
+        """
+import pickle
+from tqdm import tqdm
+
+for i, path in enumerate(tqdm(pickle_paths)):
+    with open(path, "rb") as fh:
+        subjects = pickle.load(fh)
+    con.executemany(INSERT_SQL, subjects)
+""",
+        # SPEC 2.5: `pbar = tqdm(total=n)` made outside the loop, `pbar.update(...)` in it.
+        """
+from tqdm import tqdm
+
+pbar = tqdm(total=n_rows, unit="rows")
+while rows := cur.fetchmany(5000):
+    out.executemany(INSERT_SQL, rows)
+    pbar.update(len(rows))
+""",
+        # SPEC 2.5: `rich.progress.track(...)` around the iterable.
+        """
+from rich.progress import track
+import polars as pl
+
+for path in track(parquet_paths, description="Loading..."):
+    frame = pl.read_parquet(path)
+    frame.write_database("events", connection=uri, if_table_exists="append")
+""",
+        # SPEC 2.5: `progress.advance(task)` on a rich `Progress`.
+        """
+import h5py
+from rich.progress import Progress
+
+with Progress() as progress:
+    task = progress.add_task("recordings", total=len(h5_paths))
+    for path in h5_paths:
+        with h5py.File(path, "r") as f:
+            con.append("recordings", to_frame(f["data"][:]))
+        progress.advance(task)
+""",
+        # SPEC 2.5: `progress.update(task, advance=1)` on a `rich.progress.Progress()`.
+        """
+import rich.progress
+import torch
+
+progress = rich.progress.Progress()
+task = progress.add_task("checkpoints", total=len(ckpt_paths))
+with progress:
+    for ckpt in ckpt_paths:
+        state = torch.load(ckpt, map_location="cpu")
+        summarize(state)
+        progress.update(task, advance=1)
+""",
+        # SPEC 2.5: rich's `Progress.track(...)` is a heartbeat.
+        """
+from rich.progress import Progress
+import json
+
+with Progress() as progress:
+    for path in progress.track(json_paths, description="configs"):
+        with open(path) as fh:
+            configs.append(json.load(fh))
+""",
+        # SPEC 2.5: `alive_progress.alive_it(...)` around the iterable.
+        """
+from alive_progress import alive_it
+import joblib
+
+for path in alive_it(feature_paths):
+    features = joblib.load(path)
+    features.to_parquet(path.with_suffix(".parquet"))
+""",
+        # SPEC 2.5: `.update(...)` on the guardrails' `ProgressTracker`.
+        """
+import numpy as np
+from extraction_lint.guardrails import ProgressTracker
+
+tracker = ProgressTracker(total=len(paths), label="npz")
+for path in paths:
+    with np.load(path) as npz:
+        con.append("signals", npz_to_frame(npz))
+    tracker.update(1)
+""",
+        # SPEC 2.5: `.heartbeat()` on any object.
+        """
+for batch in consumer:
+    rows = [decode(msg) for msg in batch]
+    cur.executemany(INSERT_SQL, rows)
+    watchdog.heartbeat()
+""",
+        # SPEC 2.5: `logging.info(...)` under `if i % N == 0:` still counts.
+        """
+import logging
+import pickle
+
+for i, path in enumerate(paths):
+    rows = pickle.loads(path.read_bytes())
+    con.executemany(INSERT_SQL, rows)
+    if i % 100 == 0:
+        logging.info("loaded %d/%d files", i, len(paths))
+""",
+        # SPEC 2.5: a logger bound to `logging.getLogger(__name__)`.
+        """
+import logging
+import json
+
+logger = logging.getLogger(__name__)
+
+for path in manifest_paths:
+    with open(path) as fh:
+        manifest = json.load(fh)
+    logger.debug("read %s (%d entries)", path, len(manifest))
+""",
+        # SPEC 2.5: a logger spelled `log` counts whatever made it.
+        """
+import structlog
+import pandas as pd
+
+log = structlog.get_logger()
+
+for path in excel_paths:
+    sheet = pd.read_excel(path)
+    sheet.to_sql("budget", engine, if_exists="append", index=False)
+    log.info("loaded sheet", path=str(path), rows=len(sheet))
+""",
+        # SPEC 2.5: a logger with another name bound to `logging.getLogger(...)`.
+        """
+import logging
+import pandas as pd
+
+audit = logging.getLogger("etl.audit")
+
+for path in parquet_paths:
+    pd.read_parquet(path).to_sql("facts", engine, if_exists="append")
+    audit.log(logging.INFO, "loaded %s", path)
+""",
+        # SPEC 2.5: `self.logger.info(...)` in a method.
+        """
+import logging
+import polars as pl
+
+class EventLoader:
+    def __init__(self, paths):
+        self.paths = paths
+        self.logger = logging.getLogger(type(self).__name__)
+
+    def run(self):
+        for path in self.paths:
+            frame = pl.scan_parquet(path).collect()
+            self.logger.info("loaded %s: %d rows", path, frame.height)
+""",
+        # SPEC 2.5: `print` in the `else` of a `try` is outside the `except` handler.
+        """
+import numpy as np
+
+for path in raw_paths:
+    try:
+        samples = np.fromfile(path, dtype=np.int16)
+    except OSError as exc:
+        errors.append((path, exc))
+    else:
+        print(f"{path}: {samples.size} samples")
+""",
+        # SPEC 2.5: `sys.stderr.write(...)` is a log line.
+        """
+import sys
+import pyarrow.parquet as pq
+
+for n, path in enumerate(part_paths, 1):
+    table = pq.read_table(path)
+    writer.write_table(table)
+    sys.stderr.write(f"{n}/{len(part_paths)} parts")
+""",
+        # SPEC 2.5: `click.echo(...)` is a log line.
+        """
+import click
+import pandas as pd
+
+@click.command()
+@click.argument("paths", nargs=-1)
+def load(paths):
+    for path in paths:
+        frame = pd.read_json(path, lines=True)
+        frame.to_sql("events", ENGINE, if_exists="append")
+        click.echo(f"loaded {path}")
+""",
+        # SPEC 2.5: standalone `track(...)` from the guardrails is a heartbeat.
+        """
+from extraction_lint.guardrails import track
+import pickle
+
+for path in track(pickle_paths, label="subjects"):
+    with open(path, "rb") as fh:
+        con.executemany(INSERT_SQL, pickle.load(fh))
+""",
+        # SPEC 2.5: `g.track(...)` with `g` from `with gr.guard(...) as g:` (module import).
+        """
+import extraction_lint.guardrails as gr
+import pandas as pd
+
+with gr.guard(total=len(paths), label="csv", memory_limit="2 GiB") as g:
+    for path in g.track(paths):
+        pd.read_csv(path).to_sql("raw", engine, if_exists="append")
+""",
+        # SPEC 2.5: `g.tick(...)` in the body of a walrus `while` loop.
+        """
+from extraction_lint.guardrails import guard
+
+with guard(label="copy", stall_timeout="5m") as g:
+    while chunk := src.fetchmany(10_000):
+        dst.executemany(INSERT_SQL, chunk)
+        g.tick(rows=len(chunk))
+""",
+        # SPEC 2.1: in a nest, a heartbeat in the inner loop counts for the outermost.
+        """
+import logging
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+for path in csv_paths:
+    for chunk in pd.read_csv(path, chunksize=100_000):
+        chunk.to_sql("trips", engine, if_exists="append")
+        logger.info("%s: +%d rows", path, len(chunk))
+""",
+        # SPEC 2.1: `Path.read_text` is not a loader: not an extraction loop.
+        """
+from pathlib import Path
+
+for path in Path("sql").glob("*.sql"):
+    statements.append(path.read_text())
+""",
+        # SPEC 2.1: `open(p).read()` and `json.loads` are not loaders.
+        """
+import json
+
+for path in config_paths:
+    config = json.loads(open(path).read())
+    jobs[config["name"]] = config
+""",
+        # SPEC 2.1: a loop over a tuple display is bounded, never an extraction loop.
+        """
+import pandas as pd
+
+for table in ("customers", "orders", "invoices"):
+    frame = pd.read_sql_table(table, engine)
+    frame.to_parquet(f"export/{table}.parquet")
+""",
+        # SPEC 2.1: `range(10)` is bounded.
+        """
+import numpy as np
+
+for shard in range(10):
+    arr = np.load(f"shards/part-{shard:02d}.npy")
+    np.save(f"shards/norm-{shard:02d}.npy", arr / arr.max())
+""",
+        # SPEC 2.1: a module-level constant bound once to a list display is bounded.
+        """
+import polars as pl
+
+SOURCES = ["stations.csv", "routes.csv", "fares.csv"]
+
+for name in SOURCES:
+    pl.read_csv(f"raw/{name}").write_parquet(f"clean/{name}.parquet")
+""",
+        # SPEC 2.1: calls are not followed: a loop that only calls a loading helper.
+        """
+import pickle
+
+def load_subject(path):
+    with open(path, "rb") as fh:
+        return pickle.load(fh)
+
+for path in subject_paths:
+    subjects.append(load_subject(path))
+""",
+        # SPEC 2.1: a comprehension is an expression, not a loop.
+        """
+import pandas as pd
+
+frames = [pd.read_parquet(p) for p in parquet_paths]
+combined = pd.concat(frames)
+""",
+        # SPEC 2.1: `execute(sql, params)` with a per-row tuple is not a sink.
+        """
+import csv
+
+with open("users.csv", newline="") as fh:
+    for row in csv.DictReader(fh):
+        cur.execute("INSERT INTO users VALUES (%s, %s)", (row["id"], row["email"]))
+""",
+        # SPEC 2.1: `list.append(x)` is not the DuckDB `append("table", x)` sink.
+        """
+for record in api.paginate("/orders"):
+    rows.append(normalize(record))
+""",
+        # SPEC 2.5: `pbar.update(...)` on a `with tqdm(total=...) as pbar:` bar.
+        """
+from tqdm import tqdm
+import pandas as pd
+
+with tqdm(total=len(sheet_paths), unit="sheet") as pbar:
+    for path in sheet_paths:
+        pd.read_excel(path).to_sql("budget", engine, if_exists="append")
+        pbar.update(1)
+""",
+        # SPEC 2.5: `pbar = tqdm.tqdm(total=n)` through `import tqdm`.
+        """
+import tqdm
+
+pbar = tqdm.tqdm(total=expected_rows)
+while rows := cur.fetchmany(2_000):
+    dst.executemany(INSERT_SQL, rows)
+    pbar.update(len(rows))
+""",
+        # SPEC 2.5: a progress iterator anywhere in the iterable: inside `zip(...)`.
+        """
+from tqdm import tqdm
+import numpy as np
+
+for path, subject in zip(tqdm(npy_paths), subject_ids):
+    con.append("signals", to_frame(subject, np.load(path)))
+""",
+        # SPEC 2.5: `tqdm` imported from `tqdm.auto` under another name.
+        """
+from tqdm.auto import tqdm as progress_bar
+import pickle
+
+for path in progress_bar(pickle_paths):
+    with open(path, "rb") as fh:
+        con.executemany(INSERT_SQL, pickle.load(fh))
+""",
+        # SPEC 2.1: a progress iterator in an inner loop's header counts for the outermost.
+        """
+from tqdm import tqdm
+import pandas as pd
+
+for path in csv_paths:
+    for chunk in tqdm(pd.read_csv(path, chunksize=100_000), desc=path.name):
+        chunk.to_sql("trips", engine, if_exists="append")
+""",
+        # SPEC 2.5: a module-level `LOGGER` and `LOGGER.warning(...)`.
+        """
+import logging
+import joblib
+
+LOGGER = logging.getLogger("features")
+
+for path in feature_paths:
+    frame = joblib.load(path)
+    frame.to_parquet(path.with_suffix(".parquet"))
+    LOGGER.warning("converted %s", path)
+""",
+        # SPEC 2.5: `self._log.debug(...)`: `_log` as a `self.` attribute.
+        """
+import polars as pl
+
+class Exporter:
+    def export(self, paths):
+        for path in paths:
+            pl.read_parquet(path).write_csv(path.with_suffix(".csv"))
+            self._log.debug("exported %s", path)
+""",
+        # SPEC 2.5: a parameter spelled `logger`.
+        """
+import json
+
+def dump_tenants(tenants, logger):
+    for tenant in tenants:
+        with open(f"out/{tenant.id}.json", "w") as fh:
+            json.dump(tenant.records(), fh)
+        logger.info("dumped %s", tenant.id)
+""",
+        # SPEC 2.5: `sys.stdout.write(...)` is a log line.
+        """
+import sys
+import h5py
+
+for path in h5_paths:
+    with h5py.File(path, "r") as f:
+        con.append("frames", to_frame(f["frames"][:]))
+    sys.stdout.write(f"{path}\\n")
+""",
+        # SPEC 2.1: iterating a cursor calls no loader: not an extraction loop.
+        """
+cur.execute("SELECT id, email FROM users")
+for user_id, email in cur:
+    out.write(f"{user_id},{email}\\n")
+""",
+        # SPEC 2.1: `range(0, 100_000, 100)` is exactly 1000 steps: bounded.
+        """
+for offset in range(0, 100_000, 100):
+    rows = cur.execute(PAGE_SQL, (offset,)).fetchall()
+    out.executemany(INSERT_SQL, rows)
+""",
+        # SPEC 2.1: `reversed(sorted(...))` of a list display is bounded.
+        """
+import pandas as pd
+
+for quarter in reversed(sorted(["q1", "q2", "q3", "q4"])):
+    pd.read_parquet(f"sales/{quarter}.parquet").to_sql("sales", engine, if_exists="append")
+""",
+        # SPEC 2.5: `self.pbar = tqdm(...)` made in `__init__`, `self.pbar.update(1)` in a method.
+        """
+from tqdm import tqdm
+import pickle
+
+class SubjectLoader:
+    def __init__(self, paths):
+        self.paths = paths
+        self.pbar = tqdm(total=len(paths), unit="file")
+
+    def run(self, con):
+        for path in self.paths:
+            con.executemany(INSERT_SQL, pickle.load(open(path, "rb")))
+            self.pbar.update(1)
+""",
+        # SPEC 2.5: `logging` imported under an alias: `lg.info(...)` is `logging.info(...)`.
+        """
+import logging as lg
+import pandas as pd
+
+for path in csv_paths:
+    pd.read_csv(path).to_parquet(path.with_suffix(".parquet"))
+    lg.info("converted %s", path)
+""",
+        # SPEC 2.1: `.items()` of a module-level dict constant is bounded.
+        """
+import pandas as pd
+
+QUERIES = {"users": "SELECT * FROM users", "orders": "SELECT * FROM orders"}
+
+for name, sql in QUERIES.items():
+    pd.read_sql(sql, engine).to_parquet(f"export/{name}.parquet")
+""",
     )
     invalid = (
+        # SPEC 2.5: a plain extraction loop with no heartbeat.
         """
 import pickle
 
 for path in paths:  # EXL101
     data = pickle.load(open(path, "rb"))
+""",
+        # SPEC 2.5: a `print` only inside an `except` handler is not a heartbeat.
+        """
+import pickle
+
+for path in pickle_paths:  # EXL101
+    try:
+        with open(path, "rb") as fh:
+            rows = pickle.load(fh)
+    except (EOFError, pickle.UnpicklingError) as exc:
+        print(f"skipping {path}: {exc}")
+        continue
+    con.executemany(INSERT_SQL, rows)
+""",
+        # SPEC 2.5: `logger.exception(...)` only inside an `except` handler.
+        """
+import logging
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+for path in csv_paths:  # EXL101
+    try:
+        pd.read_csv(path).to_sql("raw", engine, if_exists="append")
+    except Exception:
+        logger.exception("failed on %s", path)
+""",
+        # SPEC 2.1: `while True:` around `fetchmany` is an extraction loop.
+        """
+cur.execute("SELECT * FROM events")
+while True:  # EXL101
+    rows = cur.fetchmany(1000)
+    if not rows:
+        break
+    out.executemany(INSERT_SQL, rows)
+""",
+        # SPEC 2.1: the header counts: `while chunk := cur.fetchmany(n):`.
+        """
+while chunk := cur.fetchmany(50_000):  # EXL101
+    writer.writerows(chunk)
+""",
+        # SPEC 2.1: an `async for` loop writing through a sink.
+        """
+async def copy_events(source, pool):
+    async with pool.acquire() as conn:
+        async for batch in source.batches(size=5_000):  # EXL101
+            await conn.executemany(INSERT_SQL, batch)
+""",
+        # SPEC 2.1: in a nest of extraction loops only the outermost is reported.
+        """
+import pandas as pd
+
+for path in csv_paths:  # EXL101
+    for chunk in pd.read_csv(path, chunksize=100_000):
+        chunk.to_parquet(out_dir / f"{path.stem}-{chunk.index[0]}.parquet")
+""",
+        # SPEC 2.1: a bounded outer loop around an unbounded one: the inner one is reported.
+        """
+import pandas as pd
+
+for table in ("orders", "order_items"):
+    for chunk in pd.read_sql_table(table, engine, chunksize=50_000):  # EXL101
+        chunk.to_parquet(f"export/{table}/{chunk.index[0]}.parquet")
+""",
+        # SPEC 2.1: a log line in the bounded outer loop is outside the extraction loop.
+        """
+import logging
+import polars as pl
+
+log = logging.getLogger("export")
+
+for region in ("eu", "us", "apac"):
+    log.info("exporting %s", region)
+    for path in list_partitions(region):  # EXL101
+        pl.read_parquet(path).write_csv(f"out/{region}/{path.stem}.csv")
+""",
+        # SPEC 2.1: a loop inside a helper is judged on its own; the caller's tqdm is not seen.
+        """
+import numpy as np
+from tqdm import tqdm
+
+def load_subject(subject_dir):
+    for path in subject_dir.glob("*.npy"):  # EXL101
+        con.append("signals", to_frame(np.load(path)))
+
+for subject_dir in tqdm(subject_dirs):
+    load_subject(subject_dir)
+""",
+        # SPEC 2.5: calls are not followed: a `print` in a called function does not count.
+        """
+import json
+
+def report(i, total):
+    print(f"{i}/{total}")
+
+for i, path in enumerate(paths):  # EXL101
+    with open(path, "w") as fh:
+        json.dump(records_for(path), fh)
+    report(i, len(paths))
+""",
+        # SPEC 2.5: `.update(...)` on a `Counter` is not a progress method.
+        """
+from collections import Counter
+import pyarrow.parquet as pq
+
+counts = Counter()
+for path in part_paths:  # EXL101
+    table = pq.read_table(path, columns=["country"])
+    counts.update(table.column("country").to_pylist())
+""",
+        # SPEC 2.1: `range(5000)` is over the default bounded-range-limit of 1000 steps.
+        """
+import numpy as np
+
+for shard in range(5000):  # EXL101
+    block = np.fromfile(f"blocks/{shard:05d}.bin", dtype=np.float32)
+    np.save(f"npy/{shard:05d}.npy", block)
+""",
+        # SPEC 2.1: `range(n)` with a non-literal argument is unbounded; `torch.load` loads.
+        """
+import torch
+
+for epoch in range(n_epochs):  # EXL101
+    state = torch.load(f"ckpt/epoch-{epoch}.pt")
+    metrics.append(evaluate(state))
+""",
+        # SPEC 2.5: `warnings.warn(...)` is not a log line.
+        """
+import warnings
+import joblib
+
+for path in model_paths:  # EXL101
+    model = joblib.load(path)
+    if not hasattr(model, "feature_names_in_"):
+        warnings.warn(f"{path} has no feature names")
+""",
+        # SPEC 2.1: `h5py.File` is a loader.
+        """
+import h5py
+
+for path in recording_paths:  # EXL101
+    with h5py.File(path, "r") as f:
+        traces = f["traces"][:]
+    store.append("traces", to_frame(traces))
+""",
+        # SPEC 2.1: `fetchone` in a `while` loop.
+        """
+cur.execute("SELECT id, payload FROM outbox ORDER BY id")
+row = cur.fetchone()
+while row is not None:  # EXL101
+    publish(row)
+    row = cur.fetchone()
+""",
+        # SPEC 2.1: `fetchdf` on a DuckDB result is a loader.
+        """
+import duckdb
+
+con = duckdb.connect("warehouse.duckdb")
+for day in days:  # EXL101
+    frame = con.execute("SELECT * FROM events WHERE day = ?", [day]).fetchdf()
+    frame.to_parquet(f"events/{day}.parquet")
+""",
+        # SPEC 2.5: each loop is judged alone: only the one without tqdm is reported.
+        """
+from tqdm import tqdm
+import pandas as pd
+
+for path in tqdm(train_paths):
+    pd.read_feather(path).to_parquet(path.with_suffix(".parquet"))
+
+for path in test_paths:  # EXL101
+    pd.read_feather(path).to_parquet(path.with_suffix(".parquet"))
+""",
+        # SPEC 2.5: `with guard(...)` alone is no heartbeat without `g.track`/`g.tick`.
+        """
+from extraction_lint.guardrails import guard
+import pickle
+
+with guard(label="subjects", memory_limit="4 GiB", stall_timeout="10m"):
+    for path in pickle_paths:  # EXL101
+        with open(path, "rb") as fh:
+            con.executemany(INSERT_SQL, pickle.load(fh))
+""",
+        # SPEC 2.1: a loop that only writes through a sink (`to_parquet`).
+        """
+for day, frame in events.groupby("day"):  # EXL101
+    frame.to_parquet(f"events/day={day}/part.parquet")
+""",
+        # SPEC 2.1: the DuckDB `append("table", frame)` form is a sink.
+        """
+for frame in frames_from_api(client):  # EXL101
+    con.append("events", frame)
+""",
+        # SPEC 2.1: `psycopg2.extras.execute_values` imported by name is a sink.
+        """
+from psycopg2.extras import execute_values
+
+for batch in batched(records, 1000):  # EXL101
+    execute_values(cur, "INSERT INTO t (a, b) VALUES %s", batch)
+""",
+        # SPEC 2.5: a logger neither from `logging.getLogger` nor conventionally named.
+        """
+import structlog
+import pandas as pd
+
+slog = structlog.get_logger()
+
+for path in excel_paths:  # EXL101
+    pd.read_excel(path).to_sql("budget", engine, if_exists="append")
+    slog.info("loaded", path=str(path))
+""",
+        # SPEC 2.1: a local name bound to a tuple is no module-level constant: unbounded.
+        """
+import pandas as pd
+
+def export_core_tables(engine):
+    tables = ("customers", "orders")
+    for table in tables:  # EXL101
+        pd.read_sql_table(table, engine).to_parquet(f"export/{table}.parquet")
+""",
+        # SPEC 2.1: `range(0, 100_000, 50)` is 2000 steps, over the limit: unbounded.
+        """
+for offset in range(0, 100_000, 50):  # EXL101
+    rows = cur.execute(PAGE_SQL, (offset,)).fetchall()
+    out.executemany(INSERT_SQL, rows)
+""",
+        # SPEC 2.1: a loader in a comprehension in the body still makes an extraction loop.
+        """
+import pandas as pd
+
+for batch in batched(csv_paths, 50):  # EXL101
+    frame = pd.concat([pd.read_csv(p) for p in batch])
+    frame.to_parquet(f"out/{batch[0].stem}.parquet")
+""",
+        # SPEC 2.1: a loader in a generator expression in the header counts.
+        """
+import pandas as pd
+
+for frame in (pd.read_parquet(p) for p in parquet_paths):  # EXL101
+    frame.to_sql("events", engine, if_exists="append")
+""",
+        # SPEC 2.1: `pickle.dump` is a sink.
+        """
+import pickle
+
+with open("subjects.pkl", "wb") as fh:
+    for subject in subjects:  # EXL101
+        pickle.dump(build_record(subject), fh)
+""",
+        # SPEC 2.5: a `print` in an inner loop's `except` handler only.
+        """
+import json
+
+for folder in export_dirs:  # EXL101
+    for path in folder.glob("*.json"):
+        try:
+            with open(path) as fh:
+                collection.insert_many(json.load(fh))
+        except ValueError:
+            print(f"bad json: {path}")
+""",
+        # SPEC 2.1: bounded, unbounded, unbounded: only the middle loop is reported.
+        """
+import polars as pl
+
+for env in ("staging", "prod"):
+    for day in days_to_backfill:  # EXL101
+        for path in partitions(env, day):
+            pl.read_parquet(path).write_database("events", uri, if_table_exists="append")
+""",
+        # SPEC 2.1: `while (row := cur.fetchone()) is not None:` header counts.
+        """
+while (row := cur.fetchone()) is not None:  # EXL101
+    publish(row)
 """,
     )
 
