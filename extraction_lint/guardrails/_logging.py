@@ -59,7 +59,7 @@ def acquire(target: logging.Logger) -> None:
         _handler.setFormatter(logging.Formatter(_FORMAT))
         logger.addHandler(_handler)
         _saved_level = logger.level
-        if logger.getEffectiveLevel() > logging.INFO:
+        if logger.level == logging.NOTSET and logger.getEffectiveLevel() > logging.INFO:
             logger.setLevel(logging.INFO)
 
 

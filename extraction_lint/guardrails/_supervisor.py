@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from . import _interrupt
 from . import _logging as guard_logging
-from ._stacks import format_thread_stacks
+from ._stacks import WATCHDOG_THREAD_PREFIX, format_thread_stacks
 from .errors import GuardrailError
 from .units import format_duration
 
@@ -138,7 +138,7 @@ class Supervisor:
                 self.tracker._open_display(self.logger, self._describe_limits())
             self.signals = _interrupt.register(self)
             self._thread = threading.Thread(
-                target=self._run, name=f"extraction_lint.guardrails-watchdog[{self.label}]"
+                target=self._run, name=f"{WATCHDOG_THREAD_PREFIX}[{self.label}]"
             )
             self._thread.daemon = True
             self._thread.start()
