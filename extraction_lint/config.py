@@ -9,6 +9,7 @@ specific (longer) entry wins; on a tie, ignore wins.
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -107,8 +108,8 @@ class Config:
         Used for paths named on the command line with ``--force-exclude``: a walk never
         enters an excluded directory, so a named file inside one is excluded too.
         """
-        absolute = path.resolve()
-        root = self.root.resolve()
+        absolute = Path(os.path.abspath(path))
+        root = Path(os.path.abspath(self.root))
         for candidate in (absolute, *absolute.parents):
             if candidate == root or root not in candidate.parents:
                 break
@@ -146,9 +147,13 @@ class Config:
 def matches_any(path: Path, patterns: Iterable[str], root: Path) -> bool:
     """Ruff-style matching: a pattern matches the basename or the path relative to ``root``."""
     name = path.name
-    try:
-        relative = PurePosixPath(path.resolve().relative_to(root.resolve())).as_posix()
-    except ValueError:
+    # abspath, not resolve: symbolic links are matched as written (and a link loop must
+    # not raise here; reading it reports the loop).
+    absolute = os.path.abspath(path)
+    base = os.path.abspath(root)
+    if absolute.startswith(base + os.sep):
+        relative = PurePosixPath(Path(absolute[len(base) + 1 :])).as_posix()
+    else:
         relative = path.as_posix()
     for pattern in patterns:
         pattern = pattern.removeprefix("./").rstrip("/")
@@ -311,7 +316,7 @@ def parse_table(table: Mapping[str, Any], *, source: Path, where: str) -> Config
             values[name] = _identifiers(key, value, context, methods=True)
         else:
             raise ConfigError(f"{context}: unknown key `{key}`")
-    return Config(root=source.parent.resolve(), source=source, **values)
+    return Config(root=Path(os.path.abspath(source.parent)), source=source, **values)
 
 
 def with_cli_overrides(

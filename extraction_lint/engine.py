@@ -10,11 +10,13 @@ between files.
 from __future__ import annotations
 
 import ast
+import contextlib
 import io
+import stat
 import sys
 import tokenize
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,9 +29,22 @@ from extraction_lint.rules import FILE_NOT_CHECKED, RULES_BY_CODE, TREE_RULES, U
 from extraction_lint.rules.base import Finding
 from extraction_lint.suppression import find_noqa, has_skip_file, might_have_noqa
 
-#: Deep but valid expressions (long operator chains) need more than Python's default
-#: recursion limit to walk; the syntax check rejects anything deep enough to be dangerous.
-RECURSION_LIMIT = 20_000
+#: The syntax check runs under Python's default recursion limit, which makes the
+#: interpreter's parser reject code nested deeply enough to overflow libcst's native parser
+#: (a segmentation fault, not an exception). What passes it can still be deeper than the
+#: default limit allows to walk, so the analysis runs under a higher one.
+SYNTAX_CHECK_RECURSION_LIMIT = 1_000
+ANALYSIS_RECURSION_LIMIT = 20_000
+
+
+@contextlib.contextmanager
+def _recursion_limit(limit: int) -> Iterator[None]:
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,9 @@ class CheckOptions:
 def check_path(path: Path, display: str, options: CheckOptions) -> FileResult:
     """Read and check one file."""
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            # A FIFO or a device would block the read or never end.
+            return _error(display, "cannot read: not a regular file")
         data = path.read_bytes()
     except OSError as error:
         reason = error.strerror or str(error)
@@ -100,7 +118,7 @@ class SourceError(Exception):
 def syntax_check(text: str, display: str) -> None:
     """Parse with the interpreter's parser; raise :class:`SourceError` on invalid code."""
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _recursion_limit(SYNTAX_CHECK_RECURSION_LIMIT):
             warnings.simplefilter("ignore")
             ast.parse(text, filename=display)
     except SyntaxError as error:
@@ -135,18 +153,17 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
     want_unused_noqa = UNUSED_NOQA in options.enabled
     if not rules and not want_unused_noqa:
         return FileResult(path=display)
-    if sys.getrecursionlimit() < RECURSION_LIMIT:
-        sys.setrecursionlimit(RECURSION_LIMIT)
     try:
         module = parse(text, display)
     except SourceError as error:
         return _error(display, error.message, error.line, error.column)
     findings: list[Finding] = []
-    if rules:
-        analysis = ModuleAnalysis(module, options.analysis)
-        for rule in rules:
-            findings.extend(rule.check(analysis))
-    diagnostics = _locate(module, findings, display) if findings else []
+    with _recursion_limit(ANALYSIS_RECURSION_LIMIT):
+        if rules:
+            analysis = ModuleAnalysis(module, options.analysis)
+            for rule in rules:
+                findings.extend(rule.check(analysis))
+        diagnostics = _locate(module, findings, display) if findings else []
     return _suppress(text, display, diagnostics, want_unused_noqa)
 
 

@@ -85,8 +85,12 @@ class Dataflow:
         if key is not None:
             names = self._names.get(key, _EMPTY)
             return names | {key} if key in self._source_keys else names
-        if node in self._source_nodes:
-            return frozenset({node})
+        own: frozenset[Source] = frozenset({node}) if node in self._source_nodes else _EMPTY
+        return own | self._derived(node)
+
+    def _derived(self, node: cst.BaseExpression) -> frozenset[Source]:
+        """What ``node`` carries from its parts (a materialisation is also a derivation:
+        ``list(rows.values())`` carries ``rows``)."""
         if isinstance(node, cst.Call):
             func = node.func
             if self._resolve(func) in DERIVATION_CALLS:

@@ -39,13 +39,60 @@ def is_fixed_display(node: cst.BaseExpression) -> bool:
     )
 
 
+#: Methods that change a container in place: a name they are called on is not a constant.
+MUTATING_METHODS = frozenset(
+    {
+        "append",
+        "extend",
+        "insert",
+        "add",
+        "update",
+        "setdefault",
+        "pop",
+        "popitem",
+        "remove",
+        "discard",
+        "clear",
+        "sort",
+        "reverse",
+        "appendleft",
+        "extendleft",
+    }
+)
+
+
+def _mutated_names(scopes: list[Scope]) -> set[str]:
+    """Names changed in place anywhere: ``c.append(...)``, ``c[k] = v``, ``c += x``, ``del c[k]``."""
+    names: set[str] = set()
+    for scope in scopes:
+        names.update(scope.declared_outer)
+        for call in scope.calls:
+            func = call.node.func
+            if (
+                isinstance(func, cst.Attribute)
+                and isinstance(func.value, cst.Name)
+                and func.attr.value in MUTATING_METHODS
+            ):
+                names.add(func.value.value)
+        for assignment in scope.assignments:
+            target = assignment.target
+            if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+                names.add(target.value.value)
+            elif assignment.operator != "=" and isinstance(target, cst.Name):
+                names.add(target.value)
+        for deletion in scope.deletions:
+            target = deletion.target
+            if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+                names.add(target.value.value)
+    return names
+
+
 def module_constants(
     module_scope: Scope, binding_counts: dict[str, int], scopes: list[Scope]
 ) -> dict[str, cst.BaseExpression]:
-    """Module-level names bound exactly once, to a fixed display, and never re-bound."""
-    rebound: set[str] = set()
-    for scope in scopes:
-        rebound.update(scope.declared_outer)
+    """Module-level names bound exactly once, to a fixed display, never re-bound (``global``)
+    and never changed in place."""
+    rebound = _mutated_names(scopes)
     constants: dict[str, cst.BaseExpression] = {}
     for assignment in module_scope.assignments:
         target = assignment.target

@@ -521,6 +521,33 @@ def collect(paths):
 def main(db, paths):
     db.events.insert_many(collect(paths).copy())  # EXL003
 """,
+        # The helper's result passes through `sorted(...)` before `writerows`.
+        """
+import csv
+
+
+def gather(reader):
+    rows = []
+    for row in reader:
+        rows.append(row)
+    return rows
+
+
+with open("sorted.csv", "w", newline="") as fh:
+    csv.writer(fh).writerows(sorted(gather(csv.reader(open("raw.csv")))))  # EXL003
+""",
+        # The helper's set, written through `list(...)` with `writelines`.
+        """
+def distinct_hosts(lines):
+    hosts = set()
+    for line in lines:
+        hosts.add(line.split()[1])
+    return hosts
+
+
+with open("hosts.txt", "w") as fh:
+    fh.writelines(list(distinct_hosts(open("access.log"))))  # EXL003
+""",
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
