@@ -1,0 +1,112 @@
+"""Memory limit: a job that piles numpy rows up stops long before twice its limit."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .conftest import RunChild
+
+pytestmark = pytest.mark.slow
+
+MIB = 2**20
+
+
+def reported_total_mib(message: str) -> float:
+    """The 'RSS a + swap b = c' figure of a MemoryLimitExceeded message, in MiB."""
+    match = re.search(r"= ([\d.]+) (MiB|GiB)", message)
+    assert match, message
+    return float(match[1]) * (1024 if match[2] == "GiB" else 1)
+
+
+def test_growth_across_items_stops_with_figures_progress_and_item(run_child: RunChild) -> None:
+    result = run_child(
+        """
+        import sys, time
+        import numpy as np
+        from extraction_lint.guardrails import MemoryLimitExceeded, guard, read_memory
+
+        rows = []  # the incident: every file's arrays kept for one write at the end
+        try:
+            with guard(total=400, label="extract", memory_limit="250 MiB",
+                       heartbeat_every=60) as g:
+                for path in g.track([f"file_{i:03d}.pkl" for i in range(400)]):
+                    rows.append(np.ones(4 * 2**20 // 8))  # 4 MiB per file
+                    time.sleep(0.003)
+        except MemoryLimitExceeded as error:
+            print(f"RSS_AT_STOP {read_memory().rss}")
+            print(f"ERROR {error}")
+            sys.exit(3)
+        """
+    )
+    assert result.returncode == 3, result.explain()
+    message = result.stdout.split("ERROR ", 1)[1]
+    assert message.startswith("extract: memory limit exceeded: RSS ")
+    assert "over memory_limit 250.0 MiB" in message
+    assert re.search(r"after (\d+)/400 items \(\d+\.\d%\), current item 'file_\d{3}.pkl'", message)
+    done = int(re.search(r"after (\d+)/400", message)[1])  # type: ignore[index]
+    assert 20 <= done < 400
+    assert 250 < reported_total_mib(message) < 2 * 250
+    rss_at_stop = int(re.search(r"RSS_AT_STOP (\d+)", result.stdout)[1])  # type: ignore[index]
+    assert rss_at_stop < 2 * 250 * MIB
+    assert "MemoryLimitExceeded: extract: memory limit exceeded" in result.stderr  # logged too
+
+
+def test_the_watchdog_stops_growth_inside_one_long_item(run_child: RunChild) -> None:
+    result = run_child(
+        """
+        import time
+        import numpy as np
+        from extraction_lint.guardrails import guard
+
+        def load_everything(path):
+            chunks = []
+            while True:  # one item that never ends, growing as it goes
+                chunks.append(np.ones(2**20 // 8))
+                time.sleep(0.001)
+
+        with guard(total=3, label="extract", memory_limit="200 MiB", heartbeat_every=60) as g:
+            for path in g.track(["a.pkl", "b.pkl", "c.pkl"]):
+                load_everything(path)
+                print("an item finished")
+        """
+    )
+    assert result.returncode == 1, result.explain()
+    assert "an item finished" not in result.stdout
+    # Uncaught: the traceback points into the item, where the growth happened.
+    traceback = result.stderr[result.stderr.index("Traceback") :]
+    assert "in load_everything" in traceback
+    last = traceback.strip().splitlines()[-1]
+    assert last.startswith(
+        "extraction_lint.guardrails.errors.MemoryLimitExceeded: extract: memory limit exceeded"
+    ), last
+    assert "after 0/3 items (0.0%), current item 'a.pkl'" in last
+    assert reported_total_mib(last) < 2 * 200
+
+
+def test_memory_guard_alone_checks_once_per_item(run_child: RunChild) -> None:
+    result = run_child(
+        """
+        import numpy as np
+        from extraction_lint.guardrails import MemoryGuard, MemoryLimitExceeded
+
+        memory = MemoryGuard("150 MiB", label="cache")
+        cache, checked = {}, 0
+        try:
+            for key in range(10_000):
+                cache[key] = np.ones(2**20 // 8)
+                memory.check()
+                checked += 1
+        except MemoryLimitExceeded as error:
+            print(f"stopped at {checked}: {error.rss + error.swap} > {error.limit}")
+            print(error)
+        """
+    )
+    assert result.returncode == 0, result.explain()
+    match = re.search(r"stopped at (\d+): (\d+) > (\d+)", result.stdout)
+    assert match, result.explain()
+    assert int(match[3]) == 150 * MIB
+    assert 150 * MIB < int(match[2]) < 300 * MIB
+    assert 50 < int(match[1]) < 10_000
+    assert "cache: memory limit exceeded" in result.stdout

@@ -1,0 +1,150 @@
+"""Stall and timeout: the error reaches the main thread wherever it is stuck.
+
+Each case runs a job whose second item gets stuck in one of these ways:
+
+- ``sleep``: ``time.sleep`` for far longer than the limit;
+- ``read``: a blocking read on a pipe that never gets data;
+- ``regex``: catastrophic backtracking, busy in C code holding the GIL;
+- ``gil-held-sleep``: a C call holding the GIL that never checks for signals
+  (libc ``sleep`` through ``ctypes.PyDLL``): no Python code can run anywhere;
+- ``signal-blocked``: the main thread blocks the signal the guard uses.
+
+The first three must get the error raised in the main thread (the job catches it
+and exits 3); the last two cannot, and must end the process instead.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .conftest import ChildResult, RunChild
+
+pytestmark = pytest.mark.slow
+
+JOB = """
+import ctypes, os, re, signal, sys, time
+from extraction_lint.guardrails import DeadlineExceeded, StallDetected, guard
+
+kind, how, catch = sys.argv[1], sys.argv[2], sys.argv[3] == "catch"
+limits = {"stall": {"stall_timeout": 1}, "deadline": {"timeout": 1.5}}[kind]
+
+def stuck_in_sleep():
+    time.sleep(60)
+
+def stuck_in_read():
+    readable, writable = os.pipe()
+    os.read(readable, 1)
+
+def stuck_in_regex():
+    re.match(r"(a+)+$", "a" * 40 + "b")
+
+def stuck_in_gil_held_sleep():
+    ctypes.PyDLL(None).sleep(60)
+
+def stuck_in_signal_blocked():
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGVTALRM})
+    time.sleep(60)
+
+stuck = globals()["stuck_in_" + how.replace("-", "_")]
+start = time.monotonic()
+try:
+    with guard(total=3, label="extract", heartbeat_every=60, grace=1, **limits) as g:
+        for path in g.track(["a.pkl", "b.pkl", "c.pkl"]):
+            if path == "b.pkl":
+                stuck()
+            print("finished", path, flush=True)
+except (StallDetected, DeadlineExceeded) as error:
+    if not catch:
+        raise
+    print(f"CAUGHT {type(error).__name__} after {time.monotonic() - start:.2f}s")
+    print(error)
+    sys.exit(3)
+"""
+
+RAISED = ["sleep", "read", "regex"]
+
+
+def assert_names_the_stuck_item(text: str) -> None:
+    assert re.search(r"after 1/3 items \(33\.3%\), current item 'b\.pkl'", text), text
+
+
+@pytest.mark.parametrize("how", RAISED)
+def test_stall_is_raised_in_the_main_thread_with_every_threads_stack(
+    run_child: RunChild, how: str
+) -> None:
+    result = run_child(JOB, "stall", how, "catch")
+    assert result.returncode == 3, result.explain()
+    assert result.stdout.startswith("finished a.pkl\nCAUGHT StallDetected after ")
+    caught_after = float(re.search(r"after ([\d.]+)s", result.stdout)[1])  # type: ignore[index]
+    assert 1.0 <= caught_after < 1.0 + 2.0  # stall_timeout, plus far less than the grace...
+    assert result.elapsed < 1.0 + 6.0  # ...and from outside: interpreter start-up and slack
+    assert "extract: no progress for 1.0s (stall_timeout 1.0s)" in result.stdout
+    assert_names_the_stuck_item(result.stdout)
+    # The dump shows where the main thread stood, down to the stuck function.
+    dump = result.stdout[result.stdout.index("Thread stacks at detection:") :]
+    assert 'Thread "MainThread"' in dump
+    assert f"in stuck_in_{how}" in dump
+    assert "finished b.pkl" not in result.stdout
+
+
+@pytest.mark.parametrize("how", RAISED)
+def test_timeout_is_raised_in_the_main_thread(run_child: RunChild, how: str) -> None:
+    result = run_child(JOB, "deadline", how, "catch")
+    assert result.returncode == 3, result.explain()
+    assert "CAUGHT DeadlineExceeded after " in result.stdout
+    caught_after = float(re.search(r"after ([\d.]+)s", result.stdout)[1])  # type: ignore[index]
+    assert 1.5 <= caught_after < 1.5 + 2.0
+    assert result.elapsed < 1.5 + 6.0
+    assert re.search(r"extract: timeout of 1\.5s exceeded \(running for 1\.\ds\)", result.stdout)
+    assert_names_the_stuck_item(result.stdout)
+    assert f"in stuck_in_{how}" in result.stdout
+
+
+def test_an_uncaught_stall_in_c_code_ends_the_process_non_zero_with_the_message(
+    run_child: RunChild,
+) -> None:
+    result = run_child(JOB, "stall", "regex", "no-catch")
+    assert result.returncode == 1, result.explain()
+    assert result.elapsed < 1.0 + 6.0
+    last = result.stderr.strip().splitlines()
+    assert any(
+        line.startswith("extraction_lint.guardrails.errors.StallDetected: extract: no progress")
+        for line in last
+    ), result.explain()
+    assert "in stuck_in_regex" in result.stderr
+
+
+def assert_process_ended(result: ChildResult, limit: float) -> None:
+    assert result.returncode == 1, result.explain()
+    assert "CAUGHT" not in result.stdout
+    assert "finished b.pkl" not in result.stdout
+    # limit + grace (1 s) + the last-resort margin (1 s), plus start-up and slack.
+    assert limit + 1.0 <= result.elapsed < limit + 2.0 + 6.0, result.explain()
+
+
+@pytest.mark.parametrize("kind", ["stall", "deadline"])
+def test_gil_held_forever_in_c_ends_the_process_with_a_stack_dump(
+    run_child: RunChild, kind: str
+) -> None:
+    result = run_child(JOB, kind, "gil-held-sleep", "catch")
+    assert_process_ended(result, 1.0 if kind == "stall" else 1.5)
+    # No Python code can run: faulthandler's C timer writes the dump and exits.
+    assert "Timeout (0:00:0" in result.stderr
+    assert re.search(r'File ".*child_0\.py", line \d+ in stuck_in_gil_held_sleep', result.stderr)
+
+
+@pytest.mark.parametrize("kind", ["stall", "deadline"])
+def test_a_main_thread_that_ignores_the_error_is_ended_after_the_grace_period(
+    run_child: RunChild, kind: str
+) -> None:
+    result = run_child(JOB, kind, "signal-blocked", "catch")
+    assert_process_ended(result, 1.0 if kind == "stall" else 1.5)
+    name = "StallDetected" if kind == "stall" else "DeadlineExceeded"
+    assert re.search(rf"^{name}: extract: ", result.stderr, re.MULTILINE), result.explain()
+    assert (
+        "extract: thread MainThread did not respond within the grace period of 1.0s; "
+        "ending the process (exit status 1)." in result.stderr
+    )
+    assert "in stuck_in_signal_blocked" in result.stderr
