@@ -162,8 +162,10 @@ def format_signed_bytes(delta: float) -> str:
 
 
 def format_duration(seconds: float) -> str:
-    """``5025`` -> ``'1h23m45s'``; sub-minute values keep one decimal (``'1.5s'``)."""
-    if seconds < 60:
+    """``5025`` -> ``'1h23m45s'``; ``1.5`` -> ``'1.5s'``; ``0.25`` -> ``'0.25s'``."""
+    if seconds < 1:
+        return f"{seconds:.3g}s"
+    if seconds < 59.95:
         return f"{seconds:.1f}s"
     whole = round(seconds)
     days, rest = divmod(whole, 86400)

@@ -143,6 +143,8 @@ def test_formatted_sizes_read_back_within_rounding(size: float) -> None:
 
 
 def test_formatted_durations_are_compact() -> None:
+    assert format_duration(0.25) == "0.25s"
+    assert format_duration(0.5) == "0.5s"
     assert format_duration(1.5) == "1.5s"
     assert format_duration(90) == "1m30s"
     assert format_duration(5025) == "1h23m45s"

@@ -1,0 +1,127 @@
+"""A healthy run raises nothing and leaves nothing behind; a tripped guard stays tripped."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import RunChild
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_healthy_run_raises_nothing_and_cleans_up_threads_signals_and_timers(
+    run_child: RunChild,
+) -> None:
+    result = run_child(
+        """
+        import faulthandler, json, signal, threading, time
+        from extraction_lint.guardrails import guard
+
+        def state():
+            return {
+                "threads": sorted(t.name for t in threading.enumerate()),
+                "handler": repr(signal.getsignal(signal.SIGVTALRM)),
+                "cpu_timer": signal.getitimer(signal.ITIMER_VIRTUAL),
+            }
+
+        before = state()
+        with open("out.bin", "wb") as out:
+            with guard(total=20, label="extract", heartbeat_every=0.2, memory_limit="4 GiB",
+                       stall_timeout=0.5, timeout=60, watch_output="out.bin",
+                       output_stall=5, grace=0.3) as g:
+                inside = state()
+                for i in g.track(range(20)):
+                    time.sleep(0.05)
+                    out.write(b"x" * 100)
+                    out.flush()
+                    g.tick(rows=3)
+                g.check()
+                reading = g.check_memory()
+        after = state()
+        # Longer than stall_timeout + grace + 1 s: a last-resort timer left armed would
+        # end the process here.
+        time.sleep(2.5)
+        print(json.dumps({"before": before, "inside": inside, "after": after,
+                          "done": g.done, "rss": reading.rss, "rows": g.snapshot().counters}))
+        """
+    )
+    assert result.returncode == 0, result.explain()
+    report = json.loads(result.stdout)
+    assert report["done"] == 20
+    assert report["rows"] == {"rows": 60}
+    assert report["rss"] > 0
+    watchdogs = [n for n in report["inside"]["threads"] if "guardrails-watchdog" in n]
+    assert watchdogs == ["extraction_lint.guardrails-watchdog[extract]"]
+    assert report["after"] == report["before"]  # thread gone, handler and timer restored
+    assert report["inside"]["handler"] != report["before"]["handler"]
+    assert not result.records("ERROR"), result.explain()
+    assert "extract: finished: 20/20 items" in result.stderr
+
+
+def test_a_swallowed_error_is_raised_again_at_the_next_item(run_child: RunChild) -> None:
+    result = run_child(
+        """
+        import time
+        from extraction_lint.guardrails import DeadlineExceeded, guard
+
+        swallowed = 0
+        try:
+            with guard(total=50, label="extract", timeout=0.45, heartbeat_every=60) as g:
+                for i in g.track(range(50)):
+                    try:
+                        time.sleep(0.3)  # the deadline falls inside the second item
+                    except Exception:  # a per-item "skip bad files" handler
+                        swallowed += 1
+        except DeadlineExceeded as error:
+            print(f"stopped after {g.done} items, {swallowed} swallowed: {error.summary}")
+        """
+    )
+    assert result.returncode == 0, result.explain()
+    assert result.stdout.startswith(
+        "stopped after 2 items, 1 swallowed: extract: timeout of 0.45s"
+    ), result.explain()
+
+
+def test_a_guard_bound_to_a_name_guards_the_loop_that_tracks_it(run_child: RunChild) -> None:
+    result = run_child(
+        """
+        import threading, time
+        from extraction_lint.guardrails import StallDetected, guard
+
+        g = guard(label="extract", stall_timeout=0.5, heartbeat_every=60)
+        try:
+            for i in g.track(range(3)):  # no `with`: track enters and leaves the guard
+                time.sleep(0.1 if i == 0 else 5)
+        except StallDetected as error:
+            print(error.summary)
+        print([t.name for t in threading.enumerate()])
+        """
+    )
+    assert result.returncode == 0, result.explain()
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("extract: no progress for 0.5s (stall_timeout 0.5s)")
+    assert lines[1] == "['MainThread']"
+
+
+def test_keyboard_interrupt_ends_the_block_like_any_exception(run_child: RunChild) -> None:
+    result = run_child(
+        """
+        import os, signal, threading, time
+        from extraction_lint.guardrails import guard
+
+        threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        try:
+            with guard(total=100, label="extract", stall_timeout=5, heartbeat_every=60) as g:
+                for i in g.track(range(100)):
+                    time.sleep(0.05)
+        except KeyboardInterrupt:
+            print("interrupted at", g.done)
+        print(sorted(t.name for t in threading.enumerate()))
+        """
+    )
+    assert result.returncode == 0, result.explain()
+    assert result.stdout.startswith("interrupted at ")
+    assert "guardrails-watchdog" not in result.stdout
+    assert "extract: stopped by KeyboardInterrupt: " in result.stderr
