@@ -179,8 +179,13 @@ HEARTBEAT_METHODS: frozenset[str] = frozenset({"heartbeat", "tick"})
 TRACK_METHOD = "track"
 
 LOG_FUNCTIONS: frozenset[str] = frozenset(
-    {"print", "click.echo", "sys.stdout.write", "sys.stderr.write"}
+    {"print", "rich.print", "click.echo", "click.secho", "sys.stdout.write", "sys.stderr.write"}
 )
+#: ``logging.info(...)``, also imported as ``from logging import info``.
+LOGGING_MODULE = "logging"
+#: Objects whose ``.print(...)``/``.log(...)`` writes a line (rich's console).
+CONSOLE_OBJECTS: frozenset[str] = frozenset({"rich.console.Console"})
+CONSOLE_METHODS: frozenset[str] = frozenset({"print", "log"})
 LOG_LEVELS: frozenset[str] = frozenset(
     {"debug", "info", "warning", "warn", "error", "critical", "exception", "log"}
 )
@@ -220,9 +225,14 @@ MEMORY_RLIMITS: frozenset[str] = frozenset({"RLIMIT_AS", "RLIMIT_DATA"})
 PROCESS_TIMEOUT_FUNCTIONS: frozenset[str] = frozenset({"signal.alarm", "signal.setitimer"})
 FAULTHANDLER_LATER = "faulthandler.dump_traceback_later"
 
-#: Decorator keywords that bound a function's run time (Prefect, Celery, Airflow).
-TIMEOUT_DECORATOR_KEYWORDS: frozenset[str] = frozenset(
-    {"timeout", "timeout_seconds", "time_limit", "soft_time_limit", "execution_timeout"}
+#: Decorators that bound a function's run time, by their last name: ``@timeout(60)``
+#: (timeout-decorator, wrapt-timeout-decorator, ``pytest.mark.timeout``), ``@func_set_timeout``.
+TIMEOUT_DECORATORS: frozenset[str] = frozenset({"timeout", "func_set_timeout"})
+#: Task decorators (Prefect ``flow``/``task``, Celery ``task``/``shared_task``, Airflow ``task``)
+#: and the keywords that give them a time limit.
+TASK_DECORATORS: frozenset[str] = frozenset({"flow", "task", "shared_task"})
+TASK_TIMEOUT_KEYWORDS: frozenset[str] = frozenset(
+    {"timeout_seconds", "time_limit", "soft_time_limit", "execution_timeout"}
 )
 
 #: Conventional aliases, used only for names that no import or assignment binds, so that

@@ -183,7 +183,7 @@ class Collector:
             loops=tuple(frame.loops),
             header_of=frame.headers[-1] if frame.headers else None,
             comp_clauses=tuple(frame.comp_clauses),
-            in_except=frame.except_depth > 0,
+            except_depth=frame.except_depth,
         )
 
     def _bind(self, target: cst.BaseExpression) -> None:
@@ -285,6 +285,7 @@ class Collector:
             parent=frame.loops[-1] if frame.loops else None,
             start=self._tick(),
             enclosing_withs=tuple(frame.withs),
+            except_depth=frame.except_depth,
         )
         frame.scope.loops.append(loop)
         return loop

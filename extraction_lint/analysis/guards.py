@@ -1,19 +1,26 @@
 """Heartbeats and guards around an extraction loop (SPEC 2.5).
 
 What counts is in :mod:`extraction_lint.analysis.catalog`; this module finds it around or
-inside one loop: progress iterators in the iterable, progress and memory-check calls in
+inside one loop: progress iterators in a loop's iterable, progress and memory-check calls in
 the body, ``with guard(...)`` blocks around it, process-wide limits anywhere in the module
 and timeout decorators on the enclosing function.
+
+What a name is bound to (``pbar = tqdm(...)``, ``with guard(...) as g``) is known per scope:
+a name bound in one function says nothing about the same name in another. A name used in a
+function may have been bound in an enclosing function or at module level; ``self.x`` may
+have been bound in any method of the class.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import libcst as cst
 
 from extraction_lint.analysis.catalog import (
+    CONSOLE_METHODS,
+    CONSOLE_OBJECTS,
     FAULTHANDLER_LATER,
     GUARD_FACTORIES,
     HEARTBEAT_METHODS,
@@ -21,6 +28,7 @@ from extraction_lint.analysis.catalog import (
     LOG_LEVELS,
     LOGGER_FACTORIES,
     LOGGER_NAMES,
+    LOGGING_MODULE,
     MEMORY_CHECK_FUNCTIONS,
     MEMORY_CHECK_METHODS,
     MEMORY_GUARD_CHECK_METHOD,
@@ -35,7 +43,9 @@ from extraction_lint.analysis.catalog import (
     PROGRESS_OBJECTS,
     SETRLIMIT,
     STALL_GUARD_CONTEXTS,
-    TIMEOUT_DECORATOR_KEYWORDS,
+    TASK_DECORATORS,
+    TASK_TIMEOUT_KEYWORDS,
+    TIMEOUT_DECORATORS,
     TRACK_METHOD,
     Catalog,
     ExtraCalls,
@@ -57,6 +67,11 @@ def _is_true(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value == "True"
 
 
+def _in_iterable(call: CallSite) -> bool:
+    """The call is part of a ``for`` loop's iterable (``for x in tqdm(xs)``)."""
+    return call.site.header_of is not None
+
+
 @dataclass(frozen=True, slots=True)
 class LoopGuards:
     """Which of the three protections an extraction loop has."""
@@ -72,8 +87,9 @@ class GuardFacts:
     def __init__(self, scopes: list[Scope], resolve: Resolve, catalog: Catalog) -> None:
         self._resolve = resolve
         self._catalog = catalog
-        #: What each name (or ``self.attr``) is bound to: qualified names of the factories.
-        self._made_by: dict[str, set[str]] = {}
+        #: (id of the binding scope, name or ``self.attr``) -> qualified names of the
+        #: factories it was bound to; ``self.attr`` is filed under the class.
+        self._made_by: dict[tuple[int, str], set[str]] = {}
         self.process_memory_limit = False
         self.process_timeout = False
         for scope in scopes:
@@ -98,6 +114,14 @@ class GuardFacts:
             elif qualname == FAULTHANDLER_LATER and self._exits(call.node):
                 self.process_timeout = True
 
+    @staticmethod
+    def _home(scope: Scope, key: str) -> Scope:
+        """Where a binding of ``key`` made in ``scope`` is filed: ``self.x`` under the class."""
+        owner = scope.enclosing_class
+        if owner is not None and scope.self_name is not None and "." in key:
+            return owner
+        return scope
+
     def _note_binding(
         self, scope: Scope, target: cst.BaseExpression, value: cst.BaseExpression
     ) -> None:
@@ -106,7 +130,8 @@ class GuardFacts:
             return
         factory = self._resolve(value.func)
         if factory is not None:
-            self._made_by.setdefault(key, set()).add(factory)
+            home = self._home(scope, key)
+            self._made_by.setdefault((id(home), key), set()).add(factory)
 
     @staticmethod
     def _exits(call: cst.Call) -> bool:
@@ -119,6 +144,19 @@ class GuardFacts:
             for a in call.args
         )
 
+    def _factories(self, scope: Scope, key: str) -> set[str]:
+        """What ``key`` used in ``scope`` may be bound to: the nearest scope that binds it."""
+        home = self._home(scope, key)
+        candidate: Scope | None = home
+        while candidate is not None:
+            found = self._made_by.get((id(candidate), key))
+            if found is not None:
+                return found
+            candidate = candidate.parent
+            while candidate is not None and candidate.kind == "class" and "." not in key:
+                candidate = candidate.parent  # class bodies are not enclosing scopes
+        return set()
+
     def _is_made_by(
         self, scope: Scope, node: cst.BaseExpression | None, factories: frozenset[str]
     ) -> bool:
@@ -128,48 +166,59 @@ class GuardFacts:
         if isinstance(node, cst.Call):
             return self._resolve(node.func) in factories
         key = scope.key_of(node)
-        return key is not None and bool(self._made_by.get(key, set()) & factories)
+        return key is not None and bool(self._factories(scope, key) & factories)
 
     def _is_logger(self, scope: Scope, node: cst.BaseExpression) -> bool:
         if isinstance(node, cst.Name) and node.value in LOGGER_NAMES:
             return True
-        if isinstance(node, cst.Attribute) and scope.key_of(node) is not None:
-            if node.attr.value in LOGGER_NAMES:
-                return True
+        if (
+            isinstance(node, cst.Attribute)
+            and scope.key_of(node) is not None
+            and node.attr.value in LOGGER_NAMES
+        ):
+            return True
         return self._is_made_by(scope, node, LOGGER_FACTORIES)
 
     # --- per call --------------------------------------------------------------------------
 
-    def _is_guard_track(self, scope: Scope, call: CallSite) -> bool:
-        return call.method == TRACK_METHOD and self._is_made_by(
-            scope, call.receiver, GUARD_FACTORIES
+    def _is_guard_track(self, scope: Scope, call: CallSite, loop: Loop) -> bool:
+        return (
+            call.method == TRACK_METHOD
+            and _in_iterable(call)
+            and self._is_made_by(scope, call.receiver, GUARD_FACTORIES)
         )
 
-    def _is_heartbeat(self, scope: Scope, call: CallSite) -> bool:
+    def _is_heartbeat(self, scope: Scope, call: CallSite, loop: Loop) -> bool:
         qualname, method = call.qualname, call.method
-        if qualname in PROGRESS_ITERATORS:
-            return True
         if self._catalog.extra_heartbeats.matches(qualname, method):
             return True
-        if method in (TRACK_METHOD, *HEARTBEAT_METHODS):
+        if _in_iterable(call) and (
+            qualname in PROGRESS_ITERATORS or method == TRACK_METHOD
+        ):
+            return True
+        if method in HEARTBEAT_METHODS:
             return True
         if method in PROGRESS_OBJECT_METHODS and self._is_made_by(
             scope, call.receiver, PROGRESS_OBJECTS
         ):
             return True
-        if call.site.in_except:
-            return False
+        if call.site.except_depth > loop.except_depth:
+            return False  # a message about a failure, not progress
         if qualname in LOG_FUNCTIONS:
             return True
-        if method in LOG_LEVELS:
-            receiver = call.receiver
-            assert receiver is not None
-            return self._resolve(receiver) == "logging" or self._is_logger(scope, receiver)
-        return False
+        if qualname is not None and qualname.startswith(LOGGING_MODULE + "."):
+            if qualname.rsplit(".", 1)[1] in LOG_LEVELS:
+                return True
+        receiver = call.receiver
+        if receiver is None:
+            return False
+        if method in LOG_LEVELS and self._is_logger(scope, receiver):
+            return True
+        return method in CONSOLE_METHODS and self._is_made_by(scope, receiver, CONSOLE_OBJECTS)
 
-    def _is_memory_check(self, scope: Scope, call: CallSite) -> bool:
+    def _is_memory_check(self, scope: Scope, call: CallSite, loop: Loop) -> bool:
         qualname, method = call.qualname, call.method
-        if self._is_guard_track(scope, call) or qualname in MEMORY_CHECK_FUNCTIONS:
+        if self._is_guard_track(scope, call, loop) or qualname in MEMORY_CHECK_FUNCTIONS:
             return True
         if self._catalog.extra_memory_guards.matches(qualname, method):
             return True
@@ -181,8 +230,8 @@ class GuardFacts:
             return self._is_made_by(scope, call.receiver, PROCESS_FACTORIES)
         return False
 
-    def _is_stall_check(self, scope: Scope, call: CallSite) -> bool:
-        return self._is_guard_track(scope, call) or self._catalog.extra_stall_guards.matches(
+    def _is_stall_check(self, scope: Scope, call: CallSite, loop: Loop) -> bool:
+        return self._is_guard_track(scope, call, loop) or self._catalog.extra_stall_guards.matches(
             call.qualname, call.method
         )
 
@@ -201,13 +250,25 @@ class GuardFacts:
                 expr = decorator.decorator
                 func = expr.func if isinstance(expr, cst.Call) else expr
                 name = _last_name(func)
-                if name is not None and "timeout" in name.lower():
+                if name in TIMEOUT_DECORATORS or extra.matches(self._resolve(func), None):
                     return True
-                if extra.matches(self._resolve(func), None):
+                if (
+                    name in TASK_DECORATORS
+                    and isinstance(expr, cst.Call)
+                    and any(
+                        a.keyword is not None and a.keyword.value in TASK_TIMEOUT_KEYWORDS
+                        for a in expr.args
+                    )
+                ):
                     return True
-                if isinstance(expr, cst.Call) and any(
-                    a.keyword is not None and a.keyword.value in TIMEOUT_DECORATOR_KEYWORDS
-                    for a in expr.args
+        return False
+
+    def _iterates_progress_object(self, scope: Scope, loop: Loop) -> bool:
+        """``bar = tqdm(paths)`` ... ``for path in bar:`` (this loop or one nested in it)."""
+        for inner in scope.loops:
+            if inner is loop or (loop.contains(inner.start) and isinstance(inner.node, cst.For)):
+                if isinstance(inner.node, cst.For) and self._is_made_by(
+                    scope, inner.node.iter, PROGRESS_ITERATORS
                 ):
                     return True
         return False
@@ -218,25 +279,27 @@ class GuardFacts:
         """The heartbeat, memory and stall protections of ``loop`` (header and body)."""
         scope = loop.scope
         calls = [c for c in scope.calls if loop.contains(c.site.order)]
-        withs: Iterable[WithItem] = (
+        withs = (
             *loop.enclosing_withs,
             *(w for w in scope.with_items if loop.contains(w.site.order)),
         )
-        withs = tuple(withs)
-        heartbeat = any(self._is_heartbeat(scope, c) for c in calls)
+        catalog = self._catalog
+        heartbeat = any(
+            self._is_heartbeat(scope, c, loop) for c in calls
+        ) or self._iterates_progress_object(scope, loop)
         memory = (
             self.process_memory_limit
-            or any(self._is_memory_check(scope, c) for c in calls)
+            or any(self._is_memory_check(scope, c, loop) for c in calls)
             or any(
-                self._is_context(scope, w, MEMORY_GUARD_CONTEXTS, self._catalog.extra_memory_guards)
+                self._is_context(scope, w, MEMORY_GUARD_CONTEXTS, catalog.extra_memory_guards)
                 for w in withs
             )
         )
         stall = (
             self.process_timeout
-            or any(self._is_stall_check(scope, c) for c in calls)
+            or any(self._is_stall_check(scope, c, loop) for c in calls)
             or any(
-                self._is_context(scope, w, STALL_GUARD_CONTEXTS, self._catalog.extra_stall_guards)
+                self._is_context(scope, w, STALL_GUARD_CONTEXTS, catalog.extra_stall_guards)
                 for w in withs
             )
             or self._has_timeout_decorator(scope)

@@ -31,6 +31,9 @@ class Loop:
     parent: Loop | None
     start: int
     enclosing_withs: tuple[WithItem, ...]
+    #: ``except`` handlers around the loop itself (its body's log calls are not in a
+    #: handler relative to the loop unless they are deeper).
+    except_depth: int = 0
     end: int = -1
     bounded: bool = False
 
@@ -51,15 +54,15 @@ class Site:
     ``loops``: statement loops of the same scope whose body (or ``while`` test) holds the
     event, outermost first. ``header_of``: the ``for`` whose iterable holds it (evaluated
     once, so not repeated by that loop). ``comp_clauses``: comprehension ``for`` clauses
-    that repeat it (only EXL002 treats comprehensions as loops). ``in_except``: inside an
-    ``except`` handler of the same scope.
+    that repeat it (only EXL002 treats comprehensions as loops). ``except_depth``: how many
+    ``except`` handlers of the same scope hold it.
     """
 
     order: int
     loops: tuple[Loop, ...]
     header_of: Loop | None
     comp_clauses: tuple[cst.CompFor, ...]
-    in_except: bool
+    except_depth: int
 
     def unbounded_loops(self) -> list[Loop]:
         """The unbounded statement loops that repeat this event, outermost first."""

@@ -261,7 +261,7 @@ class ModuleAnalysis:
         found: dict[int, Loop] = {}
         for scope in self.scopes:
             for call in scope.calls:
-                if not self._loads_or_writes(call):
+                if not self._loads_or_writes(call, scope):
                     continue
                 site = call.site
                 loops = list(site.loops)
@@ -272,11 +272,17 @@ class ModuleAnalysis:
                     found.setdefault(id(outermost), outermost)
         return sorted(found.values(), key=lambda loop: loop.start)
 
-    def _loads_or_writes(self, call: CallSite) -> bool:
+    def _loads_or_writes(self, call: CallSite, scope: Scope) -> bool:
         if is_loader(call, self.catalog):
             return True
         sink = match_sink(call, self.catalog)
-        return sink is not None and not sink.conditional
+        if sink is None:
+            return False
+        if not sink.conditional:
+            return True
+        # ``x.execute(sql, c)`` writes many records only when ``c`` is a collection.
+        bindings = self.collections(scope).bindings
+        return any(scope.key_of(d) in bindings for d in sink.data)
 
     @cached_property
     def _guards(self) -> GuardFacts:

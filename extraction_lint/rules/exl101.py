@@ -22,17 +22,25 @@ and a heartbeat anywhere inside it counts.
 
 A heartbeat is any of:
 
-- a progress iterator anywhere in the loop's iterable: `tqdm(...)` (and `tqdm.auto`,
-  `tqdm.notebook`, `trange`), `rich.progress.track(...)`, `alive_progress.alive_it(...)`,
-  `extraction_lint.guardrails.track(...)`, or any `<x>.track(...)`
-  (`enumerate(tqdm(paths))` counts);
+- a progress iterator anywhere in the iterable of the loop (or of a `for` loop nested in
+  it): `tqdm(...)` (and `tqdm.auto`, `tqdm.notebook`, `trange`), `rich.progress.track(...)`,
+  `alive_progress.alive_it(...)`, `extraction_lint.guardrails.track(...)`, or any
+  `<x>.track(...)` (`enumerate(tqdm(paths))` counts, and so does iterating a name bound to
+  one: `bar = tqdm(paths)` / `for path in bar:`). A `.track(...)` call in the body that is
+  not an iterable (an analytics event) does not count;
 - `.update(...)`/`.advance(...)` on an object made by `tqdm`, `rich.progress.Progress` or
   `ProgressTracker`; `.heartbeat(...)` or `.tick(...)` on anything;
-- a log call outside an `except` handler: `print`, `click.echo`, `sys.stdout.write`,
-  `sys.stderr.write`, `logging.<level>(...)`, or `<logger>.<level>(...)` where the logger is
-  bound to `logging.getLogger(...)` or named `log`, `logger`, `LOG`, `LOGGER`, `_log`,
-  `_logger` (bare or as `self.` attribute), and `<level>` is `debug`, `info`, `warning`,
-  `warn`, `error`, `critical`, `exception` or `log`. Logging under `if i % N == 0:` counts.
+- a log call that is not inside an `except` handler of the loop's body: `print` (also
+  `rich.print`), `click.echo`, `sys.stdout.write`, `sys.stderr.write`, `logging.<level>(...)`
+  (also `from logging import info`), `<console>.print/.log(...)` on a `rich.console.Console`,
+  or `<logger>.<level>(...)` where the logger is bound to `logging.getLogger(...)` or named
+  `log`, `logger`, `LOG`, `LOGGER`, `_log`, `_logger` (bare or as `self.` attribute), and
+  `<level>` is `debug`, `info`, `warning`, `warn`, `error`, `critical`, `exception` or
+  `log`. Logging under `if i % N == 0:` counts; a message printed only when an item fails
+  does not.
+
+What a name is bound to is looked up in the function that uses it, then in the functions
+around it and the module; `self.x` in any method of the class.
 """
     why_bad = """
 A long job that prints nothing cannot be told apart from a stuck one. The job this tool was
@@ -532,6 +540,54 @@ QUERIES = {"users": "SELECT * FROM users", "orders": "SELECT * FROM orders"}
 for name, sql in QUERIES.items():
     pd.read_sql(sql, engine).to_parquet(f"export/{name}.parquet")
 """,
+        # SPEC 2.5: rich's drop-in `print` logs a line like the builtin.
+        """
+from rich import print
+import joblib
+
+for path in model_paths:
+    joblib.load(path).to_parquet(path.with_suffix(".parquet"))
+    print(f"[green]converted[/green] {path}")
+""",
+        # SPEC 2.5: `logging.<level>` through `from logging import info`.
+        """
+from logging import info
+import pandas as pd
+
+for path in csv_paths:
+    pd.read_csv(path).to_parquet(path.with_suffix(".parquet"))
+    info("converted %s", path)
+""",
+        # SPEC 2.5: a loop that itself runs in an `except` handler logs progress outside any handler.
+        """
+import pandas as pd
+
+try:
+    frames = load_cache()
+except FileNotFoundError:
+    for path in csv_paths:
+        pd.read_csv(path).to_parquet(path.with_suffix(".parquet"))
+        print("rebuilt", path)
+""",
+        # SPEC 2.5: iterating a name bound to a progress iterator.
+        """
+from tqdm import tqdm
+import pickle
+
+bar = tqdm(paths, unit="file")
+for path in bar:
+    data = pickle.load(open(path, "rb"))
+""",
+        # SPEC 2.5: a rich console's `.log(...)` writes a line.
+        """
+from rich.console import Console
+import pandas as pd
+
+console = Console(stderr=True)
+for path in csv_paths:
+    pd.read_csv(path).to_parquet(path.with_suffix(".parquet"))
+    console.log("converted", path)
+""",
     )
     invalid = (
         # SPEC 2.5: a plain extraction loop with no heartbeat.
@@ -814,6 +870,45 @@ for env in ("staging", "prod"):
         """
 while (row := cur.fetchone()) is not None:  # EXL101
     publish(row)
+""",
+        # SPEC 2.1: `session.execute(stmt, rows)` with a collection is a sink (SQLAlchemy executemany).
+        """
+from sqlalchemy import insert
+
+for page in api.pages("/invoices"):  # EXL101
+    rows = []
+    for item in page:
+        rows.append(to_row(item))
+    session.execute(insert(Invoice), rows)
+""",
+        # SPEC 2.5: `<x>.track(...)` is a heartbeat in the iterable, not as an analytics call in the body.
+        """
+import analytics
+import pandas as pd
+
+for path in order_paths:  # EXL101
+    frame = pd.read_parquet(path)
+    frame.to_sql("orders", engine, if_exists="append")
+    analytics.track("etl", "orders_loaded", {"file": path.name, "rows": len(frame)})
+""",
+        # SPEC 2.1 Scope: a tqdm bar bound in another function says nothing about this dict.
+        """
+from tqdm import tqdm
+import pandas as pd
+
+
+def download(urls):
+    progress = tqdm(total=len(urls))
+    for url in urls:
+        fetch(url)
+        progress.update(1)
+
+
+def convert(paths):
+    progress = {}
+    for path in paths:  # EXL101
+        pd.read_csv(path).to_parquet(path.with_suffix(".parquet"))
+        progress.update({path.name: "done"})
 """,
     )
 

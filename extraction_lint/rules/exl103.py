@@ -22,10 +22,13 @@ stall detection or a timeout. A stall or timeout guard is any of:
   `g = guard(...)`;
 - a process-wide timeout anywhere in the module: `signal.alarm(...)`,
   `signal.setitimer(...)`, or `faulthandler.dump_traceback_later(..., exit=True)`;
-- a timeout decorator on the enclosing function: `@timeout(...)` (any decorator whose name
-  contains `timeout`), or a decorator call with a `timeout`, `timeout_seconds`,
-  `time_limit`, `soft_time_limit` or `execution_timeout` argument (Prefect
-  `@flow(timeout_seconds=...)`/`@task(timeout_seconds=...)`, Celery, Airflow).
+- a timeout decorator on the enclosing function: `@timeout(...)` (timeout-decorator,
+  wrapt-timeout-decorator, `pytest.mark.timeout`), `@func_set_timeout(...)`, or a task
+  decorator with a time limit: Prefect `@flow(timeout_seconds=...)` /
+  `@task(timeout_seconds=...)`, Celery `@app.task(time_limit=...)` /
+  `@shared_task(soft_time_limit=...)`, Airflow `@task(execution_timeout=...)`. Other
+  decorators that merely mention timeouts (`@retry_on_timeout`, `@cache.memoize(timeout=...)`)
+  do not count.
 """
     why_bad = """
 A job that stops making progress (a lock, a network read that never returns, swapping) keeps
@@ -584,6 +587,32 @@ import duckdb
 con = duckdb.connect("lake.duckdb")
 for frame in fetch_pages(api):  # EXL103
     con.append("events", frame, by_name=True)
+""",
+        # SPEC 2.5: retrying on timeouts bounds nothing.
+        """
+from myetl.retries import retry_on_timeout
+import pyarrow.parquet as pq
+
+
+@retry_on_timeout(attempts=3)
+def copy_parts(paths, writer):
+    for path in paths:  # EXL103
+        writer.write_table(pq.read_table(path))
+""",
+        # SPEC 2.5: a cache's `timeout=` is how long a result lives, not a time limit on the run.
+        """
+import pandas as pd
+from flask_caching import Cache
+
+cache = Cache()
+
+
+@cache.memoize(timeout=3600)
+def monthly_sales(paths):
+    frames = []
+    for path in paths:  # EXL103
+        frames.append(pd.read_parquet(path))
+    return pd.concat(frames)
 """,
     )
 
