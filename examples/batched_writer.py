@@ -20,9 +20,10 @@ def load_events(csv_path: str, db_path: str) -> int:
     con.execute("CREATE TABLE IF NOT EXISTS events (ts VARCHAR, kind VARCHAR, value DOUBLE)")
     written = 0
     batch = []
-    with open(csv_path, newline="") as handle, guard(
-        label="events", memory_limit="1 GiB", stall_timeout="2m", watch_output=db_path
-    ) as g:
+    with (
+        open(csv_path, newline="") as handle,
+        guard(label="events", memory_limit="1 GiB", stall_timeout="2m", watch_output=db_path) as g,
+    ):
         for record in g.track(csv.DictReader(handle)):
             batch.append((record["ts"], record["kind"], float(record["value"])))
             if len(batch) >= BATCH_SIZE:

@@ -62,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
             "heartbeat, memory or stall guards."
         ),
     )
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files or directories (default: .)"
+    )
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format")
     parser.add_argument("--output", metavar="FILE", help="write the report to FILE")
     parser.add_argument("--select", metavar="CODES", help="codes or prefixes to enable (replaces)")
@@ -135,9 +137,7 @@ def _main(argv: list[str]) -> int:
             + ("apply" if args.fix else "show"),
             file=sys.stderr,
         )
-    options = CheckOptions(
-        enabled=config.enabled_codes(), analysis=config.analysis_settings()
-    )
+    options = CheckOptions(enabled=config.enabled_codes(), analysis=config.analysis_settings())
     cwd = Path.cwd()
     stdin_text: str | None = None
     with _output(args.output) as stream:
@@ -234,7 +234,9 @@ def _list_rules(stream: TextIO) -> None:
     if console.is_terminal:
         table = Table("code", "name", "default", "summary")
         for rule in ALL_RULES:
-            table.add_row(rule.code, rule.name, "on" if rule.default_enabled else "off", rule.summary)
+            table.add_row(
+                rule.code, rule.name, "on" if rule.default_enabled else "off", rule.summary
+            )
         console.print(table)
         return
     for rule in ALL_RULES:

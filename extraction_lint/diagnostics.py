@@ -72,5 +72,5 @@ class FileResult:
     error: FileError | None = None
     #: The file was skipped by a ``# extraction-lint: skip-file`` directive.
     skipped: bool = False
-    #: Findings that ``# noqa`` suppressed (counted, not reported).
+    #: Findings that a noqa comment suppressed (counted, not reported).
     suppressed: int = 0

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from extraction_lint.config import Config
-from extraction_lint.discovery import SourceFile
 from extraction_lint.diagnostics import FileError, FileResult
+from extraction_lint.discovery import SourceFile
 from extraction_lint.engine import CheckOptions, check_path
 
 

@@ -7,7 +7,7 @@ import re
 import tokenize
 from dataclasses import dataclass
 
-#: ``# noqa`` or ``# noqa: EXL001,EXL101 free reason``; codes are upper-case letters + digits.
+#: A noqa comment, bare or with codes (`noqa: EXL001,EXL101 reason`); codes are letters + digits.
 _NOQA = re.compile(
     r"#\s*(?i:noqa)(?::\s?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?",
 )

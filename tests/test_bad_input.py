@@ -18,7 +18,9 @@ from extraction_lint.engine import CheckOptions, check_source
 from tests.helpers import BROKEN, REPO, run_cli, write
 
 BROKEN_BYTES = textwrap.dedent(BROKEN).lstrip().encode()
-ALL_CODES = CheckOptions(enabled=frozenset({"EXL001", "EXL002", "EXL003", "EXL101", "EXL102", "EXL103", "EXL900"}))
+ALL_CODES = CheckOptions(
+    enabled=frozenset({"EXL001", "EXL002", "EXL003", "EXL101", "EXL102", "EXL103", "EXL900"})
+)
 
 
 def report(tmp_path, *args: str) -> dict:
@@ -52,7 +54,9 @@ def test_syntax_error(tree):
 def test_undecodable_bytes(tree):
     (tree / "latin.py").write_bytes(b"x = 1\nname = '\xe9t\xe9'\n")
     data = report(tree)
-    assert errors_by_path(data) == {"latin.py": "cannot decode as utf-8: invalid byte 0xe9 on line 2"}
+    assert errors_by_path(data) == {
+        "latin.py": "cannot decode as utf-8: invalid byte 0xe9 on line 2"
+    }
     good_file_still_checked(data)
 
 
@@ -116,7 +120,10 @@ def test_five_megabyte_generated_file(tmp_path):
 @pytest.mark.parametrize(
     ("source", "reason"),
     [
-        ("x = " + "(" * 1500 + "1" + ")" * 1500 + "\n", "cannot parse: too many nested parentheses"),
+        (
+            "x = " + "(" * 1500 + "1" + ")" * 1500 + "\n",
+            "cannot parse: too many nested parentheses",
+        ),
         ("x = " + "[" * 5000 + "]" * 5000 + "\n", "cannot parse: too many nested parentheses"),
         ("x = " + "1 + " * 20000 + "1\n", "cannot parse: code nested too deeply"),
     ],

@@ -165,7 +165,11 @@ def test_extend_sink_methods_and_functions(tmp_path):
 def test_extend_guard_calls(tmp_path, key, call, code):
     write(tmp_path / "job.py", LOOP_ONLY + f"    {call}\n")
     assert code in run_cli("--select", code, cwd=tmp_path).out
-    entry = "ops." + call.split(".")[1][:-2] if call.startswith("ops.") else "." + call.split(".")[1][:-2]
+    entry = (
+        "ops." + call.split(".")[1][:-2]
+        if call.startswith("ops.")
+        else "." + call.split(".")[1][:-2]
+    )
     config(tmp_path, f'{key} = ["{entry}"]\n')
     run = run_cli("--select", code, cwd=tmp_path)
     assert run.code == 0, run.out

@@ -24,9 +24,7 @@ def test_rule_pages_are_up_to_date():
         if not (directory / name).is_file()
         or (directory / name).read_text(encoding="utf-8") != text
     ]
-    extra = sorted(
-        p.name for p in directory.glob("EXL*.md") if p.name not in rule_pages()
-    )
+    extra = sorted(p.name for p in directory.glob("EXL*.md") if p.name not in rule_pages())
     assert not stale and not extra, (
         f"rule pages out of date: {stale + extra}; run `python -m extraction_lint.docs rules`"
     )

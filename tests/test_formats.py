@@ -112,7 +112,9 @@ def test_sarif_has_what_github_code_scanning_reads(project):
     uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
     assert uris == {"pkg/extract.py", "pkg/broken.py", "pkg/with%20space.py"}
     exl001 = next(r for r in results if r["ruleId"] == "EXL001")
-    assert [loc["physicalLocation"]["region"]["startLine"] for loc in exl001["relatedLocations"]] == [5, 4]
+    assert [
+        loc["physicalLocation"]["region"]["startLine"] for loc in exl001["relatedLocations"]
+    ] == [5, 4]
 
 
 def test_sarif_of_a_clean_run_is_valid(tmp_path):
@@ -125,7 +127,10 @@ def test_sarif_of_a_clean_run_is_valid(tmp_path):
 def test_github_annotations(project):
     run = run_cli("--format", "github", "--select", "EXL001", cwd=project)
     lines = run.out.splitlines()
-    assert lines[0] == "::error file=pkg/broken.py,line=1,col=7,endLine=1,endColumn=7,title=EXL999::EXL999 cannot parse: invalid syntax"
+    assert (
+        lines[0]
+        == "::error file=pkg/broken.py,line=1,col=7,endLine=1,endColumn=7,title=EXL999::EXL999 cannot parse: invalid syntax"
+    )
     assert lines[1].startswith(
         "::error file=pkg/extract.py,line=6,col=1,endLine=6,endColumn=50,title=EXL001::EXL001 `rows` grows"
     )

@@ -32,7 +32,9 @@ def test_sample(rule, kind, index, sample):
     if rule.code == UNUSED_NOQA:
         # Whether a noqa is used depends on the rules it silences being on.
         enabled |= CheckOptions().enabled
-    result = check_source(text.encode("utf-8"), "sample.py", CheckOptions(enabled=frozenset(enabled)))
+    result = check_source(
+        text.encode("utf-8"), "sample.py", CheckOptions(enabled=frozenset(enabled))
+    )
     assert result.error is None, result.error
     reported = {d.line for d in result.diagnostics if d.code == rule.code}
     expected = marked_lines(text, rule.code) if kind == "invalid" else set()

@@ -74,7 +74,7 @@ def _child_fields(cls: type[cst.CSTNode]) -> tuple[str, ...]:
     if fields is None:
         fields = tuple(
             f.name
-            for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+            for f in dataclasses.fields(cls)
             if f.name not in _SKIPPED_FIELDS and not f.name.startswith("whitespace")
         )
         _CHILD_FIELDS[cls] = fields

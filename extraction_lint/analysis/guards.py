@@ -109,9 +109,9 @@ class GuardFacts:
             if qualname == SETRLIMIT and call.node.args:
                 if _last_name(call.node.args[0].value) in MEMORY_RLIMITS:
                     self.process_memory_limit = True
-            elif qualname in PROCESS_TIMEOUT_FUNCTIONS:
-                self.process_timeout = True
-            elif qualname == FAULTHANDLER_LATER and self._exits(call.node):
+            elif qualname in PROCESS_TIMEOUT_FUNCTIONS or (
+                qualname == FAULTHANDLER_LATER and self._exits(call.node)
+            ):
                 self.process_timeout = True
 
     @staticmethod
@@ -192,9 +192,7 @@ class GuardFacts:
         qualname, method = call.qualname, call.method
         if self._catalog.extra_heartbeats.matches(qualname, method):
             return True
-        if _in_iterable(call) and (
-            qualname in PROGRESS_ITERATORS or method == TRACK_METHOD
-        ):
+        if _in_iterable(call) and (qualname in PROGRESS_ITERATORS or method == TRACK_METHOD):
             return True
         if method in HEARTBEAT_METHODS:
             return True
@@ -206,9 +204,12 @@ class GuardFacts:
             return False  # a message about a failure, not progress
         if qualname in LOG_FUNCTIONS:
             return True
-        if qualname is not None and qualname.startswith(LOGGING_MODULE + "."):
-            if qualname.rsplit(".", 1)[1] in LOG_LEVELS:
-                return True
+        if (
+            qualname is not None
+            and qualname.startswith(LOGGING_MODULE + ".")
+            and qualname.rsplit(".", 1)[1] in LOG_LEVELS
+        ):
+            return True
         receiver = call.receiver
         if receiver is None:
             return False
@@ -265,13 +266,12 @@ class GuardFacts:
 
     def _iterates_progress_object(self, scope: Scope, loop: Loop) -> bool:
         """``bar = tqdm(paths)`` ... ``for path in bar:`` (this loop or one nested in it)."""
-        for inner in scope.loops:
-            if inner is loop or (loop.contains(inner.start) and isinstance(inner.node, cst.For)):
-                if isinstance(inner.node, cst.For) and self._is_made_by(
-                    scope, inner.node.iter, PROGRESS_ITERATORS
-                ):
-                    return True
-        return False
+        return any(
+            (inner is loop or loop.contains(inner.start))
+            and isinstance(inner.node, cst.For)
+            and self._is_made_by(scope, inner.node.iter, PROGRESS_ITERATORS)
+            for inner in scope.loops
+        )
 
     # --- per loop --------------------------------------------------------------------------
 

@@ -62,7 +62,7 @@ MUTATING_METHODS = frozenset(
 
 
 def _mutated_names(scopes: list[Scope]) -> set[str]:
-    """Names changed in place anywhere: ``c.append(...)``, ``c[k] = v``, ``c += x``, ``del c[k]``."""
+    """Names changed in place anywhere: ``c.append(x)``, ``c[k] = v``, ``c += x``, ``del c[k]``."""
     names: set[str] = set()
     for scope in scopes:
         names.update(scope.declared_outer)

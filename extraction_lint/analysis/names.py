@@ -51,7 +51,7 @@ class ImportMap:
                 self.imports.setdefault(top, top)
 
     def add_import_from(self, node: cst.ImportFrom) -> None:
-        """Record ``from a import b as c`` (binds ``c`` to ``a.b``); relative imports stay dotted."""
+        """Record ``from a import b as c`` (binds ``c`` to ``a.b``); relative ones stay dotted."""
         if isinstance(node.names, cst.ImportStar):
             return
         module = "." * len(node.relative) + (

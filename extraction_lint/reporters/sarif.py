@@ -24,7 +24,9 @@ def artifact_location(path: str) -> dict[str, str]:
     return {"uri": quote(path), "uriBaseId": SRCROOT}
 
 
-def _region(line: int, column: int, end_line: int | None = None, end_column: int | None = None) -> dict[str, int]:
+def _region(
+    line: int, column: int, end_line: int | None = None, end_column: int | None = None
+) -> dict[str, int]:
     region = {"startLine": line, "startColumn": column}
     if end_line is not None and end_column is not None and (end_line, end_column) > (line, column):
         region.update(endLine=end_line, endColumn=end_column)

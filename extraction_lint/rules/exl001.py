@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from extraction_lint.analysis.collections import Accumulation
+from extraction_lint.analysis.dataflow import Source
 from extraction_lint.analysis.module import ModuleAnalysis
 from extraction_lint.rules.base import Finding, Related, Rule
 from extraction_lint.rules.common import accumulation_related, sink_label
@@ -942,7 +943,7 @@ con.executemany("INSERT INTO s VALUES (?, ?)", rows)  # EXL001
             for accumulation in accumulations:
                 by_key.setdefault(accumulation.key, []).append(accumulation)
             for sink in sinks:
-                carried = set()
+                carried: set[Source] = set()
                 for data in sink.data:
                     carried |= flow.carried(data)
                 for key in sorted(k for k in carried if isinstance(k, str) and k in by_key):
