@@ -186,14 +186,14 @@ class Supervisor:
             self.tripped = error
             self.tripped_at = time.monotonic()
             self.delivered = delivered
-        # The owner's next item takes the slow path, where the error is raised.
-        self.tracker._next_check = float("-inf")
-        self._announce(error)
-        if not delivered and self.owner_is_main and self.signals:
-            with self._fire_lock:
-                if not self._closed:
-                    _interrupt.interrupt_main()
+            # The owner's next item takes the slow path, where the error is raised.
+            self.tracker._next_check = float("-inf")
+            if not delivered and self.owner_is_main and self.signals:
+                _interrupt.interrupt_main()
+        # Logging may wait for the GIL on its write, which C code in the main thread
+        # can hold for ever: deliver first, tell afterwards.
         _interrupt.rearm(time.monotonic())
+        self._announce(error)
         return True
 
     def _announce(self, error: GuardrailError) -> None:
@@ -230,21 +230,25 @@ class Supervisor:
         """See :class:`._interrupt.Target`; runs in the main thread's signal handler."""
         if self._closed:
             return None
-        if self.tripped is not None:
-            if self.delivered:
-                return None
+        if self.tripped is None:
+            for monitor in self.monitors:
+                error = monitor.urgent(now, frame)
+                if error is not None and self.trip(error, delivered=True):
+                    return error
+        # Tripped earlier, or just now by the watchdog racing this handler.
+        if self.tripped is not None and not self.delivered:
             self.delivered = True
             return self.tripped.with_traceback(None)
-        for monitor in self.monitors:
-            error = monitor.urgent(now, frame)
-            if error is not None and self.trip(error, delivered=True):
-                return error
         return None
 
     def cpu_alarm_at(self) -> float | None:
         """See :class:`._interrupt.Target`."""
-        if self._closed or self.tripped is not None:
+        if self._closed:
             return None
+        if self.tripped is not None:
+            # Not taken yet: keep the CPU timer firing, so that C code that checks for
+            # signals gets it even if the watchdog can no longer run.
+            return None if self.delivered else self.tripped_at
         times = [t for t in (m.urgent_at() for m in self.monitors) if t is not None]
         return min(times) if times else None
 

@@ -1,0 +1,32 @@
+"""The overhead benchmark runs and prints its table (figures are not judged here)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import REPO_ROOT, child_env
+
+
+@pytest.mark.slow
+def test_the_overhead_benchmark_prints_medians_and_ratios() -> None:
+    script = REPO_ROOT / "benchmarks" / "guardrails_overhead.py"
+    completed = subprocess.run(
+        [sys.executable, str(script), "--quick", "--no-fail", "--repeats", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=child_env(),
+    )
+    assert completed.returncode == 0, completed.stderr
+    rows = re.findall(
+        r"^(100,000 cheap items|100 items x ~1 ms work)\s+([\d.]+)s\s+([\d.]+)s\s+[+-][\d.]+s\s+"
+        r"([\d.]+)\s+< .* (ok|MISSED)$",
+        completed.stdout,
+        re.MULTILINE,
+    )
+    assert [row[0] for row in rows] == ["100,000 cheap items", "100 items x ~1 ms work"]
+    assert all(float(row[1]) > 0 and float(row[2]) > 0 for row in rows)
