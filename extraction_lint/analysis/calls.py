@@ -26,8 +26,8 @@ class SinkCall:
     call: CallSite
     name: str
     data: tuple[cst.BaseExpression, ...]
-    #: ``execute`` is a sink only when its parameters carry accumulated data, so it does not
-    #: make a loop an extraction loop on its own.
+    #: ``execute`` is a sink only when its parameters are a list of records (SQLAlchemy's
+    #: executemany form): the rules check that the data they carry is such a list.
     conditional: bool = False
 
 
@@ -37,6 +37,20 @@ def _positional(call: cst.Call) -> list[cst.Arg]:
 
 def _is_string_literal(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString)
+
+
+_ONE_ROW_DISPLAYS = (cst.Tuple, cst.Dict, cst.Set, cst.DictComp, cst.SetComp)
+
+
+def _is_one_row(node: cst.BaseExpression) -> bool:
+    """``execute(sql, (a, b))``, ``{...}``, ``tuple(...)``: one row's parameters."""
+    if isinstance(node, _ONE_ROW_DISPLAYS):
+        return True
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Name)
+        and node.func.value in {"tuple", "dict", "set"}
+    )
 
 
 def match_sink(call: CallSite, catalog: Catalog) -> SinkCall | None:
@@ -57,6 +71,7 @@ def match_sink(call: CallSite, catalog: Catalog) -> SinkCall | None:
                 for a in node.args
                 if a.keyword is not None and a.keyword.value in {"parameters", "params"}
             ]
+            params = [p for p in params if not _is_one_row(p)]
             if params:
                 return SinkCall(call, method, tuple(params), conditional=True)
             return None

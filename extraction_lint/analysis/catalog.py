@@ -77,6 +77,12 @@ LOADER_FUNCTION_PREFIXES: tuple[str, ...] = ("pandas.read_", "polars.read_", "po
 
 LOADER_METHODS: frozenset[str] = frozenset({"fetchall", "fetchmany", "fetchone", "fetchdf"})
 
+#: Serialisers whose output, fed straight back to ``pickle.loads``, is a round trip (a deep
+#: copy made in memory), not data loaded from anywhere.
+ROUND_TRIP_SERIALIZERS: frozenset[str] = frozenset(
+    {"pickle.dumps", "pickle._dumps", "cloudpickle.dumps", "dill.dumps"}
+)
+
 # --- Collections and their growth (SPEC 2.1) ------------------------------------------------
 
 #: Calls that make an empty growable container.

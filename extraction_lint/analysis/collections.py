@@ -86,6 +86,13 @@ def is_new_collection(node: cst.BaseExpression, resolve: Resolve) -> bool:
     return False
 
 
+def is_new_sequence(node: cst.BaseExpression, resolve: Resolve) -> bool:
+    """A fresh list (display, ``list()``) or ``deque()``: rows in order, not a mapping."""
+    if isinstance(node, cst.List):
+        return True
+    return isinstance(node, cst.Call) and resolve(node.func) in {"list", DEQUE_CALL}
+
+
 def _is_empty_display(node: cst.BaseExpression) -> bool:
     return isinstance(node, _DISPLAYS) and not node.elements
 
@@ -129,6 +136,8 @@ class CollectionFacts:
         self.bindings: dict[str, list[Binding]] = {}
         self.growths: dict[str, list[GrowthSite]] = {}
         self.flushes: dict[str, list[FlushSite]] = {}
+        #: Keys also bound to something that is not a fresh container.
+        self.rebound: set[str] = set(scope.other_bindings)
         self._collect()
 
     def _grow(self, key: str | None, node: cst.CSTNode, site: Site) -> None:
@@ -196,6 +205,21 @@ class CollectionFacts:
         elif is_new_collection(value, self._resolve):
             self.bindings.setdefault(key, []).append(Binding(key, assignment))
             self._flush(key, site)
+        else:
+            self.rebound.add(key)
+
+    def is_sequence(self, key: str) -> bool:
+        """Whether ``key`` only ever holds a list (or deque) of records in this scope.
+
+        ``x.execute(sql, params)`` is a bulk write only when ``params`` is such a list
+        (SQLAlchemy's executemany form); a dict or tuple there is one row's parameters.
+        """
+        bindings = self.bindings.get(key)
+        return (
+            bool(bindings)
+            and key not in self.rebound
+            and all(is_new_sequence(b.assignment.value, self._resolve) for b in bindings)
+        )
 
     def _is_self_extension(self, key: str, value: cst.BaseExpression) -> bool:
         """``c = c + x``, ``c = [*c, x]``, ``c = {**c, k: v}`` or ``c = pandas.concat([c, x])``."""

@@ -186,8 +186,16 @@ class Collector:
             except_depth=frame.except_depth,
         )
 
-    def _bind(self, target: cst.BaseExpression) -> None:
-        """Note the names a target binds, for name resolution and module constants."""
+    def _bind(self, target: cst.BaseExpression, *, plain: bool = False) -> None:
+        """Note the names a target binds, for name resolution and module constants.
+
+        A binding that is not a plain ``name = value`` (a loop target, unpacking, ``as``) is
+        also noted in the scope's ``other_bindings``: such a name may hold anything.
+        """
+        if not plain and not isinstance(target, cst.Tuple | cst.List | cst.StarredElement):
+            key = self._frame.scope.key_of(target)
+            if key is not None:
+                self._frame.scope.other_bindings.add(key)
         if isinstance(target, cst.Name):
             self.imports.bound.add(target.value)
             if self._frame.scope.kind == "module":
@@ -206,7 +214,7 @@ class Collector:
         operator: str,
         statement: cst.CSTNode,
     ) -> None:
-        self._bind(target)
+        self._bind(target, plain=True)
         self._frame.scope.assignments.append(
             Assignment(target, value, operator, self._site(), statement)
         )

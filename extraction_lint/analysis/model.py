@@ -166,6 +166,8 @@ class Scope:
     starred_displays: list[Expression] = field(default_factory=list)
     #: Names declared ``global`` or ``nonlocal`` here.
     declared_outer: set[str] = field(default_factory=set)
+    #: Keys bound otherwise than by ``key = value``: loop targets, unpacking, ``as`` targets.
+    other_bindings: set[str] = field(default_factory=set)
 
     @property
     def enclosing_class(self) -> Scope | None:

@@ -13,10 +13,14 @@ from functools import cached_property
 import libcst as cst
 
 from extraction_lint.analysis.calls import SinkCall, is_loader, match_sink
-from extraction_lint.analysis.catalog import MATERIALIZING_CALLS, Catalog
+from extraction_lint.analysis.catalog import (
+    MATERIALIZING_CALLS,
+    ROUND_TRIP_SERIALIZERS,
+    Catalog,
+)
 from extraction_lint.analysis.collections import Accumulation, CollectionFacts
 from extraction_lint.analysis.collector import Collector
-from extraction_lint.analysis.dataflow import Dataflow
+from extraction_lint.analysis.dataflow import Dataflow, Source
 from extraction_lint.analysis.guards import GuardFacts, LoopGuards
 from extraction_lint.analysis.loops import BoundedLoops, module_constants
 from extraction_lint.analysis.model import CallSite, Expression, Loop, Scope, Site
@@ -224,13 +228,13 @@ class ModuleAnalysis:
         for call in scope.calls:
             if call.site.unbounded_loops():
                 continue
-            helper = self._called_helper(call, scope)
+            helper = self._called_helper(call.node, scope)
             if helper is not None:
                 found.append(HelperCall(call, helper))
         return found
 
-    def _called_helper(self, call: CallSite, scope: Scope) -> Helper | None:
-        func = call.node.func
+    def _called_helper(self, node: cst.Call, scope: Scope) -> Helper | None:
+        func = node.func
         helpers = self.helpers
         if isinstance(func, cst.Name):
             if func.value in self.imports.imports:
@@ -274,15 +278,59 @@ class ModuleAnalysis:
 
     def _loads_or_writes(self, call: CallSite, scope: Scope) -> bool:
         if is_loader(call, self.catalog):
-            return True
+            return not self._is_round_trip(call, scope)
         sink = match_sink(call, self.catalog)
         if sink is None:
             return False
         if not sink.conditional:
             return True
-        # ``x.execute(sql, c)`` writes many records only when ``c`` is a collection.
-        bindings = self.collections(scope).bindings
-        return any(scope.key_of(d) in bindings for d in sink.data)
+        # ``x.execute(sql, c)`` writes many records only when ``c`` is a list of them.
+        facts = self.collections(scope)
+        return any(
+            (key := scope.key_of(d)) is not None and facts.is_sequence(key) for d in sink.data
+        )
+
+    def writes_sequence(self, scope: Scope, source: Source) -> bool:
+        """Whether ``source`` is a list of records, as ``x.execute(sql, rows)`` needs."""
+        if isinstance(source, str):
+            return self.collections(scope).is_sequence(source)
+        if isinstance(source, cst.ListComp | cst.List):
+            return True
+        if isinstance(source, cst.Call):
+            name = self.resolve(source.func)
+            if name in {"list", "sorted"}:
+                return True
+            helper = self._called_helper(source, scope)
+            if helper is not None:
+                return self.collections(helper.scope).is_sequence(helper.accumulation.key)
+        return False
+
+    def carried_by_sink(self, scope: Scope, sink: SinkCall) -> set[Source]:
+        """The sources whose data ``sink`` writes (only lists of records for ``execute``)."""
+        flow = self.dataflow(scope)
+        carried: set[Source] = set()
+        for data in sink.data:
+            carried |= flow.carried(data)
+        if sink.conditional:
+            carried = {s for s in carried if self.writes_sequence(scope, s)}
+        return carried
+
+    def _is_round_trip(self, call: CallSite, scope: Scope) -> bool:
+        """``pickle.loads(pickle.dumps(x))``, directly or through a name bound to the dump."""
+        args = call.node.args
+        if not args:
+            return False
+        data = args[0].value
+        if isinstance(data, cst.Call):
+            return self.resolve(data.func) in ROUND_TRIP_SERIALIZERS
+        key = scope.key_of(data)
+        if key is None or key in scope.other_bindings:
+            return False
+        values = [a.value for a in scope.assignments if scope.key_of(a.target) == key]
+        return bool(values) and all(
+            isinstance(v, cst.Call) and self.resolve(v.func) in ROUND_TRIP_SERIALIZERS
+            for v in values
+        )
 
     @cached_property
     def _guards(self) -> GuardFacts:

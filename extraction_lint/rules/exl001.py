@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from extraction_lint.analysis.collections import Accumulation
-from extraction_lint.analysis.dataflow import Source
 from extraction_lint.analysis.module import ModuleAnalysis
 from extraction_lint.rules.base import Finding, Related, Rule
 from extraction_lint.rules.common import accumulation_related, sink_label
@@ -362,6 +361,21 @@ for rec in cur:
 
 def flush(con):
     con.executemany("INSERT INTO t VALUES (?, ?)", ROWS)
+""",
+        # SPEC 2.1 Sink: `execute(sql, params)` with a dict is one row's parameters, not executemany.
+        """
+params = {}
+for name, value in settings.items():
+    params[name] = value
+cur.execute("UPDATE config SET data = :data", params)
+""",
+        # SPEC 2.1 Sink: `self.execute(func, (path, lines))` passes a tuple: not executemany.
+        """
+def write_manifest(self, path):
+    lines = []
+    for source in self.sources:
+        lines.append(source.name)
+    self.execute(write_file, (path, lines), "writing manifest")
 """,
     )
     invalid = (
@@ -938,14 +952,11 @@ con.executemany("INSERT INTO s VALUES (?, ?)", rows)  # EXL001
             sinks = analysis.sinks(scope)
             if not sinks:
                 continue
-            flow = analysis.dataflow(scope)
             by_key: dict[str, list[Accumulation]] = {}
             for accumulation in accumulations:
                 by_key.setdefault(accumulation.key, []).append(accumulation)
             for sink in sinks:
-                carried: set[Source] = set()
-                for data in sink.data:
-                    carried |= flow.carried(data)
+                carried = analysis.carried_by_sink(scope, sink)
                 for key in sorted(k for k in carried if isinstance(k, str) and k in by_key):
                     before = [a for a in by_key[key] if a.loop.end < sink.call.site.order]
                     if not before:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from extraction_lint.analysis.dataflow import Source
 from extraction_lint.analysis.module import ModuleAnalysis
 from extraction_lint.rules.base import Finding, Related, Rule
 from extraction_lint.rules.common import sink_label
@@ -204,6 +203,10 @@ with open("enabled.json", "w") as fh:
 async def copy_events(src, dst):
     rows = await src.fetch("SELECT id, payload FROM events")
     await dst.copy_records_to_table("events", records=(tuple(r) for r in rows))
+""",
+        # SPEC 2.1 Sink: `execute(sql, {...})` with a dict comprehension is one row's parameters.
+        """
+cursor.execute(query, {key: adapt(value) for key, value in row.items()})
 """,
     )
     invalid = (
@@ -456,11 +459,8 @@ pd.concat(frames).to_parquet("all.parquet")  # EXL002
             sinks = analysis.sinks(scope)
             if not sinks:
                 continue
-            flow = analysis.dataflow(scope)
             for sink in sinks:
-                carried: set[Source] = set()
-                for data in sink.data:
-                    carried |= flow.carried(data)
+                carried = analysis.carried_by_sink(scope, sink)
                 for materialization in materializations:
                     if materialization.node not in carried:
                         continue

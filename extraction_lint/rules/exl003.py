@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from extraction_lint.analysis.dataflow import Source
 from extraction_lint.analysis.module import ModuleAnalysis
 from extraction_lint.rules.base import Finding, Rule
 from extraction_lint.rules.common import accumulation_related, sink_label
@@ -558,11 +557,8 @@ with open("hosts.txt", "w") as fh:
             sinks = analysis.sinks(scope)
             if not sinks:
                 continue
-            flow = analysis.dataflow(scope)
             for sink in sinks:
-                carried: set[Source] = set()
-                for data in sink.data:
-                    carried |= flow.carried(data)
+                carried = analysis.carried_by_sink(scope, sink)
                 for helper_call in calls:
                     call = helper_call.call
                     if call.node not in carried or call.site.order > sink.call.end:

@@ -588,6 +588,22 @@ for path in csv_paths:
     pd.read_csv(path).to_parquet(path.with_suffix(".parquet"))
     console.log("converted", path)
 """,
+        # SPEC 2.1 Loader: a pickle round trip in memory (a deep copy) loads no data.
+        """
+import pickle
+
+for proto in range(pickle.HIGHEST_PROTOCOL + 1):
+    copy = pickle.loads(pickle.dumps(config, proto))
+    assert copy == config
+""",
+        # SPEC 2.1 Loader: the same round trip through a name.
+        """
+import pickle
+
+for proto in protocols:
+    blob = pickle.dumps(model, proto)
+    restored = pickle.loads(blob)
+""",
     )
     invalid = (
         # SPEC 2.5: a plain extraction loop with no heartbeat.
@@ -909,6 +925,14 @@ def convert(paths):
     for path in paths:  # EXL101
         pd.read_csv(path).to_parquet(path.with_suffix(".parquet"))
         progress.update({path.name: "done"})
+""",
+        # SPEC 2.1 Loader: `pickle.loads` of bytes read from a store is a real load.
+        """
+import pickle
+
+for key in redis_client.scan_iter("session:*"):  # EXL101
+    session = pickle.loads(redis_client.get(key))
+    sessions_table.insert(session)
 """,
     )
 
