@@ -214,7 +214,7 @@ class CollectionFacts:
         ``x.execute(sql, params)`` is a bulk write only when ``params`` is such a list
         (SQLAlchemy's executemany form); a dict or tuple there is one row's parameters.
         """
-        bindings = self.bindings.get(key)
+        bindings = self.bindings.get(key, [])
         return (
             bool(bindings)
             and key not in self.rebound
