@@ -144,10 +144,10 @@ def _main(argv: list[str]) -> int:
         reporter = _reporter(args, stream, cwd, lambda path: _lines(path, stdin_text, args))
         summary = Summary()
         reporter.start()
-        if args.stdin_filename is not None:
+        if args.stdin_filename is not None or args.paths == ["-"]:
             data = sys.stdin.buffer.read()
             stdin_text = data.decode("utf-8", errors="replace")
-            name = Path(args.stdin_filename)
+            name = Path(args.stdin_filename or "-")
             if not (args.force_exclude and config.is_excluded_with_parents(name)):
                 file = SourceFile(name, display_path(name, cwd))
                 result = check_source(data, file.display, options_for(config, options, file))
@@ -202,7 +202,7 @@ def _output(path: str | None) -> Iterator[TextIO]:
 
 
 def _lines(path: str, stdin_text: str | None, args: argparse.Namespace) -> list[str] | None:
-    if args.stdin_filename is not None:
+    if args.stdin_filename is not None or args.paths == ["-"]:
         return stdin_text.splitlines() if stdin_text is not None else None
     try:
         return Path(path).read_text(encoding="utf-8", errors="replace").splitlines()

@@ -156,6 +156,23 @@ def test_stdin_filename_reports_under_the_given_name(tmp_path):
     assert run.out.startswith("src/job.py:6:1: EXL001 ")
 
 
+def test_dash_reads_stdin(tmp_path):
+    run = run_cli(
+        "--select", "EXL001", "-", cwd=tmp_path, stdin=textwrap.dedent(BROKEN).lstrip().encode()
+    )
+    assert run.code == 1
+    assert run.out.startswith("-:6:1: EXL001 ")
+    named = run_cli(
+        "--stdin-filename",
+        "job.py",
+        "-",
+        cwd=tmp_path,
+        stdin=textwrap.dedent(CLEAN).lstrip().encode(),
+    )
+    assert named.code == 0
+    assert "All checks passed (1 file checked)." in named.out
+
+
 def test_stdin_filename_honours_force_exclude(tmp_path):
     write(tmp_path / "pyproject.toml", '[tool.extraction-lint]\nextend-exclude = ["gen_*.py"]\n')
     args = ("--stdin-filename", "gen_job.py")
