@@ -1,0 +1,264 @@
+"""Command line: ``python -m extraction_lint.reference {make-data,extract} ...``.
+
+Exit status: 0 success; 1 a file failed (``--on-error fail``), a guardrail stopped the
+run, or the database could not be opened or written; 2 bad arguments. Expected errors
+are one message on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from extraction_lint.guardrails import GuardrailError, parse_duration, parse_size
+from extraction_lint.guardrails.units import format_bytes
+
+from .data import FILE_PATTERN, PRESETS, DataShape, make_data
+from .errors import InputFileError, SetupError
+from .extract import (
+    DEFAULT_BATCH_BYTES,
+    DEFAULT_BATCH_ROWS,
+    DEFAULT_DUCKDB_MEMORY,
+    ExtractOptions,
+    GuardSettings,
+    OnError,
+    extract,
+)
+from .rss import peak_rss
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+OFF_WORDS = ("none", "off")
+PROG = "python -m extraction_lint.reference"
+DEFAULTS = GuardSettings()
+
+
+def _size(name: str, allow_off: bool = False) -> Callable[[str], int | None]:
+    def size(text: str) -> int | None:
+        if allow_off and text.strip().lower() in OFF_WORDS:
+            return None
+        try:
+            return parse_size(text, name)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return size
+
+
+def _duration(name: str) -> Callable[[str], float | None]:
+    def duration(text: str) -> float | None:
+        if text.strip().lower() in OFF_WORDS:
+            return None
+        try:
+            return parse_duration(text, name)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return duration
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    def count(text: str) -> int:
+        try:
+            value = int(text.replace("_", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return count
+
+
+def _add_guard_options(parser: argparse.ArgumentParser, defaults: GuardSettings) -> None:
+    group = parser.add_argument_group(
+        "guardrails",
+        "sizes like '2 GiB' or '500MB', durations like '90s', '5m', '2h'; 'off' turns a guard off",
+    )
+    group.add_argument(
+        "--memory-limit",
+        type=_size("--memory-limit", allow_off=True),
+        default=defaults.memory_limit,
+        metavar="SIZE",
+        help="stop with MemoryLimitExceeded when RSS + swap goes over this (default: 2 GiB)",
+    )
+    group.add_argument(
+        "--stall-timeout",
+        type=_duration("--stall-timeout"),
+        default=defaults.stall_timeout,
+        metavar="DURATION",
+        help="stop with StallDetected after this long without a batch done (default: 5m)",
+    )
+    group.add_argument(
+        "--timeout",
+        type=_duration("--timeout"),
+        default=defaults.timeout,
+        metavar="DURATION",
+        help="stop with DeadlineExceeded after this long in all (default: 12h)",
+    )
+    group.add_argument(
+        "--heartbeat-every",
+        type=_duration("--heartbeat-every"),
+        default=defaults.heartbeat_every,
+        metavar="DURATION",
+        help="one progress line this often on stderr, a bar on a terminal (default: 30s)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``make-data`` and ``extract`` subcommands."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Reference streaming extractor: signal pickles into DuckDB, the compliant way.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    make = commands.add_parser(
+        "make-data",
+        help="write a synthetic input set shaped like the incident's",
+        description=(
+            "Write FILES pickles, each a dict of SUBJECTS subject ids -> float64 signals of "
+            "LENGTH samples. Same arguments, same bytes."
+        ),
+    )
+    make.add_argument("directory", type=Path, metavar="DIR")
+    make.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default="small",
+        help="starting shape: small (4 x 8 x 1,000, default) or incident "
+        "(136 x 507 x 6,000: 3.3 GB); the options below override it",
+    )
+    make.add_argument("--files", type=_count(1), metavar="N", help="number of files")
+    make.add_argument("--subjects", type=_count(0), metavar="M", help="subjects per file")
+    make.add_argument("--length", type=_count(0), metavar="L", help="samples per signal")
+    make.add_argument("--seed", type=_count(0), metavar="S", help="random seed (default: 0)")
+
+    run = commands.add_parser(
+        "extract",
+        help="load the pickles of DIR into a DuckDB database",
+        description=(
+            "Load every input file into the signals table, one transaction per file with its "
+            "manifest row. Files the manifest already lists with the same SHA-256 are skipped, "
+            "so a stopped run resumes where it stopped."
+        ),
+    )
+    run.add_argument("directory", type=Path, metavar="DIR")
+    run.add_argument("--db", type=Path, required=True, metavar="FILE", help="DuckDB database")
+    run.add_argument(
+        "--pattern", default=FILE_PATTERN, help=f"input file glob (default: {FILE_PATTERN})"
+    )
+    run.add_argument(
+        "--batch-rows",
+        type=_count(1),
+        default=DEFAULT_BATCH_ROWS,
+        metavar="N",
+        help=f"most rows per insert (default: {DEFAULT_BATCH_ROWS:,})",
+    )
+    run.add_argument(
+        "--batch-bytes",
+        type=_size("--batch-bytes"),
+        default=DEFAULT_BATCH_BYTES,
+        metavar="SIZE",
+        help=f"most signal bytes per insert (default: {format_bytes(DEFAULT_BATCH_BYTES)})",
+    )
+    run.add_argument(
+        "--duckdb-memory",
+        type=_size("--duckdb-memory", allow_off=True),
+        default=DEFAULT_DUCKDB_MEMORY,
+        metavar="SIZE",
+        help="DuckDB's own memory_limit; 'off' leaves DuckDB's default of 80%% of RAM "
+        f"(default: {format_bytes(DEFAULT_DUCKDB_MEMORY)})",
+    )
+    run.add_argument(
+        "--on-error",
+        choices=[mode.value for mode in OnError],
+        default=OnError.FAIL.value,
+        help="fail: stop at the first bad file, exit 1 (default); skip: record it in the "
+        "errors table and go on",
+    )
+    _add_guard_options(run, DEFAULTS)
+    return parser
+
+
+def _configure_logging() -> None:
+    # A program that set up logging keeps its own; otherwise heartbeats and notices go to
+    # stderr with a time stamp, as a background job's log should.
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO,
+            format="%(asctime)s %(name)s %(levelname)s %(message)s",
+            stream=sys.stderr,
+        )
+
+
+def _make_data(args: argparse.Namespace) -> int:
+    preset = PRESETS[args.preset]
+    shape = DataShape(
+        files=preset.files if args.files is None else args.files,
+        subjects=preset.subjects if args.subjects is None else args.subjects,
+        length=preset.length if args.length is None else args.length,
+        seed=preset.seed if args.seed is None else args.seed,
+    )
+    paths = make_data(args.directory, shape)
+    print(
+        f"make-data: wrote {len(paths)} files x {shape.subjects} subjects x {shape.length} "
+        f"samples ({format_bytes(shape.total_bytes)} of signals) to {args.directory}"
+    )
+    return EXIT_OK
+
+
+def _extract(args: argparse.Namespace) -> int:
+    options = ExtractOptions(
+        input_dir=args.directory,
+        db_path=args.db,
+        pattern=args.pattern,
+        batch_rows=args.batch_rows,
+        batch_bytes=args.batch_bytes,
+        duckdb_memory=args.duckdb_memory,
+        on_error=OnError(args.on_error),
+        guard=GuardSettings(
+            memory_limit=args.memory_limit,
+            stall_timeout=args.stall_timeout,
+            timeout=args.timeout,
+            heartbeat_every=args.heartbeat_every,
+        ),
+    )
+    summary = extract(options, peak_rss)
+    print(summary.line(), flush=True)
+    failure = summary.failure
+    if failure is None:
+        return EXIT_OK
+    if isinstance(failure, KeyboardInterrupt):
+        print(f"{PROG} extract: interrupted; committed files stay loaded", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if isinstance(failure, InputFileError):
+        message = f"error: {failure} (nothing of this file was committed)"
+    elif isinstance(failure, GuardrailError):
+        message = f"stopped by {type(failure).__name__}: {failure}"
+    else:
+        message = f"error: {type(failure).__name__}: {failure}"
+    print(f"{PROG} extract: {message}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging()
+    try:
+        if args.command == "make-data":
+            return _make_data(args)
+        return _extract(args)
+    except SetupError as error:
+        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except GuardrailError as error:
+        print(f"{PROG} {args.command}: stopped by {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_FAILED

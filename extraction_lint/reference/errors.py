@@ -1,0 +1,25 @@
+"""What can go wrong in the reference extractor, as exceptions the command line turns into messages.
+
+:class:`InputFileError` is about one input file (it names the file and what is wrong with
+it); ``--on-error skip`` records it and goes on. :class:`SetupError` is about the whole
+run (a missing input directory, a database that is not ours) and always stops it.
+"""
+
+from __future__ import annotations
+
+
+class ExtractorError(Exception):
+    """Base class of the extractor's expected errors: shown as a message, never a traceback."""
+
+
+class InputFileError(ExtractorError):
+    """One input file cannot be loaded; ``file`` names it, ``reason`` says why."""
+
+    def __init__(self, file: str, reason: str) -> None:
+        super().__init__(f"{file}: {reason}")
+        self.file = file
+        self.reason = reason
+
+
+class SetupError(ExtractorError):
+    """The run cannot start: bad input directory, database or settings."""

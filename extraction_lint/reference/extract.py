@@ -1,0 +1,220 @@
+"""``extract``: stream a directory of signal pickles into DuckDB, one file per transaction.
+
+The incident's job done right::
+
+    with guard(total=len(paths), label="extract", ..., watch_output=db_path) as g:
+        for path in g.track(paths):
+            ...read one file, check it, write it in bounded batches with its manifest row...
+
+Memory holds one input file and one batch at a time, whatever the number of files; the
+database grows after every file; a killed run, run again, skips the files the manifest
+lists (same name, same SHA-256) and ends with exactly the rows of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from extraction_lint.guardrails import guard
+
+from .data import FILE_PATTERN
+from .errors import InputFileError, SetupError
+from .records import SignalRecord, check_content, check_record
+from .store import Store
+from .unpickle import PickleReadError, hash_file, read_pickle
+
+logger = logging.getLogger("extraction_lint.reference")
+
+MIB = 1024**2
+DEFAULT_BATCH_ROWS = 1_024
+DEFAULT_BATCH_BYTES = 64 * MIB
+DEFAULT_DUCKDB_MEMORY = 256 * MIB
+
+
+class OnError(Enum):
+    """What to do with a file that cannot be loaded."""
+
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class GuardSettings:
+    """The guard's limits; ``None`` turns one off. Sizes in bytes, durations in seconds."""
+
+    memory_limit: int | None = 2 * 1024**3
+    stall_timeout: float | None = 300.0
+    timeout: float | None = 12 * 3600.0
+    heartbeat_every: float | None = 30.0
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """Everything ``extract`` needs."""
+
+    input_dir: Path
+    db_path: Path
+    pattern: str = FILE_PATTERN
+    batch_rows: int = DEFAULT_BATCH_ROWS
+    batch_bytes: int = DEFAULT_BATCH_BYTES
+    duckdb_memory: int | None = DEFAULT_DUCKDB_MEMORY
+    on_error: OnError = OnError.FAIL
+    guard: GuardSettings = field(default_factory=GuardSettings)
+
+
+@dataclass
+class ExtractSummary:
+    """What a run did. ``failure`` is the error that stopped it, if one did."""
+
+    files: int = 0
+    loaded: int = 0
+    skipped: int = 0
+    failed: int = 0
+    rows: int = 0
+    bytes_loaded: int = 0
+    seconds: float = 0.0
+    peak_rss: int | None = None
+    failure: BaseException | None = None
+
+    def line(self) -> str:
+        """The one-line summary printed at the end of a run."""
+        seconds = max(self.seconds, 1e-9)
+        rss = "n/a" if self.peak_rss is None else f"{self.peak_rss / MIB:,.1f} MiB"
+        status = "stopped" if self.failure is not None else "done"
+        return (
+            f"extract {status}: {self.files} files: {self.loaded} loaded, {self.skipped} skipped, "
+            f"{self.failed} failed; {self.rows:,} rows in {self.seconds:.2f} s "
+            f"({self.rows / seconds:,.0f} rows/s, {self.bytes_loaded / 1e6 / seconds:,.1f} MB/s); "
+            f"peak RSS {rss}"
+        )
+
+
+def input_files(directory: Path, pattern: str) -> list[Path]:
+    """The files to load, in name order; :class:`SetupError` when there are none."""
+    if not directory.is_dir():
+        raise SetupError(f"input directory {str(directory)!r} does not exist or is not a directory")
+    paths = sorted(path for path in directory.glob(pattern) if path.is_file())
+    if not paths:
+        raise SetupError(f"no files matching {pattern!r} in {str(directory)!r}")
+    return paths
+
+
+def read_records(path: Path, name: str) -> tuple[int, str, list[SignalRecord]]:
+    """Size, SHA-256 and checked records of one input file; :class:`InputFileError` if bad."""
+    try:
+        content = read_pickle(path)
+    except PickleReadError as error:
+        raise InputFileError(name, str(error)) from None
+    except OSError as error:
+        raise InputFileError(name, f"cannot read: {error.strerror or error}") from None
+    subjects = check_content(name, content.obj)
+    records = [
+        check_record(name, position, key, value)
+        for position, (key, value) in enumerate(subjects.items(), start=1)
+    ]
+    return content.size, content.sha256, records
+
+
+@dataclass
+class _FileOutcome:
+    rows: int = 0
+    size: int = 0
+    skipped: bool = False
+
+
+def load_one(
+    store: Store,
+    path: Path,
+    name: str,
+    options: ExtractOptions,
+    on_batch: Callable[[int], None],
+) -> _FileOutcome:
+    """Load one file in its own transaction, or skip it when the manifest already has it.
+
+    A function of its own so that the file's records are freed before the next file is read.
+    """
+    started = time.monotonic()
+    entry = store.manifest_entry(name)
+    if entry is not None:
+        size, sha256 = hash_file(path)
+        if sha256 == entry.sha256:
+            return _FileOutcome(skipped=True)
+        raise InputFileError(
+            name,
+            f"changed since it was loaded (manifest sha256 {entry.sha256[:12]}..., now "
+            f"{sha256[:12]}...); its {entry.rows:,} rows from the earlier load stay in the "
+            "table: delete them and its manifest row to load it again",
+        )
+    size, sha256, records = read_records(path, name)
+    rows = store.load_file(
+        name,
+        size,
+        sha256,
+        records,
+        batch_rows=options.batch_rows,
+        batch_bytes=options.batch_bytes,
+        on_batch=on_batch,
+        started=started,
+        clock=time.monotonic,
+    )
+    return _FileOutcome(rows=rows, size=size)
+
+
+def extract(options: ExtractOptions, peak_rss: Callable[[], int | None]) -> ExtractSummary:
+    """Load every input file of ``options.input_dir`` into ``options.db_path``.
+
+    Raises :class:`SetupError` before anything is written when the run cannot start.
+    Otherwise returns the summary; ``summary.failure`` holds the error that stopped the
+    run (an :class:`InputFileError` in fail mode, a guardrail error, an interrupt).
+    """
+    paths = input_files(options.input_dir, options.pattern)
+    store = Store(options.db_path, options.duckdb_memory)
+    summary = ExtractSummary(files=len(paths))
+    started = time.monotonic()
+    limits = options.guard
+    try:
+        with guard(
+            total=len(paths),
+            label="extract",
+            heartbeat_every=limits.heartbeat_every,
+            memory_limit=limits.memory_limit,
+            stall_timeout=limits.stall_timeout,
+            timeout=limits.timeout,
+            watch_output=options.db_path,
+        ) as g:
+
+            def on_batch(rows: int) -> None:
+                g.tick(rows=rows)
+
+            for path in g.track(paths):
+                name = path.relative_to(options.input_dir).as_posix()
+                try:
+                    outcome = load_one(store, path, name, options, on_batch)
+                except InputFileError as error:
+                    if options.on_error is OnError.FAIL:
+                        raise
+                    store.record_error(error.file, error.reason)
+                    summary.failed += 1
+                    logger.warning("skipped %s (recorded in the errors table)", error)
+                    continue
+                if outcome.skipped:
+                    summary.skipped += 1
+                else:
+                    summary.loaded += 1
+                    summary.rows += outcome.rows
+                    summary.bytes_loaded += outcome.size
+    except InputFileError as error:
+        summary.failed += 1
+        summary.failure = error
+    except (Exception, KeyboardInterrupt) as error:  # guardrails, DuckDB I/O, Ctrl-C
+        summary.failure = error
+    finally:
+        summary.seconds = time.monotonic() - started
+        summary.peak_rss = peak_rss()
+        store.close()
+    return summary
