@@ -211,10 +211,13 @@ def _arm_deadman(now: float) -> None:
                 faulthandler.cancel_dump_traceback_later()
                 _deadman_at = None
             return
-        # Each arming starts a C thread: skip re-arming for small moves later in time.
-        slack = min(1.0, 0.05 * max(target_at - now, 0.0))
-        if _deadman_at is not None and _deadman_at - 0.001 <= target_at <= _deadman_at + slack:
+        # Each arming starts a C thread, so arm a little late (never early: that
+        # would end a job that is not stalled yet) and re-arm only when progress
+        # pushes the target past the armed time, or a new target comes before it.
+        slack = min(0.05 * max(target_at - now, 0.0), 5.0)
+        if _deadman_at is not None and _deadman_at - 2 * slack <= target_at <= _deadman_at:
             return
+        target_at += slack
         stream = _fault_file()
         if stream is None:
             return

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 # Longest sleep of the watchdog: the CPU timer and dead-man switch are re-armed this
 # often, and the thread notices the end of its block at most this late.
-MAX_WAKE_INTERVAL = 0.25
+MAX_WAKE_INTERVAL = 0.5
 DEFAULT_GRACE = 10.0
 
 

@@ -10,6 +10,7 @@ and a memory limit cannot be enforced.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,21 +37,49 @@ class MemoryReading:
         return self.rss + self.swap
 
 
+_status_fd: int | None = None
+_status_key: tuple[int, str] | None = None
+_status_lock = threading.Lock()
+
+
 def _read_proc_status(path: str = PROC_STATUS) -> MemoryReading | None:
+    global _status_fd, _status_key
+    # One descriptor kept open and read with pread: a few microseconds instead of
+    # an open/read/close. It is tied to the pid, since after a fork it would still
+    # describe the parent.
+    key = (os.getpid(), path)
+    with _status_lock:
+        if _status_key != key:
+            if _status_fd is not None and _status_key is not None and _status_key[0] == key[0]:
+                os.close(_status_fd)
+            _status_fd, _status_key = None, key
+            try:
+                _status_fd = os.open(path, os.O_RDONLY)
+            except OSError:
+                return None
+        if _status_fd is None:
+            return None
+        try:
+            text = os.pread(_status_fd, 16384, 0)
+        except OSError:
+            return None
+    rss = _status_field(text, b"\nVmRSS:")
+    if rss is None:
+        return None
+    return MemoryReading(rss=rss, swap=_status_field(text, b"\nVmSwap:") or 0)
+
+
+def _status_field(text: bytes, name: bytes) -> int | None:
+    """A ``Name:   1234 kB`` field of /proc/<pid>/status, in bytes."""
+    start = text.find(name)
+    if start < 0:
+        return None
+    start += len(name)
+    end = text.find(b"\n", start)
     try:
-        with open(path, "rb") as status:
-            text = status.read()
-    except OSError:
+        return int(text[start : end if end >= 0 else None].split()[0]) * 1024
+    except (IndexError, ValueError):
         return None
-    rss = swap = -1
-    for line in text.splitlines():
-        if line.startswith(b"VmRSS:"):
-            rss = int(line.split()[1]) * 1024
-        elif line.startswith(b"VmSwap:"):
-            swap = int(line.split()[1]) * 1024
-    if rss < 0:
-        return None
-    return MemoryReading(rss=rss, swap=max(swap, 0))
 
 
 _psutil_process: Any = None

@@ -59,7 +59,9 @@ class MemoryGuard(SupervisedComponent):
         self.peak = 0
         self._last_read_at = float("-inf")
         self._next_poll = 0.0
-        self._interval = ITEM_CHECK_INTERVAL
+        # Seconds until a quarter of the headroom may be used up at the current
+        # growth rate (infinite when memory is flat or shrinking).
+        self._interval = float("inf")
         self.description = f"memory limit {format_bytes(parsed)}"
 
     def read(self) -> MemoryReading:
@@ -86,19 +88,19 @@ class MemoryGuard(SupervisedComponent):
         # 100 MB. Read again once a quarter of the headroom may be used up at the
         # current growth rate: rarely for a flat job, every millisecond near the limit.
         if previous is None or now <= previous_at:
-            return ITEM_CHECK_INTERVAL
+            return float("inf")
         growth = (reading.total - previous.total) / (now - previous_at)
         if growth <= 0:
-            return ITEM_CHECK_INTERVAL
+            return float("inf")
         headroom = max(self.limit - reading.total, 0)
-        return min(max(0.25 * headroom / growth, MIN_CHECK_INTERVAL), ITEM_CHECK_INTERVAL)
+        return max(0.25 * headroom / growth, MIN_CHECK_INTERVAL)
 
     def check(self) -> MemoryReading:
         """Raise :class:`MemoryLimitExceeded` if over the limit; return the reading."""
         self._raise_tripped()
         now = time.monotonic()
         reading = self.last_reading
-        if reading is None or now - self._last_read_at >= self._interval:
+        if reading is None or now - self._last_read_at >= min(self._interval, ITEM_CHECK_INTERVAL):
             reading = self.read()
         error = self._evaluate(reading, now)
         if error is not None:
@@ -129,13 +131,21 @@ class MemoryGuard(SupervisedComponent):
         return self._evaluate(reading, now)
 
     def at_checkpoint(self, now: float) -> MemoryLimitExceeded | None:
-        """See :class:`._supervisor.Monitor`."""
+        """See :class:`._supervisor.Monitor`.
+
+        Between items the latest reading is compared with the limit; a fresh one is
+        taken only if the watchdog has not read for ``check_every`` seconds (it is
+        blocked, or there is none) or memory grows fast towards the limit. A reading
+        costs tens of microseconds on a busy machine: too much for every 50 ms.
+        """
+        interval = min(self._interval, self.check_every)
         reading = self.last_reading
-        if reading is None or now - self._last_read_at >= self._interval:
+        if reading is None or now - self._last_read_at >= interval:
             reading = self.read()
+            interval = min(self._interval, self.check_every)
         # Near the limit and growing, the next items check sooner.
         tracker = self.progress
-        tracker._next_check = min(tracker._next_check, self._last_read_at + self._interval)
+        tracker._next_check = min(tracker._next_check, self._last_read_at + interval)
         return self._evaluate(reading, now)
 
     def urgent_at(self) -> float | None:
