@@ -137,8 +137,8 @@ def measure(
         Timing(median([t.wall for t in bare]), median([t.cpu for t in bare])),
         Timing(median([t.wall for t in guarded]), median([t.cpu for t in guarded])),
         Timing(
-            median([g.wall / b.wall for b, g in zip(bare, guarded, strict=True)]),
-            median([g.cpu / b.cpu for b, g in zip(bare, guarded, strict=True)]),
+            median([g.wall / max(b.wall, 1e-9) for b, g in zip(bare, guarded, strict=True)]),
+            median([g.cpu / max(b.cpu, 1e-9) for b, g in zip(bare, guarded, strict=True)]),
         ),
     )
 
