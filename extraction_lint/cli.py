@@ -14,11 +14,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from rich.console import Console
-from rich.markdown import Markdown
-from rich.table import Table
-
 from extraction_lint import __version__
+from extraction_lint.cache import CACHE_DIR_ENV, DEFAULT_DIRNAME, ResultCache
 from extraction_lint.config import (
     Config,
     ConfigError,
@@ -28,18 +25,10 @@ from extraction_lint.config import (
     with_cli_overrides,
 )
 from extraction_lint.discovery import MissingPathError, SourceFile, discover, display_path
-from extraction_lint.engine import CheckOptions, check_source
-from extraction_lint.reporters import (
-    FORMATS,
-    GithubReporter,
-    JsonReporter,
-    Reporter,
-    SarifReporter,
-    Summary,
-    TextReporter,
-)
+from extraction_lint.options import CheckOptions
+from extraction_lint.reporters import FORMATS, Reporter, Summary
 from extraction_lint.rules import ALL_RULES, RULES_BY_CODE
-from extraction_lint.runner import options_for, run
+from extraction_lint.runner import Job, Runner, default_jobs, options_for, run_job
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -83,6 +72,16 @@ def build_parser() -> argparse.ArgumentParser:
         "-j", "--jobs", type=int, metavar="N", help="worker processes (default: CPU count)"
     )
     parser.add_argument("--no-cache", action="store_true", help="do not use the result cache")
+    parser.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help=f"where to keep the result cache (default: ${CACHE_DIR_ENV} or {DEFAULT_DIRNAME})",
+    )
+    parser.add_argument(
+        "--no-prefilter",
+        action="store_true",
+        help="parse every file, even those in which no rule can fire (slower; same findings)",
+    )
     parser.add_argument(
         "--stdin-filename", metavar="NAME", help="read source from stdin, report it as NAME"
     )
@@ -137,7 +136,11 @@ def _main(argv: list[str]) -> int:
             + ("apply" if args.fix else "show"),
             file=sys.stderr,
         )
-    options = CheckOptions(enabled=config.enabled_codes(), analysis=config.analysis_settings())
+    options = CheckOptions(
+        enabled=config.enabled_codes(),
+        analysis=config.analysis_settings(),
+        prefilter=not args.no_prefilter,
+    )
     cwd = Path.cwd()
     stdin_text: str | None = None
     with _output(args.output) as stream:
@@ -150,7 +153,7 @@ def _main(argv: list[str]) -> int:
             name = Path(args.stdin_filename or "-")
             if not (args.force_exclude and config.is_excluded_with_parents(name)):
                 file = SourceFile(name, display_path(name, cwd))
-                result = check_source(data, file.display, options_for(config, options, file))
+                result = run_job(Job(file, options_for(config, options, file), data))
                 summary.add(result)
                 reporter.add(result)
         else:
@@ -158,13 +161,23 @@ def _main(argv: list[str]) -> int:
                 files = discover(args.paths or ["."], config, force_exclude=args.force_exclude)
             except MissingPathError as error:
                 raise UsageError(str(error)) from None
-            for result in run(files, config, options):
+            runner = Runner(
+                config, options, jobs=args.jobs or default_jobs(), cache=_cache(args, config)
+            )
+            for result in runner.run(files):
                 summary.add(result)
                 reporter.add(result)
         reporter.finish(summary)
     if args.diff:
         return EXIT_OK
     return EXIT_FINDINGS if summary.failed and not args.exit_zero else EXIT_OK
+
+
+def _cache(args: argparse.Namespace, config: Config) -> ResultCache | None:
+    if args.no_cache:
+        return None
+    where = args.cache_dir or os.environ.get(CACHE_DIR_ENV) or config.root / DEFAULT_DIRNAME
+    return ResultCache(Path(where))
 
 
 def _load_config(args: argparse.Namespace) -> Config:
@@ -214,11 +227,19 @@ def _reporter(
     args: argparse.Namespace, stream: TextIO, cwd: Path, source_lines: object
 ) -> Reporter:
     if args.format == "json":
+        from extraction_lint.reporters.json import JsonReporter
+
         return JsonReporter(stream)
     if args.format == "sarif":
+        from extraction_lint.reporters.sarif import SarifReporter
+
         return SarifReporter(stream, root=cwd)
     if args.format == "github":
+        from extraction_lint.reporters.github import GithubReporter
+
         return GithubReporter(stream)
+    from extraction_lint.reporters.text import TextReporter
+
     color = None if stream is sys.stdout else False
     return TextReporter(
         stream,
@@ -230,6 +251,9 @@ def _reporter(
 
 
 def _list_rules(stream: TextIO) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console(file=stream, highlight=False, soft_wrap=not stream.isatty())
     if console.is_terminal:
         table = Table("code", "name", "default", "summary")
@@ -249,6 +273,9 @@ def _explain(code: str, stream: TextIO) -> int:
     if rule is None:
         known = ", ".join(RULES_BY_CODE)
         raise UsageError(f"--explain: unknown rule code {code!r} (known: {known})")
+    from rich.console import Console
+    from rich.markdown import Markdown
+
     console = Console(file=stream, highlight=False)
     if console.is_terminal:
         console.print(Markdown(rule.documentation()))

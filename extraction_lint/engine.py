@@ -11,21 +11,26 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import io
 import stat
 import sys
 import tokenize
 import warnings
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from extraction_lint.analysis.module import AnalysisSettings, ModuleAnalysis
+from extraction_lint.analysis.module import ModuleAnalysis
+from extraction_lint.analysis.settings import AnalysisSettings
 from extraction_lint.diagnostics import Diagnostic, FileError, FileResult, RelatedLocation
+from extraction_lint.options import CheckOptions
+from extraction_lint.prefilter import Prefilter
 from extraction_lint.rules import FILE_NOT_CHECKED, RULES_BY_CODE, TREE_RULES, UNUSED_NOQA
+
+__all__ = ["CheckOptions", "check_path", "check_source", "decode", "parse", "syntax_check"]
 from extraction_lint.rules.base import Finding
 from extraction_lint.suppression import find_noqa, has_skip_file, might_have_noqa
 
@@ -45,16 +50,6 @@ def _recursion_limit(limit: int) -> Iterator[None]:
         yield
     finally:
         sys.setrecursionlimit(previous)
-
-
-@dataclass(frozen=True)
-class CheckOptions:
-    """What checking one file needs: the enabled codes and the analysis settings."""
-
-    enabled: frozenset[str] = field(
-        default_factory=lambda: frozenset(r.code for r in TREE_RULES if r.default_enabled)
-    )
-    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
 
 
 def check_path(path: Path, display: str, options: CheckOptions) -> FileResult:
@@ -115,12 +110,12 @@ class SourceError(Exception):
         self.column = column
 
 
-def syntax_check(text: str, display: str) -> None:
+def syntax_check(text: str, display: str) -> ast.Module:
     """Parse with the interpreter's parser; raise :class:`SourceError` on invalid code."""
     try:
         with warnings.catch_warnings(), _recursion_limit(SYNTAX_CHECK_RECURSION_LIMIT):
             warnings.simplefilter("ignore")
-            ast.parse(text, filename=display)
+            return ast.parse(text, filename=display)
     except SyntaxError as error:
         raise SourceError(
             f"cannot parse: {error.msg}", error.lineno or 1, error.offset or 1
@@ -134,6 +129,11 @@ def syntax_check(text: str, display: str) -> None:
 def parse(text: str, display: str) -> cst.Module:
     """The libcst module of ``text``; raises :class:`SourceError` on anything unparsable."""
     syntax_check(text, display)
+    return parse_checked(text)
+
+
+def parse_checked(text: str) -> cst.Module:
+    """The libcst module of ``text``, which :func:`syntax_check` has accepted."""
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -149,22 +149,37 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
         return _error(display, error.message, error.line, error.column)
     if has_skip_file(text):
         return FileResult(path=display, skipped=True)
+    try:
+        tree = syntax_check(text, display)
+    except SourceError as error:
+        return _error(display, error.message, error.line, error.column)
     rules = [RULES_BY_CODE[c]() for c in sorted(options.enabled) if c in _TREE_CODES]
     want_unused_noqa = UNUSED_NOQA in options.enabled
-    if not rules and not want_unused_noqa:
-        return FileResult(path=display)
+    if not rules or (options.prefilter and not _may_match(options, text, tree)):
+        # No rule can fire: nothing to find, and nothing for a noqa comment to suppress.
+        return _suppress(text, display, [], want_unused_noqa)
+    del tree  # the libcst tree is next: do not hold both
     try:
-        module = parse(text, display)
+        module = parse_checked(text)
     except SourceError as error:
         return _error(display, error.message, error.line, error.column)
     findings: list[Finding] = []
     with _recursion_limit(ANALYSIS_RECURSION_LIMIT):
-        if rules:
-            analysis = ModuleAnalysis(module, options.analysis)
-            for rule in rules:
-                findings.extend(rule.check(analysis))
+        analysis = ModuleAnalysis(module, options.analysis)
+        for rule in rules:
+            findings.extend(rule.check(analysis))
         diagnostics = _locate(module, findings, display) if findings else []
     return _suppress(text, display, diagnostics, want_unused_noqa)
+
+
+@functools.lru_cache(maxsize=8)
+def _prefilter_for(settings: AnalysisSettings, enabled: frozenset[str]) -> Prefilter:
+    return Prefilter(settings.catalog, enabled, settings.bounded_range_limit)
+
+
+def _may_match(options: CheckOptions, text: str, tree: ast.Module) -> bool:
+    with _recursion_limit(ANALYSIS_RECURSION_LIMIT):
+        return _prefilter_for(options.analysis, options.enabled).may_match(text, tree)
 
 
 _TREE_CODES = frozenset(r.code for r in TREE_RULES)

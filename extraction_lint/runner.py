@@ -1,22 +1,57 @@
-"""Runs the engine over the discovered files and yields results in a deterministic order."""
+"""Runs the engine over the discovered files: cache lookups, worker processes, and results
+yielded in the order of the files, whatever order the workers finish in.
+
+Workers receive small batches of files and return plain results; at most a few batches per
+worker are in flight, so memory does not grow with the tree. A worker that dies (a crash
+in a native parser, an out-of-memory kill) costs only the files it was checking: each of
+them is checked again alone in a fresh process, and a file that kills that process too is
+reported as EXL999. The run goes on and never waits on a dead worker.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import gc
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
+from extraction_lint.cache import ResultCache
 from extraction_lint.config import Config
 from extraction_lint.diagnostics import FileError, FileResult
 from extraction_lint.discovery import SourceFile
-from extraction_lint.engine import CheckOptions, check_path
+from extraction_lint.options import CheckOptions
+
+#: Files per batch sent to a worker: big enough to amortise the round trip, small enough
+#: to keep both cores busy to the end of a run.
+BATCH_SIZE = 8
+#: Batches in flight per worker.
+BATCHES_PER_WORKER = 3
 
 
 @dataclass(frozen=True)
 class Job:
-    """One file to check with the options in force for it."""
+    """One file to check with the options in force for it (and its bytes, once read)."""
 
     file: SourceFile
     options: CheckOptions
+    data: bytes | None = None
+
+
+def default_jobs() -> int:
+    """Worker processes by default: the CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def tune_gc() -> None:
+    """Collect cycles less often: parse trees are large and acyclic, and the default
+    thresholds make the collector rescan them many times per file."""
+    gc.set_threshold(50_000, 20, 20)
 
 
 def options_for(config: Config, base: CheckOptions, file: SourceFile) -> CheckOptions:
@@ -31,14 +66,172 @@ def options_for(config: Config, base: CheckOptions, file: SourceFile) -> CheckOp
 
 
 def run_job(job: Job) -> FileResult:
-    """Check one file (the unit of work of a worker process)."""
+    """Check one file (in this process)."""
+    from extraction_lint.engine import check_path, check_source
+
+    file = job.file
+    if file.error is not None:
+        return FileResult(path=file.display, error=FileError(file.display, file.error))
+    if job.data is not None:
+        return check_source(job.data, file.display, job.options)
+    return check_path(file.path, file.display, job.options)
+
+
+def run_batch(jobs: Sequence[Job]) -> list[FileResult]:
+    """Check a batch of files (the unit of work of a worker process)."""
+    return [run_job(job) for job in jobs]
+
+
+def _worker_init() -> None:
+    tune_gc()
+
+
+def _read(job: Job) -> Job:
+    """The job with its file's bytes, or unchanged when they cannot be read here (the
+    engine then reports why)."""
     if job.file.error is not None:
-        display = job.file.display
-        return FileResult(path=display, error=FileError(display, job.file.error))
-    return check_path(job.file.path, job.file.display, job.options)
+        return job
+    try:
+        if not os.path.isfile(job.file.path):
+            return job
+        with open(job.file.path, "rb") as handle:
+            return replace(job, data=handle.read())
+    except OSError:
+        return job
 
 
-def run(files: Iterable[SourceFile], config: Config, base: CheckOptions) -> Iterator[FileResult]:
-    """Check every file, yielding each result as soon as it is ready, in file order."""
-    for file in files:
-        yield run_job(Job(file, options_for(config, base, file)))
+class _Slot:
+    """A place in the output order: a result already known, or a batch being checked."""
+
+    def __init__(
+        self,
+        results: list[FileResult] | None = None,
+        future: Future[list[FileResult]] | None = None,
+        jobs: Sequence[Job] = (),
+        keys: Sequence[str | None] = (),
+    ) -> None:
+        self.results = results
+        self.future = future
+        self.jobs = jobs
+        self.keys = keys
+
+
+class Runner:
+    """Checks files with ``jobs`` worker processes (1: in this process) and a cache."""
+
+    def __init__(
+        self, config: Config, base: CheckOptions, *, jobs: int = 1, cache: ResultCache | None = None
+    ) -> None:
+        self.config = config
+        self.base = base
+        self.jobs = max(1, jobs)
+        self.cache = cache
+        self._pool: ProcessPoolExecutor | None = None
+
+    # --- the pool --------------------------------------------------------------------------
+
+    def _submit(self, jobs: list[Job]) -> Future[list[FileResult]]:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_worker_init)
+        return self._pool.submit(run_batch, jobs)
+
+    def _restart_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = None
+
+    def close(self) -> None:
+        """Stop the workers."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    @staticmethod
+    def _alone(job: Job) -> FileResult:
+        """Check one file in a process of its own; a crash there is the file's."""
+        with ProcessPoolExecutor(max_workers=1, initializer=_worker_init) as pool:
+            try:
+                return pool.submit(run_batch, [job]).result()[0]
+            except BrokenProcessPool:
+                display = job.file.display
+                message = "cannot check: the checker process died while checking this file"
+                return FileResult(path=display, error=FileError(display, message))
+
+    # --- the run ---------------------------------------------------------------------------
+
+    def _collect(self, slot: _Slot) -> list[FileResult]:
+        if slot.results is not None:
+            return slot.results
+        assert slot.future is not None
+        try:
+            results = slot.future.result()
+        except BrokenProcessPool:
+            # A worker died: the pool is gone. Check this batch's files one by one, alone.
+            self._restart_pool()
+            results = [self._alone(job) for job in slot.jobs]
+        if self.cache is not None:
+            for key, result in zip(slot.keys, results, strict=True):
+                if key is not None:
+                    self.cache.put(key, result)
+        return results
+
+    def run(self, files: Iterable[SourceFile]) -> Iterator[FileResult]:
+        """Check every file, yielding results in the order of ``files``."""
+        if self.jobs == 1:
+            tune_gc()
+        slots: deque[_Slot] = deque()
+        batch: list[Job] = []
+        keys: list[str | None] = []
+        in_flight_limit = self.jobs * BATCHES_PER_WORKER
+
+        def dispatch() -> None:
+            if not batch:
+                return
+            if self.jobs == 1:
+                slot = _Slot(results=run_batch(batch))
+                if self.cache is not None:
+                    for key, result in zip(keys, slot.results or [], strict=True):
+                        if key is not None:
+                            self.cache.put(key, result)
+            else:
+                slot = _Slot(future=self._submit(list(batch)), jobs=list(batch), keys=list(keys))
+            slots.append(slot)
+            batch.clear()
+            keys.clear()
+
+        try:
+            for file in files:
+                job = Job(file, options_for(self.config, self.base, file))
+                key = None
+                if self.cache is not None:
+                    job = _read(job)
+                    if job.data is not None:
+                        key = self.cache.key(job.data, file.display, job.options.fingerprint())
+                        hit = self.cache.get(key)
+                        if hit is not None:
+                            if batch:
+                                dispatch()
+                            slots.append(_Slot(results=[hit]))
+                            yield from self._drain(slots, in_flight_limit, block=False)
+                            continue
+                batch.append(job)
+                keys.append(key)
+                if len(batch) >= (BATCH_SIZE if self.jobs > 1 else 1):
+                    dispatch()
+                yield from self._drain(slots, in_flight_limit, block=False)
+            dispatch()
+            yield from self._drain(slots, 0, block=True)
+        finally:
+            self.close()
+
+    def _drain(self, slots: deque[_Slot], keep: int, *, block: bool) -> Iterator[FileResult]:
+        """Yield finished results from the front, in order; wait for the oldest batch while
+        more than ``keep`` batches are in flight (or for all, when ``block``)."""
+        while slots:
+            front = slots[0]
+            in_flight = sum(1 for s in slots if s.future is not None)
+            done = front.results is not None or (front.future is not None and front.future.done())
+            if not (done or block or in_flight > keep):
+                return
+            slots.popleft()
+            yield from self._collect(front)

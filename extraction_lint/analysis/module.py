@@ -7,7 +7,7 @@ guards). Each answer is computed once, on first use, and shared by every rule.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import libcst as cst
@@ -24,14 +24,7 @@ from extraction_lint.analysis.dataflow import Dataflow, Source
 from extraction_lint.analysis.guards import GuardFacts, LoopGuards
 from extraction_lint.analysis.loops import BoundedLoops, module_constants
 from extraction_lint.analysis.model import CallSite, Expression, Loop, Scope, Site
-
-
-@dataclass(frozen=True)
-class AnalysisSettings:
-    """What the analysis needs from the configuration."""
-
-    catalog: Catalog = field(default_factory=Catalog)
-    bounded_range_limit: int = 1000
+from extraction_lint.analysis.settings import AnalysisSettings
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import libcst as cst
+if TYPE_CHECKING:  # the registry is imported without libcst (configuration, cache hits)
+    import libcst as cst
 
-from extraction_lint.analysis.module import ModuleAnalysis
+    from extraction_lint.analysis.module import ModuleAnalysis
 
 
 @dataclass(frozen=True, slots=True)

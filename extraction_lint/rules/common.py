@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from extraction_lint.analysis.calls import SinkCall
-from extraction_lint.analysis.collections import Accumulation
-from extraction_lint.analysis.module import ModuleAnalysis
+from typing import TYPE_CHECKING
+
 from extraction_lint.rules.base import Related
+
+if TYPE_CHECKING:
+    from extraction_lint.analysis.calls import SinkCall
+    from extraction_lint.analysis.collections import Accumulation
+    from extraction_lint.analysis.module import ModuleAnalysis
 
 
 def sink_label(sink: SinkCall) -> str:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from extraction_lint.analysis.collections import Accumulation
-from extraction_lint.analysis.module import ModuleAnalysis
 from extraction_lint.rules.base import Finding, Related, Rule
 from extraction_lint.rules.common import accumulation_related, sink_label
+
+if TYPE_CHECKING:
+    from extraction_lint.analysis.collections import Accumulation
+    from extraction_lint.analysis.module import ModuleAnalysis
 
 
 class AccumulateThenBulkWrite(Rule):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from extraction_lint.analysis.guards import LoopGuards
+from typing import TYPE_CHECKING
+
 from extraction_lint.rules.guarded_loop import GuardedLoopRule
+
+if TYPE_CHECKING:
+    from extraction_lint.analysis.guards import LoopGuards
 
 
 class ExtractionLoopWithoutHeartbeat(GuardedLoopRule):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from extraction_lint.analysis.module import ModuleAnalysis
 from extraction_lint.rules.base import Finding, Rule
+
+if TYPE_CHECKING:
+    from extraction_lint.analysis.module import ModuleAnalysis
 
 
 class FileNotChecked(Rule):

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import libcst as cst
-
-from extraction_lint.analysis.guards import LoopGuards
-from extraction_lint.analysis.model import Loop
-from extraction_lint.analysis.module import ModuleAnalysis
 from extraction_lint.rules.base import Finding, Rule
+
+if TYPE_CHECKING:
+    from extraction_lint.analysis.guards import LoopGuards
+    from extraction_lint.analysis.model import Loop
+    from extraction_lint.analysis.module import ModuleAnalysis
 
 
 class GuardedLoopRule(Rule):
@@ -42,6 +42,8 @@ class GuardedLoopRule(Rule):
 
 def guard_form(analysis: ModuleAnalysis, loop: Loop) -> str:
     """The compliant form of this loop with the guardrails API."""
+    import libcst as cst  # loaded already: there is a tree
+
     node = loop.node
     if isinstance(node, cst.For):
         target = analysis.code(node.target)

@@ -1,0 +1,27 @@
+"""The options one file is checked with (plain, picklable data for worker processes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from extraction_lint.analysis.settings import AnalysisSettings
+from extraction_lint.rules import TREE_RULES
+
+
+def default_codes() -> frozenset[str]:
+    """The codes that are on when nothing selects otherwise."""
+    return frozenset(r.code for r in TREE_RULES if r.default_enabled)
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """What checking one file needs: the enabled codes and the analysis settings."""
+
+    enabled: frozenset[str] = field(default_factory=default_codes)
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    #: Skip the libcst parse of files in which no enabled rule can fire (see prefilter.py).
+    prefilter: bool = True
+
+    def fingerprint(self) -> str:
+        """A stable text of everything here that can change a file's result."""
+        return ",".join(sorted(self.enabled)) + "#" + self.analysis.fingerprint()

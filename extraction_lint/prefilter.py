@@ -1,0 +1,497 @@
+"""Cheap tests that tell, before the libcst parse, that no enabled rule can fire in a file.
+
+Every rule needs a sink or a loader call, so a file whose text names none of them is done
+(stage 1, a substring search). A file that does is checked on the tree of the interpreter's
+own parser, which the engine has already built for its syntax check (stage 2): a rule can
+only fire where a sink or loader call sits in a loop (EXL101-103), or where a sink call
+shares its scope with a loop (EXL001), with a comprehension or a ``list(...)``-like call
+(EXL002), or where some function of the module loops and returns a value (EXL003).
+
+Both stages over-approximate the analysis: calls are resolved through imports the same
+way (module-wide, with the conventional aliases) but a local variable that shadows a
+module is not noticed, and ``x.execute(sql, rows)`` counts whenever ``rows`` is bound to
+a list anywhere in its scope. So they never skip a file that the analysis would report
+on. What they know comes from the same catalogue the rules use, extensions included.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from extraction_lint.analysis.catalog import (
+    BOUNDED_WRAPPERS,
+    CONVENTIONAL_ALIASES,
+    DEQUE_CALL,
+    DUCKDB_APPEND_METHOD,
+    EXECUTE_METHOD,
+    LOADER_FUNCTION_PREFIXES,
+    LOADER_FUNCTIONS,
+    LOADER_METHODS,
+    MATERIALIZING_CALLS,
+    ROUND_TRIP_SERIALIZERS,
+    Catalog,
+)
+
+EXL001, EXL002, EXL003 = "EXL001", "EXL002", "EXL003"
+GUARD_RULES = frozenset({"EXL101", "EXL102", "EXL103"})
+
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp)
+#: ``execute(sql, (a, b))``, ``{...}``, ``"..."``: one row's parameters, never a bulk write.
+_ONE_ROW = (ast.Tuple, ast.Dict, ast.Set, ast.DictComp, ast.SetComp, ast.Constant, ast.JoinedStr)
+_ONE_ROW_CALLS = frozenset({"tuple", "dict", "set"})
+_SEQUENCE_CALLS = frozenset({"list", DEQUE_CALL, "deque"})
+
+#: ``read_csv(``, ``scan_parquet(``: loader functions by prefix.
+_PREFIXED_CALL = re.compile(r"\b(?:read|scan)_\w+\s*\(")
+#: ``con.append("table", ...)``: DuckDB's appender (a string, then a comma or another
+#: string of an implicit concatenation).
+_DUCKDB_APPEND = re.compile(
+    r"""\.\s*append\s*\(\s*[rRbBuUfF]{0,2}(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')\s*[,"']"""
+)
+
+
+def _last(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
+
+
+def _module_words(qualname: str) -> set[str]:
+    """Words one of which a file must contain to call ``qualname``: its top-level module
+    (``numpy``) or a conventional alias of it followed by a dot (``np.``)."""
+    top = qualname.split(".", 1)[0]
+    words = {top}
+    for alias, target in CONVENTIONAL_ALIASES.items():
+        if target == top or target.startswith(top + "."):
+            words.add(alias + ".")
+    return words
+
+
+@dataclass(frozen=True)
+class Triggers:
+    """What makes a call a possible sink or loader, from a catalogue."""
+
+    sink_methods: frozenset[str]
+    sink_functions: frozenset[str]
+    loader_functions: frozenset[str]
+    loader_prefixes: tuple[str, ...]
+    #: ``.executemany``, ``.fetchall``...: a method trigger (a dot, then the name).
+    methods_pattern: re.Pattern[str] = field(init=False)
+    #: ``dump``, ``load``...: a function trigger's last name...
+    functions_pattern: re.Pattern[str] = field(init=False)
+    #: ... and the module words one of which must also be in the text for that name to
+    #: resolve to the function (``dump`` is ``json.dump`` only where ``json`` is named).
+    function_modules: dict[str, tuple[str, ...]] = field(init=False)
+    #: Module words of the prefix loaders (``pandas.read_*``).
+    prefix_modules: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        methods = "|".join(map(re.escape, sorted(self.sink_methods | LOADER_METHODS)))
+        pattern = re.compile(rf"\.\s*(?:{methods}|{EXECUTE_METHOD})\b")
+        object.__setattr__(self, "methods_pattern", pattern)
+        functions: dict[str, set[str]] = {}
+        for qualname in self.sink_functions | self.loader_functions:
+            functions.setdefault(_last(qualname), set()).update(_module_words(qualname))
+        names = "|".join(map(re.escape, sorted(functions)))
+        object.__setattr__(self, "functions_pattern", re.compile(rf"\b(?:{names})\b"))
+        modules = {k: tuple(sorted(v)) for k, v in functions.items()}
+        object.__setattr__(self, "function_modules", modules)
+        prefix_modules = {w for prefix in self.loader_prefixes for w in _module_words(prefix)}
+        object.__setattr__(self, "prefix_modules", tuple(sorted(prefix_modules)))
+
+    @classmethod
+    def from_catalog(cls, catalog: Catalog) -> Triggers:
+        """The triggers of a catalogue (defaults plus configuration)."""
+        return cls(
+            sink_methods=frozenset(catalog.sink_methods),
+            sink_functions=frozenset(catalog.sink_functions),
+            loader_functions=LOADER_FUNCTIONS,
+            loader_prefixes=LOADER_FUNCTION_PREFIXES,
+        )
+
+    def text_may_match(self, text: str) -> bool:
+        """Stage 1: does the text name a trigger at all?"""
+        if self.methods_pattern.search(text):
+            return True
+        seen: set[str] = set()
+        for match in self.functions_pattern.finditer(text):
+            name = match.group()
+            if name not in seen:
+                seen.add(name)
+                if any(m in text for m in self.function_modules[name]):
+                    return True
+        if any(m in text for m in self.prefix_modules) and _PREFIXED_CALL.search(text):
+            return True
+        return _DUCKDB_APPEND.search(text) is not None
+
+    def function_kind(self, qualname: str) -> str | None:
+        """ "sink", "loader" or None for a function called by qualified name."""
+        if qualname in self.sink_functions:
+            return "sink"
+        if qualname in self.loader_functions or qualname.startswith(self.loader_prefixes):
+            return "loader"
+        return None
+
+    def method_kind(self, method: str) -> str | None:
+        """ "sink", "loader" or None for a method called on any receiver."""
+        if method in self.sink_methods:
+            return "sink"
+        if method in LOADER_METHODS:
+            return "loader"
+        return None
+
+
+@dataclass(eq=False)
+class _Scope:
+    has_loop: bool = False
+    has_materialization: bool = False
+    has_return: bool = False
+    sink_calls: int = 0
+    #: Keys (``rows``, ``self.rows``) bound to a list somewhere in the scope.
+    list_keys: set[str] = field(default_factory=set)
+    #: Keys bound to the result of a call (a helper's list, ``list(rows)``).
+    call_keys: set[str] = field(default_factory=set)
+    #: What each key is bound to: the dotted name of the call it is assigned from, or None
+    #: for anything else (another value, a loop target, unpacking, ``as``).
+    bound_to: dict[str, list[str | None]] = field(default_factory=dict)
+    #: Names this scope calls (``helper(...)``, ``self.helper(...)``): possible helpers.
+    called: set[str] = field(default_factory=set)
+    #: The name of the function this scope is (None for the module and classes).
+    function: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A call judged once the module's imports are known."""
+
+    kind: str  # "function" (dotted name), "execute" (key of the parameters)
+    name: str
+    in_loop: bool
+    scope: _Scope
+    #: For a function call, its first argument: the dotted name of the call that makes it
+    #: (``pickle.loads(pickle.dumps(x))``) or ``=key`` for a name, to recognise an
+    #: in-memory round trip.
+    argument_call: str | None = None
+
+
+def _dotted(node: ast.expr) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _integer(node: ast.expr) -> int | None:
+    """``3`` or ``-3``."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _integer(node.operand)
+        return None if inner is None else -inner
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    return None
+
+
+def _key(node: ast.expr) -> str | None:
+    """``rows`` or ``self.rows`` (any ``<name>.<attr>``, over-approximating ``self``)."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return f"{node.value.id}.{node.attr}"
+    return None
+
+
+class _TreeScan:
+    """One walk over an ``ast`` tree that answers :meth:`Prefilter.tree_may_match`."""
+
+    def __init__(self, triggers: Triggers, range_limit: int) -> None:
+        self.t = triggers
+        self.range_limit = range_limit
+        self.imports: dict[str, str] = {}
+        self.loop_trigger = False
+        self._scopes: list[_Scope] = []
+        self._stack: list[_Scope] = []
+        self._loop_depth: list[int] = []
+        self._pending: list[_Pending] = []
+
+    # --- the walk --------------------------------------------------------------------------
+
+    def scan(self, tree: ast.Module) -> None:
+        """Walk the module."""
+        self._enter()
+        for statement in tree.body:
+            self._visit(statement)
+
+    def _enter(self, function: str | None = None) -> None:
+        scope = _Scope(function=function)
+        self._scopes.append(scope)
+        self._stack.append(scope)
+        self._loop_depth.append(0)
+
+    def _visit(self, node: ast.AST) -> None:
+        kind = type(node)
+        if kind in _SCOPES:
+            self._visit_scope(node)  # type: ignore[arg-type]
+            return
+        scope = self._stack[-1]
+        if kind in _LOOPS:
+            if kind is not ast.While and self._is_bounded(node.iter):  # type: ignore[attr-defined]
+                # A small loop known from the source is not a loop to any rule.
+                for child in ast.iter_child_nodes(node):
+                    self._visit(child)
+                return
+            scope.has_loop = True
+            self._loop_depth[-1] += 1
+            for child in ast.iter_child_nodes(node):
+                self._visit(child)
+            self._loop_depth[-1] -= 1
+            return
+        if kind is ast.Call:
+            self._visit_call(node, scope)  # type: ignore[arg-type]
+        elif kind in _COMPREHENSIONS:
+            scope.has_materialization = True
+        elif kind is ast.List:
+            if any(type(e) is ast.Starred for e in node.elts):  # type: ignore[attr-defined]
+                scope.has_materialization = True
+        elif kind is ast.Assign:
+            for target in node.targets:  # type: ignore[attr-defined]
+                self._bound(target, node.value, scope)  # type: ignore[attr-defined]
+        elif kind is ast.AnnAssign or kind is ast.AugAssign or kind is ast.NamedExpr:
+            if node.value is not None:  # type: ignore[attr-defined]
+                self._bound(node.target, node.value, scope)  # type: ignore[attr-defined]
+        elif kind is ast.For or kind is ast.AsyncFor or kind is ast.comprehension:
+            self._bound_otherwise(node.target, scope)  # type: ignore[attr-defined]
+        elif kind is ast.withitem:
+            if node.optional_vars is not None:  # type: ignore[attr-defined]
+                self._bound_otherwise(node.optional_vars, scope)  # type: ignore[attr-defined]
+        elif kind is ast.ExceptHandler:
+            if node.name is not None:  # type: ignore[attr-defined]
+                scope.bound_to.setdefault(node.name, []).append(None)  # type: ignore[attr-defined]
+        elif kind is ast.Return:
+            if node.value is not None:  # type: ignore[attr-defined]
+                scope.has_return = True
+        elif kind is ast.Import:
+            for alias in node.names:  # type: ignore[attr-defined]
+                if alias.asname:
+                    self.imports[alias.asname] = alias.name
+                else:
+                    top = alias.name.split(".", 1)[0]
+                    self.imports.setdefault(top, top)
+        elif kind is ast.ImportFrom:
+            module = node.module or ""  # type: ignore[attr-defined]
+            if not node.level:  # type: ignore[attr-defined]
+                for alias in node.names:  # type: ignore[attr-defined]
+                    self.imports[alias.asname or alias.name] = f"{module}.{alias.name}"
+        for child in ast.iter_child_nodes(node):
+            self._visit(child)
+
+    @staticmethod
+    def _bound_otherwise(target: ast.expr, scope: _Scope) -> None:
+        if isinstance(target, ast.Tuple | ast.List):
+            for element in target.elts:
+                _TreeScan._bound_otherwise(element, scope)
+        elif isinstance(target, ast.Starred):
+            _TreeScan._bound_otherwise(target.value, scope)
+        else:
+            key = _key(target)
+            if key is not None:
+                scope.bound_to.setdefault(key, []).append(None)
+
+    @staticmethod
+    def _bound(target: ast.expr, value: ast.expr, scope: _Scope) -> None:
+        key = _key(target)
+        if key is None:
+            _TreeScan._bound_otherwise(target, scope)
+            return
+        called = _dotted(value.func) if isinstance(value, ast.Call) else None
+        scope.bound_to.setdefault(key, []).append(called)
+        if isinstance(value, ast.List | ast.ListComp) or (
+            isinstance(value, ast.Call) and _dotted(value.func) in _SEQUENCE_CALLS
+        ):
+            scope.list_keys.add(key)
+        elif isinstance(value, ast.Call):
+            scope.call_keys.add(key)
+
+    def _visit_call(self, node: ast.Call, scope: _Scope) -> None:
+        func = node.func
+        in_loop = self._loop_depth[-1] > 0
+        if isinstance(func, ast.Name):
+            scope.called.add(func.id)
+            if func.id in MATERIALIZING_CALLS:
+                scope.has_materialization = True
+        elif isinstance(func, ast.Attribute):
+            scope.called.add(func.attr)
+        if isinstance(func, ast.Attribute):
+            method = func.attr
+            if method == EXECUTE_METHOD:
+                self._visit_execute(node, in_loop, scope)
+            elif method == DUCKDB_APPEND_METHOD:
+                if self._is_duckdb_append(node):
+                    self._note("sink", in_loop, scope)
+            else:
+                self._note(self.t.method_kind(method), in_loop, scope)
+        dotted = _dotted(func)
+        if dotted is not None:
+            first = node.args[0] if node.args else None
+            argument: str | None = None
+            if isinstance(first, ast.Call):
+                argument = _dotted(first.func)
+            elif isinstance(first, ast.Name):
+                argument = "=" + first.id
+            self._pending.append(_Pending("function", dotted, in_loop, scope, argument))
+
+    def _visit_execute(self, node: ast.Call, in_loop: bool, scope: _Scope) -> None:
+        params = [*node.args[1:2]]
+        params += [k.value for k in node.keywords if k.arg in {"parameters", "params"}]
+        for param in params:
+            if isinstance(param, _ONE_ROW) or (
+                isinstance(param, ast.Call) and _dotted(param.func) in _ONE_ROW_CALLS
+            ):
+                continue
+            key = _key(param)
+            if key is None:
+                self._note("sink", in_loop, scope)  # a comprehension, a call...
+            else:
+                self._pending.append(_Pending("execute", key, in_loop, scope))
+
+    def _is_bounded(self, node: ast.expr) -> bool:
+        """A display, ``range`` of literals within the limit, or a wrapper of those."""
+        if isinstance(node, ast.Tuple | ast.List | ast.Set):
+            return not any(isinstance(e, ast.Starred) for e in node.elts)
+        if isinstance(node, ast.Dict):
+            return None not in node.keys
+        if not isinstance(node, ast.Call) or (node.keywords and _dotted(node.func) == "range"):
+            return False
+        name = _dotted(node.func)
+        if (
+            name is None
+            or name in self.imports
+            or any(isinstance(a, ast.Starred) for a in node.args)
+        ):
+            return False  # an imported ``range`` is not the built-in
+        if name == "range":
+            values = [_integer(a) for a in node.args]
+            if not 1 <= len(values) <= 3 or None in values:
+                return False
+            ints = [v for v in values if v is not None]
+            return not (len(ints) == 3 and ints[2] == 0) and len(range(*ints)) <= self.range_limit
+        if name in BOUNDED_WRAPPERS and node.args:
+            iterables = node.args if name == "zip" else node.args[:1]
+            return all(self._is_bounded(a) for a in iterables)
+        return False
+
+    @staticmethod
+    def _is_duckdb_append(call: ast.Call) -> bool:
+        args = call.args
+        first = args[0] if args else None
+        return (
+            len(args) == 2
+            and not any(isinstance(a, ast.Starred) for a in args)
+            and (
+                isinstance(first, ast.JoinedStr)
+                or (isinstance(first, ast.Constant) and isinstance(first.value, str))
+            )
+        )
+
+    def _visit_scope(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
+        self._stack[-1].bound_to.setdefault(node.name, []).append(None)
+        # Decorators, defaults and bases belong to the enclosing scope.
+        outer: list[ast.AST] = list(node.decorator_list)
+        if isinstance(node, ast.ClassDef):
+            outer += [*node.bases, *node.keywords]
+        else:
+            outer.append(node.args)
+        for child in outer:
+            self._visit(child)
+        self._enter(None if isinstance(node, ast.ClassDef) else node.name)
+        for statement in node.body:
+            self._visit(statement)
+        self._stack.pop()
+        self._loop_depth.pop()
+
+    # --- the verdict -------------------------------------------------------------------------
+
+    def _note(self, kind: str | None, in_loop: bool, scope: _Scope) -> None:
+        if kind is None:
+            return
+        if in_loop:
+            self.loop_trigger = True
+        if kind == "sink":
+            scope.sink_calls += 1
+
+    def _resolve(self, dotted: str) -> str:
+        head, _, rest = dotted.partition(".")
+        base = self.imports.get(head) or CONVENTIONAL_ALIASES.get(head, head)
+        return f"{base}.{rest}" if rest else base
+
+    def verdict(self, enabled: frozenset[str]) -> bool:
+        """Whether any enabled rule can fire, from what the walk saw."""
+        for pending in self._pending:
+            if pending.kind == "function":
+                kind = self.t.function_kind(self._resolve(pending.name))
+                if kind == "loader" and self._is_round_trip(pending):
+                    continue  # pickle.loads(pickle.dumps(x)): a copy in memory
+                self._note(kind, pending.in_loop, pending.scope)
+            else:
+                # ``execute(sql, rows)`` writes in bulk when ``rows`` is a list: bound to one
+                # here, derived from one (any list in the scope), or returned by a helper.
+                scope = pending.scope
+                if scope.list_keys or pending.name in scope.call_keys:
+                    self._note("sink", pending.in_loop, scope)
+        sink_scopes = [s for s in self._scopes if s.sink_calls]
+        if enabled & GUARD_RULES and self.loop_trigger:
+            return True
+        if EXL001 in enabled and any(s.has_loop for s in sink_scopes):
+            return True
+        if EXL002 in enabled and any(s.has_materialization for s in sink_scopes):
+            return True
+        if EXL003 not in enabled:
+            return False
+        helpers = {
+            s.function
+            for s in self._scopes
+            if s.function is not None and s.has_loop and s.has_return
+        }
+        return any(s.called & helpers for s in sink_scopes)
+
+    def _is_round_trip(self, pending: _Pending) -> bool:
+        """The loader's first argument is a serialiser's output, directly or by a name that
+        is bound to nothing else in the scope (as the analysis decides it)."""
+        argument = pending.argument_call
+        if argument is None:
+            return False
+        if not argument.startswith("="):
+            return self._resolve(argument) in ROUND_TRIP_SERIALIZERS
+        values = pending.scope.bound_to.get(argument[1:], [])
+        return bool(values) and all(
+            v is not None and self._resolve(v) in ROUND_TRIP_SERIALIZERS for v in values
+        )
+
+
+class Prefilter:
+    """Decides, per file, whether the libcst parse can be skipped."""
+
+    def __init__(self, catalog: Catalog, enabled: Iterable[str], range_limit: int = 1000) -> None:
+        self.triggers = Triggers.from_catalog(catalog)
+        self.enabled = frozenset(enabled)
+        self.range_limit = range_limit
+
+    def text_may_match(self, text: str) -> bool:
+        """Stage 1 (see the module docstring)."""
+        return self.triggers.text_may_match(text)
+
+    def tree_may_match(self, tree: ast.Module) -> bool:
+        """Stage 2 (see the module docstring)."""
+        scan = _TreeScan(self.triggers, self.range_limit)
+        scan.scan(tree)
+        return scan.verdict(self.enabled)
+
+    def may_match(self, text: str, tree: ast.Module) -> bool:
+        """Both stages: False means no enabled rule can fire in this file."""
+        return self.text_may_match(text) and self.tree_may_match(tree)

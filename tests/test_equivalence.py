@@ -1,0 +1,101 @@
+"""The prefilter, the result cache and worker processes change how fast results come, never
+what they are: over the test corpus (every rule sample, the examples, this package's own
+code and some bad files), every combination gives the same report."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from extraction_lint.analysis.catalog import Catalog
+from extraction_lint.engine import CheckOptions, check_source
+from extraction_lint.prefilter import Prefilter
+from extraction_lint.rules import ALL_RULES, TREE_RULES
+from tests.helpers import REPO, run_cli
+
+ALL_CODES = frozenset(r.code for r in TREE_RULES)
+
+
+def samples() -> list[tuple[str, str]]:
+    out = []
+    for rule in ALL_RULES:
+        for kind, group in (("valid", rule.valid), ("invalid", rule.invalid)):
+            for index, sample in enumerate(group):
+                name = f"{rule.code.lower()}_{kind}_{index}.py"
+                out.append((name, textwrap.dedent(sample).lstrip("\n")))
+    return out
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    for name, text in samples():
+        (root / "samples" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "samples" / name).write_text(text, encoding="utf-8")
+    for path in (REPO / "examples").glob("*.py"):
+        (root / "examples").mkdir(exist_ok=True)
+        (root / "examples" / path.name).write_bytes(path.read_bytes())
+    for path in (REPO / "extraction_lint").rglob("*.py"):
+        target = root / "package" / path.relative_to(REPO / "extraction_lint")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    (root / "bad").mkdir()
+    (root / "bad" / "syntax.py").write_text("def f(:\n    pass\n")
+    (root / "bad" / "latin.py").write_bytes(b"x = '\xe9'\n")
+    (root / "bad" / "noqa_only.py").write_text("x = 1  # noqa: EXL001 stale\n")
+    return root
+
+
+def report(corpus, *args: str) -> dict:
+    run = run_cli("--format", "json", "--select", "ALL", *args, ".", cwd=corpus)
+    assert run.code == 1, run.err
+    data = json.loads(run.out)
+    data.pop("version")
+    data["summary"].pop("skipped", None)
+    return data
+
+
+@pytest.fixture(scope="module")
+def baseline(corpus):
+    return report(corpus, "--no-prefilter", "--no-cache", "-j", "1")
+
+
+def test_baseline_is_a_real_report(baseline):
+    codes = set(baseline["summary"]["by_code"])
+    assert {"EXL001", "EXL002", "EXL003", "EXL101", "EXL102", "EXL103", "EXL900", "EXL999"} <= codes
+    assert baseline["summary"]["files"] > 400
+
+
+def test_prefilter_changes_nothing(corpus, baseline):
+    assert report(corpus, "--no-cache", "-j", "1") == baseline
+
+
+def test_workers_change_nothing(corpus, baseline):
+    assert report(corpus, "--no-cache", "-j", "2") == baseline
+    assert report(corpus, "--no-cache", "--no-prefilter", "-j", "2") == baseline
+
+
+def test_cache_changes_nothing(corpus, baseline, tmp_path):
+    cache = str(tmp_path / "cache")
+    assert report(corpus, "--cache-dir", cache, "-j", "2") == baseline  # cold
+    assert report(corpus, "--cache-dir", cache, "-j", "2") == baseline  # warm
+    assert report(corpus, "--cache-dir", cache, "-j", "1") == baseline  # warm, in process
+
+
+@pytest.mark.parametrize(("name", "text"), samples(), ids=[n for n, _ in samples()])
+def test_prefilter_never_skips_a_file_with_findings(name, text):
+    """Per file: whenever the full analysis reports something, the prefilter lets it by."""
+    data = text.encode()
+    full = check_source(data, name, CheckOptions(enabled=ALL_CODES, prefilter=False))
+    if not full.diagnostics:
+        return
+    for code in {d.code for d in full.diagnostics}:
+        only = CheckOptions(enabled=frozenset({code}), prefilter=False)
+        if not check_source(data, name, only).diagnostics:
+            continue
+        import ast
+
+        prefilter = Prefilter(Catalog(), {code})
+        assert prefilter.may_match(text, ast.parse(text)), code

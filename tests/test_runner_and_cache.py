@@ -1,0 +1,144 @@
+"""Worker processes and the result cache (SPEC 3: ``-j``, ``--no-cache``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+
+from extraction_lint import cache as cache_module
+from extraction_lint import runner as runner_module
+from extraction_lint.cache import CACHE_DIR_ENV, ResultCache
+from extraction_lint.config import Config
+from extraction_lint.discovery import discover
+from extraction_lint.options import CheckOptions
+from extraction_lint.runner import Runner
+from tests.helpers import BROKEN, CLEAN, run_cli, write
+
+
+@pytest.fixture
+def tree(tmp_path):
+    for i in range(30):
+        write(tmp_path / "pkg" / f"m{i:02d}.py", BROKEN if i % 3 == 0 else CLEAN)
+    return tmp_path
+
+
+def results(tree, **kwargs):
+    os.chdir(tree)
+    files = discover(["pkg"], Config(root=tree))
+    return list(Runner(Config(root=tree), CheckOptions(), **kwargs).run(files))
+
+
+def test_workers_keep_the_order_of_the_files(tree, monkeypatch):
+    monkeypatch.chdir(tree)
+    parallel = results(tree, jobs=2)
+    serial = results(tree, jobs=1)
+    assert [r.path for r in parallel] == sorted(r.path for r in parallel)
+    assert parallel == serial
+    assert sum(len(r.diagnostics) for r in parallel) == 10 * 4
+
+
+def test_a_worker_that_dies_costs_only_its_file(tree, monkeypatch):
+    monkeypatch.chdir(tree)
+    real = runner_module.run_job
+
+    def crash_on_m07(job):
+        if job.file.display.endswith("m07.py"):
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return real(job)
+
+    # Worker processes are forked from this one and inherit the patch.
+    monkeypatch.setattr(runner_module, "run_job", crash_on_m07)
+    got = results(tree, jobs=2)
+    assert [r.path for r in got] == [f"pkg/m{i:02d}.py" for i in range(30)]
+    crashed = [r for r in got if r.error is not None]
+    assert [r.path for r in crashed] == ["pkg/m07.py"]
+    assert crashed[0].error.message == (
+        "cannot check: the checker process died while checking this file"
+    )
+    assert sum(len(r.diagnostics) for r in got) == 10 * 4
+
+
+def test_cache_directory_is_tagged_and_ignored(tree):
+    run = run_cli("--cache-dir", "c", "pkg", cwd=tree)
+    assert run.code == 1
+    assert (
+        (tree / "c" / "CACHEDIR.TAG")
+        .read_text()
+        .startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    )
+    assert (tree / "c" / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert len(list((tree / "c").rglob("*.json"))) == 30
+
+
+def test_default_cache_location_and_environment_variable(tree, monkeypatch):
+    run_cli("pkg", cwd=tree)
+    assert (tree / ".extraction_lint_cache" / "CACHEDIR.TAG").is_file()
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tree / "elsewhere"))
+    run_cli("pkg", cwd=tree)
+    assert (tree / "elsewhere" / "CACHEDIR.TAG").is_file()
+
+
+def test_no_cache_writes_nothing(tree):
+    run_cli("--no-cache", "pkg", cwd=tree)
+    assert not (tree / ".extraction_lint_cache").exists()
+
+
+def test_warm_run_serves_every_file_from_the_cache(tree, monkeypatch):
+    monkeypatch.chdir(tree)
+    cache = ResultCache(tree / "c")
+    cold = results(tree, jobs=1, cache=cache)
+    assert (cache.hits, cache.misses) == (0, 30)
+    warm_cache = ResultCache(tree / "c")
+    warm = results(tree, jobs=1, cache=warm_cache)
+    assert (warm_cache.hits, warm_cache.misses) == (30, 0)
+    assert warm == cold
+
+
+def test_changed_file_or_setting_is_not_served_stale(tree):
+    first = json.loads(run_cli("--format", "json", "--cache-dir", "c", "pkg", cwd=tree).out)
+    assert first["summary"]["diagnostics"] == 40
+    # A changed setting.
+    only = json.loads(
+        run_cli("--format", "json", "--cache-dir", "c", "--select", "EXL001", "pkg", cwd=tree).out
+    )
+    assert only["summary"]["diagnostics"] == 10
+    write(tree / "pyproject.toml", '[tool.extraction-lint]\nextend-heartbeat-calls = [".extend"]\n')
+    configured = json.loads(run_cli("--format", "json", "--cache-dir", "c", "pkg", cwd=tree).out)
+    assert configured["summary"]["by_code"].get("EXL101") is None
+    (tree / "pyproject.toml").unlink()
+    # A changed file.
+    write(tree / "pkg" / "m00.py", CLEAN)
+    after = json.loads(run_cli("--format", "json", "--cache-dir", "c", "pkg", cwd=tree).out)
+    assert after["summary"]["diagnostics"] == 36
+
+
+def test_changed_tool_is_not_served_stale(tree, monkeypatch):
+    monkeypatch.chdir(tree)
+    results(tree, jobs=1, cache=ResultCache(tree / "c"))
+    monkeypatch.setattr(cache_module, "tool_fingerprint", lambda: "another version")
+    upgraded = ResultCache(tree / "c")
+    results(tree, jobs=1, cache=upgraded)
+    assert (upgraded.hits, upgraded.misses) == (0, 30)
+
+
+def test_corrupt_entries_are_misses_not_errors(tree, monkeypatch):
+    monkeypatch.chdir(tree)
+    cold = results(tree, jobs=1, cache=ResultCache(tree / "c"))
+    for entry in (tree / "c").rglob("*.json"):
+        entry.write_text('{"path": "pkg/m00.py", "diagnostics": [tru')
+    again = ResultCache(tree / "c")
+    assert results(tree, jobs=1, cache=again) == cold
+    assert again.misses == 30
+    third = ResultCache(tree / "c")
+    results(tree, jobs=1, cache=third)
+    assert third.hits == 30  # rewritten
+
+
+def test_unwritable_cache_directory_is_not_fatal(tree):
+    (tree / "c").write_text("a file where the directory should be")
+    run = run_cli("--cache-dir", "c", "pkg", cwd=tree)
+    assert run.code == 1
+    assert "Found 40 problems" in run.out
