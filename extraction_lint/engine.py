@@ -162,7 +162,11 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
     try:
         module = parse_checked(text)
     except SourceError as error:
-        return _error(display, error.message, error.line, error.column)
+        # Valid Python that libcst cannot parse: checked all the same when no rule can
+        # fire in it (so the result does not depend on the prefilter being on).
+        if options.prefilter or _may_match(options, text, syntax_check(text, display)):
+            return _error(display, error.message, error.line, error.column)
+        return _suppress(text, display, [], want_unused_noqa)
     findings: list[Finding] = []
     with _recursion_limit(ANALYSIS_RECURSION_LIMIT):
         analysis = ModuleAnalysis(module, options.analysis)
