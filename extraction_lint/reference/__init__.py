@@ -13,7 +13,7 @@ list for one ``executemany`` at the end) written as a tool users can run and cop
 
 from .data import PRESETS, DataShape, make_data
 from .errors import ExtractorError, InputFileError, SetupError
-from .extract import ExtractOptions, ExtractSummary, GuardSettings, OnError, extract
+from .extract import ExtractOptions, ExtractSummary, GuardSettings, OnError, run_extract
 from .unpickle import RefusedGlobal, RestrictedUnpickler, read_pickle
 
 __all__ = [
@@ -28,7 +28,7 @@ __all__ = [
     "RefusedGlobal",
     "RestrictedUnpickler",
     "SetupError",
-    "extract",
     "make_data",
     "read_pickle",
+    "run_extract",
 ]

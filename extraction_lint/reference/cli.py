@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import duckdb
+
 from extraction_lint.guardrails import GuardrailError, parse_duration, parse_size
 from extraction_lint.guardrails.units import format_bytes
 
@@ -23,11 +25,13 @@ from .extract import (
     DEFAULT_BATCH_ROWS,
     DEFAULT_DUCKDB_MEMORY,
     ExtractOptions,
+    ExtractSummary,
     GuardSettings,
     OnError,
-    extract,
+    run_extract,
 )
 from .rss import peak_rss
+from .store import ROW_GROUP_SIZE, checkpoint_memory_hint
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -229,7 +233,7 @@ def _extract(args: argparse.Namespace) -> int:
             heartbeat_every=args.heartbeat_every,
         ),
     )
-    summary = extract(options, peak_rss)
+    summary = run_extract(options, peak_rss)
     print(summary.line(), flush=True)
     failure = summary.failure
     if failure is None:
@@ -241,10 +245,33 @@ def _extract(args: argparse.Namespace) -> int:
         message = f"error: {failure} (nothing of this file was committed)"
     elif isinstance(failure, GuardrailError):
         message = f"stopped by {type(failure).__name__}: {failure}"
+    elif isinstance(failure, duckdb.Error) and _is_out_of_memory(failure):
+        message = _duckdb_memory_message(failure, options, summary)
     else:
         message = f"error: {type(failure).__name__}: {failure}"
     print(f"{PROG} extract: {message}", file=sys.stderr)
     return EXIT_FAILED
+
+
+def _is_out_of_memory(error: duckdb.Error) -> bool:
+    text = str(error)
+    return isinstance(error, duckdb.OutOfMemoryException) or "failed to pin block" in text
+
+
+def _duckdb_memory_message(
+    error: duckdb.Error, options: ExtractOptions, summary: ExtractSummary
+) -> str:
+    limit = options.duckdb_memory
+    needed = checkpoint_memory_hint(summary.largest_signal_bytes)
+    first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return (
+        f"DuckDB ran out of its memory (--duckdb-memory "
+        f"{format_bytes(limit) if limit else 'default'}) while writing: {first_line}\n"
+        f"A checkpoint holds the table's last row group ({ROW_GROUP_SIZE:,} signals) in "
+        f"memory; with signals of up to {format_bytes(summary.largest_signal_bytes)} that "
+        f"needs up to about {format_bytes(needed)}. Files committed so far are kept: run again "
+        f"with --duckdb-memory {format_bytes(needed)} or more (and a --memory-limit above it)."
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,6 +13,7 @@ lists (same name, same SHA-256) and ends with exactly the rows of an uninterrupt
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable
@@ -20,12 +21,14 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+import duckdb
+
 from extraction_lint.guardrails import guard
 
 from .data import FILE_PATTERN
 from .errors import InputFileError, SetupError
 from .records import SignalRecord, check_content, check_record
-from .store import Store
+from .store import Store, utc_now
 from .unpickle import PickleReadError, hash_file, read_pickle
 
 logger = logging.getLogger("extraction_lint.reference")
@@ -79,6 +82,7 @@ class ExtractSummary:
     bytes_loaded: int = 0
     seconds: float = 0.0
     peak_rss: int | None = None
+    largest_signal_bytes: int = 0
     failure: BaseException | None = None
 
     def line(self) -> str:
@@ -132,6 +136,7 @@ def load_one(
     path: Path,
     name: str,
     options: ExtractOptions,
+    summary: ExtractSummary,
     on_batch: Callable[[int], None],
 ) -> _FileOutcome:
     """Load one file in its own transaction, or skip it when the manifest already has it.
@@ -151,6 +156,8 @@ def load_one(
             "table: delete them and its manifest row to load it again",
         )
     size, sha256, records = read_records(path, name)
+    largest = max((record.signal.nbytes for record in records), default=0)
+    summary.largest_signal_bytes = max(summary.largest_signal_bytes, largest)
     rows = store.load_file(
         name,
         size,
@@ -165,7 +172,7 @@ def load_one(
     return _FileOutcome(rows=rows, size=size)
 
 
-def extract(options: ExtractOptions, peak_rss: Callable[[], int | None]) -> ExtractSummary:
+def run_extract(options: ExtractOptions, peak_rss: Callable[[], int | None]) -> ExtractSummary:
     """Load every input file of ``options.input_dir`` into ``options.db_path``.
 
     Raises :class:`SetupError` before anything is written when the run cannot start.
@@ -176,6 +183,7 @@ def extract(options: ExtractOptions, peak_rss: Callable[[], int | None]) -> Extr
     store = Store(options.db_path, options.duckdb_memory)
     summary = ExtractSummary(files=len(paths))
     started = time.monotonic()
+    run_started = utc_now()
     limits = options.guard
     try:
         with guard(
@@ -194,7 +202,7 @@ def extract(options: ExtractOptions, peak_rss: Callable[[], int | None]) -> Extr
             for path in g.track(paths):
                 name = path.relative_to(options.input_dir).as_posix()
                 try:
-                    outcome = load_one(store, path, name, options, on_batch)
+                    outcome = load_one(store, path, name, options, summary, on_batch)
                 except InputFileError as error:
                     if options.on_error is OnError.FAIL:
                         raise
@@ -202,6 +210,12 @@ def extract(options: ExtractOptions, peak_rss: Callable[[], int | None]) -> Extr
                     summary.failed += 1
                     logger.warning("skipped %s (recorded in the errors table)", error)
                     continue
+                except Exception:
+                    # DuckDB turns the guard's signal into its own "Query interrupted"
+                    # error; a tripped guard raises its real error (MemoryLimitExceeded...)
+                    # again here, so that the run reports the cause, not the symptom.
+                    g.check()
+                    raise
                 if outcome.skipped:
                     summary.skipped += 1
                 else:
@@ -216,5 +230,16 @@ def extract(options: ExtractOptions, peak_rss: Callable[[], int | None]) -> Extr
     finally:
         summary.seconds = time.monotonic() - started
         summary.peak_rss = peak_rss()
+        _count_committed(store, run_started, summary)
         store.close()
     return summary
+
+
+def _count_committed(store: Store, since: dt.datetime, summary: ExtractSummary) -> None:
+    # A run stopped inside COMMIT may have committed the file it was on; the manifest,
+    # not the loop's counters, says what this run added.
+    try:
+        files, rows, size = store.committed_since(since)
+    except duckdb.Error:
+        return  # the connection is unusable; the loop's counters are the best left
+    summary.loaded, summary.rows, summary.bytes_loaded = files, rows, size

@@ -35,7 +35,10 @@ class SignalRecord:
 def _describe(value: object) -> str:
     if isinstance(value, np.ndarray):
         return f"a numpy array of dtype {value.dtype} and shape {value.shape}"
-    return f"a {type(value).__module__}.{type(value).__qualname__}".replace("builtins.", "")
+    name = type(value).__qualname__
+    if type(value).__module__ != "builtins":
+        name = f"{type(value).__module__}.{name}"
+    return f"{'an' if name[0] in 'aeiouAEIOU' else 'a'} {name}"
 
 
 def check_record(file: str, position: int, key: object, value: object) -> SignalRecord:

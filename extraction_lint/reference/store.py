@@ -27,11 +27,12 @@ import pyarrow as pa
 from .errors import SetupError
 from .records import SignalRecord
 
-# DuckDB's default row group (122,880 rows) is about 6 GB of incident-sized signals; each
-# automatic checkpoint then rewrites the growing last group, which made per-file commits
-# three times slower and the file twice as large. 2048 (the smallest allowed) keeps each
-# checkpoint's work to what was added since the last one. The setting lives in the
-# connection, not the file, so every open must pass it.
+# Each automatic checkpoint (every 16 MiB of log) rewrites the table's last, partly filled
+# row group, and holds it in memory meanwhile. DuckDB's default row group (122,880 rows) is
+# about 6 GB of incident-sized signals: commits got three times slower as it filled, and
+# memory grew with the number of files. 2048 rows, the smallest allowed, caps that work at
+# 2048 signals (98 MB of 6,000-sample signals). The setting lives in the connection, not
+# in the file, so every open must pass it.
 ROW_GROUP_SIZE = 2048
 DATABASE_ALIAS = "store"
 BATCH_VIEW = "reference_batch"
@@ -75,6 +76,11 @@ class ManifestEntry:
     rows: int
 
 
+def checkpoint_memory_hint(largest_signal_bytes: int) -> int:
+    """DuckDB memory a checkpoint may need: the last row group's signals, twice over."""
+    return 2 * ROW_GROUP_SIZE * largest_signal_bytes
+
+
 def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -114,9 +120,12 @@ class Store:
     """An open output database."""
 
     def __init__(self, path: Path, memory_limit: int | None = None) -> None:
-        config: dict[str, str | bool | int | float | list[str]] = (
-            {"memory_limit": f"{memory_limit}B"} if memory_limit else {}
-        )
+        config: dict[str, str | bool | int | float | list[str]] = {
+            # Spill next to the database, not into the current directory.
+            "temp_directory": f"{path}.tmp",
+        }
+        if memory_limit:
+            config["memory_limit"] = f"{memory_limit}B"
         try:
             self.con = duckdb.connect(config=config)
             self.con.execute(
@@ -124,6 +133,8 @@ class Store:
                 f"(ROW_GROUP_SIZE {ROW_GROUP_SIZE})"
             )
             self.con.execute(f"USE {DATABASE_ALIAS}")
+            # DuckDB draws its own bar on long checkpoints, over the guard's heartbeat.
+            self.con.execute("SET enable_progress_bar = false")
         except duckdb.Error as error:
             raise SetupError(f"cannot open database {str(path)!r}: {error}") from None
         self.path = path
@@ -158,6 +169,16 @@ class Store:
             "SELECT file, size, sha256, rows FROM manifest WHERE file = ?", [file]
         ).fetchone()
         return None if row is None else ManifestEntry(*row)
+
+    def committed_since(self, since: dt.datetime) -> tuple[int, int, int]:
+        """Files, rows and input bytes the manifest gained at or after ``since``."""
+        row = self.con.execute(
+            "SELECT count(*), coalesce(sum(rows), 0), coalesce(sum(size), 0) FROM manifest "
+            "WHERE loaded_at >= ?",
+            [since],
+        ).fetchone()
+        assert row is not None  # an aggregate always returns one row
+        return int(row[0]), int(row[1]), int(row[2])
 
     def load_file(
         self,

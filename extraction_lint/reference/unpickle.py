@@ -158,18 +158,13 @@ def read_pickle(path: Path) -> PickleContent:
         except RefusedGlobal as error:
             raise PickleReadError(str(error)) from None
         except EOFError:
-            raise PickleReadError(
-                f"truncated pickle: the file ends after {reader.size:,} bytes, "
-                "before the pickle is complete"
-            ) from None
+            raise PickleReadError(_truncated(reader.size)) from None
         except MemoryError:
             raise PickleReadError("corrupt pickle: it asks for more memory than exists") from None
         except Exception as error:  # any parse failure of untrusted bytes is "corrupt"
             text = str(error)
             if "truncated" in text:
-                raise PickleReadError(
-                    f"truncated pickle: {text} (read {reader.size:,} bytes)"
-                ) from None
+                raise PickleReadError(_truncated(reader.size)) from None
             raise PickleReadError(
                 f"corrupt pickle: {type(error).__name__}: {text or 'cannot be parsed'}"
             ) from None
@@ -181,6 +176,10 @@ def read_pickle(path: Path) -> PickleContent:
                 f"corrupt pickle: {trailing:,} unexpected bytes after the end of the pickle"
             )
         return PickleContent(obj, reader.size, reader.sha256.hexdigest())
+
+
+def _truncated(size: int) -> str:
+    return f"truncated pickle: the file ends after {size:,} bytes, before the pickle is complete"
 
 
 def hash_file(path: Path) -> tuple[int, str]:
