@@ -66,8 +66,8 @@ class SupervisedComponent:
         own, self._own = self._own, None
         pending = own.stop(exc) if own is not None else None
         self._supervisor = None
-        if pending is not None and exc is None:
-            raise pending
+        if pending is not None:
+            raise pending from exc
 
     def _raise_tripped(self) -> None:
         """Raise an error this monitor's supervisor already tripped (in its owner thread)."""

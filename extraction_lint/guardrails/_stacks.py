@@ -12,15 +12,23 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 WATCHDOG_THREAD_PREFIX = "extraction_lint.guardrails-watchdog"
 
 
-def _job_frames(frame: FrameType | None) -> traceback.StackSummary:
-    """The stack of ``frame`` without the guardrails' own frames on top of it.
+def job_frame(frame: FrameType | None) -> FrameType | None:
+    """``frame`` or its nearest caller outside the guardrails' own code.
 
-    A signal handler or a watchdog taking the dump sits on top of the job's frames;
+    A signal handler or a watchdog taking a dump sits on top of the job's frames;
     the reader wants the line of the job that was running.
     """
     while frame is not None and os.path.dirname(frame.f_code.co_filename) == _PACKAGE_DIR:
         frame = frame.f_back
-    return traceback.extract_stack(frame)
+    return frame
+
+
+def job_position(thread_ident: int | None) -> tuple[int, int] | None:
+    """Which frame and bytecode the job's code in a thread is at (an opaque token)."""
+    if thread_ident is None:
+        return None
+    frame = job_frame(sys._current_frames().get(thread_ident))
+    return (id(frame), frame.f_lasti) if frame is not None else None
 
 
 def format_thread_stacks(main_frame: FrameType | None = None) -> str:
@@ -40,6 +48,6 @@ def format_thread_stacks(main_frame: FrameType | None = None) -> str:
         name = names.get(ident, "<unknown>")
         if name.startswith(WATCHDOG_THREAD_PREFIX):
             continue
-        stack = "".join(_job_frames(frames[ident]).format()).rstrip("\n")
+        stack = "".join(traceback.format_stack(job_frame(frames[ident]))).rstrip("\n")
         blocks.append(f'Thread "{name}" (id {ident}), most recent call last:\n{stack}')
     return "Thread stacks at detection:\n" + "\n".join(blocks)

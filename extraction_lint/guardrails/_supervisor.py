@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from . import _interrupt
 from . import _logging as guard_logging
-from ._stacks import WATCHDOG_THREAD_PREFIX, format_thread_stacks
+from ._stacks import WATCHDOG_THREAD_PREFIX, format_thread_stacks, job_position
 from .errors import GuardrailError
 from .units import format_duration
 
@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 # often, and the thread notices the end of its block at most this late.
 MAX_WAKE_INTERVAL = 0.5
 DEFAULT_GRACE = 10.0
+# How often a tripped error is raised again in a main thread that has not moved
+# since the trip: C code may take the exception and carry on (DuckDB sometimes
+# does, in the middle of a query).
+NUDGE_INTERVAL = 0.5
 
 
 class Monitor(Protocol):
@@ -105,6 +109,13 @@ class Supervisor:
         self.retired_beat = 0.0
         self.tripped: GuardrailError | None = None
         self.tripped_at = 0.0
+        # After a trip: where the owner's code stood, whether it has moved since, and
+        # since when it has sat at the same bytecode.
+        self._trip_position: tuple[int, int] | None = None
+        self._owner_position: tuple[int, int] | None = None
+        self._moved = False
+        self._stuck_since = 0.0
+        self._next_nudge = 0.0
         self.delivered = False
         self._closed = False
         # Re-entrant: the main thread's signal handler may trip while the main thread
@@ -144,7 +155,12 @@ class Supervisor:
             self._thread.start()
 
     def stop(self, outcome: BaseException | None) -> GuardrailError | None:
-        """Stop the watchdog, undo :meth:`start`; return a tripped error not yet raised."""
+        """Stop the watchdog and undo :meth:`start`.
+
+        Returns the error the block should end with instead of ``outcome``: a tripped
+        error not raised yet, or one that a library turned into an error of its own
+        (DuckDB reports an interrupted query, not why it was interrupted).
+        """
         with _interrupt.deferred():
             with self._fire_lock:
                 self._closed = True
@@ -160,12 +176,29 @@ class Supervisor:
                 if self in self.parent.children:
                     self.parent.children.remove(self)
             self.tracker._detach(self)
+            replacement = self._replacement_for(outcome)
             if self.drive_display:
-                self.tracker._close_display(outcome if outcome is not None else self.tripped)
+                self.tracker._close_display(replacement or outcome or self.tripped)
             guard_logging.release(self.logger)
-            pending = self.tripped if not self.delivered else None
             self.delivered = True
-        return pending
+        return replacement
+
+    def _replacement_for(self, outcome: BaseException | None) -> GuardrailError | None:
+        tripped = self.tripped
+        if tripped is None or outcome is tripped:
+            return None
+        if outcome is None:
+            return None if self.delivered else tripped
+        if not isinstance(outcome, Exception):
+            return None  # KeyboardInterrupt, SystemExit: the user's word is final
+        seen: set[int] = set()
+        cause: BaseException | None = outcome
+        while cause is not None and id(cause) not in seen:
+            if cause is tripped:
+                return None  # handled and translated on purpose
+            seen.add(id(cause))
+            cause = cause.__cause__ or cause.__context__
+        return tripped
 
     # -- progress seen by this supervisor ------------------------------------------
 
@@ -184,7 +217,11 @@ class Supervisor:
             if self._closed or self.tripped is not None:
                 return False
             self.tripped = error
-            self.tripped_at = time.monotonic()
+            self.tripped_at = self._stuck_since = time.monotonic()
+            self._next_nudge = self.tripped_at + NUDGE_INTERVAL
+            owner = self.owner.ident if self.owner is not None else None
+            self._trip_position = self._owner_position = job_position(owner)
+            self._moved = False
             self.delivered = delivered
             # The owner's next item takes the slow path, where the error is raised.
             self.tracker._next_check = float("-inf")
@@ -257,9 +294,7 @@ class Supervisor:
         if not self.hard_exit or self._closed:
             return None
         if self.tripped is not None:
-            if self.delivered:
-                return None
-            return self.tripped_at + self.grace + _interrupt.DEADMAN_MARGIN
+            return self._stuck_since + self.grace + _interrupt.DEADMAN_MARGIN
         urgent = self.cpu_alarm_at()
         return None if urgent is None else urgent + self.grace + _interrupt.DEADMAN_MARGIN
 
@@ -277,10 +312,12 @@ class Supervisor:
                             if error is not None and self.trip(error):
                                 break
                         wake = min(wake, monitor.next_poll(now))
-                elif not self.delivered and self.hard_exit:
-                    if now >= self.tripped_at + self.grace:
-                        self._exit_process()
-                    wake = min(wake, self.tripped_at + self.grace)
+                else:
+                    self._follow_owner(now)
+                    if self.hard_exit:
+                        if now >= self._stuck_since + self.grace:
+                            self._exit_process()
+                        wake = min(wake, self._stuck_since + self.grace)
                 if self.drive_display:
                     wake = min(wake, self.tracker._refresh_display(now))
                 _interrupt.rearm(now)
@@ -288,6 +325,32 @@ class Supervisor:
                 self.logger.exception("%s: guardrails watchdog error", self.label)
             if self._stop.wait(max(wake - time.monotonic(), 0.005)):
                 return
+
+    def _follow_owner(self, now: float) -> None:
+        """After a trip: watch the owner thread; raise the error again if it did not move.
+
+        Raising the error is not always enough: C code may take the exception and go
+        on (a DuckDB query that ignores the interrupt). While the job's code has not
+        moved from where it stood at the trip, the error is raised again every
+        :data:`NUDGE_INTERVAL`. Once it has moved, the job is handling the error (say,
+        cleaning up) and is left alone. The grace period before the process is ended
+        restarts whenever the job's code moves: it ends only a thread that sat at the
+        same bytecode for the whole period.
+        """
+        if self.owner is None:
+            return
+        position = job_position(self.owner.ident)
+        if position != self._owner_position:
+            self._stuck_since = now
+            self._owner_position = position
+        if position != self._trip_position:
+            self._moved = True
+        if not self._moved and self.owner_is_main and self.signals and now >= self._next_nudge:
+            self._next_nudge = now + NUDGE_INTERVAL
+            with self._fire_lock:
+                if not self._closed:
+                    self.delivered = False
+                    _interrupt.interrupt_main()
 
     def _exit_process(self) -> None:
         error = self.tripped

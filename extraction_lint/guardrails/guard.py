@@ -152,8 +152,8 @@ class Guard:
         pending = supervisor.stop(exc) if supervisor is not None else None
         for monitor in self.monitors:
             monitor._supervisor = None  # type: ignore[attr-defined]
-        if pending is not None and exc is None:
-            raise pending
+        if pending is not None:
+            raise pending from exc
 
     @property
     def active(self) -> bool:

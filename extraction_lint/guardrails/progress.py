@@ -147,8 +147,8 @@ class ProgressTracker:
     ) -> None:
         own, self._own = self._own, None
         pending = own.stop(exc) if own is not None else None
-        if pending is not None and exc is None:
-            raise pending
+        if pending is not None:
+            raise pending from exc
 
     # -- counting (the job's thread) -------------------------------------------
 

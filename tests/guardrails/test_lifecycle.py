@@ -126,3 +126,89 @@ def test_keyboard_interrupt_ends_the_block_like_any_exception(run_child: RunChil
     assert result.stdout.startswith("interrupted at ")
     assert "guardrails-watchdog" not in result.stdout
     assert "extract: stopped by KeyboardInterrupt: " in result.stderr
+
+
+def test_an_error_a_library_turned_into_its_own_is_reported_as_the_guards(
+    run_child: RunChild,
+) -> None:
+    result = run_child(
+        """
+        import time
+        from extraction_lint.guardrails import DeadlineExceeded, guard
+
+        def query():
+            # What a C extension such as DuckDB does: take the exception the signal
+            # handler raised, drop it, and fail with an error of its own.
+            interrupted = False
+            try:
+                time.sleep(30)
+            except BaseException:
+                interrupted = True
+            if interrupted:
+                raise RuntimeError("Query interrupted")
+
+        try:
+            with guard(total=1, label="load", timeout=0.5, heartbeat_every=60) as g:
+                for batch in g.track(["batch-1"]):
+                    query()
+        except DeadlineExceeded as error:
+            print(error.summary)
+            print("because of:", type(error.__cause__).__name__, error.__cause__)
+        """
+    )
+    assert result.returncode == 0, result.explain()
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("load: timeout of 0.5s exceeded"), result.explain()
+    assert lines[1] == "because of: RuntimeError Query interrupted"
+    assert "load: stopped by DeadlineExceeded" in result.stderr
+
+
+def test_an_error_translated_on_purpose_is_left_alone(run_child: RunChild) -> None:
+    result = run_child(
+        """
+        import time
+        from extraction_lint.guardrails import StallDetected, guard
+
+        class JobFailed(Exception):
+            pass
+
+        try:
+            with guard(total=2, label="extract", stall_timeout=0.5, heartbeat_every=60) as g:
+                for path in g.track(["a", "b"]):
+                    try:
+                        time.sleep(30)
+                    except StallDetected as error:
+                        raise JobFailed(f"gave up on {path}") from error
+        except JobFailed as error:
+            print(f"{type(error).__name__}: {error} <- {type(error.__cause__).__name__}")
+        """
+    )
+    assert result.returncode == 0, result.explain()
+    assert result.stdout.strip() == "JobFailed: gave up on a <- StallDetected"
+
+
+def test_a_job_that_swallows_the_error_and_sits_still_is_ended_after_the_grace_period(
+    run_child: RunChild,
+) -> None:
+    result = run_child(
+        """
+        import signal, time
+        from extraction_lint.guardrails import guard
+
+        with guard(total=2, label="extract", stall_timeout=0.5, grace=1, heartbeat_every=60) as g:
+            for path in g.track(["a", "b"]):
+                try:
+                    time.sleep(30)
+                except BaseException:
+                    print("swallowed", flush=True)  # and on to something that never ends
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGVTALRM})
+                time.sleep(30)
+        print("not reached")
+        """
+    )
+    assert result.returncode == 1, result.explain()
+    assert result.stdout == "swallowed\n"
+    assert 0.5 + 1.0 <= result.elapsed < 0.5 + 1.0 + 6
+    assert "extract: thread MainThread did not respond within the grace period of 1.0s" in (
+        result.stderr
+    )
