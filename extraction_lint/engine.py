@@ -17,11 +17,12 @@ import stat
 import sys
 import tokenize
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import cast
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from extraction_lint.analysis.module import ModuleAnalysis
 from extraction_lint.analysis.settings import AnalysisSettings
@@ -158,6 +159,7 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
     if not rules or (options.prefilter and not _may_match(options, text, tree)):
         # No rule can fire: nothing to find, and nothing for a noqa comment to suppress.
         return _suppress(text, display, [], want_unused_noqa)
+    lines = statement_lines(tree)
     del tree  # the libcst tree is next: do not hold both
     try:
         module = parse_checked(text)
@@ -172,7 +174,7 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
         analysis = ModuleAnalysis(module, options.analysis)
         for rule in rules:
             findings.extend(rule.check(analysis))
-        diagnostics = _locate(module, findings, display) if findings else []
+        diagnostics = _locate(analysis, findings, display, lines) if findings else []
     return _suppress(text, display, diagnostics, want_unused_noqa)
 
 
@@ -189,8 +191,89 @@ def _may_match(options: CheckOptions, text: str, tree: ast.Module) -> bool:
 _TREE_CODES = frozenset(r.code for r in TREE_RULES)
 
 
-def _locate(module: cst.Module, findings: Iterable[Finding], display: str) -> list[Diagnostic]:
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+def _positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
+    """Every node's range, from one code generation pass over the module.
+
+    ``MetadataWrapper.resolve`` would also walk the whole tree once more for batchable
+    providers, which position computing does not need; on a large file that walk costs as
+    much as the positions themselves. The wrapper is the fallback should libcst change.
+    """
+    provider = PositionProvider()
+    try:
+        provider._gen_impl(module)
+        return provider._computed  # type: ignore[return-value]
+    except AttributeError:  # pragma: no cover - depends on libcst internals
+        return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+
+
+def statement_lines(tree: ast.Module) -> list[tuple[int, int]]:
+    """For each top-level statement of the interpreter's tree: its first line (a decorated
+    definition's first decorator) and the line of the statement itself."""
+    lines = []
+    for statement in tree.body:
+        decorators = getattr(statement, "decorator_list", None)
+        first = decorators[0].lineno if decorators else statement.lineno
+        lines.append((first, statement.lineno))
+    return lines
+
+
+def _statement_positions(
+    module: cst.Module, needed: Iterable[int], lines: list[tuple[int, int]]
+) -> Mapping[cst.CSTNode, CodeRange] | None:
+    """Ranges of the nodes of the ``needed`` top-level statements only.
+
+    Each statement is generated alone, starting from the line where its leading comments
+    begin; where that is comes from the interpreter's tree. None when the two trees do not
+    line up (the caller then computes positions for the whole module).
+    """
+    from libcst.metadata.position_provider import PositionProvidingCodegenState
+
+    starts: list[tuple[int, int]] = []
+    consumed = 0
+    for statement in module.body:
+        if consumed >= len(lines):
+            return None
+        starts.append(lines[consumed])
+        consumed += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+    if consumed != len(lines):
+        return None
+    provider = PositionProvider()
+    for index in sorted(set(needed)):
+        statement = module.body[index]
+        first, own = starts[index]
+        leading = len(statement.leading_lines)
+        if isinstance(statement, cst.FunctionDef | cst.ClassDef) and statement.decorators:
+            leading += len(statement.decorators[0].leading_lines)
+        state = PositionProvidingCodegenState(
+            default_indent=module.default_indent,
+            default_newline=module.default_newline,
+            provider=provider,
+            line=first - leading,
+        )
+        statement._codegen(state)
+        computed = cast(CodeRange, provider._computed[statement])
+        if computed.start.line not in (first, own):
+            return None
+    return provider._computed  # type: ignore[return-value]
+
+
+def _locate(
+    analysis: ModuleAnalysis,
+    findings: list[Finding],
+    display: str,
+    lines: list[tuple[int, int]],
+) -> list[Diagnostic]:
+    module = analysis.module
+    nodes = [n for f in findings for n in (f.node, f.end_node, *(r.node for r in f.related))]
+    needed = [analysis.top_level_index(n) for n in nodes if n is not None]
+    positions: Mapping[cst.CSTNode, CodeRange] | None = None
+    if None not in needed:
+        try:
+            positions = _statement_positions(module, [i for i in needed if i is not None], lines)
+        except (AttributeError, KeyError, TypeError):  # libcst internals changed
+            positions = None
+    if positions is None:
+        positions = _positions(module)
     out: list[Diagnostic] = []
     seen: set[tuple[str, int, int, str]] = set()
     for finding in findings:

@@ -99,3 +99,33 @@ def test_prefilter_never_skips_a_file_with_findings(name, text):
 
         prefilter = Prefilter(Catalog(), {code})
         assert prefilter.may_match(text, ast.parse(text)), code
+
+
+def test_positions_of_single_statements_match_the_whole_module(corpus):
+    """Positions are computed for the statements that hold findings only; they must be the
+    ones the whole module's code generation gives."""
+    import ast
+
+    import libcst as cst
+
+    from extraction_lint.analysis.module import ModuleAnalysis
+    from extraction_lint.engine import _positions, _statement_positions, statement_lines
+
+    checked = 0
+    for path in sorted(corpus.rglob("*.py")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            tree = ast.parse(text)
+            module = cst.parse_module(text)
+        except Exception:
+            continue
+        analysis = ModuleAnalysis(module)
+        whole = _positions(module)
+        indexes = range(len(module.body))
+        partial = _statement_positions(module, indexes, statement_lines(tree))
+        assert partial is not None, path
+        for scope in analysis.scopes:
+            for node in [c.node for c in scope.calls] + [loop.node for loop in scope.loops]:
+                assert partial[node] == whole[node], (path, analysis.code(node))
+                checked += 1
+    assert checked > 4000

@@ -118,6 +118,11 @@ class Collector:
         self.module_binding_counts: dict[str, int] = {}
         self._frames: list[_Frame] = [_Frame(self.module_scope)]
         self._counter = 0
+        #: The index in ``module.body`` of the statement being walked, and for every node a
+        #: finding can point at, the index of the top-level statement that holds it (so
+        #: positions are computed for those statements only).
+        self.top_index = 0
+        self.top_of: dict[int, int] = {}
         self._handlers: dict[type[cst.CSTNode], Callable[[cst.CSTNode], None]] = {
             cst.FunctionDef: self._function,  # type: ignore[dict-item]
             cst.ClassDef: self._class,  # type: ignore[dict-item]
@@ -214,6 +219,7 @@ class Collector:
         operator: str,
         statement: cst.CSTNode,
     ) -> None:
+        self.top_of[id(statement)] = self.top_index
         self._bind(target, plain=True)
         self._frame.scope.assignments.append(
             Assignment(target, value, operator, self._site(), statement)
@@ -285,7 +291,14 @@ class Collector:
 
     # --- loops ---------------------------------------------------------------------------
 
+    def walk_module(self, module: cst.Module) -> None:
+        """Walk every statement of the module, noting which one each node is in."""
+        for index, statement in enumerate(module.body):
+            self.top_index = index
+            self.walk(statement)
+
     def _new_loop(self, node: cst.For | cst.While) -> Loop:
+        self.top_of[id(node)] = self.top_index
         frame = self._frame
         loop = Loop(
             node=node,
@@ -330,6 +343,7 @@ class Collector:
         self, node: cst.BaseExpression, parts: list[cst.BaseExpression], for_in: cst.CompFor
     ) -> None:
         frame = self._frame
+        self.top_of[id(node)] = self.top_index
         self._frame.scope.comprehensions.append(Expression(node, self._site()))
         clauses = _comp_clauses(for_in)
         # The first iterable is evaluated once, outside; each later part repeats with the
@@ -356,6 +370,7 @@ class Collector:
 
     def _list(self, node: cst.List) -> None:
         if any(isinstance(e, cst.StarredElement) for e in node.elements):
+            self.top_of[id(node)] = self.top_index
             self._frame.scope.starred_displays.append(Expression(node, self._site()))
         self._children(node)
 
@@ -424,6 +439,7 @@ class Collector:
     # --- calls ---------------------------------------------------------------------------
 
     def _call(self, node: cst.Call) -> None:
+        self.top_of[id(node)] = self.top_index
         call = CallSite(node=node, site=self._site(), end=-1)
         self._frame.scope.calls.append(call)
         self.walk(node.func)

@@ -58,7 +58,8 @@ class ModuleAnalysis:
         self.module = module
         self.settings = settings or AnalysisSettings()
         collector = Collector(module)
-        collector.walk(module)
+        collector.walk_module(module)
+        self._top_of = collector.top_of
         self.scopes = collector.scopes
         self.imports = collector.imports
         for scope in self.scopes:
@@ -88,6 +89,11 @@ class ModuleAnalysis:
     def resolve(self, node: cst.BaseExpression) -> str | None:
         """The qualified name of a name or attribute chain (see :class:`ImportMap`)."""
         return self.imports.resolve(node)
+
+    def top_level_index(self, node: cst.CSTNode) -> int | None:
+        """The index in ``module.body`` of the statement that holds ``node`` (for the nodes
+        findings point at: calls, loops, assignments, comprehensions, displays)."""
+        return self._top_of.get(id(node))
 
     def code(self, node: cst.CSTNode) -> str:
         """The source text of a node, on one line."""
