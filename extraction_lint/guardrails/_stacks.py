@@ -31,7 +31,9 @@ def job_position(thread_ident: int | None) -> tuple[int, int] | None:
     return (id(frame), frame.f_lasti) if frame is not None else None
 
 
-def format_thread_stacks(main_frame: FrameType | None = None) -> str:
+def format_thread_stacks(
+    main_frame: FrameType | None = None, title: str = "Thread stacks at detection"
+) -> str:
     """Every thread's stack (watchdogs left out), most recent call last, as one block.
 
     ``main_frame`` replaces the main thread's current frame: a signal handler passes
@@ -50,4 +52,4 @@ def format_thread_stacks(main_frame: FrameType | None = None) -> str:
             continue
         stack = "".join(traceback.format_stack(job_frame(frames[ident]))).rstrip("\n")
         blocks.append(f'Thread "{name}" (id {ident}), most recent call last:\n{stack}')
-    return "Thread stacks at detection:\n" + "\n".join(blocks)
+    return f"{title}:\n" + "\n".join(blocks)

@@ -361,7 +361,7 @@ class Supervisor:
             f"{type(error).__name__}: {error.summary}\n"
             f"{self.label}: thread {owner} did not respond within the grace period of "
             f"{format_duration(self.grace)}; ending the process (exit status 1).\n"
-            f"{error.thread_stacks or format_thread_stacks()}\n"
+            f"{format_thread_stacks(title='Thread stacks now')}\n"
         )
         for stream in (sys.stdout, sys.stderr):
             try:
