@@ -26,13 +26,19 @@ from extraction_lint.analysis.catalog import (
     CONVENTIONAL_ALIASES,
     DEQUE_CALL,
     DUCKDB_APPEND_METHOD,
+    EMPTY_CONTAINER_CALLS,
+    EMPTY_FRAME_CALLS,
     EXECUTE_METHOD,
     LOADER_FUNCTION_PREFIXES,
     LOADER_FUNCTIONS,
     LOADER_METHODS,
     MATERIALIZING_CALLS,
     ROUND_TRIP_SERIALIZERS,
+    SETDEFAULT_METHOD,
     Catalog,
+)
+from extraction_lint.analysis.catalog import (
+    GROWTH_METHODS as CATALOG_GROWTH_METHODS,
 )
 
 EXL001, EXL002, EXL003 = "EXL001", "EXL002", "EXL003"
@@ -46,6 +52,7 @@ _ONE_ROW = (ast.Tuple, ast.Dict, ast.Set, ast.DictComp, ast.SetComp, ast.Constan
 _ONE_ROW_CALLS = frozenset({"tuple", "dict", "set"})
 _SEQUENCE_CALLS = frozenset({"list", DEQUE_CALL, "deque"})
 
+
 #: ``read_csv(``, ``scan_parquet(``: loader functions by prefix.
 _PREFIXED_CALL = re.compile(r"\b(?:read|scan)_\w+\s*\(")
 #: ``con.append("table", ...)``: DuckDB's appender (a string, then a comma or another
@@ -57,6 +64,15 @@ _DUCKDB_APPEND = re.compile(
 
 def _last(name: str) -> str:
     return name.rsplit(".", 1)[-1]
+
+
+#: Calls that make a growable container, by last name (over-approximating the catalogue's
+#: qualified names: any ``DataFrame(...)``, any ``deque(...)``).
+_CONTAINER_CALLS = frozenset(
+    {_last(q) for q in EMPTY_CONTAINER_CALLS | EMPTY_FRAME_CALLS | {DEQUE_CALL}}
+)
+#: Growth by method, and ``c.setdefault(k, []).append(x)``.
+GROWTH_METHODS = frozenset({*CATALOG_GROWTH_METHODS, SETDEFAULT_METHOD})
 
 
 def _module_words(qualname: str) -> set[str]:
@@ -148,6 +164,11 @@ class Triggers:
 class _Scope:
     has_loop: bool = False
     has_materialization: bool = False
+    #: A growable container is bound here (``rows = []``, ``dict()``, ``pd.DataFrame()``).
+    has_collection: bool = False
+    #: Something grows inside an unbounded loop here (``x.append(...)``, ``x += ...``,
+    #: ``x[k] = ...``, ``x = x + ...``, ``x = pd.concat([...])``).
+    grows_in_loop: bool = False
     has_return: bool = False
     sink_calls: int = 0
     #: Keys (``rows``, ``self.rows``) bound to a list somewhere in the scope.
@@ -195,6 +216,14 @@ def _integer(node: ast.expr) -> int | None:
         return None if inner is None else -inner
     if isinstance(node, ast.Constant) and type(node.value) is int:
         return node.value
+    return None
+
+
+def _last_name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
     return None
 
 
@@ -262,9 +291,15 @@ class _TreeScan:
         elif kind is ast.Assign:
             for target in node.targets:  # type: ignore[attr-defined]
                 self._bound(target, node.value, scope)  # type: ignore[attr-defined]
-        elif kind is ast.AnnAssign or kind is ast.AugAssign or kind is ast.NamedExpr:
+            self._note_assignment(node.targets, node.value, scope)  # type: ignore[attr-defined]
+        elif kind is ast.AugAssign:
+            self._bound(node.target, node.value, scope)  # type: ignore[attr-defined]
+            if self._loop_depth[-1] > 0:
+                scope.grows_in_loop = True
+        elif kind is ast.AnnAssign or kind is ast.NamedExpr:
             if node.value is not None:  # type: ignore[attr-defined]
                 self._bound(node.target, node.value, scope)  # type: ignore[attr-defined]
+                self._note_assignment([node.target], node.value, scope)  # type: ignore[attr-defined]
         elif kind is ast.For or kind is ast.AsyncFor or kind is ast.comprehension:
             self._bound_otherwise(node.target, scope)  # type: ignore[attr-defined]
         elif kind is ast.withitem:
@@ -290,6 +325,21 @@ class _TreeScan:
                     self.imports[alias.asname or alias.name] = f"{module}.{alias.name}"
         for child in ast.iter_child_nodes(node):
             self._visit(child)
+
+    def _note_assignment(self, targets: list[ast.expr], value: ast.expr, scope: _Scope) -> None:
+        """A container bound, or (in a loop) a container grown by assignment."""
+        if isinstance(value, ast.List | ast.Dict | ast.Set) or (
+            isinstance(value, ast.Call) and _last_name(value.func) in _CONTAINER_CALLS
+        ):
+            scope.has_collection = True
+        if self._loop_depth[-1] == 0:
+            return
+        if (
+            any(isinstance(t, ast.Subscript) for t in targets)
+            or isinstance(value, ast.BinOp | ast.List | ast.Set | ast.Dict)
+            or (isinstance(value, ast.Call) and _last_name(value.func) == "concat")
+        ):
+            scope.grows_in_loop = True
 
     @staticmethod
     def _bound_otherwise(target: ast.expr, scope: _Scope) -> None:
@@ -327,6 +377,8 @@ class _TreeScan:
                 scope.has_materialization = True
         elif isinstance(func, ast.Attribute):
             scope.called.add(func.attr)
+            if in_loop and func.attr in GROWTH_METHODS:
+                scope.grows_in_loop = True
         if isinstance(func, ast.Attribute):
             method = func.attr
             if method == EXECUTE_METHOD:
@@ -447,7 +499,7 @@ class _TreeScan:
         sink_scopes = [s for s in self._scopes if s.sink_calls]
         if enabled & GUARD_RULES and self.loop_trigger:
             return True
-        if EXL001 in enabled and any(s.has_loop for s in sink_scopes):
+        if EXL001 in enabled and any(s.has_collection and s.grows_in_loop for s in sink_scopes):
             return True
         if EXL002 in enabled and any(s.has_materialization for s in sink_scopes):
             return True
@@ -456,7 +508,7 @@ class _TreeScan:
         helpers = {
             s.function
             for s in self._scopes
-            if s.function is not None and s.has_loop and s.has_return
+            if s.function is not None and s.has_return and s.has_collection and s.grows_in_loop
         }
         return any(s.called & helpers for s in sink_scopes)
 
