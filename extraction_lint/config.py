@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from extraction_lint.analysis.catalog import Catalog
-from extraction_lint.analysis.module import AnalysisSettings
+from extraction_lint.analysis.settings import AnalysisSettings
 from extraction_lint.rules import ALL_RULES, FILE_NOT_CHECKED
 
 TABLE = "extraction-lint"
@@ -124,24 +124,6 @@ class Config:
             if matches_any(path, (pattern,), self.root):
                 out.update(codes)
         return frozenset(out)
-
-    def fingerprint(self) -> str:
-        """A stable text of every setting that can change a file's result (cache key)."""
-        parts = [
-            ",".join(sorted(self.enabled_codes())),
-            str(self.bounded_range_limit),
-            *(",".join(sorted(v)) for v in self._catalog_entries()),
-        ]
-        return "|".join(parts)
-
-    def _catalog_entries(self) -> Iterable[tuple[str, ...]]:
-        return (
-            self.extend_sink_methods,
-            self.extend_sink_functions,
-            self.extend_heartbeat_calls,
-            self.extend_memory_guard_calls,
-            self.extend_stall_guard_calls,
-        )
 
 
 def matches_any(path: Path, patterns: Iterable[str], root: Path) -> bool:
