@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from types import TracebackType
+from abc import ABC, abstractmethod
+from types import FrameType, TracebackType
 from typing import Self
 
 from ._supervisor import DEFAULT_GRACE, Supervisor
@@ -18,8 +19,8 @@ from .progress import ProgressTracker
 from .units import DurationLike, parse_duration
 
 
-class SupervisedComponent:
-    """Base of the standalone guards: context manager plus error delivery helpers."""
+class SupervisedComponent(ABC):
+    """Base of the standalone guards: a monitor, a ``with`` block, error delivery helpers."""
 
     description = ""
 
@@ -49,7 +50,7 @@ class SupervisedComponent:
         self._own = Supervisor(
             self.label,
             self.progress,
-            [self],  # type: ignore[list-item]
+            [self],
             grace=self.grace,
             hard_exit=self.hard_exit,
             logger=self.logger,
@@ -68,6 +69,30 @@ class SupervisedComponent:
         self._supervisor = None
         if pending is not None:
             raise pending from exc
+
+    @abstractmethod
+    def check(self) -> object:
+        """Check now, in the calling thread; raise this guard's error if it holds."""
+
+    @abstractmethod
+    def next_poll(self, now: float) -> float:
+        """See :class:`._supervisor.Monitor`."""
+
+    @abstractmethod
+    def poll(self, now: float) -> GuardrailError | None:
+        """See :class:`._supervisor.Monitor`."""
+
+    @abstractmethod
+    def at_checkpoint(self, now: float) -> GuardrailError | None:
+        """See :class:`._supervisor.Monitor`."""
+
+    @abstractmethod
+    def urgent_at(self) -> float | None:
+        """See :class:`._supervisor.Monitor`."""
+
+    @abstractmethod
+    def urgent(self, now: float, frame: FrameType | None) -> GuardrailError | None:
+        """See :class:`._supervisor.Monitor`."""
 
     def _raise_tripped(self) -> None:
         """Raise an error this monitor's supervisor already tripped (in its owner thread)."""

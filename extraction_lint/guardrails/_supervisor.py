@@ -19,6 +19,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from types import FrameType
 from typing import TYPE_CHECKING, Protocol
 
@@ -86,7 +87,7 @@ class Supervisor:
         self,
         label: str,
         tracker: ProgressTracker,
-        monitors: list[Monitor],
+        monitors: Sequence[Monitor],
         *,
         grace: float = DEFAULT_GRACE,
         hard_exit: bool | None = None,
@@ -95,7 +96,7 @@ class Supervisor:
     ) -> None:
         self.label = label
         self.tracker = tracker
-        self.monitors = monitors
+        self.monitors = list(monitors)
         self.grace = grace
         self.hard_exit_setting = hard_exit
         self.drive_display = drive_display

@@ -22,7 +22,8 @@ from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import TypeVar
 
-from ._supervisor import DEFAULT_GRACE, Monitor, Supervisor
+from ._component import SupervisedComponent
+from ._supervisor import DEFAULT_GRACE, Supervisor
 from ._sysinfo import MemoryReading, read_memory
 from .deadline import Deadline
 from .memory import DEFAULT_CHECK_EVERY, MemoryGuard
@@ -85,25 +86,40 @@ class Guard:
         self.grace = parse_duration(grace, "grace") or DEFAULT_GRACE
         self.hard_exit = hard_exit
         self.logger = logger
-        common = {
-            "label": self.label,
-            "progress": self.progress,
-            "grace": self.grace,
-            "hard_exit": hard_exit,
-            "logger": logger,
-        }
         self.memory = (
-            MemoryGuard(memory_limit, check_every=memory_check_every, **common)  # type: ignore[arg-type]
+            MemoryGuard(
+                memory_limit,
+                check_every=memory_check_every,
+                label=self.label,
+                progress=self.progress,
+                grace=self.grace,
+                hard_exit=hard_exit,
+                logger=logger,
+            )
             if memory_limit is not None
             else None
         )
         self.stall = (
-            StallDetector(stall_timeout, **common)  # type: ignore[arg-type]
+            StallDetector(
+                stall_timeout,
+                label=self.label,
+                progress=self.progress,
+                grace=self.grace,
+                hard_exit=hard_exit,
+                logger=logger,
+            )
             if stall_timeout is not None
             else None
         )
         self.deadline = (
-            Deadline(timeout, **common)  # type: ignore[arg-type]
+            Deadline(
+                timeout,
+                label=self.label,
+                progress=self.progress,
+                grace=self.grace,
+                hard_exit=hard_exit,
+                logger=logger,
+            )
             if timeout is not None
             else None
         )
@@ -111,7 +127,15 @@ class Guard:
             output_stall, self.stall.timeout if self.stall else None, watch_output
         )
         self.output = (
-            OutputGrowthCheck(watch_output, every, **common)  # type: ignore[arg-type]
+            OutputGrowthCheck(
+                watch_output,
+                every,
+                label=self.label,
+                progress=self.progress,
+                grace=self.grace,
+                hard_exit=hard_exit,
+                logger=logger,
+            )
             if watch_output is not None and every is not None
             else None
         )
@@ -119,9 +143,14 @@ class Guard:
         self._entered = False
 
     @property
-    def monitors(self) -> list[Monitor]:
+    def monitors(self) -> list[SupervisedComponent]:
         """The enabled guards, in the order the watchdog checks them."""
-        found = [self.memory, self.deadline, self.stall, self.output]
+        found: list[SupervisedComponent | None] = [
+            self.memory,
+            self.deadline,
+            self.stall,
+            self.output,
+        ]
         return [m for m in found if m is not None]
 
     # -- the block ---------------------------------------------------------------
@@ -151,7 +180,7 @@ class Guard:
         supervisor, self._supervisor = self._supervisor, None
         pending = supervisor.stop(exc) if supervisor is not None else None
         for monitor in self.monitors:
-            monitor._supervisor = None  # type: ignore[attr-defined]
+            monitor._supervisor = None
         if pending is not None:
             raise pending from exc
 
@@ -202,7 +231,7 @@ class Guard:
         """Run every enabled check now, in this thread; raise the first failure."""
         self._raise_tripped()
         for monitor in self.monitors:
-            monitor.check()  # type: ignore[attr-defined]
+            monitor.check()
 
     def _raise_tripped(self) -> None:
         if self._supervisor is not None:

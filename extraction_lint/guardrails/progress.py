@@ -10,12 +10,11 @@ every :data:`ITEM_CHECK_INTERVAL` seconds, in a slower checkpoint between items.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sized
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -158,9 +157,8 @@ class ProgressTracker:
         Takes ``total`` from ``len(iterable)`` when it was not given. Enters the
         tracker for the duration of the loop when it is not active yet.
         """
-        if self.total is None:
-            with contextlib.suppress(TypeError):  # a generator has no length
-                self.total = len(iterable)  # type: ignore[arg-type]
+        if self.total is None and isinstance(iterable, Sized):
+            self.total = len(iterable)
         if self._supervisors:
             return self._iterate(iterable)
         return self._iterate_entered(iterable)
