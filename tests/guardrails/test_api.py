@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import pickle
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -194,3 +195,25 @@ def test_the_package_imports_and_limits_memory_without_psutil(run_child: RunChil
     assert lines[0] == "backend proc"  # Linux: /proc/self/status
     assert lines[1].startswith("stopped: extract: memory limit exceeded: RSS ")
     assert lines[2] == "psutil loaded: False"
+
+
+def test_leaving_a_tracked_loop_early_ends_its_watchdog() -> None:
+    before = {t.name for t in threading.enumerate()}
+    for i in track(range(100), label="early", heartbeat_every=60, display="off"):
+        inside = {t.name for t in threading.enumerate()}
+        if i == 3:
+            break
+    assert "extraction_lint.guardrails-watchdog[early]" in inside - before
+    assert {t.name for t in threading.enumerate()} == before
+
+
+def test_importing_the_package_loads_neither_rich_nor_psutil(run_child: RunChild) -> None:
+    result = run_child(
+        """
+        import sys
+        import extraction_lint.guardrails
+        print(sorted(m for m in ("rich", "psutil", "numpy") if m in sys.modules))
+        """
+    )
+    assert result.returncode == 0, result.explain()
+    assert result.stdout.strip() == "[]"
