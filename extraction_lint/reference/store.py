@@ -105,15 +105,28 @@ def signal_batches(
 
 
 def arrow_batch(batch: Sequence[SignalRecord]) -> pa.Table:
-    """``subject``, ``signal`` columns for ``batch``: the list column is built from one
-    values buffer and an offsets array, so no Python float is ever made."""
-    lengths = np.fromiter((r.signal.size for r in batch), dtype=np.int64, count=len(batch))
-    offsets = np.zeros(len(batch) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    values = np.concatenate([r.signal for r in batch]) if batch else np.empty(0)
-    signal = pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(values))
-    subject = pa.array([r.subject for r in batch], type=pa.string())
-    return pa.table({"subject": subject, "signal": signal})
+    """``subject``, ``signal`` columns for ``batch``, built from numpy buffers.
+
+    The list column is one values buffer (the batch's signals, concatenated: the only
+    copy, bounded by the batch) and an offsets buffer, wrapped without copying; no Python
+    float is ever made. ``Array.from_buffers`` rather than ``pa.array``, which imports
+    pandas (half a second) just to ask whether its argument is a pandas object.
+    """
+    count = len(batch)
+    offsets = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum([record.signal.size for record in batch], out=offsets[1:])
+    values = np.concatenate([record.signal for record in batch]) if batch else np.empty(0)
+    signal = pa.LargeListArray.from_arrays(
+        pa.Array.from_buffers(pa.int64(), count + 1, [None, pa.py_buffer(offsets)]),
+        pa.Array.from_buffers(pa.float64(), values.size, [None, pa.py_buffer(values)]),
+    )
+    encoded = [record.subject.encode("utf-8") for record in batch]
+    text_offsets = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum([len(text) for text in encoded], out=text_offsets[1:])
+    subject = pa.LargeStringArray.from_buffers(
+        count, pa.py_buffer(text_offsets), pa.py_buffer(b"".join(encoded))
+    )
+    return pa.Table.from_arrays([subject, signal], names=["subject", "signal"])
 
 
 class Store:
