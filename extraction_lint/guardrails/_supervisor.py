@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 # Longest sleep of the watchdog: the CPU timer and dead-man switch are re-armed this
 # often, and the thread notices the end of its block at most this late.
-MAX_WAKE_INTERVAL = 0.5
+MAX_WAKE_INTERVAL = 1.0
 DEFAULT_GRACE = 10.0
 # How often a tripped error is raised again in a main thread that has not moved
 # since the trip: C code may take the exception and carry on (DuckDB sometimes

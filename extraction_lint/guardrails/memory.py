@@ -17,20 +17,28 @@ from ._component import SupervisedComponent
 from ._supervisor import DEFAULT_GRACE
 from ._sysinfo import INSTALL_HINT, MemoryReading, memory_backend, read_memory
 from .errors import MemoryLimitExceeded
-from .progress import ITEM_CHECK_INTERVAL, ProgressTracker
+from .progress import ProgressTracker
 from .units import DurationLike, SizeLike, format_bytes, parse_duration, parse_size
 
-DEFAULT_CHECK_EVERY = 0.1
+DEFAULT_CHECK_EVERY = 1.0
 MIN_CHECK_INTERVAL = 0.001
+# Growth the reading schedule is planned for: a process filling fresh pages runs at
+# a few GB/s at most. Reading once half of the headroom could be used at this rate
+# keeps the overshoot under half the headroom, while a job far below its limit is
+# read about once a second. A faster growth seen between two readings replaces it.
+ASSUMED_MAX_GROWTH = 2 * 1024**3
 
 
 class MemoryGuard(SupervisedComponent):
     """Raises :class:`MemoryLimitExceeded` when RSS + swap goes over ``limit``.
 
-    In a ``with`` block a watchdog thread reads memory every ``check_every`` seconds
-    and interrupts the job, even inside one long item; :meth:`check` reads it on
-    demand and is cheap enough to call once per item: it reads at most every 50 ms,
-    more often when memory grows fast towards the limit.
+    Memory is read between items (by :meth:`check`, or by ``track`` under a guard)
+    and, in a ``with`` block, by a watchdog thread that interrupts the job even
+    inside one long item. Readings are planned so that a job growing by up to
+    2 GiB/s cannot pass the limit by more than half of the headroom left at the
+    previous reading: about once a second far below the limit (``check_every`` is
+    the longest gap), every few milliseconds close to it. That keeps :meth:`check`
+    cheap enough to call once per item.
     """
 
     def __init__(
@@ -58,10 +66,8 @@ class MemoryGuard(SupervisedComponent):
         self.last_reading: MemoryReading | None = None
         self.peak = 0
         self._last_read_at = float("-inf")
-        self._next_poll = 0.0
-        # Seconds until a quarter of the headroom may be used up at the current
-        # growth rate (infinite when memory is flat or shrinking).
-        self._interval = float("inf")
+        # Seconds until the next reading is due (see _next_interval).
+        self._interval = 0.0
         self.description = f"memory limit {format_bytes(parsed)}"
 
     def read(self) -> MemoryReading:
@@ -84,23 +90,18 @@ class MemoryGuard(SupervisedComponent):
         reading: MemoryReading,
         now: float,
     ) -> float:
-        # A fixed 50 ms between readings lets a job growing at 2 GB/s overshoot by
-        # 100 MB. Read again once a quarter of the headroom may be used up at the
-        # current growth rate: rarely for a flat job, every millisecond near the limit.
-        if previous is None or now <= previous_at:
-            return float("inf")
-        growth = (reading.total - previous.total) / (now - previous_at)
-        if growth <= 0:
-            return float("inf")
+        growth = float(ASSUMED_MAX_GROWTH)
+        if previous is not None and now > previous_at:
+            growth = max(growth, (reading.total - previous.total) / (now - previous_at))
         headroom = max(self.limit - reading.total, 0)
-        return max(0.25 * headroom / growth, MIN_CHECK_INTERVAL)
+        return min(max(0.5 * headroom / growth, MIN_CHECK_INTERVAL), self.check_every)
 
     def check(self) -> MemoryReading:
         """Raise :class:`MemoryLimitExceeded` if over the limit; return the reading."""
         self._raise_tripped()
         now = time.monotonic()
         reading = self.last_reading
-        if reading is None or now - self._last_read_at >= min(self._interval, ITEM_CHECK_INTERVAL):
+        if reading is None or now - self._last_read_at >= self._interval:
             reading = self.read()
         error = self._evaluate(reading, now)
         if error is not None:
@@ -122,30 +123,23 @@ class MemoryGuard(SupervisedComponent):
 
     def next_poll(self, now: float) -> float:
         """See :class:`._supervisor.Monitor`."""
-        return self._next_poll
+        return self._last_read_at + self._interval
 
     def poll(self, now: float) -> MemoryLimitExceeded | None:
         """See :class:`._supervisor.Monitor`."""
-        reading = self.read()
-        self._next_poll = now + min(self.check_every, self._interval)
+        reading = self.last_reading
+        if reading is None or now - self._last_read_at >= self._interval:
+            reading = self.read()
         return self._evaluate(reading, now)
 
     def at_checkpoint(self, now: float) -> MemoryLimitExceeded | None:
-        """See :class:`._supervisor.Monitor`.
-
-        Between items the latest reading is compared with the limit; a fresh one is
-        taken only if the watchdog has not read for ``check_every`` seconds (it is
-        blocked, or there is none) or memory grows fast towards the limit. A reading
-        costs tens of microseconds on a busy machine: too much for every 50 ms.
-        """
-        interval = min(self._interval, self.check_every)
+        """See :class:`._supervisor.Monitor`: a reading when one is due, else the last."""
         reading = self.last_reading
-        if reading is None or now - self._last_read_at >= interval:
+        if reading is None or now - self._last_read_at >= self._interval:
             reading = self.read()
-            interval = min(self._interval, self.check_every)
-        # Near the limit and growing, the next items check sooner.
+        # Near the limit, the next items check sooner than the usual 50 ms.
         tracker = self.progress
-        tracker._next_check = min(tracker._next_check, self._last_read_at + interval)
+        tracker._next_check = min(tracker._next_check, self._last_read_at + self._interval)
         return self._evaluate(reading, now)
 
     def urgent_at(self) -> float | None:
