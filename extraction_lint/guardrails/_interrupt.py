@@ -12,16 +12,19 @@ thread that runs the job. Three tiers, from gentlest to last resort:
    (a catastrophic regular expression) never lets the watchdog run at all, so the
    same handler is also driven by a *CPU-time* timer (``ITIMER_VIRTUAL``, which
    fires ``SIGVTALRM`` without needing the GIL): C code that checks for signals,
-   as the ``re`` engine does, then gets the error raised inside it. The timer is
-   re-armed to the next possible stall or deadline while the job progresses, so it
-   never fires on a healthy run.
-2. **Watchdog exit.** If the owning thread has not taken the error within the grace
-   period while the watchdog can still run (it blocks the signal, or sits in a C
-   call that retries on ``EINTR``), the watchdog writes the message and every
-   thread's stack to stderr and ends the process with ``os._exit(1)``.
+   as the ``re`` engine does, then gets the error raised inside it. The watchdog
+   keeps pushing the timer back to the next possible stall or deadline while the
+   job progresses; on a healthy run it fires only if several threads burn CPU
+   close to such a moment, and the handler then finds nothing to do.
+2. **Watchdog exit.** Raising the error is not always enough: the thread may
+   block the signal, sit in a C call that retries on ``EINTR``, or be in C code
+   that takes the exception and carries on. If the job's code then stays at the
+   same bytecode for the grace period, the watchdog writes the message and every
+   thread's stack to stderr and ends the process with ``os._exit(1)`` (see
+   ``Supervisor._follow_owner``).
 3. **Dead-man switch.** If the GIL is held by C code that never checks for
    signals, no Python code runs anywhere in the process. :mod:`faulthandler`'s
-   C-level timer is kept armed at "latest possible stall or deadline + grace + 1s";
+   C-level timer is kept armed at "next possible stall or deadline + grace + 1s";
    when it fires it dumps every thread's stack to stderr and exits with status 1.
 
 Guards entered in other threads use tiers 2 and 3 only when asked to
