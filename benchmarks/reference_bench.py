@@ -253,14 +253,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement (3)")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"({DEFAULT_JSON})")
-    parser.add_argument("--work", type=Path, help="input directory to use (default: a temp dir)")
+    parser.add_argument(
+        "--work", type=Path, help="where to write the input (in a new temporary directory)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated input")
     args = parser.parse_args(argv)
     if not 1 <= args.executemany_files <= args.files:
         parser.error("--executemany-files must be between 1 and --files")
 
     shape = DataShape(args.files, args.subjects, args.length, seed=0)
-    work = args.work or Path(tempfile.mkdtemp(prefix="reference_bench_"))
+    if args.work is not None:
+        args.work.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="reference_bench_", dir=args.work))
     started = time.monotonic()
     try:
         sets = prepare(work, shape, args.executemany_files)
