@@ -24,7 +24,9 @@ from extraction_lint.config import (
     parse_codes,
     with_cli_overrides,
 )
+from extraction_lint.diagnostics import FileResult
 from extraction_lint.discovery import MissingPathError, SourceFile, discover, display_path
+from extraction_lint.fixes import apply_fixes, unified_diff
 from extraction_lint.options import CheckOptions
 from extraction_lint.reporters import FORMATS, Reporter, Summary
 from extraction_lint.rules import ALL_RULES, RULES_BY_CODE
@@ -130,12 +132,6 @@ def _main(argv: list[str]) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     config = _load_config(args)
-    if args.fix or args.diff:
-        print(
-            "extraction-lint: no selected rule has an automatic fix; nothing to "
-            + ("apply" if args.fix else "show"),
-            file=sys.stderr,
-        )
     options = CheckOptions(
         enabled=config.enabled_codes(),
         analysis=config.analysis_settings(),
@@ -143,6 +139,7 @@ def _main(argv: list[str]) -> int:
     )
     cwd = Path.cwd()
     stdin_text: str | None = None
+    fixer = _Fixer(args, config, options) if args.fix or args.diff else None
     with _output(args.output) as stream:
         reporter = _reporter(args, stream, cwd, lambda path: _lines(path, stdin_text, args))
         summary = Summary()
@@ -165,12 +162,79 @@ def _main(argv: list[str]) -> int:
                 config, options, jobs=args.jobs or default_jobs(), cache=_cache(args, config)
             )
             for result in runner.run(files):
+                if fixer is not None:
+                    result = fixer.handle(result)
                 summary.add(result)
-                reporter.add(result)
-        reporter.finish(summary)
-    if args.diff:
-        return EXIT_OK
+                if not args.diff:
+                    reporter.add(result)
+        if not args.diff:
+            reporter.finish(summary)
+    if fixer is not None:
+        fixer.report()
+        if args.diff:
+            return EXIT_FINDINGS if fixer.fixed else EXIT_OK
     return EXIT_FINDINGS if summary.failed and not args.exit_zero else EXIT_OK
+
+
+class _Fixer:
+    """``--fix`` writes fixed files and reports what is left; ``--diff`` prints the fixes
+    as a unified diff and changes nothing."""
+
+    def __init__(self, args: argparse.Namespace, config: Config, options: CheckOptions) -> None:
+        self.write = bool(args.fix and not args.diff)
+        self.config = config
+        self.options = options
+        self.fixed = 0
+        self.files = 0
+
+    def handle(self, result: FileResult) -> FileResult:
+        fixes = [d.fix for d in result.diagnostics if d.fix is not None]
+        if not fixes:
+            return result
+        from extraction_lint.engine import SourceError, decode
+
+        path = Path(result.path)
+        try:
+            data = path.read_bytes()
+            text = decode(data)
+        except (OSError, SourceError):
+            return result
+        fixed = apply_fixes(text, fixes)
+        if not fixed.applied or fixed.text == text:
+            return result
+        self.fixed += fixed.applied
+        self.files += 1
+        if not self.write:
+            sys.stdout.write(unified_diff(result.path, text, fixed.text))
+            return result
+        new = fixed.text.encode(_encoding_of(data))
+        try:
+            path.write_bytes(new)
+        except OSError as error:
+            print(f"extraction-lint: cannot write {result.path}: {error}", file=sys.stderr)
+            return result
+        file = SourceFile(path, result.path)
+        return run_job(Job(file, options_for(self.config, self.options, file), new))
+
+    def report(self) -> None:
+        verb = "Fixed" if self.write else "Would fix"
+        n, files = self.fixed, self.files
+        if n:
+            problems = f"{n} problem{'s' if n != 1 else ''}"
+            where = f"{files} file{'s' if files != 1 else ''}"
+            print(f"{verb} {problems} in {where}.", file=sys.stderr)
+        else:
+            print("No automatic fixes available for these findings.", file=sys.stderr)
+
+
+def _encoding_of(data: bytes) -> str:
+    import io
+    import tokenize
+
+    try:
+        return tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+    except SyntaxError:
+        return "utf-8"
 
 
 def _cache(args: argparse.Namespace, config: Config) -> ResultCache | None:

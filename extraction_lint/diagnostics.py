@@ -21,6 +21,35 @@ class RelatedLocation:
 
 
 @dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace the text from (line, column) up to (end_line, end_column), 1-based and end
+    exclusive, by ``content`` (an insertion when the two positions are equal)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """An automatic fix: what it does, and its edits (which never overlap)."""
+
+    message: str
+    edits: tuple[Edit, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data."""
+        return {"message": self.message, "edits": [asdict(e) for e in self.edits]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Fix:
+        """Inverse of :meth:`to_dict`."""
+        return cls(data["message"], tuple(Edit(**e) for e in data["edits"]))
+
+
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     """One finding: 1-based lines and columns, the end exclusive of the last character."""
 
@@ -33,7 +62,7 @@ class Diagnostic:
     end_column: int
     message: str
     related: tuple[RelatedLocation, ...] = ()
-    fix: None = None
+    fix: Fix | None = None
 
     def sort_key(self) -> tuple[str, int, int, str]:
         """Order of reporting within a run: path, position, code."""
@@ -43,14 +72,16 @@ class Diagnostic:
         """The JSON shape of SPEC section 4."""
         data = asdict(self)
         data["related"] = [asdict(r) for r in self.related]
+        data["fix"] = self.fix.to_dict() if self.fix is not None else None
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Diagnostic:
         """Inverse of :meth:`to_dict`."""
         related = tuple(RelatedLocation(**r) for r in data.get("related", ()))
-        fields = {k: v for k, v in data.items() if k != "related"}
-        return cls(**fields, related=related)
+        fix = Fix.from_dict(data["fix"]) if data.get("fix") else None
+        fields = {k: v for k, v in data.items() if k not in {"related", "fix"}}
+        return cls(**fields, related=related, fix=fix)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ import sys
 import tokenize
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import cast
 
@@ -26,13 +27,20 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from extraction_lint.analysis.module import ModuleAnalysis
 from extraction_lint.analysis.settings import AnalysisSettings
-from extraction_lint.diagnostics import Diagnostic, FileError, FileResult, RelatedLocation
+from extraction_lint.diagnostics import (
+    Diagnostic,
+    Edit,
+    FileError,
+    FileResult,
+    Fix,
+    RelatedLocation,
+)
 from extraction_lint.options import CheckOptions
 from extraction_lint.prefilter import Prefilter
 from extraction_lint.rules import FILE_NOT_CHECKED, RULES_BY_CODE, TREE_RULES, UNUSED_NOQA
 
 __all__ = ["CheckOptions", "check_path", "check_source", "decode", "parse", "syntax_check"]
-from extraction_lint.rules.base import Finding
+from extraction_lint.rules.base import Finding, FixSpec
 from extraction_lint.suppression import find_noqa, has_skip_file, might_have_noqa
 
 #: The syntax check runs under Python's default recursion limit, which makes the
@@ -174,7 +182,7 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
         analysis = ModuleAnalysis(module, options.analysis)
         for rule in rules:
             findings.extend(rule.check(analysis))
-        diagnostics = _locate(analysis, findings, display, lines) if findings else []
+        diagnostics = _locate(analysis, findings, display, lines, text) if findings else []
     return _suppress(text, display, diagnostics, want_unused_noqa)
 
 
@@ -206,19 +214,55 @@ def _positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
         return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
 
 
-def statement_lines(tree: ast.Module) -> list[tuple[int, int]]:
-    """For each top-level statement of the interpreter's tree: its first line (a decorated
-    definition's first decorator) and the line of the statement itself."""
+@dataclass(frozen=True, slots=True)
+class TopStatement:
+    """Where a top-level statement of the interpreter's tree stands: its first line (a
+    decorated definition's first decorator), its own line, its last line, and whether it
+    is an import or the module's docstring (where a fix may add an import after it)."""
+
+    first: int
+    own: int
+    end: int
+    kind: str  # "import", "docstring" or "other"
+
+
+def statement_lines(tree: ast.Module) -> list[TopStatement]:
+    """The :class:`TopStatement` of each top-level statement, in order."""
     lines = []
-    for statement in tree.body:
+    for index, statement in enumerate(tree.body):
         decorators = getattr(statement, "decorator_list", None)
         first = decorators[0].lineno if decorators else statement.lineno
-        lines.append((first, statement.lineno))
+        if isinstance(statement, ast.Import | ast.ImportFrom):
+            kind = "import"
+        elif (
+            index == 0
+            and isinstance(statement, ast.Expr)
+            and isinstance(statement.value, ast.Constant)
+            and isinstance(statement.value.value, str)
+        ):
+            kind = "docstring"
+        else:
+            kind = "other"
+        end = statement.end_lineno or statement.lineno
+        lines.append(TopStatement(first, statement.lineno, end, kind))
     return lines
 
 
+def _import_insertion(lines: list[TopStatement], text: str) -> Edit:
+    """Where a fix adds an import line: after the last top-level import, else after the
+    docstring, else before the first statement."""
+    anchors = [s for s in lines if s.kind in {"import", "docstring"}]
+    if anchors:
+        line = max(s.end for s in anchors) + 1
+    elif lines:
+        line = lines[0].first
+    else:
+        line = text.count("\n") + 1
+    return Edit(line, 1, line, 1, "")
+
+
 def _statement_positions(
-    module: cst.Module, needed: Iterable[int], lines: list[tuple[int, int]]
+    module: cst.Module, needed: Iterable[int], lines: list[TopStatement]
 ) -> Mapping[cst.CSTNode, CodeRange] | None:
     """Ranges of the nodes of the ``needed`` top-level statements only.
 
@@ -233,7 +277,7 @@ def _statement_positions(
     for statement in module.body:
         if consumed >= len(lines):
             return None
-        starts.append(lines[consumed])
+        starts.append((lines[consumed].first, lines[consumed].own))
         consumed += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
     if consumed != len(lines):
         return None
@@ -257,22 +301,55 @@ def _statement_positions(
     return provider._computed  # type: ignore[return-value]
 
 
+def _fix(
+    spec: FixSpec, positions: Mapping[cst.CSTNode, CodeRange], lines: list[TopStatement], text: str
+) -> Fix:
+    where = positions[spec.node]
+    edits = [
+        Edit(
+            where.start.line,
+            where.start.column + 1,
+            where.end.line,
+            where.end.column + 1,
+            spec.replacement,
+        )
+    ]
+    if spec.import_line is not None:
+        at = _import_insertion(lines, text)
+        newline = "\r\n" if "\r\n" in text else "\n"
+        content = spec.import_line + newline
+        if at.line > text.count("\n") + 1 or (at.line == text.count("\n") + 1 and text):
+            content = (newline if not text.endswith(("\n", "\r")) else "") + content
+        edits.insert(0, replace(at, content=content))
+    return Fix(spec.message, tuple(edits))
+
+
 def _locate(
     analysis: ModuleAnalysis,
     findings: list[Finding],
     display: str,
-    lines: list[tuple[int, int]],
+    lines: list[TopStatement],
+    text: str,
 ) -> list[Diagnostic]:
     module = analysis.module
-    nodes = [n for f in findings for n in (f.node, f.end_node, *(r.node for r in f.related))]
-    needed = [analysis.top_level_index(n) for n in nodes if n is not None]
+    nodes: list[cst.CSTNode] = []
+    for f in findings:
+        nodes.extend((f.node, *(r.node for r in f.related)))
+        nodes.extend(n for n in (f.end_node, f.fix.node if f.fix else None) if n is not None)
+    # Findings and related locations point at nodes the analysis knows the statement of;
+    # end nodes and fix nodes lie in the same statement as their finding.
+    indexes = [
+        analysis.top_level_index(n)
+        for f in findings
+        for n in (f.node, *(r.node for r in f.related))
+    ]
     positions: Mapping[cst.CSTNode, CodeRange] | None = None
-    if None not in needed:
+    if None not in indexes:
         try:
-            positions = _statement_positions(module, [i for i in needed if i is not None], lines)
+            positions = _statement_positions(module, [i for i in indexes if i is not None], lines)
         except (AttributeError, KeyError, TypeError):  # libcst internals changed
             positions = None
-    if positions is None:
+    if positions is None or any(n not in positions for n in nodes):
         positions = _positions(module)
     out: list[Diagnostic] = []
     seen: set[tuple[str, int, int, str]] = set()
@@ -303,6 +380,7 @@ def _locate(
                 end_column=end.column + 1,
                 message=finding.message,
                 related=related,
+                fix=_fix(finding.fix, positions, lines, text) if finding.fix else None,
             )
         )
     return out

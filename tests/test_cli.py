@@ -182,12 +182,14 @@ def test_stdin_filename_honours_force_exclude(tmp_path):
     assert "EXL" not in run.out
 
 
-def test_fix_and_diff_say_there_is_nothing_to_fix(project):
-    run = run_cli("--fix", cwd=project)
+def test_fix_without_fixable_findings_changes_nothing(project):
+    before = (project / "pkg" / "broken.py").read_text()
+    run = run_cli("--no-cache", "--fix", "--select", "EXL001", cwd=project)
     assert run.code == 1
-    assert "no selected rule has an automatic fix" in run.err
-    diff = run_cli("--diff", cwd=project)
-    assert diff.code == 0
+    assert "No automatic fixes available for these findings." in run.err
+    assert (project / "pkg" / "broken.py").read_text() == before
+    diff = run_cli("--no-cache", "--diff", "--select", "EXL001", cwd=project)
+    assert (diff.code, diff.out) == (0, "")
 
 
 def test_colour_only_on_a_terminal_or_when_forced(project):

@@ -28,6 +28,17 @@ class Related:
 
 
 @dataclass(frozen=True, slots=True)
+class FixSpec:
+    """An automatic fix in terms of the tree: replace ``node`` by ``replacement``, and add
+    ``import_line`` among the module's imports when it is given."""
+
+    message: str
+    node: cst.CSTNode
+    replacement: str
+    import_line: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """What a rule reports, before positions are known.
 
@@ -39,6 +50,7 @@ class Finding:
     message: str
     related: tuple[Related, ...] = ()
     end_node: cst.CSTNode | None = None
+    fix: FixSpec | None = None
 
 
 class Rule:

@@ -4,10 +4,30 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from extraction_lint.analysis.catalog import GUARDRAILS_MODULE, canonical_guardrails_name
+from extraction_lint.rules.base import FixSpec
 from extraction_lint.rules.guarded_loop import GuardedLoopRule
 
 if TYPE_CHECKING:
     from extraction_lint.analysis.guards import LoopGuards
+    from extraction_lint.analysis.model import Loop
+    from extraction_lint.analysis.module import ModuleAnalysis
+
+TRACK = f"{GUARDRAILS_MODULE}.track"
+#: The name the fix imports ``track`` under when ``track`` already means something else.
+TRACK_ALIAS = "guardrails_track"
+
+
+def track_name(analysis: ModuleAnalysis) -> tuple[str, str | None]:
+    """The name to call the guardrails' ``track`` by in this module, and the import line
+    to add (None when it is imported already)."""
+    imports = analysis.imports
+    for local, target in imports.imports.items():
+        if canonical_guardrails_name(target) == TRACK:
+            return local, None
+    if "track" not in imports.imports and "track" not in imports.bound:
+        return "track", f"from {GUARDRAILS_MODULE} import track"
+    return TRACK_ALIAS, f"from {GUARDRAILS_MODULE} import track as {TRACK_ALIAS}"
 
 
 class ExtractionLoopWithoutHeartbeat(GuardedLoopRule):
@@ -68,6 +88,11 @@ with guard(total=len(paths), label="load", heartbeat_every=30) as g:
 Calls are not followed: a heartbeat in a function that the loop calls does not count, and a
 loop that only calls a function which loads data is not an extraction loop. A `print` that
 runs only on some iterations counts as long as it is outside an `except` handler.
+
+Automatic fix (`--fix`, `--diff`): for a `for` loop, the iterable is wrapped in `track(...)`
+from `extraction_lint.guardrails` (a heartbeat line every 30 seconds) and the import is
+added after the module's imports. The job then needs extraction-lint installed where it
+runs. `while` and `async for` loops have no automatic fix.
 """
     options = """
 - `extend-heartbeat-calls`: more heartbeats, as qualified function names
@@ -942,3 +967,19 @@ for key in redis_client.scan_iter("session:*"):  # EXL101
 
     def has_protection(self, guards: LoopGuards) -> bool:
         return guards.heartbeat
+
+    def fix_for(self, analysis: ModuleAnalysis, loop: Loop) -> FixSpec | None:
+        """Wrap a ``for`` loop's iterable in the guardrails' ``track(...)``."""
+        import libcst as cst
+
+        node = loop.node
+        if not isinstance(node, cst.For) or node.asynchronous is not None:
+            return None  # a while loop has no iterable; track() is not an async iterator
+        name, import_line = track_name(analysis)
+        iterable = analysis.module.code_for_node(node.iter)
+        return FixSpec(
+            message=f"wrap the iterable in `{name}(...)` from `{GUARDRAILS_MODULE}`",
+            node=node.iter,
+            replacement=f"{name}({iterable})",
+            import_line=import_line,
+        )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
-from extraction_lint.rules.base import Finding, Rule
+from extraction_lint.analysis.catalog import PROGRESS_ITERATORS
+from extraction_lint.rules.base import Finding, FixSpec, Rule
 
 if TYPE_CHECKING:
     from extraction_lint.analysis.guards import LoopGuards
@@ -25,6 +26,10 @@ class GuardedLoopRule(Rule):
         """Whether the loop has the protection this rule asks for."""
         raise NotImplementedError
 
+    def fix_for(self, analysis: ModuleAnalysis, loop: Loop) -> FixSpec | None:
+        """An automatic fix for a loop that lacks the protection, if the rule has one."""
+        return None
+
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
         for loop in analysis.extraction_loops:
             if self.has_protection(analysis.loop_guards(loop)):
@@ -37,6 +42,7 @@ class GuardedLoopRule(Rule):
                     f"extraction loop `{analysis.describe_loop(loop)}` has no {self.missing}; "
                     + self.advice.format(guard_form=guard_form(analysis, loop))
                 ),
+                fix=self.fix_for(analysis, loop),
             )
 
 
@@ -47,7 +53,14 @@ def guard_form(analysis: ModuleAnalysis, loop: Loop) -> str:
     node = loop.node
     if isinstance(node, cst.For):
         target = analysis.code(node.target)
-        items = analysis.code(node.iter)
+        iterable = node.iter
+        if (
+            isinstance(iterable, cst.Call)
+            and iterable.args
+            and analysis.resolve(iterable.func) in PROGRESS_ITERATORS
+        ):
+            iterable = iterable.args[0].value  # track(xs) becomes g.track(xs)
+        items = analysis.code(iterable)
         if len(items) > 30:
             items = "..."
         return f"`with guard(...) as g:` / `for {target} in g.track({items}):`"

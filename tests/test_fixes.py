@@ -1,0 +1,167 @@
+"""Automatic fixes: ``--diff`` shows them, ``--fix`` applies them (EXL101 has one)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+from extraction_lint.diagnostics import Edit, Fix
+from extraction_lint.fixes import apply_fixes
+from tests.helpers import run_cli, write
+
+JOB = '''
+"""Load the signal files."""
+import pickle
+
+import duckdb
+
+
+def main(paths, con):
+    for path in sorted(paths):
+        rows = pickle.load(open(path, "rb"))
+        con.executemany("INSERT INTO t VALUES (?)", rows)
+'''
+
+
+def test_diff_shows_the_fix_and_changes_nothing(tmp_path):
+    job = write(tmp_path / "job.py", JOB)
+    before = job.read_text()
+    run = run_cli("--no-cache", "--diff", "job.py", cwd=tmp_path)
+    assert run.code == 1
+    assert job.read_text() == before
+    assert "+from extraction_lint.guardrails import track\n" in run.out
+    assert "-    for path in sorted(paths):\n" in run.out
+    assert "+    for path in track(sorted(paths)):\n" in run.out
+    assert "Would fix 1 problem in 1 file." in run.err
+
+
+def test_fix_applies_and_reports_what_is_left(tmp_path):
+    job = write(tmp_path / "job.py", JOB)
+    run = run_cli("--no-cache", "--fix", "job.py", cwd=tmp_path)
+    assert "Fixed 1 problem in 1 file." in run.err
+    assert "EXL101" not in run.out
+    assert "EXL102" in run.out and "EXL103" in run.out
+    assert job.read_text() == textwrap.dedent(JOB).lstrip().replace(
+        "import duckdb\n", "import duckdb\nfrom extraction_lint.guardrails import track\n"
+    ).replace("for path in sorted(paths):", "for path in track(sorted(paths)):")
+    again = run_cli("--no-cache", "--select", "EXL101", "job.py", cwd=tmp_path)
+    assert again.code == 0
+
+
+def test_fix_reuses_an_existing_import_and_avoids_a_clash(tmp_path):
+    reuse = write(
+        tmp_path / "reuse.py",
+        """
+        import pickle
+        from extraction_lint.guardrails import track as progress
+
+        for path in paths:
+            data = pickle.load(open(path, "rb"))
+        """,
+    )
+    clash = write(
+        tmp_path / "clash.py",
+        """
+        import pickle
+        from rich.progress import track
+
+        for path in paths:
+            with open(path, "rb") as handle:
+                data = pickle.load(handle)
+        """,
+    )
+    run_cli("--no-cache", "--fix", "--select", "EXL101", ".", cwd=tmp_path)
+    assert "for path in progress(paths):" in reuse.read_text()
+    assert reuse.read_text().count("import") == 2
+    text = clash.read_text()
+    assert "from extraction_lint.guardrails import track as guardrails_track\n" in text
+    assert "for path in guardrails_track(paths):" in text
+
+
+def test_import_goes_after_the_docstring_or_at_the_top(tmp_path):
+    only_doc = write(
+        tmp_path / "doc.py",
+        '''
+        """A script."""
+
+        for path in paths:
+            data = pickle.load(open(path, "rb"))
+        ''',
+    )
+    bare = write(tmp_path / "bare.py", "for path in paths:\n    data = pickle.load(open(path))\n")
+    run_cli("--no-cache", "--fix", "--select", "EXL101", ".", cwd=tmp_path)
+    assert only_doc.read_text().startswith(
+        '"""A script."""\nfrom extraction_lint.guardrails import track\n\nfor path in track(paths):'
+    )
+    assert bare.read_text().startswith(
+        "from extraction_lint.guardrails import track\nfor path in track(paths):"
+    )
+
+
+def test_two_loops_share_one_import_and_line_endings_are_kept(tmp_path):
+    source = (
+        "import pickle\r\n\r\nfor a in xs:\r\n    pickle.load(a)\r\n\r\n"
+        "def f(ys):\r\n    for b in ys:\r\n        pickle.load(b)\r\n"
+    )
+    (tmp_path / "two.py").write_bytes(source.encode())
+    run = run_cli("--no-cache", "--fix", "--select", "EXL101", "two.py", cwd=tmp_path)
+    assert "Fixed 2 problems in 1 file." in run.err
+    fixed = (tmp_path / "two.py").read_bytes().decode()
+    assert fixed.count("from extraction_lint.guardrails import track\r\n") == 1
+    assert "for a in track(xs):\r\n" in fixed and "for b in track(ys):\r\n" in fixed
+    assert "\n" not in fixed.replace("\r\n", "")
+
+
+def test_while_and_async_loops_have_no_fix(tmp_path):
+    write(
+        tmp_path / "loops.py",
+        """
+        while chunk := cur.fetchmany(100):
+            out.executemany(SQL, chunk)
+
+        async def copy(cursor):
+            async for row in cursor:
+                rows = row.fetchall()
+        """,
+    )
+    data = json.loads(
+        run_cli("--no-cache", "--format", "json", "--select", "EXL101", ".", cwd=tmp_path).out
+    )
+    assert len(data["diagnostics"]) == 2
+    assert all(d["fix"] is None for d in data["diagnostics"])
+
+
+def test_json_carries_the_fix_edits(tmp_path):
+    write(tmp_path / "job.py", JOB)
+    data = json.loads(
+        run_cli("--no-cache", "--format", "json", "--select", "EXL101", ".", cwd=tmp_path).out
+    )
+    (diagnostic,) = data["diagnostics"]
+    assert diagnostic["fix"] == {
+        "message": "wrap the iterable in `track(...)` from `extraction_lint.guardrails`",
+        "edits": [
+            {
+                "line": 5,
+                "column": 1,
+                "end_line": 5,
+                "end_column": 1,
+                "content": "from extraction_lint.guardrails import track\n",
+            },
+            {
+                "line": 8,
+                "column": 17,
+                "end_line": 8,
+                "end_column": 30,
+                "content": "track(sorted(paths))",
+            },
+        ],
+    }
+
+
+def test_overlapping_fixes_apply_the_first_only():
+    text = "abcdef\n"
+    first = Fix("one", (Edit(1, 2, 1, 4, "X"),))
+    second = Fix("two", (Edit(1, 3, 1, 5, "Y"),))
+    third = Fix("three", (Edit(1, 6, 1, 7, "Z"),))
+    fixed = apply_fixes(text, [first, second, third])
+    assert (fixed.text, fixed.applied) == ("aXdeZ\n", 2)
