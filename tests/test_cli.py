@@ -212,3 +212,20 @@ def test_explicit_file_is_checked_even_if_excluded_unless_forced(tmp_path):
 def test_jobs_must_be_positive(tmp_path):
     run = run_cli("-j", "0", cwd=tmp_path)
     assert run.code == 2
+
+
+def test_rule_pages_render_with_rich_on_a_terminal(tmp_path):
+    explain = run_process("--explain", "EXL101", cwd=tmp_path, env={"FORCE_COLOR": "1"})
+    assert explain.returncode == 0
+    assert "\x1b[" in explain.stdout and "What it does" in explain.stdout
+    listing = run_process("--list-rules", cwd=tmp_path, env={"FORCE_COLOR": "1"})
+    assert listing.returncode == 0
+    assert "accumulate-then-bulk-write" in listing.stdout
+
+
+def test_the_package_passes_its_own_rules():
+    from tests.helpers import REPO
+
+    run = run_cli("--no-cache", "--isolated", "--select", "ALL", "extraction_lint", cwd=REPO)
+    assert run.code == 0, run.out
+    assert "All checks passed" in run.out
