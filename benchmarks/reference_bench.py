@@ -47,7 +47,6 @@ from extraction_lint.reference.store import arrow_batch
 MODES_SCRIPT = Path(__file__).resolve().with_name("reference_bench_modes.py")
 DEFAULT_JSON = Path(__file__).resolve().parent / "out" / "reference_bench.json"
 MIB = 1024**2
-INCIDENT_FILES = 136
 
 
 @dataclass(frozen=True)
@@ -187,21 +186,12 @@ def ratios(table: list[Median]) -> dict[str, float]:
     ref_subset = by[("reference", "subset")]
     floor = by[("floor", "base")]
     incident, streaming = by[("incident", "subset")], by[("executemany", "subset")]
-    # One file's rows as Python lists is what executemany-per-file holds; the incident's
-    # list holds every file's: the difference per extra file projects its growth.
-    extra_files = max(incident.files - 1, 1)
-    per_file_mib = max(incident.peak_rss_mib - streaming.peak_rss_mib, 0.0) / extra_files
     return {
         "reference_vs_floor_throughput": ref.mb_per_s / floor.mb_per_s,
         "reference_vs_executemany_rows_per_s": ref.rows_per_s / streaming.rows_per_s,
         "reference_vs_executemany_same_files": ref_subset.rows_per_s / streaming.rows_per_s,
         "reference_vs_incident_rows_per_s": ref.rows_per_s / incident.rows_per_s,
         "reference_peak_rss_large_vs_base": ref_large.peak_rss_mib / ref.peak_rss_mib,
-        "incident_rss_growth_mib_per_file": per_file_mib,
-        "incident_projected_peak_gib_for_136_files": (
-            streaming.peak_rss_mib + per_file_mib * (INCIDENT_FILES - 1)
-        )
-        / 1024,
     }
 
 

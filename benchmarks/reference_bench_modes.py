@@ -79,7 +79,7 @@ def load_executemany(data: Path, db: Path) -> tuple[int, int]:
 def load_reference(data: Path, db: Path) -> tuple[int, int]:
     """The reference extractor, default settings, no heartbeat lines."""
     options = ExtractOptions(data, db, guard=GuardSettings(heartbeat_every=None))
-    summary = run_extract(options, peak_rss)
+    summary = run_extract(options)
     if summary.failure is not None:
         raise SystemExit(f"reference: {summary.failure}")
     return summary.rows, summary.bytes_loaded

@@ -30,7 +30,6 @@ from .extract import (
     OnError,
     run_extract,
 )
-from .rss import peak_rss
 from .store import ROW_GROUP_SIZE, checkpoint_memory_hint
 
 EXIT_OK = 0
@@ -233,7 +232,7 @@ def _extract(args: argparse.Namespace) -> int:
             heartbeat_every=args.heartbeat_every,
         ),
     )
-    summary = run_extract(options, peak_rss)
+    summary = run_extract(options)
     print(summary.line(), flush=True)
     failure = summary.failure
     if failure is None:

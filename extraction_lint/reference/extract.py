@@ -25,6 +25,7 @@ import duckdb
 
 from extraction_lint.guardrails import guard
 
+from . import rss
 from .data import FILE_PATTERN
 from .errors import InputFileError, SetupError
 from .records import SignalRecord, check_content, check_record
@@ -88,13 +89,13 @@ class ExtractSummary:
     def line(self) -> str:
         """The one-line summary printed at the end of a run."""
         seconds = max(self.seconds, 1e-9)
-        rss = "n/a" if self.peak_rss is None else f"{self.peak_rss / MIB:,.1f} MiB"
+        peak = "n/a" if self.peak_rss is None else f"{self.peak_rss / MIB:,.1f} MiB"
         status = "stopped" if self.failure is not None else "done"
         return (
             f"extract {status}: {self.files} files: {self.loaded} loaded, {self.skipped} skipped, "
             f"{self.failed} failed; {self.rows:,} rows in {self.seconds:.2f} s "
             f"({self.rows / seconds:,.0f} rows/s, {self.bytes_loaded / 1e6 / seconds:,.1f} MB/s); "
-            f"peak RSS {rss}"
+            f"peak RSS {peak}"
         )
 
 
@@ -172,7 +173,9 @@ def load_one(
     return _FileOutcome(rows=rows, size=size)
 
 
-def run_extract(options: ExtractOptions, peak_rss: Callable[[], int | None]) -> ExtractSummary:
+def run_extract(
+    options: ExtractOptions, peak_rss: Callable[[], int | None] = rss.peak_rss
+) -> ExtractSummary:
     """Load every input file of ``options.input_dir`` into ``options.db_path``.
 
     Raises :class:`SetupError` before anything is written when the run cannot start.

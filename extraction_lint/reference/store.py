@@ -178,8 +178,9 @@ class Store:
                 )
 
     def close(self) -> None:
-        """Close the connection (committed work is already durable)."""
-        self.con.close()
+        """Close the connection (committed work is already durable, even if closing fails)."""
+        with contextlib.suppress(duckdb.Error):
+            self.con.close()
 
     def manifest_entry(self, file: str) -> ManifestEntry | None:
         """The manifest row of ``file``, if it was loaded."""
