@@ -27,7 +27,7 @@ import pyarrow as pa
 from .errors import SetupError
 from .records import SignalRecord
 
-# Each automatic checkpoint (every 16 MiB of log) rewrites the table's last, partly filled
+# Each automatic checkpoint (every 16 MiB of log) works on the table's last, partly filled
 # row group, and holds it in memory meanwhile. DuckDB's default row group (122,880 rows) is
 # about 6 GB of incident-sized signals: commits got three times slower as it filled, and
 # memory grew with the number of files. 2048 rows, the smallest allowed, caps that work at
