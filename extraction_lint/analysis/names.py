@@ -72,18 +72,14 @@ class ImportMap:
         imported nor bound resolve to a conventional alias (``pd`` -> ``pandas``) or to
         themselves, so that an unimported ``load`` stays ``load`` and matches nothing.
         """
-        parts: list[str] = []
-        while isinstance(node, cst.Attribute):
-            parts.append(node.attr.value)
-            node = node.value
-        if not isinstance(node, cst.Name):
+        dotted = dotted_name(node)
+        if dotted is None:
             return None
-        head = self.resolve_name(node.value)
+        first, _, rest = dotted.partition(".")
+        head = self.resolve_name(first)
         if head is None:
             return None
-        if parts:
-            head = head + "." + ".".join(reversed(parts))
-        return canonical_guardrails_name(head)
+        return canonical_guardrails_name(f"{head}.{rest}" if rest else head)
 
     def resolve_name(self, name: str) -> str | None:
         """The qualified name one bare name stands for (see :meth:`resolve`)."""
