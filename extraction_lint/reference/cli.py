@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
             "LENGTH samples. Same arguments, same bytes."
         ),
     )
-    make.add_argument("directory", type=Path, metavar="DIR")
+    make.add_argument("directory", type=Path, metavar="DIR", help="where to write the files")
     make.add_argument(
         "--preset",
         choices=sorted(PRESETS),
@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
             "so a stopped run resumes where it stopped."
         ),
     )
-    run.add_argument("directory", type=Path, metavar="DIR")
+    run.add_argument("directory", type=Path, metavar="DIR", help="directory of input pickles")
     run.add_argument("--db", type=Path, required=True, metavar="FILE", help="DuckDB database")
     run.add_argument(
         "--pattern", default=FILE_PATTERN, help=f"input file glob (default: {FILE_PATTERN})"
