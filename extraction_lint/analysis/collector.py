@@ -198,9 +198,11 @@ class Collector:
         also noted in the scope's ``other_bindings``: such a name may hold anything.
         """
         if not plain and not isinstance(target, cst.Tuple | cst.List | cst.StarredElement):
-            key = self._frame.scope.key_of(target)
+            scope = self._frame.scope
+            key = scope.key_of(target)
             if key is not None:
-                self._frame.scope.other_bindings.add(key)
+                scope.other_bindings.add(key)
+                scope.rebinds.append((key, self._tick()))
         if isinstance(target, cst.Name):
             self.imports.bound.add(target.value)
             if self._frame.scope.kind == "module":

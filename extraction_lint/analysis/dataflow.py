@@ -1,23 +1,31 @@
 """Which sources of data an expression carries (SPEC 2.1 "Derivation").
 
-A *source* is what a rule tracks: an accumulated collection (by its key, ``"rows"``), a
-materialisation (EXL002) or the call of an accumulating helper (EXL003), by node. A value
-built whole from a source carries it: ``pd.DataFrame(rows)``, ``np.array(rows)``,
-``list(rows)``, ``d = rows``, any method call on it (``df.sort_values(...)``), a display that
-holds it (``{"rows": rows}``). Within one scope, flow-insensitively: a name carries what any
-of its assignments carries.
+A *source* is what a rule tracks: the binding of an accumulated collection (the
+``rows = []`` whose collection grows unbounded), a materialisation (EXL002) or the call of
+an accumulating helper (EXL003). A value built whole from a source carries it:
+``pd.DataFrame(rows)``, ``np.array(rows)``, ``list(rows)``, ``d = rows``, any method call
+on it (``df.sort_values(...)``), a display that holds it (``{"rows": rows}``).
+
+A name carries what its *reaching* binding carries: the last binding of the name, in
+source order, before the place where it is used. So ``rows = fetch()`` after the loop
+that grew ``rows`` means a later ``executemany(SQL, rows)`` writes the fetched rows, not
+the accumulated ones; a loop target, an unpacking or ``del rows`` in between means it
+carries nothing known. Branches are not told apart: the last binding in source order
+wins.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable
 
 import libcst as cst
 
 from extraction_lint.analysis.catalog import DERIVATION_CALLS
-from extraction_lint.analysis.model import Scope
+from extraction_lint.analysis.model import Assignment, Scope
 
-Source = str | cst.CSTNode
+#: A source: an accumulated collection's binding, or a materialisation / helper call node.
+Source = Assignment | cst.CSTNode
 Resolve = Callable[[cst.BaseExpression], str | None]
 
 _EMPTY: frozenset[Source] = frozenset()
@@ -32,94 +40,104 @@ def _derivation_arguments(call: cst.Call) -> Iterable[cst.BaseExpression]:
 
 
 class Dataflow:
-    """Answers ``carried(expr)`` for the expressions of one scope."""
+    """Answers ``carried(expr, at)`` for the expressions of one scope."""
 
     def __init__(
         self,
         scope: Scope,
         resolve: Resolve,
-        source_keys: frozenset[str],
+        source_bindings: frozenset[Assignment],
         source_nodes: frozenset[cst.CSTNode],
     ) -> None:
         self._scope = scope
         self._resolve = resolve
-        self._source_keys = source_keys
+        self._source_bindings = source_bindings
         self._source_nodes = source_nodes
-        self._names: dict[str, frozenset[Source]] = {}
-        if source_keys or source_nodes:
-            self._propagate()
-
-    def _propagate(self) -> None:
-        """Carry sources through assignments until nothing changes."""
-        pairs: list[tuple[str, cst.BaseExpression]] = []
-        key_of = self._scope.key_of
-        for assignment in self._scope.assignments:
-            if assignment.operator != "=":
-                continue
-            target, value = assignment.target, assignment.value
-            key = key_of(target)
+        self._memo: dict[tuple[str, int], frozenset[Source]] = {}
+        # For each key, its bindings in source order: a plain assignment, or None for a
+        # binding of another kind (loop target, unpacking, ``as``, ``del``).
+        events: dict[str, list[tuple[int, Assignment | None]]] = {}
+        key_of = scope.key_of
+        for assignment in scope.assignments:
+            if assignment.operator == "=":
+                key = key_of(assignment.target)
+                if key is not None:
+                    events.setdefault(key, []).append((assignment.site.order, assignment))
+        for key, order in scope.rebinds:
+            events.setdefault(key, []).append((order, None))
+        for deletion in scope.deletions:
+            key = key_of(deletion.target)
             if key is not None:
-                pairs.append((key, value))
-            elif (
-                isinstance(target, cst.Tuple | cst.List)
-                and isinstance(value, cst.Tuple | cst.List)
-                and len(target.elements) == len(value.elements)
-            ):
-                for t, v in zip(target.elements, value.elements, strict=True):
-                    element_key = key_of(t.value)
-                    if element_key is not None:
-                        pairs.append((element_key, v.value))
-        changed = True
-        while changed:
-            changed = False
-            for key, value in pairs:
-                carried = self.carried(value)
-                before = self._names.get(key, _EMPTY)
-                if not carried <= before:
-                    self._names[key] = before | carried
-                    changed = True
+                events.setdefault(key, []).append((deletion.site.order, None))
+        self._orders: dict[str, list[int]] = {}
+        self._bindings: dict[str, list[Assignment | None]] = {}
+        for key, items in events.items():
+            items.sort(key=lambda item: item[0])
+            self._orders[key] = [order for order, _ in items]
+            self._bindings[key] = [binding for _, binding in items]
 
-    def carried(self, node: cst.BaseExpression) -> frozenset[Source]:
-        """The sources whose whole data ``node`` carries."""
+    def _name(self, key: str, at: int) -> frozenset[Source]:
+        """What ``key`` carries where it is used at order ``at``."""
+        memo = self._memo.get((key, at))
+        if memo is not None:
+            return memo
+        result = _EMPTY
+        orders = self._orders.get(key)
+        if orders:
+            index = bisect.bisect_left(orders, at) - 1
+            if index >= 0:
+                binding = self._bindings[key][index]
+                if binding is None:
+                    result = _EMPTY
+                elif binding in self._source_bindings:
+                    result = frozenset({binding})
+                else:
+                    # ``d = rows``, ``df = pd.DataFrame(rows)``, ``c = c + [x]``: what the
+                    # value carried where it was evaluated.
+                    result = self.carried(binding.value, orders[index])
+        self._memo[(key, at)] = result
+        return result
+
+    def carried(self, node: cst.BaseExpression, at: int) -> frozenset[Source]:
+        """The sources whose whole data ``node``, evaluated at order ``at``, carries."""
         key = self._scope.key_of(node)
         if key is not None:
-            names = self._names.get(key, _EMPTY)
-            return names | {key} if key in self._source_keys else names
+            return self._name(key, at)
         own: frozenset[Source] = frozenset({node}) if node in self._source_nodes else _EMPTY
-        return own | self._derived(node)
+        return own | self._derived(node, at)
 
-    def _derived(self, node: cst.BaseExpression) -> frozenset[Source]:
+    def _derived(self, node: cst.BaseExpression, at: int) -> frozenset[Source]:
         """What ``node`` carries from its parts (a materialisation is also a derivation:
         ``list(rows.values())`` carries ``rows``)."""
         if isinstance(node, cst.Call):
             func = node.func
             if self._resolve(func) in DERIVATION_CALLS:
-                return self._union(_derivation_arguments(node))
+                return self._union(_derivation_arguments(node), at)
             if isinstance(func, cst.Attribute):
-                return self.carried(func.value)
+                return self.carried(func.value, at)
             return _EMPTY
         if isinstance(node, cst.Attribute):
-            return self.carried(node.value)
+            return self.carried(node.value, at)
         if isinstance(node, cst.Subscript):
-            return self.carried(node.value) if _selects_many(node) else _EMPTY
+            return self.carried(node.value, at) if _selects_many(node) else _EMPTY
         if isinstance(node, cst.List | cst.Tuple | cst.Set):
-            return self._union(e.value for e in node.elements)
+            return self._union((e.value for e in node.elements), at)
         if isinstance(node, cst.Dict):
-            return self._union(e.value for e in node.elements)
+            return self._union((e.value for e in node.elements), at)
         if isinstance(node, cst.Await):
-            return self.carried(node.expression)
+            return self.carried(node.expression, at)
         if isinstance(node, cst.IfExp):
-            return self.carried(node.body) | self.carried(node.orelse)
+            return self.carried(node.body, at) | self.carried(node.orelse, at)
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
-            return self.carried(node.left) | self.carried(node.right)
+            return self.carried(node.left, at) | self.carried(node.right, at)
         if isinstance(node, cst.NamedExpr):
-            return self.carried(node.value)
+            return self.carried(node.value, at)
         return _EMPTY
 
-    def _union(self, nodes: Iterable[cst.BaseExpression]) -> frozenset[Source]:
+    def _union(self, nodes: Iterable[cst.BaseExpression], at: int) -> frozenset[Source]:
         out: frozenset[Source] = _EMPTY
         for node in nodes:
-            out |= self.carried(node)
+            out |= self.carried(node, at)
         return out
 
 

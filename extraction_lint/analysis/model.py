@@ -168,6 +168,8 @@ class Scope:
     declared_outer: set[str] = field(default_factory=set)
     #: Keys bound otherwise than by ``key = value``: loop targets, unpacking, ``as`` targets.
     other_bindings: set[str] = field(default_factory=set)
+    #: The same bindings with their order, for following which binding reaches a use.
+    rebinds: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def enclosing_class(self) -> Scope | None:

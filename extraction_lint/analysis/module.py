@@ -18,12 +18,16 @@ from extraction_lint.analysis.catalog import (
     ROUND_TRIP_SERIALIZERS,
     Catalog,
 )
-from extraction_lint.analysis.collections import Accumulation, CollectionFacts
+from extraction_lint.analysis.collections import (
+    Accumulation,
+    CollectionFacts,
+    is_new_sequence,
+)
 from extraction_lint.analysis.collector import Collector
 from extraction_lint.analysis.dataflow import Dataflow, Source
 from extraction_lint.analysis.guards import GuardFacts, LoopGuards
 from extraction_lint.analysis.loops import BoundedLoops, module_constants
-from extraction_lint.analysis.model import CallSite, Expression, Loop, Scope, Site
+from extraction_lint.analysis.model import Assignment, CallSite, Expression, Loop, Scope, Site
 from extraction_lint.analysis.settings import AnalysisSettings
 
 
@@ -129,10 +133,10 @@ class ModuleAnalysis:
         """Which accumulations, materialisations and helper results each expression carries."""
         flow = self._dataflows.get(id(scope))
         if flow is None:
-            keys = frozenset(a.key for a in self.accumulations(scope))
+            bindings = frozenset(a.binding.assignment for a in self.accumulations(scope))
             nodes: set[cst.CSTNode] = {m.node for m in self.materializations(scope)}
             nodes.update(h.call.node for h in self.helper_calls(scope))
-            flow = Dataflow(scope, self.resolve, keys, frozenset(nodes))
+            flow = Dataflow(scope, self.resolve, bindings, frozenset(nodes))
             self._dataflows[id(scope)] = flow
         return flow
 
@@ -206,12 +210,15 @@ class ModuleAnalysis:
             if not accumulations:
                 continue
             flow = Dataflow(
-                scope, self.resolve, frozenset(a.key for a in accumulations), frozenset()
+                scope,
+                self.resolve,
+                frozenset(a.binding.assignment for a in accumulations),
+                frozenset(),
             )
             for accumulation in accumulations:
                 if any(
                     r.site.order > accumulation.loop.end
-                    and accumulation.key in flow.carried(r.value)
+                    and accumulation.binding.assignment in flow.carried(r.value, r.site.order)
                     for r in scope.returns
                 ):
                     out[(id(scope.parent), scope.name)] = Helper(scope, accumulation)
@@ -291,8 +298,8 @@ class ModuleAnalysis:
 
     def writes_sequence(self, scope: Scope, source: Source) -> bool:
         """Whether ``source`` is a list of records, as ``x.execute(sql, rows)`` needs."""
-        if isinstance(source, str):
-            return self.collections(scope).is_sequence(source)
+        if isinstance(source, Assignment):
+            return is_new_sequence(source.value, self.resolve)
         if isinstance(source, cst.ListComp | cst.List):
             return True
         if isinstance(source, cst.Call):
@@ -301,15 +308,16 @@ class ModuleAnalysis:
                 return True
             helper = self._called_helper(source, scope)
             if helper is not None:
-                return self.collections(helper.scope).is_sequence(helper.accumulation.key)
+                return is_new_sequence(helper.accumulation.binding.assignment.value, self.resolve)
         return False
 
     def carried_by_sink(self, scope: Scope, sink: SinkCall) -> set[Source]:
         """The sources whose data ``sink`` writes (only lists of records for ``execute``)."""
         flow = self.dataflow(scope)
+        at = sink.call.site.order
         carried: set[Source] = set()
         for data in sink.data:
-            carried |= flow.carried(data)
+            carried |= flow.carried(data, at)
         if sink.conditional:
             carried = {s for s in carried if self.writes_sequence(scope, s)}
         return carried

@@ -10,6 +10,7 @@ from extraction_lint.rules.common import accumulation_related, sink_label
 
 if TYPE_CHECKING:
     from extraction_lint.analysis.collections import Accumulation
+    from extraction_lint.analysis.model import Assignment
     from extraction_lint.analysis.module import ModuleAnalysis
 
 
@@ -70,8 +71,10 @@ con.executemany(SQL, batch)
     known_problems = """
 Calls are not followed: a collection filled by a function that the loop calls, or written by
 a function called after the loop, is not seen (EXL003 covers helpers that return what they
-accumulate). Aliases made before the loop are followed only through plain assignment.
-A flush anywhere inside the loop counts, even under a condition that never holds.
+accumulate). A name carries what its last binding before the write carries, in source
+order: branches are not told apart, so a name bound in both arms of an `if` carries what
+the second arm binds. A flush anywhere inside the loop counts, even under a condition that
+never holds.
 """
     options = """
 - `bounded-range-limit` (default 1000): the largest `range` of literals that counts as a
@@ -379,6 +382,55 @@ def write_manifest(self, path):
     for source in self.sources:
         lines.append(source.name)
     self.execute(write_file, (path, lines), "writing manifest")
+""",
+        # SPEC 2.2: after the loop the name is re-bound; the sink writes the new value.
+        """
+import pandas as pd
+
+
+def main(stream, out, other):
+    rows = []
+    for r in stream:
+        rows.append(r)
+    df = pd.DataFrame(rows)
+    print(df.describe())
+    df = pd.read_parquet(other)
+    df.to_parquet(out)
+""",
+        # SPEC 2.2: `rows` re-bound to a fetch result before the write.
+        """
+def refresh(stream, cur, con):
+    rows = []
+    for r in stream:
+        rows.append(r)
+    print(len(rows))
+    rows = cur.fetchall()
+    con.executemany("INSERT INTO t VALUES (?)", rows)
+""",
+        # SPEC 2.2: a name re-used for a second, properly batched loop; the leftover write is fine.
+        """
+def load(small, big, con):
+    rows = []
+    for r in small:
+        rows.append(r)
+    print(len(rows))
+    rows = []
+    for r in big:
+        rows.append(r)
+        if len(rows) >= 1000:
+            con.executemany("INSERT INTO t VALUES (?)", rows)
+            rows.clear()
+    con.executemany("INSERT INTO t VALUES (?)", rows)
+""",
+        # SPEC 2.2: a loop target re-binds the name; the write after the loop is the last chunk.
+        """
+def copy(stream, chunks, con):
+    rows = []
+    for r in stream:
+        rows.append(r)
+    for rows in chunks:
+        pass
+    con.executemany("INSERT INTO t VALUES (?)", rows)
 """,
     )
     invalid = (
@@ -955,15 +1007,18 @@ con.executemany("INSERT INTO s VALUES (?, ?)", rows)  # EXL001
             sinks = analysis.sinks(scope)
             if not sinks:
                 continue
-            by_key: dict[str, list[Accumulation]] = {}
+            by_binding: dict[Assignment, list[Accumulation]] = {}
             for accumulation in accumulations:
-                by_key.setdefault(accumulation.key, []).append(accumulation)
+                by_binding.setdefault(accumulation.binding.assignment, []).append(accumulation)
             for sink in sinks:
                 carried = analysis.carried_by_sink(scope, sink)
-                for key in sorted(k for k in carried if isinstance(k, str) and k in by_key):
-                    before = [a for a in by_key[key] if a.loop.end < sink.call.site.order]
+                reached = [b for b in by_binding if b in carried]
+                for binding in sorted(reached, key=lambda b: b.site.order):
+                    candidates = by_binding[binding]
+                    before = [a for a in candidates if a.loop.end < sink.call.site.order]
                     if not before:
                         continue
+                    key = before[0].key
                     loops = " and ".join(f"`{analysis.describe_loop(a.loop)}`" for a in before)
                     related: list[Related] = []
                     for accumulation in before:

@@ -211,6 +211,14 @@ async def copy_events(src, dst):
         """
 cursor.execute(query, {key: adapt(value) for key, value in row.items()})
 """,
+        # SPEC 2.3: the materialisation is replaced before the write.
+        """
+def sync(stream, cur, con):
+    rows = [r.id for r in stream]
+    print(len(rows))
+    rows = cur.fetchall()
+    con.executemany("INSERT INTO t VALUES (?)", rows)
+""",
     )
     invalid = (
         """

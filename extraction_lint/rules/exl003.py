@@ -253,6 +253,21 @@ from etl import readers
 
 db.events.insert_many(readers.collect_rows(paths))
 """,
+        # SPEC 2.4: the helper's result is replaced before the write.
+        """
+def collect(stream):
+    out = []
+    for item in stream:
+        out.append(item)
+    return out
+
+
+def run(stream, cur, con):
+    data = collect(stream)
+    print(len(data))
+    data = cur.fetchall()
+    con.executemany("INSERT INTO t VALUES (?)", data)
+""",
     )
     invalid = (
         """
