@@ -116,6 +116,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return EXIT_FINDINGS
+    except OSError as error:
+        # The report could not be written (a full disk, a closed stream).
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        where = f"{error.filename}: " if error.filename else ""
+        print(
+            f"extraction-lint: error: cannot write the report: {where}{error.strerror or error}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
 
 
 def _main(argv: list[str]) -> int:
@@ -131,6 +141,8 @@ def _main(argv: list[str]) -> int:
         return _explain(args.explain.strip().upper(), sys.stdout)
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if args.stdin_filename is not None and args.paths not in ([], ["-"]):
+        raise UsageError("--stdin-filename reads the source from stdin: give no paths")
     config = _load_config(args)
     options = CheckOptions(
         enabled=config.enabled_codes(),
@@ -140,19 +152,28 @@ def _main(argv: list[str]) -> int:
     cwd = Path.cwd()
     stdin_text: str | None = None
     fixer = _Fixer(args, config, options) if args.fix or args.diff else None
+    from_stdin = args.stdin_filename is not None or args.paths == ["-"]
+    # Fixing stdin prints the fixed source on stdout (for editors); the report goes to stderr.
+    fixed_source: str | None = None
     with _output(args.output) as stream:
+        if from_stdin and args.fix and not args.diff and args.output is None:
+            stream = sys.stderr
         reporter = _reporter(args, stream, cwd, lambda path: _lines(path, stdin_text, args))
         summary = Summary()
         reporter.start()
-        if args.stdin_filename is not None or args.paths == ["-"]:
+        if from_stdin:
             data = sys.stdin.buffer.read()
             stdin_text = data.decode("utf-8", errors="replace")
+            fixed_source = stdin_text
             name = Path(args.stdin_filename or "-")
             if not (args.force_exclude and config.is_excluded_with_parents(name)):
                 file = SourceFile(name, display_path(name, cwd))
                 result = run_job(Job(file, options_for(config, options, file), data))
+                if fixer is not None:
+                    result, fixed_source = fixer.handle_stdin(result, file, data)
                 summary.add(result)
-                reporter.add(result)
+                if not args.diff:
+                    reporter.add(result)
         else:
             try:
                 files = discover(args.paths or ["."], config, force_exclude=args.force_exclude)
@@ -170,9 +191,11 @@ def _main(argv: list[str]) -> int:
         if not args.diff:
             reporter.finish(summary)
     if fixer is not None:
+        if from_stdin and fixer.write and fixed_source is not None:
+            sys.stdout.write(fixed_source)
         fixer.report()
         if args.diff:
-            return EXIT_FINDINGS if fixer.fixed else EXIT_OK
+            return EXIT_FINDINGS if fixer.fixed and not args.exit_zero else EXIT_OK
     return EXIT_FINDINGS if summary.failed and not args.exit_zero else EXIT_OK
 
 
@@ -187,34 +210,57 @@ class _Fixer:
         self.fixed = 0
         self.files = 0
 
-    def handle(self, result: FileResult) -> FileResult:
-        fixes = [d.fix for d in result.diagnostics if d.fix is not None]
-        if not fixes:
-            return result
+    def _fix(
+        self, result: FileResult, file: SourceFile, data: bytes
+    ) -> tuple[FileResult, bytes | None]:
+        """Apply the result's fixes to ``data``: the result after fixing and the fixed
+        bytes (None when nothing changed, or with ``--diff``, which prints the diff)."""
         from extraction_lint.engine import SourceError, decode
 
-        path = Path(result.path)
+        fixes = [d.fix for d in result.diagnostics if d.fix is not None]
+        if not fixes:
+            return result, None
         try:
-            data = path.read_bytes()
             text = decode(data)
-        except (OSError, SourceError):
-            return result
+        except SourceError:
+            return result, None
         fixed = apply_fixes(text, fixes)
         if not fixed.applied or fixed.text == text:
-            return result
+            return result, None
         self.fixed += fixed.applied
         self.files += 1
         if not self.write:
             sys.stdout.write(unified_diff(result.path, text, fixed.text))
-            return result
+            return result, None
         new = fixed.text.encode(_encoding_of(data))
+        return run_job(Job(file, options_for(self.config, self.options, file), new)), new
+
+    def handle(self, result: FileResult) -> FileResult:
+        """Fix one checked file in place (or show the diff)."""
+        if not any(d.fix is not None for d in result.diagnostics):
+            return result
+        path = Path(result.path)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return result
+        fixed, new = self._fix(result, SourceFile(path, result.path), data)
+        if new is None:
+            return fixed
         try:
             path.write_bytes(new)
         except OSError as error:
             print(f"extraction-lint: cannot write {result.path}: {error}", file=sys.stderr)
             return result
-        file = SourceFile(path, result.path)
-        return run_job(Job(file, options_for(self.config, self.options, file), new))
+        return fixed
+
+    def handle_stdin(
+        self, result: FileResult, file: SourceFile, data: bytes
+    ) -> tuple[FileResult, str]:
+        """Fix source read from stdin: the result after fixing and the fixed source."""
+        fixed, new = self._fix(result, file, data)
+        source = new if new is not None else data
+        return fixed, source.decode(_encoding_of(source), errors="replace")
 
     def report(self) -> None:
         verb = "Fixed" if self.write else "Would fix"
@@ -245,13 +291,17 @@ def _cache(args: argparse.Namespace, config: Config) -> ResultCache | None:
 
 
 def _load_config(args: argparse.Namespace) -> Config:
+    if args.isolated and args.config is not None:
+        raise UsageError("--config and --isolated cannot be used together")
     if args.isolated:
         config = Config()
     elif args.config is not None:
         path = Path(args.config)
+        if path.is_dir():
+            raise UsageError(f"--config {args.config}: is a directory, not a file")
         if not path.is_file():
             raise UsageError(f"--config {args.config}: no such file")
-        config = load_config(path)
+        config = load_config(path, explicit=True)
     else:
         found = find_config(Path.cwd())
         config = load_config(found) if found is not None else Config()
@@ -267,8 +317,9 @@ def _load_config(args: argparse.Namespace) -> Config:
 
 @contextlib.contextmanager
 def _output(path: str | None) -> Iterator[TextIO]:
-    if path is None:
+    if path is None or path == "-":
         yield sys.stdout
+        sys.stdout.flush()  # a full disk shows here, not at exit
         return
     try:
         handle = open(path, "w", encoding="utf-8")  # noqa: SIM115

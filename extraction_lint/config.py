@@ -186,8 +186,10 @@ def known_code_prefix(entry: str) -> bool:
 
 
 def parse_codes(value: str, option: str) -> tuple[str, ...]:
-    """``"EXL001,EXL1"`` from the command line, validated."""
-    codes = tuple(c.strip() for c in value.split(",") if c.strip())
+    """``"EXL001,EXL1"`` from the command line, validated (case does not matter)."""
+    codes = tuple(c.strip().upper() for c in value.split(",") if c.strip())
+    if not codes:
+        raise ConfigError(f"{option}: no rule code given")
     for code in codes:
         if not known_code_prefix(code):
             raise ConfigError(f"{option}: unknown rule code or prefix {code!r}")
@@ -203,7 +205,8 @@ def find_config(start: Path) -> Path | None:
         candidate = directory / "pyproject.toml"
         if candidate.is_file():
             data = _read_toml(candidate)
-            if TABLE in data.get("tool", {}):
+            tool = data.get("tool", {})
+            if TABLE in tool or "extraction_lint" in tool:
                 return candidate
     return None
 
@@ -218,18 +221,23 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
 
 
-def load_config(path: Path) -> Config:
+def load_config(path: Path, *, explicit: bool = False) -> Config:
     """Read and validate a configuration file.
 
     A ``pyproject.toml`` (or any file with a ``[tool.extraction-lint]`` table) is read from
-    that table; any other TOML file is read from its top level.
+    that table; any other TOML file is read from its top level. A file named explicitly
+    (``--config``) must hold a configuration; a misspelt table name is an error.
     """
     data = _read_toml(path)
     tool = data.get("tool")
+    if isinstance(tool, dict) and "extraction_lint" in tool and TABLE not in tool:
+        raise ConfigError(f"{path}: [tool.extraction_lint] is not read; name it [tool.{TABLE}]")
     if isinstance(tool, dict) and TABLE in tool:
         table = tool[TABLE]
         where = f"[tool.{TABLE}]"
     elif path.name == "pyproject.toml":
+        if explicit:
+            raise ConfigError(f"{path}: no [tool.{TABLE}] table")
         table, where = {}, f"[tool.{TABLE}]"
     else:
         table, where = data, "top level"

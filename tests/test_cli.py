@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -229,3 +231,62 @@ def test_the_package_passes_its_own_rules():
     run = run_cli("--no-cache", "--isolated", "--select", "ALL", "extraction_lint", cwd=REPO)
     assert run.code == 0, run.out
     assert "All checks passed" in run.out
+
+
+def test_a_report_that_cannot_be_written_is_an_error_not_a_traceback(project):
+    run = run_process("--no-cache", "--output", "/dev/full", "pkg", cwd=project)
+    assert run.returncode == 2
+    assert "cannot write the report: No space left on device" in run.stderr
+    assert "Traceback" not in run.stderr
+    with open("/dev/full", "w") as full:
+        redirected = subprocess.run(
+            [sys.executable, "-m", "extraction_lint", "--no-cache", "pkg"],
+            cwd=project,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    assert redirected.returncode == 2
+    assert "Traceback" not in redirected.stderr
+
+
+def test_output_dash_is_stdout(project):
+    run = run_cli("--no-cache", "--output", "-", "pkg", cwd=project)
+    assert "EXL001" in run.out
+    assert not (project / "-").exists()
+
+
+def test_conflicting_or_misplaced_options_are_errors(project):
+    assert "cannot be used together" in run_cli("--config", "x.toml", "--isolated", cwd=project).err
+    assert "is a directory" in run_cli("--config", "pkg", cwd=project).err
+    no_paths = run_cli("--stdin-filename", "a.py", "pkg", cwd=project, stdin=b"x = 1\n")
+    assert no_paths.code == 2 and "give no paths" in no_paths.err
+    empty = run_cli("--select", "", cwd=project)
+    assert empty.code == 2 and "no rule code given" in empty.err
+
+
+def test_codes_on_the_command_line_are_case_insensitive(project):
+    assert codes(run_cli("--no-cache", "--select", "exl0", cwd=project).out) == ["EXL001"]
+
+
+def test_fix_on_stdin_prints_the_fixed_source(tmp_path):
+    source = "import pickle\n\nfor path in paths:\n    data = pickle.load(open(path))\n"
+    run = run_cli(
+        "--no-cache", "--fix", "--select", "EXL101", "--stdin-filename", "job.py",
+        cwd=tmp_path, stdin=source.encode(),
+    )  # fmt: skip
+    assert run.out == (
+        "import pickle\nfrom extraction_lint.guardrails import track\n\n"
+        "for path in track(paths):\n    data = pickle.load(open(path))\n"
+    )
+    assert run.code == 0
+    diff = run_cli(
+        "--no-cache", "--diff", "--select", "EXL101", "--stdin-filename", "job.py",
+        cwd=tmp_path, stdin=source.encode(),
+    )  # fmt: skip
+    assert diff.code == 1 and "+for path in track(paths):" in diff.out
+    quiet = run_cli(
+        "--no-cache", "--diff", "--exit-zero", "--stdin-filename", "job.py",
+        cwd=tmp_path, stdin=source.encode(),
+    )  # fmt: skip
+    assert quiet.code == 0

@@ -173,3 +173,18 @@ def test_extend_guard_calls(tmp_path, key, call, code):
     config(tmp_path, f'{key} = ["{entry}"]\n')
     run = run_cli("--select", code, cwd=tmp_path)
     assert run.code == 0, run.out
+
+
+def test_misspelt_table_is_an_error(tmp_path):
+    write(tmp_path / "pyproject.toml", '[tool.extraction_lint]\nselect = ["EXL001"]\n')
+    write(tmp_path / "job.py", BROKEN)
+    run = run_cli(cwd=tmp_path)
+    assert run.code == 2
+    assert "name it [tool.extraction-lint]" in run.err
+
+
+def test_explicit_pyproject_without_the_table_is_an_error(tmp_path):
+    write(tmp_path / "other" / "pyproject.toml", '[project]\nname = "x"\n')
+    run = run_cli("--config", "other/pyproject.toml", cwd=tmp_path)
+    assert run.code == 2
+    assert "no [tool.extraction-lint] table" in run.err
