@@ -29,7 +29,7 @@ from extraction_lint.discovery import MissingPathError, SourceFile, discover, di
 from extraction_lint.fixes import apply_fixes, unified_diff
 from extraction_lint.options import CheckOptions
 from extraction_lint.reporters import FORMATS, Reporter, Summary
-from extraction_lint.rules import ALL_RULES, RULES_BY_CODE
+from extraction_lint.rules import ALL_RULES, FILE_NOT_CHECKED, RULES_BY_CODE, Rule
 from extraction_lint.runner import Job, Runner, default_jobs, options_for, run_job
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -373,14 +373,17 @@ def _list_rules(stream: TextIO) -> None:
     if console.is_terminal:
         table = Table("code", "name", "default", "summary")
         for rule in ALL_RULES:
-            table.add_row(
-                rule.code, rule.name, "on" if rule.default_enabled else "off", rule.summary
-            )
+            table.add_row(rule.code, rule.name, _default_of(rule), rule.summary)
         console.print(table)
         return
     for rule in ALL_RULES:
-        default = "on" if rule.default_enabled else "off"
-        stream.write(f"{rule.code}\t{rule.name}\t{default}\t{rule.summary}\n")
+        stream.write(f"{rule.code}\t{rule.name}\t{_default_of(rule)}\t{rule.summary}\n")
+
+
+def _default_of(rule: type[Rule]) -> str:
+    if rule.code == FILE_NOT_CHECKED:
+        return "always"
+    return "on" if rule.default_enabled else "off"
 
 
 def _explain(code: str, stream: TextIO) -> int:

@@ -386,6 +386,35 @@ def _locate(
     return out
 
 
+def _codes_text(codes: list[str]) -> str:
+    return ("code " if len(codes) == 1 else "codes ") + ", ".join(codes)
+
+
+def _noqa_problems(codes: tuple[str, ...], used: set[str]) -> str:
+    """What is wrong with the extraction-lint codes of one noqa comment ('' if nothing)."""
+    unknown = [c for c in codes if c not in RULES_BY_CODE]
+    unsuppressible = [c for c in codes if c == FILE_NOT_CHECKED]
+    unused = [
+        c
+        for c in codes
+        if c in RULES_BY_CODE and c not in used and c not in {FILE_NOT_CHECKED, UNUSED_NOQA}
+    ]
+    problems = []
+    if unused:
+        problems.append(
+            f"unused `noqa` {_codes_text(unused)}: nothing on this line is reported as "
+            f"{', '.join(unused)}; remove {'it' if len(unused) == 1 else 'them'} from the comment"
+        )
+    if unknown:
+        problems.append(
+            f"`noqa` names unknown {_codes_text(unknown)} (a noqa comment takes full rule "
+            "codes, not prefixes)"
+        )
+    if unsuppressible:
+        problems.append("EXL999 cannot be suppressed: fix the file so that it can be checked")
+    return "; ".join(problems)
+
+
 def _suppress(
     text: str, display: str, diagnostics: list[Diagnostic], want_unused_noqa: bool
 ) -> FileResult:
@@ -404,9 +433,8 @@ def _suppress(
             kept.append(diagnostic)
     if want_unused_noqa:
         for line, comment in noqa.items():
-            unused = [c for c in comment.own_codes if c not in used.get(line, set())]
-            if unused and not (set(unused) & {FILE_NOT_CHECKED, UNUSED_NOQA}):
-                codes = ", ".join(unused)
+            message = _noqa_problems(comment.own_codes, used.get(line, set()))
+            if message:
                 kept.append(
                     Diagnostic(
                         code=UNUSED_NOQA,
@@ -416,10 +444,7 @@ def _suppress(
                         column=comment.column,
                         end_line=line,
                         end_column=comment.column + 6,
-                        message=(
-                            f"unused `noqa` code {codes}: nothing on this line is reported "
-                            f"as {codes}; remove it from the comment"
-                        ),
+                        message=message,
                     )
                 )
     kept.sort(key=Diagnostic.sort_key)

@@ -13,7 +13,7 @@ _NOQA = re.compile(
 )
 _CODE = re.compile(r"[A-Z]+[0-9]+")
 _SKIP_FILE = re.compile(r"#\s*extraction-lint:\s*skip-file\b")
-_OWN_CODE = re.compile(r"EXL[0-9]{3}\Z")
+_OWN_CODE = re.compile(r"EXL[0-9]*\Z")
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,3 +165,37 @@ def test_overlapping_fixes_apply_the_first_only():
     third = Fix("three", (Edit(1, 6, 1, 7, "Z"),))
     fixed = apply_fixes(text, [first, second, third])
     assert (fixed.text, fixed.applied) == ("aXdeZ\n", 2)
+
+
+def test_fix_uses_the_enclosing_guard_keeps_enumerate_and_parentheses(tmp_path):
+    job = write(
+        tmp_path / "job.py",
+        """
+        import pickle
+        from extraction_lint.guardrails import guard
+
+        with guard(memory_limit="1 GiB", stall_timeout="5m") as g:
+            for path in paths:
+                data = pickle.load(open(path, "rb"))
+
+        for i, path in enumerate(paths, start=1):
+            data = pickle.load(open(path, "rb"))
+
+        for x in (p.strip() for p in paths):
+            data = pickle.load(open(x, "rb"))
+        """,
+    )
+    run_cli("--no-cache", "--fix", "--select", "EXL101", "job.py", cwd=tmp_path)
+    text = job.read_text()
+    assert "    for path in g.track(paths):" in text
+    assert "for i, path in enumerate(track(paths), start=1):" in text
+    assert "for x in (track(p.strip() for p in paths)):" in text
+    assert run_cli("--no-cache", "--select", "EXL1", "job.py", cwd=tmp_path).code == 1
+    assert run_cli("--no-cache", "--select", "EXL101", "job.py", cwd=tmp_path).code == 0
+    compile(text, "job.py", "exec")
+
+
+def test_messages_do_not_reuse_the_loop_variable_for_the_guard(tmp_path):
+    write(tmp_path / "job.py", "for g in groups:\n    data = pickle.load(open(g))\n")
+    run = run_cli("--no-cache", "--select", "EXL102", "job.py", cwd=tmp_path)
+    assert "`with guard(...) as guarded:` / `for g in guarded.track(groups):`" in run.out

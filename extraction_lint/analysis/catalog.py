@@ -213,7 +213,10 @@ STALL_GUARD_CONTEXTS: frozenset[str] = frozenset(
         "extraction_lint.guardrails.Deadline",
     }
 )
-MEMORY_GUARD_OBJECTS: frozenset[str] = frozenset({"extraction_lint.guardrails.MemoryGuard"})
+#: Objects whose ``.check()`` checks memory: a MemoryGuard, and a guard (which checks all).
+MEMORY_GUARD_OBJECTS: frozenset[str] = frozenset(
+    {"extraction_lint.guardrails.MemoryGuard", "extraction_lint.guardrails.guard"}
+)
 #: ``<x>.check_memory()`` on any receiver; ``.check()`` only on a MemoryGuard.
 MEMORY_CHECK_METHODS: frozenset[str] = frozenset({"check_memory"})
 MEMORY_GUARD_CHECK_METHOD = "check"

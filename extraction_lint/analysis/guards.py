@@ -244,14 +244,25 @@ class GuardFacts:
         expr = item.expr
         return isinstance(expr, cst.Call) and extra.matches(self._resolve(expr.func), None)
 
+    def _decorated_by(self, scope: Scope, extra: ExtraCalls) -> bool:
+        """Whether a function around the loop is decorated with a configured guard."""
+        for function in scope.enclosing_functions():
+            for decorator in function.decorators:
+                expr = decorator.decorator
+                func = expr.func if isinstance(expr, cst.Call) else expr
+                if extra.matches(self._resolve(func), None):
+                    return True
+        return False
+
     def _has_timeout_decorator(self, scope: Scope) -> bool:
-        extra = self._catalog.extra_stall_guards
+        if self._decorated_by(scope, self._catalog.extra_stall_guards):
+            return True
         for function in scope.enclosing_functions():
             for decorator in function.decorators:
                 expr = decorator.decorator
                 func = expr.func if isinstance(expr, cst.Call) else expr
                 name = _last_name(func)
-                if name in TIMEOUT_DECORATORS or extra.matches(self._resolve(func), None):
+                if name in TIMEOUT_DECORATORS:
                     return True
                 if (
                     name in TASK_DECORATORS
@@ -294,6 +305,7 @@ class GuardFacts:
                 self._is_context(scope, w, MEMORY_GUARD_CONTEXTS, catalog.extra_memory_guards)
                 for w in withs
             )
+            or self._decorated_by(scope, catalog.extra_memory_guards)
         )
         stall = (
             self.process_timeout

@@ -78,6 +78,8 @@ class Rule:
     def documentation(cls) -> str:
         """The rule's page, in Markdown."""
         default = "on" if cls.default_enabled else "off (select it to enable)"
+        if cls.code == "EXL999":
+            default = "always on (it cannot be deselected or suppressed)"
         parts = [
             f"# {cls.code} {cls.name}",
             "",

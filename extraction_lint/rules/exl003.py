@@ -43,10 +43,13 @@ con.executemany(SQL, collect(paths))
     use_instead = """
 def iter_rows(paths):
     for path in paths:
-        yield from load(path)
+        yield from load(path)              # one file in memory at a time
 
 for path in paths:
     con.executemany(SQL, load(path))       # one write per file
+
+# or, where the writer takes an iterator, stream the helper's output:
+writer.writerows(iter_rows(paths))
 """
     known_problems = """
 Only helpers defined in the same module (or the same class) are followed, one call deep.

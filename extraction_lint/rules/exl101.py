@@ -18,6 +18,20 @@ TRACK = f"{GUARDRAILS_MODULE}.track"
 TRACK_ALIAS = "guardrails_track"
 
 
+def _enclosing_guard(analysis: ModuleAnalysis, loop: Loop) -> str | None:
+    """The name of a ``with guard(...) as g`` around the loop, if there is one."""
+    import libcst as cst
+
+    for item in reversed(loop.enclosing_withs):
+        if (
+            isinstance(item.target, cst.Name)
+            and isinstance(item.expr, cst.Call)
+            and analysis.resolve(item.expr.func) == f"{GUARDRAILS_MODULE}.guard"
+        ):
+            return item.target.value
+    return None
+
+
 def track_name(analysis: ModuleAnalysis) -> tuple[str, str | None]:
     """The name to call the guardrails' ``track`` by in this module, and the import line
     to add (None when it is imported already)."""
@@ -975,11 +989,28 @@ for key in redis_client.scan_iter("session:*"):  # EXL101
         node = loop.node
         if not isinstance(node, cst.For) or node.asynchronous is not None:
             return None  # a while loop has no iterable; track() is not an async iterator
-        name, import_line = track_name(analysis)
-        iterable = analysis.module.code_for_node(node.iter)
+        target = node.iter
+        # enumerate(xs, 1) becomes enumerate(track(xs), 1): track keeps len(xs) for the ETA.
+        if (
+            isinstance(target, cst.Call)
+            and analysis.resolve(target.func) == "enumerate"
+            and target.args
+            and target.args[0].keyword is None
+            and not target.args[0].star
+        ):
+            target = target.args[0].value
+        guard = _enclosing_guard(analysis, loop)
+        if guard is not None:
+            name, import_line = f"{guard}.track", None
+            message = f"iterate `{guard}.track(...)` of the enclosing guard"
+        else:
+            name, import_line = track_name(analysis)
+            message = f"wrap the iterable in `{name}(...)` from `{GUARDRAILS_MODULE}`"
+        # The node's own parentheses stay where they are: its range excludes them.
+        bare = target.with_changes(lpar=(), rpar=()) if getattr(target, "lpar", None) else target
         return FixSpec(
-            message=f"wrap the iterable in `{name}(...)` from `{GUARDRAILS_MODULE}`",
-            node=node.iter,
-            replacement=f"{name}({iterable})",
+            message=message,
+            node=target,
+            replacement=f"{name}({analysis.module.code_for_node(bare)})",
             import_line=import_line,
         )

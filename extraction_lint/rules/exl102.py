@@ -25,8 +25,8 @@ any of:
   around the loop (or inside it);
 - iterating `<guard>.track(...)`, where `<guard>` is bound by `with guard(...) as g:` or
   `g = guard(...)`;
-- a memory check in the loop: `<x>.check_memory()`, `.check()` on a `MemoryGuard`,
-  `psutil.Process(...).memory_info()`, `psutil.virtual_memory()`,
+- a memory check in the loop: `<x>.check_memory()`, `.check()` on a `MemoryGuard` or on a
+  `guard(...)`, `psutil.Process(...).memory_info()`, `psutil.virtual_memory()`,
   `resource.getrusage(...)`, `tracemalloc.get_traced_memory()`;
 - a process-wide limit anywhere in the module:
   `resource.setrlimit(resource.RLIMIT_AS or resource.RLIMIT_DATA, ...)`.
@@ -51,6 +51,8 @@ with guard(total=len(paths), memory_limit="2 GiB") as g:
 """
     known_problems = """
 A limit set in another module (or by the job's launcher, `ulimit -v`, a cgroup) is not seen.
+A `guard(...)` counts whatever its arguments: one without `memory_limit=` guards nothing at
+run time, which this rule does not check.
 """
     options = """
 - `extend-memory-guard-calls`: more memory guards, as qualified names (`mylib.limit_memory`)
@@ -319,6 +321,16 @@ with guard(label="export", memory_limit="1 GiB") as g:
     for table in ("orders", "refunds"):
         for chunk in pd.read_sql_table(table, engine, chunksize=20_000):
             chunk.to_parquet(f"export/{table}/{chunk.index[0]}.parquet")
+""",
+        # SPEC 2.5: `.check()` on a guard checks memory (a guard checks all its limits).
+        """
+from extraction_lint.guardrails import guard
+import pickle
+
+g = guard(memory_limit="1 GiB")
+for path in paths:
+    g.check()
+    data = pickle.load(open(path, "rb"))
 """,
     )
     invalid = (

@@ -57,6 +57,8 @@ with guard(label="copy", stall_timeout="5m", timeout="2h") as g:
     known_problems = """
 A timeout set by the job's launcher (`timeout 2h python job.py`, a scheduler's limit) is not
 seen; suppress with `# noqa: EXL103 <reason>` on the loop's first line.
+A `guard(...)` counts whatever its arguments: one without `stall_timeout=` or `timeout=`
+bounds nothing at run time, which this rule does not check.
 """
     options = """
 - `extend-stall-guard-calls`: more stall or timeout guards, as qualified names

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
@@ -61,7 +62,17 @@ def guard_form(analysis: ModuleAnalysis, loop: Loop) -> str:
         ):
             iterable = iterable.args[0].value  # track(xs) becomes g.track(xs)
         items = analysis.code(iterable)
+        guard = _free_name(analysis.code(node))
         if len(items) > 30:
             items = "..."
-        return f"`with guard(...) as g:` / `for {target} in g.track({items}):`"
-    return "`with guard(...) as g:` around the loop and `g.tick()` in its body"
+        return f"`with guard(...) as {guard}:` / `for {target} in {guard}.track({items}):`"
+    guard = _free_name(analysis.code(node))
+    return f"`with guard(...) as {guard}:` around the loop and `{guard}.tick()` in its body"
+
+
+def _free_name(code: str) -> str:
+    """``g`` for the guard, unless the loop already uses that name."""
+    for name in ("g", "guarded", "extraction_guard"):
+        if re.search(rf"\b{name}\b", code) is None:
+            return name
+    return "extraction_guard"
