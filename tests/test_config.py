@@ -188,3 +188,32 @@ def test_explicit_pyproject_without_the_table_is_an_error(tmp_path):
     run = run_cli("--config", "other/pyproject.toml", cwd=tmp_path)
     assert run.code == 2
     assert "no [tool.extraction-lint] table" in run.err
+
+
+def test_configured_guards_count_as_decorators_of_the_function(tmp_path):
+    write(
+        tmp_path / "job.py",
+        """
+        import pickle
+        from mylib import limits
+
+
+        @limits.check_rss("2 GiB")
+        @limits.deadline("1h")
+        def load(paths):
+            for path in paths:
+                data = pickle.load(open(path, "rb"))
+        """,
+    )
+    assert {"EXL102", "EXL103"} <= set(
+        line.split()[1]
+        for line in run_cli("--no-cache", cwd=tmp_path).out.splitlines()
+        if ": EXL" in line
+    )
+    config(
+        tmp_path,
+        'extend-memory-guard-calls = ["mylib.limits.check_rss"]\n'
+        'extend-stall-guard-calls = ["mylib.limits.deadline"]\n',
+    )
+    run = run_cli("--no-cache", "--select", "EXL102,EXL103", cwd=tmp_path)
+    assert run.code == 0, run.out
