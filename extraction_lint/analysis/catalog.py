@@ -141,6 +141,8 @@ MATERIALIZING_CALLS: frozenset[str] = frozenset({"list", "tuple", "set", "sorted
 
 #: Wrappers that keep an iterable bounded when every argument is bounded.
 BOUNDED_WRAPPERS: frozenset[str] = frozenset({"enumerate", "zip", "reversed", "sorted"})
+#: ``map(f, xs)`` / ``filter(f, xs)``: bounded when the iterables after the function are.
+BOUNDED_MAPPERS: frozenset[str] = frozenset({"map", "filter"})
 #: Methods of a bounded dict display that iterate it.
 BOUNDED_VIEW_METHODS: frozenset[str] = frozenset({"items", "keys", "values"})
 

@@ -39,7 +39,8 @@ It fires when all of these hold, in one function (or one module-level block):
 
 A loop is bounded when its trip count is small and known from the source: `range` of
 literals (at most `bounded-range-limit` steps), a display such as `("a", "b")`, a module
-constant bound once to a display, or `enumerate`/`zip`/`reversed`/`sorted` of those.
+constant bound once to a display, or `enumerate`/`zip`/`reversed`/`sorted` of those (and
+`map`/`filter` over them).
 """
     why_bad = """
 Memory grows with the input instead of staying flat, and nothing is written until the very
