@@ -4,8 +4,7 @@ A loop is bounded when its trip count is small and known from the source: ``rang
 literals within ``bounded-range-limit`` steps, a display (``("a", "b")``), a module-level
 constant bound once to a display, the ``.items()``/``.keys()``/``.values()`` of such a dict,
 ``enumerate``/``zip``/``reversed``/``sorted`` of those, and ``map``/``filter`` over them.
-Everything else, and every
-``while`` loop, is unbounded.
+Everything else, and every ``while`` loop, is unbounded.
 """
 
 from __future__ import annotations
