@@ -17,6 +17,7 @@ on. What they know comes from the same catalogue the rules use, extensions inclu
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -127,6 +128,21 @@ class Triggers:
             loader_functions=LOADER_FUNCTIONS,
             loader_prefixes=LOADER_FUNCTION_PREFIXES,
         )
+
+    def offsets(self, text: str) -> list[int]:
+        """Where the text names a trigger (the start of each mention)."""
+        found = [m.start() for m in self.methods_pattern.finditer(text)]
+        present: dict[str, bool] = {}
+        for match in self.functions_pattern.finditer(text):
+            name = match.group()
+            if name not in present:
+                present[name] = any(m in text for m in self.function_modules[name])
+            if present[name]:
+                found.append(match.start())
+        if any(m in text for m in self.prefix_modules):
+            found.extend(m.start() for m in _PREFIXED_CALL.finditer(text))
+        found.extend(m.start() for m in _DUCKDB_APPEND.finditer(text))
+        return found
 
     def text_may_match(self, text: str) -> bool:
         """Stage 1: does the text name a trigger at all?"""
@@ -248,14 +264,65 @@ class _TreeScan:
         self._stack: list[_Scope] = []
         self._loop_depth: list[int] = []
         self._pending: list[_Pending] = []
+        self._deferred: list[ast.stmt] = []
+        self._settled = 0
 
     # --- the walk --------------------------------------------------------------------------
 
-    def scan(self, tree: ast.Module) -> None:
-        """Walk the module."""
+    def scan(self, tree: ast.Module, trigger_lines: list[int] | None = None) -> None:
+        """Walk the module. With ``trigger_lines``, a top-level definition that holds none
+        of them is set aside: it can hold no sink or loader call, so it matters only as a
+        helper that a sink's scope calls (EXL003), and is walked then."""
         self._enter()
         for statement in tree.body:
-            self._visit(statement)
+            if (
+                trigger_lines is not None
+                and isinstance(statement, _SCOPES)
+                and not _holds_line(statement, trigger_lines)
+            ):
+                self._stack[-1].bound_to.setdefault(statement.name, []).append(None)
+                self._deferred.append(statement)
+            else:
+                self._visit(statement)
+
+    def collect_imports(self, tree: ast.Module) -> list[str]:
+        """Read every import of the module (statements only, not expressions), and return
+        the local names of trigger functions imported under another name."""
+        aliases: list[str] = []
+        statements: list[ast.stmt] = list(tree.body)
+        while statements:
+            statement = statements.pop()
+            if isinstance(statement, ast.Import):
+                self._record_import(statement)
+            elif isinstance(statement, ast.ImportFrom):
+                self._record_import(statement)
+                if not statement.level:
+                    for alias in statement.names:
+                        qualname = f"{statement.module}.{alias.name}"
+                        if alias.asname and self.t.function_kind(qualname) is not None:
+                            aliases.append(alias.asname)
+            else:
+                for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+                    for child in getattr(statement, field, ()):
+                        if isinstance(child, ast.stmt):
+                            statements.append(child)
+                        elif isinstance(child, ast.ExceptHandler | ast.match_case):
+                            statements.extend(child.body)
+        return aliases
+
+    def _record_import(self, node: ast.Import | ast.ImportFrom) -> None:
+        """What the names an import binds stand for (module-wide, as the analysis does)."""
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    self.imports[alias.asname] = alias.name
+                else:
+                    top = alias.name.split(".", 1)[0]
+                    self.imports.setdefault(top, top)
+        elif not node.level:
+            module = node.module or ""
+            for alias in node.names:
+                self.imports[alias.asname or alias.name] = f"{module}.{alias.name}"
 
     def _enter(self, function: str | None = None) -> None:
         scope = _Scope(function=function)
@@ -311,18 +378,8 @@ class _TreeScan:
         elif kind is ast.Return:
             if node.value is not None:  # type: ignore[attr-defined]
                 scope.has_return = True
-        elif kind is ast.Import:
-            for alias in node.names:  # type: ignore[attr-defined]
-                if alias.asname:
-                    self.imports[alias.asname] = alias.name
-                else:
-                    top = alias.name.split(".", 1)[0]
-                    self.imports.setdefault(top, top)
-        elif kind is ast.ImportFrom:
-            module = node.module or ""  # type: ignore[attr-defined]
-            if not node.level:  # type: ignore[attr-defined]
-                for alias in node.names:  # type: ignore[attr-defined]
-                    self.imports[alias.asname or alias.name] = f"{module}.{alias.name}"
+        elif kind is ast.Import or kind is ast.ImportFrom:
+            self._record_import(node)  # type: ignore[arg-type]
         for child in ast.iter_child_nodes(node):
             self._visit(child)
 
@@ -482,9 +539,11 @@ class _TreeScan:
         base = self.imports.get(head) or CONVENTIONAL_ALIASES.get(head, head)
         return f"{base}.{rest}" if rest else base
 
-    def verdict(self, enabled: frozenset[str]) -> bool:
-        """Whether any enabled rule can fire, from what the walk saw."""
-        for pending in self._pending:
+    def _settle(self) -> None:
+        """Judge the calls waiting for the module's imports."""
+        pending_calls = self._pending[self._settled :]
+        self._settled = len(self._pending)
+        for pending in pending_calls:
             if pending.kind == "function":
                 kind = self.t.function_kind(self._resolve(pending.name))
                 if kind == "loader" and self._is_round_trip(pending):
@@ -496,6 +555,10 @@ class _TreeScan:
                 scope = pending.scope
                 if scope.list_keys or pending.name in scope.call_keys:
                     self._note("sink", pending.in_loop, scope)
+
+    def verdict(self, enabled: frozenset[str]) -> bool:
+        """Whether any enabled rule can fire, from what the walk saw."""
+        self._settle()
         sink_scopes = [s for s in self._scopes if s.sink_calls]
         if enabled & GUARD_RULES and self.loop_trigger:
             return True
@@ -503,8 +566,14 @@ class _TreeScan:
             return True
         if EXL002 in enabled and any(s.has_materialization for s in sink_scopes):
             return True
-        if EXL003 not in enabled:
+        if EXL003 not in enabled or not sink_scopes:
             return False
+        called = set().union(*(s.called for s in sink_scopes))
+        for statement in self._deferred:
+            if _defines(statement, called):
+                self._visit(statement)
+        self._deferred.clear()
+        self._settle()
         helpers = {
             s.function
             for s in self._scopes
@@ -524,6 +593,35 @@ class _TreeScan:
         return bool(values) and all(
             v is not None and self._resolve(v) in ROUND_TRIP_SERIALIZERS for v in values
         )
+
+
+def _holds_line(statement: ast.stmt, lines: list[int]) -> bool:
+    """Whether one of the sorted ``lines`` falls within the statement (decorators too)."""
+    decorators = getattr(statement, "decorator_list", None) or []
+    first = min([statement.lineno, *(d.lineno for d in decorators)])
+    last = statement.end_lineno or statement.lineno
+    index = bisect.bisect_left(lines, first)
+    return index < len(lines) and lines[index] <= last
+
+
+def _defines(statement: ast.stmt, names: set[str]) -> bool:
+    """A function of one of these names, or a class with a method of one of them."""
+    if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+        return statement.name in names
+    if isinstance(statement, ast.ClassDef):
+        return any(
+            isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name in names
+            for s in statement.body
+        )
+    return False
+
+
+def _line_numbers(text: str, offsets: list[int]) -> list[int]:
+    starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
+    return sorted({bisect.bisect_right(starts, offset) for offset in offsets})
+
+
+_NEWLINE = re.compile(r"\r\n?|\n")
 
 
 class Prefilter:
@@ -546,4 +644,13 @@ class Prefilter:
 
     def may_match(self, text: str, tree: ast.Module) -> bool:
         """Both stages: False means no enabled rule can fire in this file."""
-        return self.text_may_match(text) and self.tree_may_match(tree)
+        if not self.text_may_match(text):
+            return False
+        scan = _TreeScan(self.triggers, self.range_limit)
+        offsets = self.triggers.offsets(text)
+        aliases = scan.collect_imports(tree)
+        if aliases:
+            called = re.compile(r"\b(?:{})\b".format("|".join(map(re.escape, aliases))))
+            offsets.extend(m.start() for m in called.finditer(text))
+        scan.scan(tree, _line_numbers(text, offsets))
+        return scan.verdict(self.enabled)
