@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Iterable, Iterator
 from types import TracebackType
-from typing import TypeVar
+from typing import TypedDict, TypeVar
 
 from ._component import SupervisedComponent
 from ._supervisor import DEFAULT_GRACE, Supervisor
@@ -52,6 +52,16 @@ def _resolve_output_stall(
             f"output_stall: {output_stall!r} needs watch_output (the file or directory to watch)"
         )
     return seconds
+
+
+class _Shared(TypedDict):
+    """What every guard of one block is built with."""
+
+    label: str
+    progress: ProgressTracker | None
+    grace: DurationLike
+    hard_exit: bool | None
+    logger: logging.Logger | None
 
 
 class Guard:
@@ -86,43 +96,21 @@ class Guard:
         self.grace = parse_duration(grace, "grace") or DEFAULT_GRACE
         self.hard_exit = hard_exit
         self.logger = logger
+        # Every guard of the block reports under the same label and progress.
+        shared: _Shared = {
+            "label": self.label,
+            "progress": self.progress,
+            "grace": self.grace,
+            "hard_exit": hard_exit,
+            "logger": logger,
+        }
         self.memory = (
-            MemoryGuard(
-                memory_limit,
-                check_every=memory_check_every,
-                label=self.label,
-                progress=self.progress,
-                grace=self.grace,
-                hard_exit=hard_exit,
-                logger=logger,
-            )
+            MemoryGuard(memory_limit, check_every=memory_check_every, **shared)
             if memory_limit is not None
             else None
         )
-        self.stall = (
-            StallDetector(
-                stall_timeout,
-                label=self.label,
-                progress=self.progress,
-                grace=self.grace,
-                hard_exit=hard_exit,
-                logger=logger,
-            )
-            if stall_timeout is not None
-            else None
-        )
-        self.deadline = (
-            Deadline(
-                timeout,
-                label=self.label,
-                progress=self.progress,
-                grace=self.grace,
-                hard_exit=hard_exit,
-                logger=logger,
-            )
-            if timeout is not None
-            else None
-        )
+        self.stall = StallDetector(stall_timeout, **shared) if stall_timeout is not None else None
+        self.deadline = Deadline(timeout, **shared) if timeout is not None else None
         every = _resolve_output_stall(
             output_stall, self.stall.timeout if self.stall else None, watch_output
         )
