@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from extraction_lint.rules.base import Related
 
 if TYPE_CHECKING:
     from extraction_lint.analysis.calls import SinkCall
     from extraction_lint.analysis.collections import Accumulation
+    from extraction_lint.analysis.dataflow import Source
+    from extraction_lint.analysis.model import Scope
     from extraction_lint.analysis.module import ModuleAnalysis
+
+T = TypeVar("T")
+
+
+def writes(
+    analysis: ModuleAnalysis,
+    scope: Scope,
+    sources: Sequence[T],
+    source_of: Callable[[T], Source],
+    made_at: Callable[[T], int],
+) -> Iterator[tuple[SinkCall, T]]:
+    """Each (sink, source) of ``scope`` where the sink writes the source's whole data, and
+    the source is made before the sink returns (assigned first, or in its arguments)."""
+    if not sources:
+        return
+    for sink in analysis.sinks(scope):
+        carried = analysis.carried_by_sink(scope, sink)
+        for source in sources:
+            if source_of(source) in carried and made_at(source) <= sink.call.end:
+                yield sink, source
 
 
 def sink_label(sink: SinkCall) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from extraction_lint.rules.base import Finding, Related, Rule
-from extraction_lint.rules.common import sink_label
+from extraction_lint.rules.common import sink_label, writes
 
 if TYPE_CHECKING:
     from extraction_lint.analysis.module import ModuleAnalysis
@@ -472,29 +472,20 @@ pd.concat(frames).to_parquet("all.parquet")  # EXL002
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
         for scope in analysis.scopes:
             materializations = analysis.materializations(scope)
-            if not materializations:
-                continue
-            sinks = analysis.sinks(scope)
-            if not sinks:
-                continue
-            for sink in sinks:
-                carried = analysis.carried_by_sink(scope, sink)
-                for materialization in materializations:
-                    if materialization.node not in carried:
-                        continue
-                    if materialization.site.order > sink.call.end:
-                        continue
-                    text = _shorten(analysis.code(materialization.node))
-                    yield Finding(
-                        code=self.code,
-                        node=sink.call.node,
-                        message=(
-                            f"`{text}` materialises an unbounded source whole and is written "
-                            f"by {sink_label(sink)}; pass a generator to the sink or write in "
-                            f"bounded batches inside the loop"
-                        ),
-                        related=(Related(materialization.node, "materialised here"),),
-                    )
+            for sink, materialization in writes(
+                analysis, scope, materializations, lambda m: m.node, lambda m: m.site.order
+            ):
+                text = _shorten(analysis.code(materialization.node))
+                yield Finding(
+                    code=self.code,
+                    node=sink.call.node,
+                    message=(
+                        f"`{text}` materialises an unbounded source whole and is written "
+                        f"by {sink_label(sink)}; pass a generator to the sink or write in "
+                        f"bounded batches inside the loop"
+                    ),
+                    related=(Related(materialization.node, "materialised here"),),
+                )
 
 
 def _shorten(text: str, limit: int = 50) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from extraction_lint.rules.base import Finding, Rule
-from extraction_lint.rules.common import accumulation_related, sink_label
+from extraction_lint.rules.common import accumulation_related, sink_label, writes
 
 if TYPE_CHECKING:
     from extraction_lint.analysis.module import ModuleAnalysis
@@ -573,28 +573,20 @@ with open("hosts.txt", "w") as fh:
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
         for scope in analysis.scopes:
             calls = analysis.helper_calls(scope)
-            if not calls:
-                continue
-            sinks = analysis.sinks(scope)
-            if not sinks:
-                continue
-            for sink in sinks:
-                carried = analysis.carried_by_sink(scope, sink)
-                for helper_call in calls:
-                    call = helper_call.call
-                    if call.node not in carried or call.site.order > sink.call.end:
-                        continue
-                    helper = helper_call.helper
-                    name = helper.scope.name
-                    key = helper.accumulation.key
-                    yield Finding(
-                        code=self.code,
-                        node=sink.call.node,
-                        message=(
-                            f"`{name}()` returns `{key}`, which it grows in unbounded loop "
-                            f"`{analysis.describe_loop(helper.accumulation.loop)}`, and the "
-                            f"result is written whole by {sink_label(sink)}; make `{name}` "
-                            f"yield per item or write inside its loop in bounded batches"
-                        ),
-                        related=tuple(accumulation_related(analysis, helper.accumulation)),
-                    )
+            for sink, helper_call in writes(
+                analysis, scope, calls, lambda h: h.call.node, lambda h: h.call.site.order
+            ):
+                helper = helper_call.helper
+                name = helper.scope.name
+                key = helper.accumulation.key
+                yield Finding(
+                    code=self.code,
+                    node=sink.call.node,
+                    message=(
+                        f"`{name}()` returns `{key}`, which it grows in unbounded loop "
+                        f"`{analysis.describe_loop(helper.accumulation.loop)}`, and the "
+                        f"result is written whole by {sink_label(sink)}; make `{name}` "
+                        f"yield per item or write inside its loop in bounded batches"
+                    ),
+                    related=tuple(accumulation_related(analysis, helper.accumulation)),
+                )
