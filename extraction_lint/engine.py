@@ -9,6 +9,7 @@ between files.
 
 from __future__ import annotations
 
+import _symtable
 import ast
 import contextlib
 import functools
@@ -48,6 +49,8 @@ from extraction_lint.suppression import find_noqa, has_skip_file, might_have_noq
 #: (a segmentation fault, not an exception). What passes it can still be deeper than the
 #: default limit allows to walk, so the analysis runs under a higher one.
 SYNTAX_CHECK_RECURSION_LIMIT = 1_000
+#: A little lower, so that the symbol table gives up on nesting before ``ast.parse`` does.
+QUICK_CHECK_RECURSION_LIMIT = 990
 ANALYSIS_RECURSION_LIMIT = 20_000
 
 
@@ -135,6 +138,23 @@ def syntax_check(text: str, display: str) -> ast.Module:
         raise SourceError(f"cannot parse: {error}") from None
 
 
+def quick_syntax_check(text: str, display: str) -> None:
+    """:func:`syntax_check`'s verdict, for a file whose tree is not needed.
+
+    The interpreter's parser builds its tree in C either way; turning it into Python
+    objects is most of the cost of ``ast.parse``. Building the symbol table from the C tree
+    instead takes 60% of the time. The symbol table refuses more (``nonlocal`` at module
+    level, a too deep nesting under its lower limit), so whatever it refuses is decided by
+    :func:`syntax_check`: the verdict is always the one ``ast.parse`` gives.
+    """
+    try:
+        with warnings.catch_warnings(), _recursion_limit(QUICK_CHECK_RECURSION_LIMIT):
+            warnings.simplefilter("ignore")
+            _symtable.symtable(text, display, "exec")
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        syntax_check(text, display)
+
+
 def parse(text: str, display: str) -> cst.Module:
     """The libcst module of ``text``; raises :class:`SourceError` on anything unparsable."""
     syntax_check(text, display)
@@ -158,14 +178,18 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
         return _error(display, error.message, error.line, error.column)
     if has_skip_file(text):
         return FileResult(path=display, skipped=True)
+    rules = [RULES_BY_CODE[c]() for c in sorted(options.enabled) if c in _TREE_CODES]
+    want_unused_noqa = UNUSED_NOQA in options.enabled
+    prefilter = _prefilter_for(options.analysis, options.enabled) if options.prefilter else None
     try:
+        if not rules or (prefilter is not None and not prefilter.text_may_match(text)):
+            # No rule can fire: nothing to find, and nothing for a noqa comment to suppress.
+            quick_syntax_check(text, display)
+            return _suppress(text, display, [], want_unused_noqa)
         tree = syntax_check(text, display)
     except SourceError as error:
         return _error(display, error.message, error.line, error.column)
-    rules = [RULES_BY_CODE[c]() for c in sorted(options.enabled) if c in _TREE_CODES]
-    want_unused_noqa = UNUSED_NOQA in options.enabled
-    if not rules or (options.prefilter and not _may_match(options, text, tree)):
-        # No rule can fire: nothing to find, and nothing for a noqa comment to suppress.
+    if prefilter is not None and not _tree_may_match(prefilter, text, tree):
         return _suppress(text, display, [], want_unused_noqa)
     lines = statement_lines(tree)
     del tree  # the libcst tree is next: do not hold both
@@ -174,7 +198,7 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
     except SourceError as error:
         # Valid Python that libcst cannot parse: checked all the same when no rule can
         # fire in it (so the result does not depend on the prefilter being on).
-        if options.prefilter or _may_match(options, text, syntax_check(text, display)):
+        if prefilter is not None or _may_match(options, text, syntax_check(text, display)):
             return _error(display, error.message, error.line, error.column)
         return _suppress(text, display, [], want_unused_noqa)
     findings: list[Finding] = []
@@ -192,8 +216,13 @@ def _prefilter_for(settings: AnalysisSettings, enabled: frozenset[str]) -> Prefi
 
 
 def _may_match(options: CheckOptions, text: str, tree: ast.Module) -> bool:
+    prefilter = _prefilter_for(options.analysis, options.enabled)
+    return prefilter.text_may_match(text) and _tree_may_match(prefilter, text, tree)
+
+
+def _tree_may_match(prefilter: Prefilter, text: str, tree: ast.Module) -> bool:
     with _recursion_limit(ANALYSIS_RECURSION_LIMIT):
-        return _prefilter_for(options.analysis, options.enabled).may_match(text, tree)
+        return prefilter.tree_may_match(text, tree)
 
 
 _TREE_CODES = frozenset(r.code for r in TREE_RULES)

@@ -97,11 +97,16 @@ class Triggers:
     loader_prefixes: tuple[str, ...]
     #: ``.executemany``, ``.fetchall``...: a method trigger (a dot, then the name).
     methods_pattern: re.Pattern[str] = field(init=False)
-    #: ``dump``, ``load``...: a function trigger's last name...
-    functions_pattern: re.Pattern[str] = field(init=False)
-    #: ... and the module words one of which must also be in the text for that name to
-    #: resolve to the function (``dump`` is ``json.dump`` only where ``json`` is named).
+    #: ``dump``, ``load``...: a function trigger's last name, and the module words one of
+    #: which must also be in the text for that name to resolve to the function (``dump``
+    #: is ``json.dump`` only where ``json`` is named).
     function_modules: dict[str, tuple[str, ...]] = field(init=False)
+    #: The module words of all function triggers.
+    module_words: tuple[str, ...] = field(init=False)
+    #: The pattern of the function names that the module words found in a text allow.
+    _patterns: dict[frozenset[str], re.Pattern[str] | None] = field(
+        init=False, default_factory=dict, compare=False
+    )
     #: Module words of the prefix loaders (``pandas.read_*``).
     prefix_modules: tuple[str, ...] = field(init=False)
 
@@ -112,10 +117,10 @@ class Triggers:
         functions: dict[str, set[str]] = {}
         for qualname in self.sink_functions | self.loader_functions:
             functions.setdefault(_last(qualname), set()).update(_module_words(qualname))
-        names = "|".join(map(re.escape, sorted(functions)))
-        object.__setattr__(self, "functions_pattern", re.compile(rf"\b(?:{names})\b"))
         modules = {k: tuple(sorted(v)) for k, v in functions.items()}
         object.__setattr__(self, "function_modules", modules)
+        words = tuple(sorted(set().union(*functions.values())))
+        object.__setattr__(self, "module_words", words)
         prefix_modules = {w for prefix in self.loader_prefixes for w in _module_words(prefix)}
         object.__setattr__(self, "prefix_modules", tuple(sorted(prefix_modules)))
 
@@ -129,16 +134,25 @@ class Triggers:
             loader_prefixes=LOADER_FUNCTION_PREFIXES,
         )
 
+    def functions_pattern(self, text: str) -> re.Pattern[str] | None:
+        """The function names that can resolve to a trigger in ``text``: those whose module
+        the text names (None when there are none). Looking for a dozen module words is
+        several times faster than looking for the names, which are common words."""
+        present = frozenset(w for w in self.module_words if w in text)
+        if not present:
+            return None
+        if present not in self._patterns:
+            names = sorted(n for n, m in self.function_modules.items() if present.intersection(m))
+            pattern = "|".join(map(re.escape, names))
+            self._patterns[present] = re.compile(rf"\b(?:{pattern})\b") if names else None
+        return self._patterns[present]
+
     def offsets(self, text: str) -> list[int]:
         """Where the text names a trigger (the start of each mention)."""
         found = [m.start() for m in self.methods_pattern.finditer(text)]
-        present: dict[str, bool] = {}
-        for match in self.functions_pattern.finditer(text):
-            name = match.group()
-            if name not in present:
-                present[name] = any(m in text for m in self.function_modules[name])
-            if present[name]:
-                found.append(match.start())
+        functions = self.functions_pattern(text)
+        if functions is not None:
+            found.extend(m.start() for m in functions.finditer(text))
         if any(m in text for m in self.prefix_modules):
             found.extend(m.start() for m in _PREFIXED_CALL.finditer(text))
         found.extend(m.start() for m in _DUCKDB_APPEND.finditer(text))
@@ -148,13 +162,9 @@ class Triggers:
         """Stage 1: does the text name a trigger at all?"""
         if self.methods_pattern.search(text):
             return True
-        seen: set[str] = set()
-        for match in self.functions_pattern.finditer(text):
-            name = match.group()
-            if name not in seen:
-                seen.add(name)
-                if any(m in text for m in self.function_modules[name]):
-                    return True
+        functions = self.functions_pattern(text)
+        if functions is not None and functions.search(text):
+            return True
         if any(m in text for m in self.prefix_modules) and _PREFIXED_CALL.search(text):
             return True
         return _DUCKDB_APPEND.search(text) is not None
@@ -636,16 +646,8 @@ class Prefilter:
         """Stage 1 (see the module docstring)."""
         return self.triggers.text_may_match(text)
 
-    def tree_may_match(self, tree: ast.Module) -> bool:
-        """Stage 2 (see the module docstring)."""
-        scan = _TreeScan(self.triggers, self.range_limit)
-        scan.scan(tree)
-        return scan.verdict(self.enabled)
-
-    def may_match(self, text: str, tree: ast.Module) -> bool:
-        """Both stages: False means no enabled rule can fire in this file."""
-        if not self.text_may_match(text):
-            return False
+    def tree_may_match(self, text: str, tree: ast.Module) -> bool:
+        """Stage 2, for a text that passed stage 1 (see the module docstring)."""
         scan = _TreeScan(self.triggers, self.range_limit)
         offsets = self.triggers.offsets(text)
         aliases = scan.collect_imports(tree)
@@ -654,3 +656,7 @@ class Prefilter:
             offsets.extend(m.start() for m in called.finditer(text))
         scan.scan(tree, _line_numbers(text, offsets))
         return scan.verdict(self.enabled)
+
+    def may_match(self, text: str, tree: ast.Module) -> bool:
+        """Both stages: False means no enabled rule can fire in this file."""
+        return self.text_may_match(text) and self.tree_may_match(text, tree)

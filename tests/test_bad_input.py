@@ -14,7 +14,13 @@ import hypothesmith
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from extraction_lint.engine import CheckOptions, check_source
+from extraction_lint.engine import (
+    CheckOptions,
+    SourceError,
+    check_source,
+    quick_syntax_check,
+    syntax_check,
+)
 from tests.helpers import BROKEN, REPO, run_cli, write
 
 BROKEN_BYTES = textwrap.dedent(BROKEN).lstrip().encode()
@@ -133,6 +139,45 @@ def test_deeply_nested_expressions_are_reported(tree, source, reason):
     data = report(tree)
     assert errors_by_path(data) == {"deep.py": reason}
     good_file_still_checked(data)
+
+
+def _verdict(check, text: str) -> str | None:
+    try:
+        check(text, "t.py")
+    except SourceError as error:
+        return error.message
+    return None
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda n: "x = " + "a + " * n + "1\n",
+        lambda n: "x = " + "-" * n + "1\n",
+        lambda n: "x = a" + ".b" * n + "\n",
+        lambda n: "x = f" + "()" * n + "\n",
+        lambda n: "x = " + "lambda a=" * min(n, 740) + "1" + ": 1" * min(n, 740) + "\n",
+    ],
+    ids=["sum", "negation", "attributes", "calls", "lambda-defaults"],
+)
+def test_quick_syntax_check_gives_the_verdict_of_the_full_one(make):
+    """Files no rule can fire in get the cheaper check; at every depth around the limit it
+    must accept and refuse exactly what ``ast.parse`` does, or the prefilter would change
+    which files are reported as EXL999."""
+    verdicts = set()
+    for depth in range(2_300, 3_060, 9):
+        text = make(depth)
+        full = _verdict(syntax_check, text)
+        assert _verdict(quick_syntax_check, text) == full, depth
+        verdicts.add(full)
+    if "lambda" not in make(1):
+        assert verdicts == {None, "cannot parse: code nested too deeply"}
+
+
+def test_quick_syntax_check_accepts_what_only_the_compiler_refuses():
+    for text in ("nonlocal x\n", "def f(a, a):\n    pass\n", "return 1\n"):
+        assert _verdict(syntax_check, text) is None
+        assert _verdict(quick_syntax_check, text) is None
 
 
 def test_long_but_valid_expression_is_checked(tmp_path):
