@@ -37,11 +37,12 @@ from extraction_lint.diagnostics import (
     RelatedLocation,
 )
 from extraction_lint.options import CheckOptions
-from extraction_lint.prefilter import Prefilter
+from extraction_lint.prefilter import Prefilter, Relevance
 from extraction_lint.rules import FILE_NOT_CHECKED, RULES_BY_CODE, TREE_RULES, UNUSED_NOQA
 
 __all__ = ["CheckOptions", "check_path", "check_source", "decode", "parse", "syntax_check"]
 from extraction_lint.rules.base import Finding, FixSpec
+from extraction_lint.sparse import sparse_source
 from extraction_lint.suppression import find_noqa, has_skip_file, might_have_noqa
 
 #: The syntax check runs under Python's default recursion limit, which makes the
@@ -189,12 +190,21 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
         tree = syntax_check(text, display)
     except SourceError as error:
         return _error(display, error.message, error.line, error.column)
-    if prefilter is not None and not _tree_may_match(prefilter, text, tree):
-        return _suppress(text, display, [], want_unused_noqa)
+    source, outside = text, None
+    if prefilter is not None:
+        relevance = _relevance(prefilter, text, tree)
+        if relevance is None:
+            return _suppress(text, display, [], want_unused_noqa)
+        sparse = sparse_source(text, tree, relevance)
+        if sparse is not None:
+            source, outside = sparse.text, sparse.outside
     lines = statement_lines(tree)
     del tree  # the libcst tree is next: do not hold both
     try:
-        module = parse_checked(text)
+        # Only the code that can matter; the rest can only hold libcst parse errors, which
+        # a file in which a rule can fire is then spared (a rarity: libcst parses all the
+        # syntax of the interpreter it runs on).
+        module = parse_checked(source)
     except SourceError as error:
         # Valid Python that libcst cannot parse: checked all the same when no rule can
         # fire in it (so the result does not depend on the prefilter being on).
@@ -203,7 +213,7 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
         return _suppress(text, display, [], want_unused_noqa)
     findings: list[Finding] = []
     with _recursion_limit(ANALYSIS_RECURSION_LIMIT):
-        analysis = ModuleAnalysis(module, options.analysis)
+        analysis = ModuleAnalysis(module, options.analysis, outside)
         for rule in rules:
             findings.extend(rule.check(analysis))
         diagnostics = _locate(analysis, findings, display, lines, text) if findings else []
@@ -217,12 +227,12 @@ def _prefilter_for(settings: AnalysisSettings, enabled: frozenset[str]) -> Prefi
 
 def _may_match(options: CheckOptions, text: str, tree: ast.Module) -> bool:
     prefilter = _prefilter_for(options.analysis, options.enabled)
-    return prefilter.text_may_match(text) and _tree_may_match(prefilter, text, tree)
+    return prefilter.text_may_match(text) and _relevance(prefilter, text, tree) is not None
 
 
-def _tree_may_match(prefilter: Prefilter, text: str, tree: ast.Module) -> bool:
+def _relevance(prefilter: Prefilter, text: str, tree: ast.Module) -> Relevance | None:
     with _recursion_limit(ANALYSIS_RECURSION_LIMIT):
-        return prefilter.tree_may_match(text, tree)
+        return prefilter.relevance(text, tree)
 
 
 _TREE_CODES = frozenset(r.code for r in TREE_RULES)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 import bisect
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
 
 from extraction_lint.analysis.catalog import (
@@ -224,6 +224,28 @@ class _Pending:
     argument_call: str | None = None
 
 
+#: Fields that hold no code: operators and contexts (``ast.Add``, ``ast.Load``).
+_NO_CODE_FIELDS = frozenset({"ctx", "op", "ops"})
+_CODE_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """The child nodes that can hold code: ``ast.iter_child_nodes`` without its generic
+    field iteration, and without operator and context nodes (a third of a tree's nodes)."""
+    kind = type(node)
+    fields = _CODE_FIELDS.get(kind)
+    if fields is None:
+        fields = _CODE_FIELDS[kind] = tuple(f for f in kind._fields if f not in _NO_CODE_FIELDS)
+    children: list[ast.AST] = []
+    for name in fields:
+        value = getattr(node, name, None)
+        if type(value) is list:
+            children.extend(item for item in value if isinstance(item, ast.AST))
+        elif isinstance(value, ast.AST):
+            children.append(value)
+    return children
+
+
 def _dotted(node: ast.expr) -> str | None:
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
@@ -274,50 +296,48 @@ class _TreeScan:
         self._stack: list[_Scope] = []
         self._loop_depth: list[int] = []
         self._pending: list[_Pending] = []
-        self._deferred: list[ast.stmt] = []
+        self.import_statements: list[ast.Import | ast.ImportFrom] = []
+        #: Definitions set aside, with the scope they are defined in.
+        self._deferred: list[tuple[ast.stmt, _Scope]] = []
+        self._trigger_lines: list[int] | None = None
         self._settled = 0
 
     # --- the walk --------------------------------------------------------------------------
 
     def scan(self, tree: ast.Module, trigger_lines: list[int] | None = None) -> None:
-        """Walk the module. With ``trigger_lines``, a top-level definition that holds none
-        of them is set aside: it can hold no sink or loader call, so it matters only as a
-        helper that a sink's scope calls (EXL003), and is walked then."""
+        """Walk the module. With ``trigger_lines``, a top-level definition or a method that
+        holds none of them is set aside: it can hold no sink or loader call, so it matters
+        only as a helper that a sink's scope calls (EXL003), and is walked then."""
+        self._trigger_lines = trigger_lines
         self._enter()
         for statement in tree.body:
-            if (
-                trigger_lines is not None
-                and isinstance(statement, _SCOPES)
-                and not _holds_line(statement, trigger_lines)
-            ):
-                self._stack[-1].bound_to.setdefault(statement.name, []).append(None)
-                self._deferred.append(statement)
-            else:
-                self._visit(statement)
+            self._visit_or_defer(statement)
+
+    def _visit_or_defer(self, statement: ast.stmt) -> None:
+        lines = self._trigger_lines
+        if (
+            lines is not None
+            and isinstance(statement, _SCOPES)
+            and not holds_line(statement, lines)
+        ):
+            scope = self._stack[-1]
+            scope.bound_to.setdefault(statement.name, []).append(None)
+            self._deferred.append((statement, scope))
+        else:
+            self._visit(statement)
 
     def collect_imports(self, tree: ast.Module) -> list[str]:
         """Read every import of the module (statements only, not expressions), and return
         the local names of trigger functions imported under another name."""
         aliases: list[str] = []
-        statements: list[ast.stmt] = list(tree.body)
-        while statements:
-            statement = statements.pop()
-            if isinstance(statement, ast.Import):
-                self._record_import(statement)
-            elif isinstance(statement, ast.ImportFrom):
-                self._record_import(statement)
-                if not statement.level:
-                    for alias in statement.names:
-                        qualname = f"{statement.module}.{alias.name}"
-                        if alias.asname and self.t.function_kind(qualname) is not None:
-                            aliases.append(alias.asname)
-            else:
-                for field in ("body", "orelse", "finalbody", "handlers", "cases"):
-                    for child in getattr(statement, field, ()):
-                        if isinstance(child, ast.stmt):
-                            statements.append(child)
-                        elif isinstance(child, ast.ExceptHandler | ast.match_case):
-                            statements.extend(child.body)
+        for statement in import_statements(tree):
+            self.import_statements.append(statement)
+            self._record_import(statement)
+            if isinstance(statement, ast.ImportFrom) and not statement.level:
+                for alias in statement.names:
+                    qualname = f"{statement.module}.{alias.name}"
+                    if alias.asname and self.t.function_kind(qualname) is not None:
+                        aliases.append(alias.asname)
         return aliases
 
     def _record_import(self, node: ast.Import | ast.ImportFrom) -> None:
@@ -349,12 +369,12 @@ class _TreeScan:
         if kind in _LOOPS:
             if kind is not ast.While and self._is_bounded(node.iter):  # type: ignore[attr-defined]
                 # A small loop known from the source is not a loop to any rule.
-                for child in ast.iter_child_nodes(node):
+                for child in _children(node):
                     self._visit(child)
                 return
             scope.has_loop = True
             self._loop_depth[-1] += 1
-            for child in ast.iter_child_nodes(node):
+            for child in _children(node):
                 self._visit(child)
             self._loop_depth[-1] -= 1
             return
@@ -390,7 +410,7 @@ class _TreeScan:
                 scope.has_return = True
         elif kind is ast.Import or kind is ast.ImportFrom:
             self._record_import(node)  # type: ignore[arg-type]
-        for child in ast.iter_child_nodes(node):
+        for child in _children(node):
             self._visit(child)
 
     def _note_assignment(self, targets: list[ast.expr], value: ast.expr, scope: _Scope) -> None:
@@ -530,7 +550,10 @@ class _TreeScan:
             self._visit(child)
         self._enter(None if isinstance(node, ast.ClassDef) else node.name)
         for statement in node.body:
-            self._visit(statement)
+            if isinstance(node, ast.ClassDef):
+                self._visit_or_defer(statement)
+            else:
+                self._visit(statement)
         self._stack.pop()
         self._loop_depth.pop()
 
@@ -579,9 +602,13 @@ class _TreeScan:
         if EXL003 not in enabled or not sink_scopes:
             return False
         called = set().union(*(s.called for s in sink_scopes))
-        for statement in self._deferred:
-            if _defines(statement, called):
+        for statement, scope in self._deferred:
+            if defines(statement, called):
+                self._stack.append(scope)
+                self._loop_depth.append(0)
                 self._visit(statement)
+                self._stack.pop()
+                self._loop_depth.pop()
         self._deferred.clear()
         self._settle()
         helpers = {
@@ -590,6 +617,11 @@ class _TreeScan:
             if s.function is not None and s.has_return and s.has_collection and s.grows_in_loop
         }
         return any(s.called & helpers for s in sink_scopes)
+
+    def sink_callees(self) -> set[str]:
+        """The names called in scopes with a sink call (after :meth:`verdict`)."""
+        self._settle()
+        return set().union(*(s.called for s in self._scopes if s.sink_calls))
 
     def _is_round_trip(self, pending: _Pending) -> bool:
         """The loader's first argument is a serialiser's output, directly or by a name that
@@ -605,7 +637,32 @@ class _TreeScan:
         )
 
 
-def _holds_line(statement: ast.stmt, lines: list[int]) -> bool:
+#: The fields of the statements that hold statements.
+_BODIES: dict[type[ast.AST], tuple[str, ...]] = {
+    **dict.fromkeys((ast.If, ast.For, ast.AsyncFor, ast.While), ("body", "orelse")),
+    **dict.fromkeys((ast.With, ast.AsyncWith, *_SCOPES, ast.ExceptHandler), ("body",)),
+    **dict.fromkeys((ast.Try, ast.TryStar), ("body", "handlers", "orelse", "finalbody")),
+    ast.Match: ("cases",),
+    ast.match_case: ("body",),
+}
+
+
+def import_statements(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    """Every ``import`` statement of the module, at any depth, in source order."""
+    found: list[ast.Import | ast.ImportFrom] = []
+    pending: list[ast.AST] = list(reversed(tree.body))
+    while pending:
+        node = pending.pop()
+        kind = type(node)
+        if kind is ast.Import or kind is ast.ImportFrom:
+            found.append(node)  # type: ignore[arg-type]
+            continue
+        for name in reversed(_BODIES.get(kind, ())):
+            pending.extend(reversed(getattr(node, name)))
+    return found
+
+
+def holds_line(statement: ast.stmt, lines: list[int]) -> bool:
     """Whether one of the sorted ``lines`` falls within the statement (decorators too)."""
     decorators = getattr(statement, "decorator_list", None) or []
     first = min([statement.lineno, *(d.lineno for d in decorators)])
@@ -614,7 +671,7 @@ def _holds_line(statement: ast.stmt, lines: list[int]) -> bool:
     return index < len(lines) and lines[index] <= last
 
 
-def _defines(statement: ast.stmt, names: set[str]) -> bool:
+def defines(statement: ast.stmt, names: Set[str]) -> bool:
     """A function of one of these names, or a class with a method of one of them."""
     if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
         return statement.name in names
@@ -648,15 +705,34 @@ class Prefilter:
 
     def tree_may_match(self, text: str, tree: ast.Module) -> bool:
         """Stage 2, for a text that passed stage 1 (see the module docstring)."""
+        return self.relevance(text, tree) is not None
+
+    def relevance(self, text: str, tree: ast.Module) -> Relevance | None:
+        """Stage 2, and where the rules can look: None when no enabled rule can fire."""
         scan = _TreeScan(self.triggers, self.range_limit)
         offsets = self.triggers.offsets(text)
         aliases = scan.collect_imports(tree)
         if aliases:
             called = re.compile(r"\b(?:{})\b".format("|".join(map(re.escape, aliases))))
             offsets.extend(m.start() for m in called.finditer(text))
-        scan.scan(tree, _line_numbers(text, offsets))
-        return scan.verdict(self.enabled)
+        lines = _line_numbers(text, offsets)
+        scan.scan(tree, lines)
+        if not scan.verdict(self.enabled):
+            return None
+        return Relevance(lines, frozenset(scan.sink_callees()), tuple(scan.import_statements))
 
     def may_match(self, text: str, tree: ast.Module) -> bool:
         """Both stages: False means no enabled rule can fire in this file."""
         return self.text_may_match(text) and self.tree_may_match(text, tree)
+
+
+@dataclass(frozen=True)
+class Relevance:
+    """What stage 2 knows of a file in which a rule can fire."""
+
+    #: The lines that name a sink or a loader, sorted.
+    trigger_lines: list[int]
+    #: The names that scopes with a sink call: possible accumulating helpers (EXL003).
+    helper_names: frozenset[str]
+    #: Every import statement of the file.
+    imports: tuple[ast.Import | ast.ImportFrom, ...]

@@ -92,11 +92,14 @@ def _mutated_names(scopes: list[Scope]) -> set[str]:
 
 
 def module_constants(
-    module_scope: Scope, binding_counts: dict[str, int], scopes: list[Scope]
+    module_scope: Scope,
+    binding_counts: dict[str, int],
+    scopes: list[Scope],
+    mutated_elsewhere: frozenset[str] = frozenset(),
 ) -> dict[str, cst.BaseExpression]:
     """Module-level names bound exactly once, to a fixed display, never re-bound (``global``)
-    and never changed in place."""
-    rebound = _mutated_names(scopes)
+    and never changed in place (in ``scopes``, or as ``mutated_elsewhere`` says)."""
+    rebound = _mutated_names(scopes) | mutated_elsewhere
     constants: dict[str, cst.BaseExpression] = {}
     for assignment in module_scope.assignments:
         target = assignment.target

@@ -201,3 +201,16 @@ class Scope:
         ):
             return f"{self.self_name}.{node.attr.value}"
         return None
+
+
+@dataclass(frozen=True)
+class OutsideFacts:
+    """What code left out of the parsed module (see :mod:`extraction_lint.sparse`) adds to
+    the module-wide facts of the analysis."""
+
+    #: Local name -> qualified name, for the imports in the code left out.
+    imports: dict[str, str] = field(default_factory=dict)
+    #: Names the code left out binds (assignment targets, parameters, nested definitions).
+    bound: frozenset[str] = frozenset()
+    #: Names it changes in place or declares ``global``/``nonlocal`` (not constants).
+    mutated: frozenset[str] = frozenset()

@@ -27,7 +27,15 @@ from extraction_lint.analysis.collector import Collector
 from extraction_lint.analysis.dataflow import Dataflow, Source
 from extraction_lint.analysis.guards import GuardFacts, LoopGuards
 from extraction_lint.analysis.loops import BoundedLoops, module_constants
-from extraction_lint.analysis.model import Assignment, CallSite, Expression, Loop, Scope, Site
+from extraction_lint.analysis.model import (
+    Assignment,
+    CallSite,
+    Expression,
+    Loop,
+    OutsideFacts,
+    Scope,
+    Site,
+)
 from extraction_lint.analysis.settings import AnalysisSettings
 
 
@@ -58,7 +66,14 @@ class HelperCall:
 class ModuleAnalysis:
     """Everything the rules know about one parsed module."""
 
-    def __init__(self, module: cst.Module, settings: AnalysisSettings | None = None) -> None:
+    def __init__(
+        self,
+        module: cst.Module,
+        settings: AnalysisSettings | None = None,
+        outside: OutsideFacts | None = None,
+    ) -> None:
+        """``outside``: the module-wide facts of code left out of ``module`` (see
+        :mod:`extraction_lint.sparse`)."""
         self.module = module
         self.settings = settings or AnalysisSettings()
         collector = Collector(module)
@@ -66,6 +81,9 @@ class ModuleAnalysis:
         self._top_of = collector.top_of
         self.scopes = collector.scopes
         self.imports = collector.imports
+        outside = outside or OutsideFacts()
+        self.imports.imports.update(outside.imports)
+        self.imports.bound.update(outside.bound)
         for scope in self.scopes:
             for call in scope.calls:
                 func = call.node.func
@@ -73,7 +91,7 @@ class ModuleAnalysis:
                 if isinstance(func, cst.Attribute):
                     call.method = func.attr.value
         constants = module_constants(
-            collector.module_scope, collector.module_binding_counts, self.scopes
+            collector.module_scope, collector.module_binding_counts, self.scopes, outside.mutated
         )
         self.bounded = BoundedLoops(self.imports, constants, self.settings.bounded_range_limit)
         for scope in self.scopes:
