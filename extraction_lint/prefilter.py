@@ -54,8 +54,9 @@ _ONE_ROW_CALLS = frozenset({"tuple", "dict", "set"})
 _SEQUENCE_CALLS = frozenset({"list", DEQUE_CALL, "deque"})
 
 
-#: ``read_csv(``, ``scan_parquet(``: loader functions by prefix.
-_PREFIXED_CALL = re.compile(r"\b(?:read|scan)_\w+\s*\(")
+#: ``read_csv``, ``scan_parquet``: loader functions by prefix, called or imported (under
+#: another name, the import is the only mention).
+_PREFIXED_CALL = re.compile(r"\b(?:read|scan)_\w+")
 #: ``con.append("table", ...)``: DuckDB's appender (a string, then a comma or another
 #: string of an implicit concatenation).
 _DUCKDB_APPEND = re.compile(

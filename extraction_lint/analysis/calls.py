@@ -9,6 +9,7 @@ import libcst as cst
 from extraction_lint.analysis.catalog import (
     DUCKDB_APPEND_METHOD,
     EXECUTE_METHOD,
+    QUERY_KEYWORDS,
     Catalog,
 )
 from extraction_lint.analysis.model import CallSite
@@ -42,6 +43,37 @@ def _is_string_literal(node: cst.BaseExpression) -> bool:
 _ONE_ROW_DISPLAYS = (cst.Tuple, cst.Dict, cst.Set, cst.DictComp, cst.SetComp)
 
 
+def _leading_text(node: cst.BaseExpression) -> str | None:
+    """The text a string expression starts with: a literal, a concatenation, an f-string,
+    ``"..." % args`` or ``"...".format(...)``; None for anything else."""
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else value.decode("latin-1")
+    if isinstance(node, cst.ConcatenatedString):
+        return _leading_text(node.left)
+    if isinstance(node, cst.FormattedString):
+        first = node.parts[0] if node.parts else None
+        return first.value if isinstance(first, cst.FormattedStringText) else ""
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
+        return _leading_text(node.left)
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "format"
+    ):
+        return _leading_text(node.func.value)
+    return None
+
+
+def _is_query(node: cst.BaseExpression) -> bool:
+    """``execute("SELECT ... IN (%s, %s)", ids)``: parameters of a query, not rows."""
+    text = _leading_text(node)
+    if text is None:
+        return False
+    words = text.lstrip(" \t\r\n(").split(None, 1)
+    return bool(words) and words[0].upper() in QUERY_KEYWORDS
+
+
 def _is_one_row(node: cst.BaseExpression) -> bool:
     """``execute(sql, (a, b))``, ``{...}``, ``tuple(...)``: one row's parameters."""
     if isinstance(node, _ONE_ROW_DISPLAYS):
@@ -72,7 +104,7 @@ def match_sink(call: CallSite, catalog: Catalog) -> SinkCall | None:
                 if a.keyword is not None and a.keyword.value in {"parameters", "params"}
             ]
             params = [p for p in params if not _is_one_row(p)]
-            if params:
+            if params and not (positional and _is_query(positional[0].value)):
                 return SinkCall(call, method, tuple(params), conditional=True)
             return None
         if (

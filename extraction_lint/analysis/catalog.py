@@ -137,12 +137,21 @@ DERIVATION_CALLS: frozenset[str] = frozenset(
 #: Built-ins that materialise an iterable whole (EXL002) when given a call or a generator.
 MATERIALIZING_CALLS: frozenset[str] = frozenset({"list", "tuple", "set", "sorted"})
 
+#: ``x.execute(sql, params)`` with a statement that starts with one of these reads: its
+#: parameters are a query's, however many (``WHERE id IN (%s, %s, ...)``).
+QUERY_KEYWORDS: frozenset[str] = frozenset({"SELECT", "SHOW", "DESCRIBE", "EXPLAIN", "PRAGMA"})
+#: ``x.execute(sql, <these>)`` passes a list of records (SQLAlchemy's executemany form):
+#: calls that build a list from what they are given...
+RECORD_LIST_BUILDERS: frozenset[str] = frozenset({"list", "sorted"})
+#: ... methods that return one (numpy, pandas, pyarrow, polars)...
+RECORD_LIST_METHODS: frozenset[str] = frozenset({"tolist", "to_list", "to_pylist", "to_dicts"})
+#: ... and ``DataFrame.to_dict("records")``.
+RECORDS_ORIENT_METHOD = "to_dict"
+
 # --- Bounded loops (SPEC 2.1) ---------------------------------------------------------------
 
 #: Wrappers that keep an iterable bounded when every argument is bounded.
 BOUNDED_WRAPPERS: frozenset[str] = frozenset({"enumerate", "zip", "reversed", "sorted"})
-#: ``map(f, xs)`` / ``filter(f, xs)``: bounded when the iterables after the function are.
-BOUNDED_MAPPERS: frozenset[str] = frozenset({"map", "filter"})
 #: Methods of a bounded dict display that iterate it.
 BOUNDED_VIEW_METHODS: frozenset[str] = frozenset({"items", "keys", "values"})
 

@@ -77,8 +77,13 @@ def is_new_collection(node: cst.BaseExpression, resolve: Resolve) -> bool:
     if name in EMPTY_CONTAINER_CALLS:
         return not node.args or name in {"collections.defaultdict", "collections.OrderedDict"}
     if name == DEQUE_CALL:
-        has_maxlen = any(a.keyword is not None and a.keyword.value == "maxlen" for a in node.args)
-        return not has_maxlen and len([a for a in node.args if a.keyword is None]) < 2
+        # ``deque(xs, n)`` or ``deque(maxlen=n)`` is bounded, unless ``n`` is ``None``.
+        positional = [a.value for a in node.args if a.keyword is None]
+        keyword = [
+            a.value for a in node.args if a.keyword is not None and a.keyword.value == "maxlen"
+        ]
+        maxlen = [*positional[1:2], *keyword]
+        return all(isinstance(m, cst.Name) and m.value == "None" for m in maxlen)
     if name in EMPTY_FRAME_CALLS:
         return all(
             a.keyword is not None and a.keyword.value in FRAME_SHAPE_KEYWORDS for a in node.args

@@ -3,8 +3,8 @@
 A loop is bounded when its trip count is small and known from the source: ``range`` of
 literals within ``bounded-range-limit`` steps, a display (``("a", "b")``), a module-level
 constant bound once to a display, the ``.items()``/``.keys()``/``.values()`` of such a dict,
-``enumerate``/``zip``/``reversed``/``sorted`` of those, and ``map``/``filter`` over them.
-Everything else, and every ``while`` loop, is unbounded.
+and ``enumerate``/``zip``/``reversed``/``sorted`` of those. Everything else (``map`` and
+``filter`` too: SPEC 2.1 names only those four), and every ``while`` loop, is unbounded.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import libcst as cst
 
 from extraction_lint.analysis.catalog import (
-    BOUNDED_MAPPERS,
     BOUNDED_VIEW_METHODS,
     BOUNDED_WRAPPERS,
 )
@@ -147,9 +146,6 @@ class BoundedLoops:
         if name in BOUNDED_WRAPPERS and positional:
             iterables = positional if name == "zip" else positional[:1]
             return all(self.is_bounded_iterable(arg, scope) for arg in iterables)
-        if name in BOUNDED_MAPPERS and len(positional) >= 2:
-            # map(f, xs, ...) and filter(f, xs) run over their iterables only.
-            return all(self.is_bounded_iterable(arg, scope) for arg in positional[1:])
         return False
 
     def _is_bounded_dict(self, node: cst.BaseExpression, scope: Scope) -> bool:

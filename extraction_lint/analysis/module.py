@@ -15,6 +15,9 @@ import libcst as cst
 from extraction_lint.analysis.calls import SinkCall, is_loader, match_sink
 from extraction_lint.analysis.catalog import (
     MATERIALIZING_CALLS,
+    RECORD_LIST_BUILDERS,
+    RECORD_LIST_METHODS,
+    RECORDS_ORIENT_METHOD,
     ROUND_TRIP_SERIALIZERS,
     Catalog,
 )
@@ -335,10 +338,31 @@ class ModuleAnalysis:
         at = sink.call.site.order
         carried: set[Source] = set()
         for data in sink.data:
-            carried |= flow.carried(data, at)
-        if sink.conditional:
-            carried = {s for s in carried if self.writes_sequence(scope, s)}
+            sources = flow.carried(data, at)
+            if sink.conditional and not self._builds_records(data):
+                sources = frozenset(s for s in sources if self.writes_sequence(scope, s))
+            carried |= sources
         return carried
+
+    def _builds_records(self, node: cst.BaseExpression) -> bool:
+        """A list of records built here from whatever it derives from: ``list(c)``,
+        ``sorted(c)``, ``[*c]``, ``df.to_dict("records")``, ``a.tolist()``..."""
+        if isinstance(node, cst.ListComp):
+            return True
+        if isinstance(node, cst.List):
+            return any(isinstance(e, cst.StarredElement) for e in node.elements)
+        if not isinstance(node, cst.Call):
+            return False
+        if self.resolve(node.func) in RECORD_LIST_BUILDERS:
+            return True
+        func = node.func
+        if not isinstance(func, cst.Attribute):
+            return False
+        method = func.attr.value
+        if method == RECORDS_ORIENT_METHOD:
+            first = node.args[0].value if node.args else None
+            return isinstance(first, cst.SimpleString) and first.evaluated_value == "records"
+        return method in RECORD_LIST_METHODS
 
     def _is_round_trip(self, call: CallSite, scope: Scope) -> bool:
         """``pickle.loads(pickle.dumps(x))``, directly or through a name bound to the dump."""

@@ -39,8 +39,9 @@ It fires when all of these hold, in one function (or one module-level block):
 
 A loop is bounded when its trip count is small and known from the source: `range` of
 literals (at most `bounded-range-limit` steps), a display such as `("a", "b")`, a module
-constant bound once to a display, or `enumerate`/`zip`/`reversed`/`sorted` of those (and
-`map`/`filter` over them).
+constant bound once to a display (or its `.items()`, `.keys()`, `.values()`), or
+`enumerate`/`zip`/`reversed`/`sorted` of those. Everything else is unbounded, `map` and
+`filter` included.
 """
     why_bad = """
 Memory grows with the input instead of staying flat, and nothing is written until the very
@@ -83,6 +84,14 @@ never holds.
 - `extend-sink-methods`, `extend-sink-functions`: more bulk writes.
 """
     valid = (
+        # SPEC 2.1: a sink is a bulk write; with a `SELECT`, the list is a query's parameters.
+        """
+ids = []
+for row in cursor:
+    ids.append(row.id)
+marks = ", ".join(["%s"] * len(ids))
+cur.execute(f"SELECT name FROM users WHERE id IN ({marks})", ids)
+""",
         # SPEC 2.2: the leftover batch after a flushed loop.
         """
 batch = []
@@ -435,6 +444,39 @@ def copy(stream, chunks, con):
 """,
     )
     invalid = (
+        # SPEC 2.1: `x.execute(sql, c)` counts through a derivation such as `list(c)`.
+        """
+seen = set()
+for row in cursor:
+    seen.add((row.id, row.name))
+con.execute("INSERT INTO names VALUES (?, ?)", list(seen))  # EXL001
+""",
+        # SPEC 2.1: SQLAlchemy's executemany form, with the records of a grown data frame.
+        """
+import pandas as pd
+
+frame = pd.DataFrame()
+for chunk in pd.read_csv("big.csv", chunksize=50_000):
+    frame = pd.concat([frame, chunk])
+session.execute(insert_stmt, frame.to_dict("records"))  # EXL001
+""",
+        # SPEC 2.1: `deque(maxlen=None)` sets no limit: a growable collection.
+        """
+import json
+from collections import deque
+
+events = deque(maxlen=None)
+for event in consumer:
+    events.append(event.value)
+json.dump(list(events), open("events.json", "w"))  # EXL001
+""",
+        # SPEC 2.1: `map` is not one of the wrappers that keep a display bounded.
+        """
+out = []
+for name in map(str.strip, ("a ", "b ")):
+    out.append(build(name))
+con.executemany(SQL, out)  # EXL001
+""",
         # SPEC 2.2
         """
 rows = []

@@ -219,11 +219,11 @@ def sync(stream, cur, con):
     rows = cur.fetchall()
     con.executemany("INSERT INTO t VALUES (?)", rows)
 """,
-        # SPEC 2.1: `map` over a display runs a known, small number of times.
+        # SPEC 2.1: `reversed` of a display runs a known, small number of times.
         """
 import json
 
-names = list(map(str.upper, ("alpha", "beta", "gamma")))
+names = list(reversed(("alpha", "beta", "gamma")))
 json.dump(names, open("names.json", "w"))
 """,
     )

@@ -649,6 +649,15 @@ for proto in protocols:
 """,
     )
     invalid = (
+        # SPEC 2.1: a `pandas.read_*` loader imported under another name is a loader.
+        """
+from pandas import read_parquet as rp
+
+def load_all(paths):
+    for path in paths:  # EXL101
+        frame = rp(path)
+        frame.info()
+""",
         # SPEC 2.5: a plain extraction loop with no heartbeat.
         """
 import pickle
