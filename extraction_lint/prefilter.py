@@ -54,6 +54,64 @@ _ONE_ROW_CALLS = frozenset({"tuple", "dict", "set"})
 _SEQUENCE_CALLS = frozenset({"list", DEQUE_CALL, "deque"})
 
 
+#: ``x.execute(``: a sink only with parameters after the statement (see
+#: :func:`_second_argument`).
+_EXECUTE = re.compile(rf"\.\s*{EXECUTE_METHOD}\s*\(")
+#: What the scan for a call's second argument stops at.
+_ARGUMENT_STOPS = re.compile(r"""[()\[\]{},='"#\\]""")
+
+
+def _second_argument(text: str, start: int) -> bool:
+    """Whether the call whose arguments begin at ``start`` (after its ``(``) may have more
+    than one: a comma or ``=`` (a keyword such as ``params=``) at its top level. Strings and
+    comments are skipped; anything unclear (a backslash, the end of the text) says yes."""
+    depth = 0
+    position = start
+    while True:
+        stop = _ARGUMENT_STOPS.search(text, position)
+        if stop is None:
+            return True
+        char = stop.group()
+        position = stop.end()
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            if depth == 0:
+                return False
+            depth -= 1
+        elif char in ",=" and depth == 0:
+            return True
+        elif char in "'\"":
+            quote = text[stop.start() : stop.start() + 3]
+            closing = quote if quote in ('"""', "'''") else char
+            position = _string_end(text, stop.start() + len(closing), closing)
+            if position < 0:
+                return True
+        elif char == "#":
+            position = text.find("\n", position)
+            if position < 0:
+                return True
+        elif char == "\\":
+            return True  # an escape outside a string: a line continuation
+    return True
+
+
+def _string_end(text: str, position: int, closing: str) -> int:
+    """Where the string whose body starts at ``position`` ends (after ``closing``); -1 if
+    it does not."""
+    body = position
+    while True:
+        found = text.find(closing, position)
+        if found < 0:
+            return -1
+        backslashes = 0
+        while found - backslashes > body and text[found - 1 - backslashes] == "\\":
+            backslashes += 1
+        if backslashes % 2 == 0:
+            return found + len(closing)
+        position = found + 1
+
+
 #: ``read_csv``, ``scan_parquet``: loader functions by prefix, called or imported (under
 #: another name, the import is the only mention).
 _PREFIXED_CALL = re.compile(r"\b(?:read|scan)_\w+")
@@ -113,7 +171,7 @@ class Triggers:
 
     def __post_init__(self) -> None:
         methods = "|".join(map(re.escape, sorted(self.sink_methods | LOADER_METHODS)))
-        pattern = re.compile(rf"\.\s*(?:{methods}|{EXECUTE_METHOD})\b")
+        pattern = re.compile(rf"\.\s*(?:{methods})\b")
         object.__setattr__(self, "methods_pattern", pattern)
         functions: dict[str, set[str]] = {}
         for qualname in self.sink_functions | self.loader_functions:
@@ -151,6 +209,7 @@ class Triggers:
     def offsets(self, text: str) -> list[int]:
         """Where the text names a trigger (the start of each mention)."""
         found = [m.start() for m in self.methods_pattern.finditer(text)]
+        found.extend(m.start() for m in _EXECUTE.finditer(text) if _second_argument(text, m.end()))
         functions = self.functions_pattern(text)
         if functions is not None:
             found.extend(m.start() for m in functions.finditer(text))
@@ -162,6 +221,8 @@ class Triggers:
     def text_may_match(self, text: str) -> bool:
         """Stage 1: does the text name a trigger at all?"""
         if self.methods_pattern.search(text):
+            return True
+        if any(_second_argument(text, m.end()) for m in _EXECUTE.finditer(text)):
             return True
         functions = self.functions_pattern(text)
         if functions is not None and functions.search(text):
@@ -230,7 +291,7 @@ _NO_CODE_FIELDS = frozenset({"ctx", "op", "ops"})
 _CODE_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
 
 
-def _children(node: ast.AST) -> list[ast.AST]:
+def code_children(node: ast.AST) -> list[ast.AST]:
     """The child nodes that can hold code: ``ast.iter_child_nodes`` without its generic
     field iteration, and without operator and context nodes (a third of a tree's nodes)."""
     kind = type(node)
@@ -370,12 +431,12 @@ class _TreeScan:
         if kind in _LOOPS:
             if kind is not ast.While and self._is_bounded(node.iter):  # type: ignore[attr-defined]
                 # A small loop known from the source is not a loop to any rule.
-                for child in _children(node):
+                for child in code_children(node):
                     self._visit(child)
                 return
             scope.has_loop = True
             self._loop_depth[-1] += 1
-            for child in _children(node):
+            for child in code_children(node):
                 self._visit(child)
             self._loop_depth[-1] -= 1
             return
@@ -411,7 +472,7 @@ class _TreeScan:
                 scope.has_return = True
         elif kind is ast.Import or kind is ast.ImportFrom:
             self._record_import(node)  # type: ignore[arg-type]
-        for child in _children(node):
+        for child in code_children(node):
             self._visit(child)
 
     def _note_assignment(self, targets: list[ast.expr], value: ast.expr, scope: _Scope) -> None:
@@ -685,8 +746,17 @@ def defines(statement: ast.stmt, names: Set[str]) -> bool:
 
 
 def _line_numbers(text: str, offsets: list[int]) -> list[int]:
-    starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
-    return sorted({bisect.bisect_right(starts, offset) for offset in offsets})
+    """The 1-based lines of ``offsets``, sorted, without repeats."""
+    if "\r" in text:  # old Mac line ends count too
+        starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
+        return sorted({bisect.bisect_right(starts, offset) for offset in offsets})
+    lines: set[int] = set()
+    line, previous = 1, 0
+    for offset in sorted(offsets):
+        line += text.count("\n", previous, offset)
+        previous = offset
+        lines.add(line)
+    return sorted(lines)
 
 
 _NEWLINE = re.compile(r"\r\n?|\n")

@@ -31,7 +31,7 @@ from extraction_lint.analysis.catalog import (
 )
 from extraction_lint.analysis.loops import MUTATING_METHODS
 from extraction_lint.analysis.model import OutsideFacts
-from extraction_lint.prefilter import Relevance, defines, holds_line
+from extraction_lint.prefilter import Relevance, code_children, defines, holds_line
 
 __all__ = ["OutsideFacts", "SparseSource", "sparse_source"]
 
@@ -75,12 +75,12 @@ def sparse_source(text: str, tree: ast.Module, relevance: Relevance) -> SparseSo
     for statement in tree.body:
         if not isinstance(statement, _DEFINITIONS):
             continue
-        if dropper.droppable(statement, method=False):
-            dropper.drop(statement)
-        elif isinstance(statement, ast.ClassDef):
+        if not dropper.drop_if_possible(statement, method=False) and isinstance(
+            statement, ast.ClassDef
+        ):
             for member in statement.body:
-                if isinstance(member, _FUNCTIONS) and dropper.droppable(member, method=True):
-                    dropper.drop(member)
+                if isinstance(member, _FUNCTIONS):
+                    dropper.drop_if_possible(member, method=True)
     if not dropper.dropped:
         return None
     return SparseSource("".join(dropper.lines), dropper.facts(), dropper.dropped)
@@ -104,21 +104,46 @@ class _Dropper:
     def facts(self) -> OutsideFacts:
         return OutsideFacts(self._imports, frozenset(self._bound), frozenset(self._mutated))
 
-    def droppable(self, node: _Definition, *, method: bool) -> bool:
+    def drop_if_possible(self, node: _Definition, *, method: bool) -> bool:
+        """Replace ``node`` by a stub binding its name and record the facts of its code,
+        unless it can matter (see the module docstring); whether it was dropped."""
         if holds_line(node, self.trigger_lines) or defines(node, self.helper_names):
             return False
         if not method and any(isinstance(n, ast.NamedExpr) for n in _outer_parts(node)):
             return False  # binds a name in the module scope
-        for child in ast.walk(node):
-            if isinstance(child, ast.Import | ast.ImportFrom):
-                if any(len(self.imported[name]) > 1 for name, _ in _import_bindings(child)):
-                    return False  # which import wins depends on the order
+        imports: dict[str, str] = {}
+        bound: set[str] = set()
+        mutated: set[str] = set()
+        pending: list[ast.AST] = code_children(node)
+        while pending:
+            child = pending.pop()
+            pending.extend(code_children(child))
+            if isinstance(child, ast.Name):
+                if isinstance(child.ctx, ast.Store):
+                    bound.add(child.id)
+            elif isinstance(child, ast.arg):
+                bound.add(child.arg)
+            elif isinstance(child, _DEFINITIONS):
+                bound.add(child.name)
+            elif isinstance(child, ast.ExceptHandler):
+                if child.name is not None:
+                    bound.add(child.name)
+            elif isinstance(child, ast.Import | ast.ImportFrom):
+                for name, target in _import_bindings(child):
+                    if len(self.imported[name]) > 1:
+                        return False  # which import wins depends on the order
+                    imports[name] = target
             elif method and _binds_attribute(child):
                 return False
+            else:
+                mutated.update(_mutations(child))
+        self._stub(node)
+        self._imports.update(imports)
+        self._bound.update(bound)
+        self._mutated.update(mutated)
         return True
 
-    def drop(self, node: _Definition) -> None:
-        """Replace ``node`` by a stub binding its name, and record the facts of its code."""
+    def _stub(self, node: _Definition) -> None:
         first, last = _first_line(node), node.end_lineno or node.lineno
         lines = self.lines
         indent = _INDENT.match(lines[first - 1])
@@ -129,26 +154,6 @@ class _Dropper:
         for number in range(first, last):
             lines[number] = _ending(lines[number])
         self.dropped += 1
-        self._record(node)
-
-    def _record(self, node: ast.AST) -> None:
-        bound, mutated = self._bound, self._mutated
-        for child in ast.walk(node):
-            if isinstance(child, ast.Name):
-                if isinstance(child.ctx, ast.Store):
-                    bound.add(child.id)
-            elif isinstance(child, ast.arg):
-                bound.add(child.arg)
-            elif isinstance(child, _DEFINITIONS):
-                if child is not node:
-                    bound.add(child.name)
-            elif isinstance(child, ast.ExceptHandler):
-                if child.name is not None:
-                    bound.add(child.name)
-            elif isinstance(child, ast.Import | ast.ImportFrom):
-                self._imports.update(_import_bindings(child))
-            else:
-                mutated.update(_mutations(child))
 
 
 def _first_line(node: ast.stmt) -> int:

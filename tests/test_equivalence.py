@@ -129,3 +129,28 @@ def test_positions_of_single_statements_match_the_whole_module(corpus):
                 assert partial[node] == whole[node], (path, analysis.code(node))
                 checked += 1
     assert checked > 4000
+
+
+@pytest.mark.parametrize(
+    ("call", "more"),
+    [
+        ("cur.execute(sql)", False),
+        ("cur.execute(sql, rows)", True),
+        ('cur.execute("SELECT a, b FROM t")', False),
+        ("cur.execute('it\\'s, fine')", False),
+        ('cur.execute("""SELECT a,\n b""")', False),
+        ('cur.execute("""SELECT a,\n b""", rows)', True),
+        ("cur.execute(build(a, b))", False),
+        ("cur.execute(build(a, b), rows)", True),
+        ("cur.execute(params=rows)", True),
+        ("cur.execute(sql  # a, b\n)", False),
+        ('cur.execute({"a": 1, "b": 2}[key])', False),
+        ('cur.execute("ends with a backslash\\\\", rows)', True),
+        ('cur.execute("never closed', True),
+        ("cur.execute(sql", True),
+    ],
+)
+def test_the_prefilter_sees_whether_execute_has_parameters(call, more):
+    """``x.execute(sql)`` alone is never a sink, so stage 1 does not count it; anything
+    that may carry parameters (or that the scan cannot read) does count."""
+    assert Prefilter(Catalog(), ALL_CODES).text_may_match(call) is more
