@@ -12,13 +12,16 @@ its peak RSS is its own (``benchmarks/reference_bench_modes.py`` has the loaders
 
 ``executemany`` is slow, so both executemany modes load only the first
 ``--executemany-files`` files (2 by default) and their rows/s are compared with the
-others'. The reference also loads 4x the files, to show that its peak RSS does not grow
-with the input. Each measurement is repeated ``--repeat`` times; the table shows medians.
+others'. ``--layout long`` stores a row per sample (``extract --layout long``) in every
+mode; its executemany modes then load one file of ``--executemany-subjects`` subjects (4
+by default: 24,000 rows), their own small input. The reference also loads 4x the files,
+to show that its peak RSS does not grow with the input. Each measurement is repeated
+``--repeat`` times; the table shows medians.
 
 Targets, printed as met or missed: the reference within 2x of the floor's throughput,
 at least 50x the rows/s of executemany, peak RSS within 20% between 1x and 4x the files.
 
-    python benchmarks/reference_bench.py [--files 16] [--repeat 3] [--json PATH]
+    python benchmarks/reference_bench.py [--layout wide|long] [--files 16] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -37,15 +40,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from extraction_lint.reference.data import DataShape, make_data
 from extraction_lint.reference.extract import read_records
-from extraction_lint.reference.store import arrow_batch
+from extraction_lint.reference.store import Layout
 
 MODES_SCRIPT = Path(__file__).resolve().with_name("reference_bench_modes.py")
-DEFAULT_JSON = Path(__file__).resolve().parent / "out" / "reference_bench.json"
+OUT = Path(__file__).resolve().parent / "out"
 MIB = 1024**2
 
 
@@ -76,16 +80,18 @@ def _link_files(source: list[Path], target: Path) -> None:
         os.link(path, target / path.name)
 
 
-def write_parquet(data: Path, out: Path, row_group_rows: int) -> None:
+def write_parquet(data: Path, out: Path, row_group_rows: int, layout: Layout) -> None:
     """The same rows as the pickles, as an uncompressed Parquet file (one file at a time)."""
     writer: pq.ParquetWriter | None = None
     try:
         for path in sorted(data.glob("*.pkl")):
             _, _, records = read_records(path, path.name)
-            batch = arrow_batch(records)
+            batch = layout.arrow(records)
+            file = pa.DictionaryArray.from_arrays(
+                pa.array(np.zeros(batch.num_rows, dtype=np.int32)), pa.array([path.name])
+            )
             table = pa.Table.from_arrays(
-                [pa.array([path.name] * batch.num_rows, pa.large_string()), *batch.columns],
-                names=["file", "subject", "signal"],
+                [file, *batch.columns], names=["file", *batch.column_names]
             )
             if writer is None:
                 writer = pq.ParquetWriter(out, table.schema, compression="none")
@@ -95,26 +101,33 @@ def write_parquet(data: Path, out: Path, row_group_rows: int) -> None:
             writer.close()
 
 
-def prepare(work: Path, shape: DataShape, executemany_files: int) -> dict[str, Path]:
-    """Input sets: ``subset`` (executemany), ``base`` (N files), ``large`` (4N files)."""
+def prepare(
+    work: Path, shape: DataShape, subset: DataShape | int, layout: Layout
+) -> dict[str, Path]:
+    """Input sets: ``subset`` (executemany: the first files, or an input of its own),
+    ``base`` (N files), ``large`` (4N files)."""
     large = work / "large"
     print(f"writing {4 * shape.files} input files to {large} ...", flush=True)
     make_data(large, DataShape(4 * shape.files, shape.subjects, shape.length, shape.seed))
     paths = sorted(large.glob("*.pkl"))
     sets = {"subset": work / "subset", "base": work / "base", "large": large}
-    _link_files(paths[:executemany_files], sets["subset"])
+    if isinstance(subset, DataShape):
+        make_data(sets["subset"], subset)
+    else:
+        _link_files(paths[:subset], sets["subset"])
     _link_files(paths[: shape.files], sets["base"])
     print("writing the Parquet copy for the floor ...", flush=True)
-    write_parquet(sets["base"], sets["base"] / "signals.parquet", max(shape.subjects, 1))
+    rows = max(shape.subjects, 1) * (1 if layout is Layout.WIDE else shape.length)
+    write_parquet(sets["base"], sets["base"] / "signals.parquet", rows, layout)
     return sets
 
 
-def measure(mode: str, dataset: str, data: Path, db: Path) -> Measurement:
+def measure(mode: str, dataset: str, data: Path, db: Path, layout: Layout) -> Measurement:
     """Run one mode in a fresh process, which reports its own time and peak RSS."""
     for leftover in (db, Path(f"{db}.wal")):
         leftover.unlink(missing_ok=True)
     completed = subprocess.run(
-        [sys.executable, str(MODES_SCRIPT), mode, str(data), str(db)],
+        [sys.executable, str(MODES_SCRIPT), mode, str(data), str(db), "--layout", layout.value],
         capture_output=True,
         text=True,
     )
@@ -206,22 +219,25 @@ def _met(value: float, op: str, bound: float) -> bool:
     return value >= bound if op == ">=" else value <= bound
 
 
-def print_report(table: list[Median], found: dict[str, float], shape: DataShape) -> None:
+def print_report(
+    table: list[Median], found: dict[str, float], shape: DataShape, layout: Layout
+) -> None:
     print()
     print(
         f"input: {shape.subjects} subjects x {shape.length:,} samples a file "
-        f"({shape.file_bytes / 1e6:.1f} MB of float64 a file); medians of {table[0].runs} runs"
+        f"({shape.file_bytes / 1e6:.1f} MB of float64 a file); {layout.value} layout "
+        f"(table {layout.table}); medians of {table[0].runs} runs"
     )
     header = (
-        f"{'mode':<12} {'input':<7} {'files':>5} {'rows':>7} {'MB':>8} {'seconds':>8} "
-        f"{'rows/s':>8} {'MB/s':>7} {'peak RSS':>10}"
+        f"{'mode':<12} {'input':<7} {'files':>5} {'rows':>11} {'MB':>8} {'seconds':>8} "
+        f"{'rows/s':>11} {'MB/s':>7} {'peak RSS':>10}"
     )
     print(header)
     print("-" * len(header))
     for row in table:
         print(
-            f"{row.mode:<12} {row.dataset:<7} {row.files:>5} {row.rows:>7,} {row.mb:>8,.1f} "
-            f"{row.seconds:>8.2f} {row.rows_per_s:>8,.0f} {row.mb_per_s:>7.1f} "
+            f"{row.mode:<12} {row.dataset:<7} {row.files:>5} {row.rows:>11,} {row.mb:>8,.1f} "
+            f"{row.seconds:>8.2f} {row.rows_per_s:>11,.0f} {row.mb_per_s:>7.1f} "
             f"{row.peak_rss_mib:>6,.0f} MiB"
         )
     print()
@@ -235,14 +251,23 @@ def print_report(table: list[Median], found: dict[str, float], shape: DataShape)
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--layout", choices=[layout.value for layout in Layout], default="wide", help="(wide)"
+    )
     parser.add_argument("--files", type=int, default=16, help="base input files (default 16)")
     parser.add_argument("--subjects", type=int, default=507, help="subjects a file (507)")
     parser.add_argument("--length", type=int, default=6_000, help="samples a signal (6,000)")
     parser.add_argument(
         "--executemany-files", type=int, default=2, help="files for executemany modes (2)"
     )
+    parser.add_argument(
+        "--executemany-subjects",
+        type=int,
+        default=4,
+        help="long layout: subjects of the one executemany file (4)",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement (3)")
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"({DEFAULT_JSON})")
+    parser.add_argument("--json", type=Path, help=f"(default: {OUT}/reference_bench[_long].json)")
     parser.add_argument(
         "--work", type=Path, help="where to write the input (in a new temporary directory)"
     )
@@ -251,30 +276,41 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.executemany_files <= args.files:
         parser.error("--executemany-files must be between 1 and --files")
 
+    layout = Layout(args.layout)
+    if args.json is None:
+        suffix = "" if layout is Layout.WIDE else f"_{layout.value}"
+        args.json = OUT / f"reference_bench{suffix}.json"
     shape = DataShape(args.files, args.subjects, args.length, seed=0)
+    subset: DataShape | int = args.executemany_files
+    if layout is Layout.LONG:
+        subset = DataShape(1, args.executemany_subjects, args.length, seed=1)
     if args.work is not None:
         args.work.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="reference_bench_", dir=args.work))
     started = time.monotonic()
     try:
-        sets = prepare(work, shape, args.executemany_files)
+        sets = prepare(work, shape, subset, layout)
         runs = []
         for repeat in range(args.repeat):
             for mode, dataset in PLAN:
                 print(f"run {repeat + 1}/{args.repeat}: {mode} on {dataset} ...", flush=True)
-                runs.append(measure(mode, dataset, sets[dataset], work / "bench.duckdb"))
+                db = work / "bench.duckdb"
+                runs.append(measure(mode, dataset, sets[dataset], db, layout))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     table = medians(runs)
     found = ratios(table)
-    print_report(table, found, shape)
+    print_report(table, found, shape, layout)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(
         json.dumps(
             {
                 "input": asdict(shape),
-                "executemany_files": args.executemany_files,
+                "layout": layout.value,
+                "executemany_input": asdict(subset)
+                if isinstance(subset, DataShape)
+                else {"files": subset},
                 "repeat": args.repeat,
                 "python": sys.version.split()[0],
                 "cpus": os.cpu_count(),

@@ -30,7 +30,7 @@ from .extract import (
     OnError,
     run_extract,
 )
-from .store import ROW_GROUP_SIZE, checkpoint_memory_hint
+from .store import ROW_GROUP_SIZE, Layout, checkpoint_memory_hint
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -157,11 +157,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--pattern", default=FILE_PATTERN, help=f"input file glob (default: {FILE_PATTERN})"
     )
     run.add_argument(
+        "--layout",
+        choices=[layout.value for layout in Layout],
+        default=Layout.WIDE.value,
+        help="wide: a row per subject, its signal a DOUBLE[] (table signals, default); long: "
+        "a row per sample (table samples: file, subject, t, value)",
+    )
+    run.add_argument(
         "--batch-rows",
         type=_count(1),
         default=DEFAULT_BATCH_ROWS,
         metavar="N",
-        help=f"most rows per insert (default: {DEFAULT_BATCH_ROWS:,})",
+        help=f"most signals per insert (default: {DEFAULT_BATCH_ROWS:,})",
     )
     run.add_argument(
         "--batch-bytes",
@@ -221,6 +228,7 @@ def _extract(args: argparse.Namespace) -> int:
         input_dir=args.directory,
         db_path=args.db,
         pattern=args.pattern,
+        layout=Layout(args.layout),
         batch_rows=args.batch_rows,
         batch_bytes=args.batch_bytes,
         duckdb_memory=args.duckdb_memory,

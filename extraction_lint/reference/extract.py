@@ -29,7 +29,7 @@ from . import rss
 from .data import FILE_PATTERN
 from .errors import InputFileError, SetupError
 from .records import SignalRecord, check_content, check_record
-from .store import Store, utc_now
+from .store import Layout, Store, utc_now
 from .unpickle import PickleReadError, hash_file, read_pickle
 
 logger = logging.getLogger("extraction_lint.reference")
@@ -64,6 +64,7 @@ class ExtractOptions:
     input_dir: Path
     db_path: Path
     pattern: str = FILE_PATTERN
+    layout: Layout = Layout.WIDE
     batch_rows: int = DEFAULT_BATCH_ROWS
     batch_bytes: int = DEFAULT_BATCH_BYTES
     duckdb_memory: int | None = DEFAULT_DUCKDB_MEMORY
@@ -183,7 +184,7 @@ def run_extract(
     run (an :class:`InputFileError` in fail mode, a guardrail error, an interrupt).
     """
     paths = input_files(options.input_dir, options.pattern)
-    store = Store(options.db_path, options.duckdb_memory)
+    store = Store(options.db_path, options.duckdb_memory, options.layout)
     summary = ExtractSummary(files=len(paths))
     started = time.monotonic()
     run_started = utc_now()

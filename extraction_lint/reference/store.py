@@ -1,21 +1,23 @@
 """The DuckDB side: schema, one transaction per input file, the manifest and the errors table.
 
-Tables (created if missing)::
+Tables (created if missing); the data table depends on the layout (``--layout``)::
 
-    signals  (file VARCHAR, subject VARCHAR, signal DOUBLE[])       -- one row per subject
+    signals  (file VARCHAR, subject VARCHAR, signal DOUBLE[])       -- wide: a row per subject
+    samples  (file VARCHAR, subject VARCHAR, t INTEGER, value DOUBLE) -- long: a row per sample
     manifest (file VARCHAR PRIMARY KEY, size BIGINT, sha256 VARCHAR,
               rows BIGINT, seconds DOUBLE, loaded_at TIMESTAMP)     -- one row per loaded file
     errors   (file VARCHAR, reason VARCHAR, failed_at TIMESTAMP)    -- one row per failed attempt
 
 A file's rows and its manifest row are committed in one transaction, so the manifest
-lists exactly the files whose rows are all in ``signals``, whenever the process stops.
-Times are UTC.
+lists exactly the files whose rows are all in the data table, whenever the process stops.
+A database holds one layout. Times are UTC.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import enum
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,13 +29,16 @@ import pyarrow as pa
 from .errors import SetupError
 from .records import SignalRecord
 
-# Each automatic checkpoint (every 16 MiB of log) works on the table's last, partly filled
-# row group, and holds it in memory meanwhile. DuckDB's default row group (122,880 rows) is
-# about 6 GB of incident-sized signals: commits got three times slower as it filled, and
-# memory grew with the number of files. 2048 rows, the smallest allowed, caps that work at
-# 2048 signals (98 MB of 6,000-sample signals). The setting lives in the connection, not
-# in the file, so every open must pass it.
+# Wide layout: each automatic checkpoint (every 16 MiB of log) works on the table's last,
+# partly filled row group, and holds it in memory meanwhile. DuckDB's default row group
+# (122,880 rows) is about 6 GB of incident-sized signals: commits got three times slower as
+# it filled, and memory grew with the number of files. 2048 rows, the smallest allowed,
+# caps that work at 2048 signals (98 MB of 6,000-sample signals). The setting lives in the
+# connection, not in the file, so every open must pass it. The long layout's rows are
+# single samples: DuckDB's default suits them, and a file's rows fill whole row groups,
+# which DuckDB writes straight to the database file instead of through its log.
 ROW_GROUP_SIZE = 2048
+LONG_ROW_GROUP_SIZE = 122_880
 DATABASE_ALIAS = "store"
 BATCH_VIEW = "reference_batch"
 # DuckDB scans an Arrow table's record batches in parallel: slicing a batch into chunks of
@@ -42,6 +47,12 @@ ARROW_CHUNK_ROWS = 128
 
 SCHEMA: dict[str, tuple[tuple[str, str], ...]] = {
     "signals": (("file", "VARCHAR"), ("subject", "VARCHAR"), ("signal", "DOUBLE[]")),
+    "samples": (
+        ("file", "VARCHAR"),
+        ("subject", "VARCHAR"),
+        ("t", "INTEGER"),
+        ("value", "DOUBLE"),
+    ),
     "manifest": (
         ("file", "VARCHAR"),
         ("size", "BIGINT"),
@@ -54,14 +65,42 @@ SCHEMA: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 _CREATE = (
-    "CREATE TABLE IF NOT EXISTS signals ("
-    "file VARCHAR NOT NULL, subject VARCHAR NOT NULL, signal DOUBLE[] NOT NULL)",
     "CREATE TABLE IF NOT EXISTS manifest ("
     "file VARCHAR PRIMARY KEY, size BIGINT NOT NULL, sha256 VARCHAR NOT NULL, "
     "rows BIGINT NOT NULL, seconds DOUBLE NOT NULL, loaded_at TIMESTAMP NOT NULL)",
     "CREATE TABLE IF NOT EXISTS errors ("
     "file VARCHAR NOT NULL, reason VARCHAR NOT NULL, failed_at TIMESTAMP NOT NULL)",
 )
+
+
+class Layout(enum.Enum):
+    """How signals are stored: a ``DOUBLE[]`` per subject, or a row per sample."""
+
+    WIDE = "wide"
+    LONG = "long"
+
+    @property
+    def table(self) -> str:
+        """The data table."""
+        return "signals" if self is Layout.WIDE else "samples"
+
+    @property
+    def row_group_size(self) -> int:
+        """DuckDB's row group size for the data table (see :data:`ROW_GROUP_SIZE`)."""
+        return ROW_GROUP_SIZE if self is Layout.WIDE else LONG_ROW_GROUP_SIZE
+
+    def create(self) -> str:
+        """The ``CREATE TABLE`` of the data table."""
+        columns = ", ".join(f"{name} {kind} NOT NULL" for name, kind in SCHEMA[self.table])
+        return f"CREATE TABLE IF NOT EXISTS {self.table} ({columns})"
+
+    def arrow(self, batch: Sequence[SignalRecord]) -> pa.Table:
+        """The data table's columns but ``file``, for ``batch``."""
+        return arrow_batch(batch) if self is Layout.WIDE else arrow_samples(batch)
+
+    def rows(self, batch: Sequence[SignalRecord]) -> int:
+        """The rows ``batch`` makes in the data table."""
+        return len(batch) if self is Layout.WIDE else sum(r.signal.size for r in batch)
 
 
 def utc_now() -> dt.datetime:
@@ -123,21 +162,52 @@ def arrow_batch(batch: Sequence[SignalRecord]) -> pa.Table:
         pa.Array.from_buffers(pa.int64(), count + 1, [None, pa.py_buffer(offsets)]),
         pa.Array.from_buffers(pa.float64(), values.size, [None, pa.py_buffer(values)]),
     )
-    encoded = [record.subject.encode("utf-8") for record in batch]
-    text_offsets = np.zeros(count + 1, dtype=np.int64)
-    np.cumsum([len(text) for text in encoded], out=text_offsets[1:])
-    subject = pa.LargeStringArray.from_buffers(
-        count, pa.py_buffer(text_offsets), pa.py_buffer(b"".join(encoded))
-    )
+    subject = _strings([record.subject for record in batch])
     table = pa.Table.from_arrays([subject, signal], names=["subject", "signal"])
     chunks = table.to_batches(max_chunksize=ARROW_CHUNK_ROWS)
     return pa.Table.from_batches(chunks, schema=table.schema)
 
 
+def arrow_samples(batch: Sequence[SignalRecord]) -> pa.Table:
+    """``subject``, ``t``, ``value`` columns for ``batch``: a row per sample.
+
+    ``value`` is the batch's signals concatenated, ``t`` each sample's index in its signal,
+    ``subject`` a dictionary column (an index per row into the batch's subject ids): the
+    batch's bytes twice over, never a Python object per sample.
+    """
+    lengths = [record.signal.size for record in batch]
+    total = sum(lengths)
+    values = np.concatenate([r.signal for r in batch]) if batch else np.empty(0)
+    steps = (
+        np.concatenate([np.arange(n, dtype=np.int32) for n in lengths])
+        if batch
+        else np.empty(0, dtype=np.int32)
+    )
+    which = np.repeat(np.arange(len(batch), dtype=np.int32), lengths)
+    subject = pa.DictionaryArray.from_arrays(
+        pa.Array.from_buffers(pa.int32(), total, [None, pa.py_buffer(which)]),
+        _strings([record.subject for record in batch]),
+    )
+    t = pa.Array.from_buffers(pa.int32(), total, [None, pa.py_buffer(steps)])
+    value = pa.Array.from_buffers(pa.float64(), total, [None, pa.py_buffer(values)])
+    return pa.Table.from_arrays([subject, t, value], names=["subject", "t", "value"])
+
+
+def _strings(texts: Sequence[str]) -> pa.LargeStringArray:
+    encoded = [text.encode("utf-8") for text in texts]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(text) for text in encoded], out=offsets[1:])
+    return pa.LargeStringArray.from_buffers(
+        len(encoded), pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))
+    )
+
+
 class Store:
     """An open output database."""
 
-    def __init__(self, path: Path, memory_limit: int | None = None) -> None:
+    def __init__(
+        self, path: Path, memory_limit: int | None = None, layout: Layout = Layout.WIDE
+    ) -> None:
         config: dict[str, str | bool | int | float | list[str]] = {
             # Spill next to the database, not into the current directory.
             "temp_directory": f"{path}.tmp",
@@ -148,7 +218,7 @@ class Store:
             self.con = duckdb.connect(config=config)
             self.con.execute(
                 f"ATTACH {_sql_string(str(path))} AS {DATABASE_ALIAS} "
-                f"(ROW_GROUP_SIZE {ROW_GROUP_SIZE})"
+                f"(ROW_GROUP_SIZE {layout.row_group_size})"
             )
             self.con.execute(f"USE {DATABASE_ALIAS}")
             # DuckDB draws its own bar on long checkpoints, over the guard's heartbeat.
@@ -156,8 +226,9 @@ class Store:
         except duckdb.Error as error:
             raise SetupError(f"cannot open database {str(path)!r}: {error}") from None
         self.path = path
+        self.layout = layout
         self._check_schema()
-        for statement in _CREATE:
+        for statement in (*_CREATE, layout.create()):
             self.con.execute(statement)
 
     def _check_schema(self) -> None:
@@ -170,6 +241,12 @@ class Store:
                     [DATABASE_ALIAS, table],
                 ).fetchall()
             )
+            if found and table in {"signals", "samples"} and table != self.layout.table:
+                other = Layout.LONG if self.layout is Layout.WIDE else Layout.WIDE
+                raise SetupError(
+                    f"database {str(self.path)!r} holds the {other.value} layout (table "
+                    f"{table!r}); use --layout {other.value}, or another --db"
+                )
             if found and found != expected:
                 raise SetupError(
                     f"database {str(self.path)!r} has a table {table!r} with columns "
@@ -217,26 +294,30 @@ class Store:
         Rows go in batches (see :func:`signal_batches`); ``on_batch(rows)`` is called
         after each. Any exception rolls the whole file back. Returns the rows written.
         """
+        layout = self.layout
+        written = 0
         self.con.begin()
         try:
             for batch in signal_batches(records, batch_rows, batch_bytes):
-                self._insert(file, arrow_batch(batch))
-                on_batch(len(batch))
+                self._insert(file, layout.arrow(batch))
+                rows = layout.rows(batch)
+                written += rows
+                on_batch(rows)
             self.con.execute(
                 "INSERT INTO manifest VALUES (?, ?, ?, ?, ?, ?)",
-                [file, size, sha256, len(records), clock() - started, utc_now()],
+                [file, size, sha256, written, clock() - started, utc_now()],
             )
             self.con.commit()
         except BaseException:
             self.rollback()
             raise
-        return len(records)
+        return written
 
     def _insert(self, file: str, table: pa.Table) -> None:
         self.con.register(BATCH_VIEW, table)
         try:
             self.con.execute(
-                f"INSERT INTO signals SELECT ?, subject, signal FROM {BATCH_VIEW}", [file]
+                f"INSERT INTO {self.layout.table} SELECT ?, * FROM {BATCH_VIEW}", [file]
             )
         finally:
             self.con.unregister(BATCH_VIEW)

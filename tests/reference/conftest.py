@@ -89,9 +89,10 @@ def start_extract(data_dir: Path, db: Path, log: Path, *args: str) -> subprocess
 class Fingerprint:
     """What a database holds, in a form two runs can be compared by.
 
-    ``content`` is ``sum(hash(file, subject, signal))`` over the signals table: equal
-    content gives equal sums whatever the row order, and one row lost or duplicated
-    changes it.
+    ``content`` is the sum of the hash of every row of the data table (``signals``, or
+    ``samples`` in the long layout): equal content gives equal sums whatever the row order,
+    and one row lost or duplicated changes it. A row's key is (file, subject), and
+    (file, subject, t) in the long layout.
     """
 
     rows: int
@@ -110,10 +111,17 @@ def fingerprint(db: Path) -> Fingerprint:
     """Read the fingerprint of ``db`` (read-only)."""
     con = duckdb.connect(str(db), read_only=True)
     try:
+        tables = {
+            name for (name,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        }
+        if "samples" in tables:
+            table, key, columns = "samples", "file, subject, t", "file, subject, t, value"
+        else:
+            table, key, columns = "signals", "file, subject", "file, subject, signal"
         row = con.execute(
-            "SELECT (SELECT count(*) FROM signals), "
-            "(SELECT count(*) FROM (SELECT DISTINCT file, subject FROM signals)), "
-            "(SELECT coalesce(sum(hash(file, subject, signal)), 0) FROM signals), "
+            f"SELECT (SELECT count(*) FROM {table}), "
+            f"(SELECT count(*) FROM (SELECT DISTINCT {key} FROM {table})), "
+            f"(SELECT coalesce(sum(hash({columns})), 0) FROM {table}), "
             "(SELECT count(*) FROM manifest), "
             "(SELECT coalesce(sum(rows), 0) FROM manifest)"
         ).fetchone()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from extraction_lint.reference.records import SignalRecord
-from extraction_lint.reference.store import arrow_batch, signal_batches
+from extraction_lint.reference.store import arrow_batch, arrow_samples, signal_batches
 
 
 def _records(*lengths: int) -> list[SignalRecord]:
@@ -41,3 +41,12 @@ def test_the_arrow_batch_is_a_list_column_over_the_exact_values() -> None:
     assert table.column_names == ["subject", "signal"]
     assert table.column("subject").to_pylist() == ["s0", "s1", "s2"]
     assert table.column("signal").to_pylist() == [[0.0, 0.0, 0.0], [], [2.0, 2.0]]
+
+
+def test_the_long_batch_has_a_row_per_sample_with_its_subject_and_index() -> None:
+    table = arrow_samples(_records(3, 0, 2))
+    assert table.column_names == ["subject", "t", "value"]
+    assert table.column("subject").to_pylist() == ["s0", "s0", "s0", "s2", "s2"]
+    assert table.column("t").to_pylist() == [0, 1, 2, 0, 1]
+    assert table.column("value").to_pylist() == [0.0, 0.0, 0.0, 2.0, 2.0]
+    assert arrow_samples([]).num_rows == 0

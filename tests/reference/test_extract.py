@@ -185,3 +185,38 @@ def test_a_database_with_another_signals_table_is_refused(small_set: Path, tmp_p
     assert result.returncode == 2, result.explain()
     assert "has a table 'signals' with columns (id INTEGER, value DOUBLE)" in result.stderr
     assert query(db, "SELECT count(*) FROM signals") == [(0,)]
+
+
+def test_the_long_layout_stores_every_sample_as_a_row_with_its_index(
+    small_set: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "long.duckdb"
+    result = run_reference("extract", small_set, "--db", db, "--layout", "long")
+    assert result.returncode == 0, result.explain()
+    assert result.count("rows") == 5 * 6 * 300
+
+    stored: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    for file, subject, t, value in query(db, "SELECT * FROM samples"):
+        stored.setdefault((str(file), str(subject)), []).append((int(t), float(value)))
+    expected = {}
+    for path in sorted(small_set.glob("*.pkl")):
+        with path.open("rb") as handle:
+            for subject, signal in pickle.load(handle).items():
+                expected[(path.name, subject)] = signal
+    assert stored.keys() == expected.keys()
+    for key, signal in expected.items():
+        samples = sorted(stored[key])
+        assert [t for t, _ in samples] == list(range(len(signal))), key
+        assert np.array_equal(np.array([v for _, v in samples]), signal), key
+    assert query(db, "SELECT DISTINCT rows FROM manifest") == [(6 * 300,)]
+    assert query(db, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'signals'") == [(0,)]
+
+
+def test_a_database_keeps_the_layout_it_was_made_with(small_set: Path, tmp_path: Path) -> None:
+    db = tmp_path / "out.duckdb"
+    assert run_reference("extract", small_set, "--db", db).returncode == 0
+    before = fingerprint(db)
+    other = run_reference("extract", small_set, "--db", db, "--layout", "long")
+    assert other.returncode == 2, other.explain()
+    assert "holds the wide layout (table 'signals'); use --layout wide" in other.stderr
+    assert fingerprint(db) == before

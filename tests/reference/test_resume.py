@@ -27,15 +27,17 @@ def _wait_for_start(log: Path, process_timeout: float = 30.0) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(("layout", "rows_per_subject"), [("wide", 1), ("long", 500)])
 def test_kill_9_at_random_moments_then_resume_gives_the_uninterrupted_table(
-    tmp_path: Path,
+    tmp_path: Path, layout: str, rows_per_subject: int
 ) -> None:
     data = write_inputs(tmp_path / "in", files=FILES, subjects=5, length=500, seed=3)
+    args = (*SLOW_ARGS, "--layout", layout)
     reference_db = tmp_path / "reference.duckdb"
-    uninterrupted = run_reference("extract", data, "--db", reference_db, *SLOW_ARGS)
+    uninterrupted = run_reference("extract", data, "--db", reference_db, *args)
     assert uninterrupted.returncode == 0, uninterrupted.explain()
     expected = fingerprint(reference_db)
-    assert expected.rows == FILES * 5
+    assert expected.rows == FILES * 5 * rows_per_subject
     loop_seconds = float(uninterrupted.summary()["seconds"])
 
     seed = random.randrange(1 << 30)
@@ -44,7 +46,7 @@ def test_kill_9_at_random_moments_then_resume_gives_the_uninterrupted_table(
     log = tmp_path / "killed.log"
     progress = [0]
     for attempt in range(KILLS):
-        process = start_extract(data, db, log, *SLOW_ARGS)
+        process = start_extract(data, db, log, *args)
         _wait_for_start(log)
         # Each resumed run has less left to do; aim inside what remains of it.
         remaining = loop_seconds * (FILES - progress[-1]) / FILES
@@ -56,7 +58,7 @@ def test_kill_9_at_random_moments_then_resume_gives_the_uninterrupted_table(
         assert state.consistent, f"after kill {attempt}: {state} (seed {seed})"
         progress.append(state.manifest_files)
 
-    resumed = run_reference("extract", data, "--db", db, *SLOW_ARGS)
+    resumed = run_reference("extract", data, "--db", db, *args)
 
     assert resumed.returncode == 0, resumed.explain()
     assert fingerprint(db) == expected, f"kills left {progress} files loaded (seed {seed})"
