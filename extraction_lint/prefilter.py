@@ -780,6 +780,11 @@ class Prefilter:
 
     def relevance(self, text: str, tree: ast.Module) -> Relevance | None:
         """Stage 2, and where the rules can look: None when no enabled rule can fire."""
+        may_match, relevance = self.scan(text, tree)
+        return relevance if may_match else None
+
+    def scan(self, text: str, tree: ast.Module) -> tuple[bool, Relevance]:
+        """Stage 2's verdict, and where the rules can look in any case."""
         scan = _TreeScan(self.triggers, self.range_limit)
         offsets = self.triggers.offsets(text)
         aliases = scan.collect_imports(tree)
@@ -788,9 +793,9 @@ class Prefilter:
             offsets.extend(m.start() for m in called.finditer(text))
         lines = _line_numbers(text, offsets)
         scan.scan(tree, lines)
-        if not scan.verdict(self.enabled):
-            return None
-        return Relevance(lines, frozenset(scan.sink_callees()), tuple(scan.import_statements))
+        may_match = scan.verdict(self.enabled)
+        relevance = Relevance(lines, frozenset(scan.sink_callees()), tuple(scan.import_statements))
+        return may_match, relevance
 
     def may_match(self, text: str, tree: ast.Module) -> bool:
         """Both stages: False means no enabled rule can fire in this file."""

@@ -15,7 +15,7 @@ import pytest
 from extraction_lint.analysis.catalog import Catalog
 from extraction_lint.analysis.module import ModuleAnalysis
 from extraction_lint.engine import CheckOptions, check_source
-from extraction_lint.prefilter import Prefilter, Relevance, _line_numbers, _TreeScan
+from extraction_lint.prefilter import Prefilter, Relevance
 from extraction_lint.rules import TREE_RULES
 from extraction_lint.sparse import sparse_source
 from tests.helpers import REPO
@@ -27,17 +27,7 @@ ALL_CODES = frozenset(r.code for r in TREE_RULES)
 def relevance_of(text: str, tree: ast.Module) -> Relevance:
     """What the prefilter finds in ``text``, whatever its verdict (so that every file of a
     corpus is made sparse, not only those in which a rule can fire)."""
-    prefilter = Prefilter(Catalog(), ALL_CODES)
-    scan = _TreeScan(prefilter.triggers, prefilter.range_limit)
-    offsets = prefilter.triggers.offsets(text)
-    aliases = scan.collect_imports(tree)
-    if aliases:
-        pattern = r"\b(?:{})\b".format("|".join(map(re.escape, aliases)))
-        offsets += [m.start() for m in re.finditer(pattern, text)]
-    lines = _line_numbers(text, offsets)
-    scan.scan(tree, lines)
-    scan.verdict(ALL_CODES)
-    return Relevance(lines, frozenset(scan.sink_callees()), tuple(scan.import_statements))
+    return Prefilter(Catalog(), ALL_CODES).scan(text, tree)[1]
 
 
 def facts(analysis: ModuleAnalysis) -> dict:
