@@ -112,6 +112,8 @@ def test_keyboard_interrupt_ends_the_block_like_any_exception(run_child: RunChil
         import os, signal, threading, time
         from extraction_lint.guardrails import guard
 
+        # A background job starts with SIGINT ignored: ask for Ctrl-C's usual handling.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
         try:
             with guard(total=100, label="extract", stall_timeout=5, heartbeat_every=60) as g:
