@@ -12,16 +12,17 @@ its peak RSS is its own (``benchmarks/reference_bench_modes.py`` has the loaders
 
 ``executemany`` is slow, so both executemany modes load only the first
 ``--executemany-files`` files (2 by default) and their rows/s are compared with the
-others'. ``--layout long`` stores a row per sample (``extract --layout long``) in every
-mode; its executemany modes then load one file of ``--executemany-subjects`` subjects (4
-by default: 24,000 rows), their own small input. The reference also loads 4x the files,
+others'. The benchmark runs in both table layouts, one after the other (``--layout``
+picks one): wide, a row per subject (the extractor's default), then long, a row per sample
+(``extract --layout long``) in every mode, where the executemany modes load one file of
+``--executemany-subjects`` subjects (4 by default: 24,000 rows), their own small input. The reference also loads 4x the files,
 to show that its peak RSS does not grow with the input. Each measurement is repeated
 ``--repeat`` times; the table shows medians.
 
 Targets, printed as met or missed: the reference within 2x of the floor's throughput,
 at least 50x the rows/s of executemany, peak RSS within 20% between 1x and 4x the files.
 
-    python benchmarks/reference_bench.py [--layout wide|long] [--files 16] [--repeat 3]
+    python benchmarks/reference_bench.py [--layout both|wide|long] [--files 16] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -249,43 +250,12 @@ def print_report(
         print(f"target {text:<42} {found[name]:>8.2f} {op} {bound:<5} {verdict}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--layout", choices=[layout.value for layout in Layout], default="wide", help="(wide)"
-    )
-    parser.add_argument("--files", type=int, default=16, help="base input files (default 16)")
-    parser.add_argument("--subjects", type=int, default=507, help="subjects a file (507)")
-    parser.add_argument("--length", type=int, default=6_000, help="samples a signal (6,000)")
-    parser.add_argument(
-        "--executemany-files", type=int, default=2, help="files for executemany modes (2)"
-    )
-    parser.add_argument(
-        "--executemany-subjects",
-        type=int,
-        default=4,
-        help="long layout: subjects of the one executemany file (4)",
-    )
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement (3)")
-    parser.add_argument("--json", type=Path, help=f"(default: {OUT}/reference_bench[_long].json)")
-    parser.add_argument(
-        "--work", type=Path, help="where to write the input (in a new temporary directory)"
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the generated input")
-    args = parser.parse_args(argv)
-    if not 1 <= args.executemany_files <= args.files:
-        parser.error("--executemany-files must be between 1 and --files")
-
-    layout = Layout(args.layout)
-    if args.json is None:
-        suffix = "" if layout is Layout.WIDE else f"_{layout.value}"
-        args.json = OUT / f"reference_bench{suffix}.json"
+def run_layout(args: argparse.Namespace, layout: Layout, out: Path) -> None:
+    """The whole benchmark in one layout: input, runs, report, JSON."""
     shape = DataShape(args.files, args.subjects, args.length, seed=0)
     subset: DataShape | int = args.executemany_files
     if layout is Layout.LONG:
         subset = DataShape(1, args.executemany_subjects, args.length, seed=1)
-    if args.work is not None:
-        args.work.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="reference_bench_", dir=args.work))
     started = time.monotonic()
     try:
@@ -293,7 +263,10 @@ def main(argv: list[str] | None = None) -> int:
         runs = []
         for repeat in range(args.repeat):
             for mode, dataset in PLAN:
-                print(f"run {repeat + 1}/{args.repeat}: {mode} on {dataset} ...", flush=True)
+                print(
+                    f"{layout.value} layout, run {repeat + 1}/{args.repeat}: {mode} on {dataset}",
+                    flush=True,
+                )
                 db = work / "bench.duckdb"
                 runs.append(measure(mode, dataset, sets[dataset], db, layout))
     finally:
@@ -302,8 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     table = medians(runs)
     found = ratios(table)
     print_report(table, found, shape, layout)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
         json.dumps(
             {
                 "input": asdict(shape),
@@ -327,7 +300,51 @@ def main(argv: list[str] | None = None) -> int:
         )
         + "\n"
     )
-    print(f"\nresults written to {args.json}")
+    print(f"\nresults written to {out}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--layout",
+        choices=["both", *(layout.value for layout in Layout)],
+        default="both",
+        help="the table layout to load (default: both, one after the other)",
+    )
+    parser.add_argument("--files", type=int, default=16, help="base input files (default 16)")
+    parser.add_argument("--subjects", type=int, default=507, help="subjects a file (507)")
+    parser.add_argument("--length", type=int, default=6_000, help="samples a signal (6,000)")
+    parser.add_argument(
+        "--executemany-files", type=int, default=2, help="files for executemany modes (2)"
+    )
+    parser.add_argument(
+        "--executemany-subjects",
+        type=int,
+        default=4,
+        help="long layout: subjects of the one executemany file (4)",
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement (3)")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        help=f"results of one layout (default: {OUT}/reference_bench.json, "
+        "reference_bench_long.json)",
+    )
+    parser.add_argument(
+        "--work", type=Path, help="where to write the input (in a new temporary directory)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the generated input")
+    args = parser.parse_args(argv)
+    if not 1 <= args.executemany_files <= args.files:
+        parser.error("--executemany-files must be between 1 and --files")
+    layouts = list(Layout) if args.layout == "both" else [Layout(args.layout)]
+    if args.json is not None and len(layouts) > 1:
+        parser.error("--json needs one --layout")
+    if args.work is not None:
+        args.work.mkdir(parents=True, exist_ok=True)
+    for layout in layouts:
+        suffix = "" if layout is Layout.WIDE else f"_{layout.value}"
+        run_layout(args, layout, args.json or OUT / f"reference_bench{suffix}.json")
     return 0
 
 
