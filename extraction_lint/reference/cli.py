@@ -125,8 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
         "make-data",
         help="write a synthetic input set shaped like the incident's",
         description=(
-            "Write FILES pickles, each a dict of SUBJECTS subject ids -> float64 signals of "
-            "LENGTH samples. Same arguments, same bytes."
+            "Write N pickles, each a dict of M subject ids -> float64 signals of L samples. "
+            "Same arguments, same bytes."
         ),
     )
     make.add_argument("directory", type=Path, metavar="DIR", help="where to write the files")
@@ -146,13 +146,20 @@ def build_parser() -> argparse.ArgumentParser:
         "extract",
         help="load the pickles of DIR into a DuckDB database",
         description=(
-            "Load every input file into the signals table, one transaction per file with its "
-            "manifest row. Files the manifest already lists with the same SHA-256 are skipped, "
-            "so a stopped run resumes where it stopped."
+            "Load every input file into the signals table (the samples table with --layout "
+            "long), one transaction per file with its manifest row. Files the manifest "
+            "already lists with the same SHA-256 are skipped, so a stopped run resumes where "
+            "it stopped."
         ),
     )
     run.add_argument("directory", type=Path, metavar="DIR", help="directory of input pickles")
-    run.add_argument("--db", type=Path, required=True, metavar="FILE", help="DuckDB database")
+    run.add_argument(
+        "--db",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="DuckDB database (created if missing)",
+    )
     run.add_argument(
         "--pattern", default=FILE_PATTERN, help=f"input file glob (default: {FILE_PATTERN})"
     )

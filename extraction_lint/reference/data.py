@@ -86,6 +86,10 @@ def write_file(path: Path, content: object) -> None:
     try:
         with os.fdopen(handle, "wb") as out:
             pickle.dump(content, out, protocol=PICKLE_PROTOCOL)
+        # mkstemp makes the file private; give it the permissions of any new file.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

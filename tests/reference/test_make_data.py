@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import pickle
+import stat
 from pathlib import Path
 
 import numpy as np
 
 from extraction_lint.reference.data import PRESETS
 
-from .conftest import run_reference
+from .conftest import run_reference, write_inputs
 
 
 def _bytes_of(directory: Path) -> dict[str, bytes]:
@@ -89,3 +91,13 @@ def test_bad_arguments_exit_2_without_a_traceback(tmp_path: Path) -> None:
         assert result.returncode == 2, result.explain()
         assert "Traceback" not in result.stderr
     assert not list(tmp_path.glob("*.pkl"))
+
+
+def test_files_get_the_permissions_of_any_new_file(tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        write_inputs(tmp_path / "in", files=2, subjects=1, length=3)
+    finally:
+        os.umask(previous)
+    modes = {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "in").glob("*.pkl")}
+    assert modes == {0o644}
