@@ -1,10 +1,11 @@
 """The per-file engine: bytes in, a :class:`FileResult` out, never an exception.
 
-Each file is decoded, checked for the skip directive, parsed once with libcst (after a
-syntax check with the interpreter's own parser, which also guards libcst's native parser
-against input nested deeply enough to overflow its stack), analysed once, and handed to
-every enabled rule. Positions are computed only for files with findings. Nothing is kept
-between files.
+Each file is decoded and checked for the skip directive. The interpreter's own parser
+then checks its syntax (which also guards libcst's native parser against input nested
+deeply enough to overflow its stack). The prefilter (prefilter.py) decides whether a rule
+can fire; if so, the definitions that can matter are parsed once with libcst (sparse.py),
+analysed once, and handed to every enabled rule. Positions are computed only for files
+with findings. Nothing is kept between files.
 """
 
 from __future__ import annotations
@@ -226,8 +227,8 @@ def _prefilter_for(settings: AnalysisSettings, enabled: frozenset[str]) -> Prefi
 
 
 def _may_match(options: CheckOptions, text: str, tree: ast.Module) -> bool:
-    prefilter = _prefilter_for(options.analysis, options.enabled)
-    return prefilter.text_may_match(text) and _relevance(prefilter, text, tree) is not None
+    with _recursion_limit(ANALYSIS_RECURSION_LIMIT):
+        return _prefilter_for(options.analysis, options.enabled).may_match(text, tree)
 
 
 def _relevance(prefilter: Prefilter, text: str, tree: ast.Module) -> Relevance | None:

@@ -1,8 +1,9 @@
 """Cheap tests that tell, before the libcst parse, that no enabled rule can fire in a file.
 
 Every rule needs a sink or a loader call, so a file whose text names none of them is done
-(stage 1, a substring search). A file that does is checked on the tree of the interpreter's
-own parser, which the engine has already built for its syntax check (stage 2): a rule can
+(stage 1, a substring search; ``x.execute(sql)`` counts only with parameters after the
+statement). A file that does is checked on the tree of the interpreter's own parser,
+which the engine builds for its syntax check (stage 2): a rule can
 only fire where a sink or loader call sits in a loop (EXL101-103), or where a sink call
 shares its scope with a loop (EXL001), with a comprehension or a ``list(...)``-like call
 (EXL002), or where some function of the module loops and returns a value (EXL003).
@@ -12,6 +13,7 @@ way (module-wide, with the conventional aliases) but a local variable that shado
 module is not noticed, and ``x.execute(sql, rows)`` counts whenever ``rows`` is bound to
 a list anywhere in its scope. So they never skip a file that the analysis would report
 on. What they know comes from the same catalogue the rules use, extensions included.
+Stage 2 also tells where the rules can look (:class:`Relevance`), for the sparse parse.
 """
 
 from __future__ import annotations
