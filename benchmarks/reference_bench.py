@@ -15,9 +15,9 @@ its peak RSS is its own (``benchmarks/reference_bench_modes.py`` has the loaders
 others'. The benchmark runs in both table layouts, one after the other (``--layout``
 picks one): wide, a row per subject (the extractor's default), then long, a row per sample
 (``extract --layout long``) in every mode, where the executemany modes load one file of
-``--executemany-subjects`` subjects (4 by default: 24,000 rows), their own small input. The reference also loads 4x the files,
-to show that its peak RSS does not grow with the input. Each measurement is repeated
-``--repeat`` times; the table shows medians.
+``--executemany-subjects`` subjects (4 by default: 24,000 rows), their own small input.
+The reference also loads 4x the files, to show that its peak RSS does not grow with the
+input. Each measurement is repeated ``--repeat`` times; the table shows medians.
 
 Targets, printed as met or missed: the reference within 2x of the floor's throughput,
 at least 50x the rows/s of executemany, peak RSS within 20% between 1x and 4x the files.
