@@ -76,7 +76,10 @@ a function called after the loop, is not seen (EXL003 covers helpers that return
 accumulate). A name carries what its last binding before the write carries, in source
 order: branches are not told apart, so a name bound in both arms of an `if` carries what
 the second arm binds. A flush anywhere inside the loop counts, even under a condition that
-never holds.
+never holds. `x.execute(sql, c)` is a bulk write when `c` is a list (or is turned into one
+where it is passed: `list(c)`, `sorted(c)`, `df.to_dict("records")`, `a.tolist()`) and the
+statement, when it is written out, is not a query (`SELECT`, `SHOW`, `DESCRIBE`,
+`EXPLAIN`, `PRAGMA`): a tuple or dict there is one row's parameters.
 """
     options = """
 - `bounded-range-limit` (default 1000): the largest `range` of literals that counts as a
