@@ -34,6 +34,22 @@ from extraction_lint.runner import Job, Runner, default_jobs, options_for, run_j
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
+# Subcommands with arguments of their own, each imported only when named. A path that
+# has such a name is linted as ``./watch``.
+SUBCOMMANDS = {
+    "watch": "extraction_lint.watch.cli:main",
+    "status": "extraction_lint.watch.board:main",
+    "report": "extraction_lint.report.cli:main",
+}
+
+
+def _run_subcommand(name: str, argv: list[str]) -> int:
+    import importlib
+
+    module_name, function = SUBCOMMANDS[name].split(":")
+    entry = getattr(importlib.import_module(module_name), function)
+    return int(entry(argv))
+
 
 class UsageError(Exception):
     """The tool cannot do what was asked (exit status 2)."""
@@ -100,8 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0] in SUBCOMMANDS:
+        return _run_subcommand(arguments[0], arguments[1:])
     try:
-        return _main(list(sys.argv[1:] if argv is None else argv))
+        return _main(arguments)
     except UsageError as error:
         print(f"extraction-lint: error: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -30,6 +30,7 @@ from .memory import DEFAULT_CHECK_EVERY, MemoryGuard
 from .output import OutputGrowthCheck
 from .progress import DisplayMode, PathLike, ProgressSnapshot, ProgressTracker
 from .stall import StallDetector
+from .status import GuardReporter
 from .units import DurationLike, SizeLike, parse_duration
 
 T = TypeVar("T")
@@ -83,6 +84,8 @@ class Guard:
         display: DisplayMode = "auto",
         memory_check_every: DurationLike = DEFAULT_CHECK_EVERY,
         logger: logging.Logger | None = None,
+        status: bool = True,
+        record: PathLike | None = None,
     ) -> None:
         self.progress = ProgressTracker(
             total,
@@ -129,6 +132,8 @@ class Guard:
         )
         self._supervisor: Supervisor | None = None
         self._entered = False
+        self._status_options = (status, record)
+        self._reporter: GuardReporter | None = None
 
     @property
     def monitors(self) -> list[SupervisedComponent]:
@@ -147,10 +152,13 @@ class Guard:
         if self._entered:
             raise RuntimeError(f"{self.label}: a guard can be entered only once")
         self._entered = True
+        status, record = self._status_options
+        if status or record is not None:
+            self._reporter = GuardReporter(self, status=status, record=record)
         self._supervisor = Supervisor(
             self.label,
             self.progress,
-            self.monitors,
+            [*self.monitors, *([self._reporter] if self._reporter else [])],
             grace=self.grace,
             hard_exit=self.hard_exit,
             drive_display=True,
@@ -167,6 +175,8 @@ class Guard:
     ) -> None:
         supervisor, self._supervisor = self._supervisor, None
         pending = supervisor.stop(exc) if supervisor is not None else None
+        if self._reporter is not None:
+            self._reporter.finish(pending or exc)
         for monitor in self.monitors:
             monitor._supervisor = None
         if pending is not None:
@@ -261,6 +271,8 @@ def guard(
     display: DisplayMode = "auto",
     memory_check_every: DurationLike = DEFAULT_CHECK_EVERY,
     logger: logging.Logger | None = None,
+    status: bool = True,
+    record: PathLike | None = None,
 ) -> Guard:
     """Watch a job: heartbeat, and each guard whose limit is set (``None`` turns it off).
 
@@ -282,6 +294,9 @@ def guard(
     - ``hard_exit``: end the process when the job's thread does not respond;
       ``None`` means yes in the main thread, no in other threads.
     - ``display``: ``"auto"``, ``"bar"``, ``"log"`` or ``"off"``.
+    - ``status``: keep a status record for ``extraction-lint status`` (see
+      :mod:`.status`); ``record``: write the job's history as JSON lines to that
+      file, for ``extraction-lint report``.
     """
     return Guard(
         total,
@@ -297,4 +312,6 @@ def guard(
         display=display,
         memory_check_every=memory_check_every,
         logger=logger,
+        status=status,
+        record=record,
     )
