@@ -310,6 +310,15 @@ def command_text(command: Sequence[str]) -> str:
     return shlex.join(command).replace("\n", "\\n")
 
 
+def short_label(command: Sequence[str], width: int = 60) -> str:
+    """A command as a short name: the program's base name and its arguments, cut to ``width``."""
+    if not command:
+        return ""
+    text = " ".join([os.path.basename(command[0]), *command[1:]])
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 class TerminationRequest(Exception):
     """watch itself was asked to stop (SIGTERM, SIGHUP)."""
 

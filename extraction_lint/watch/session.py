@@ -18,6 +18,7 @@ from .cli import (
     TerminationRequest,
     command_text,
     describe_limits,
+    short_label,
     dump_stacks,
     termination_as_exception,
     wait_a_little,
@@ -143,11 +144,11 @@ class WatchSession:
         """Watch until the job ends or a verdict; return the exit status."""
         options = self.options
         command = options.command or (self.probe.command() if self.probe else [])
-        title = f"pid {self.pid} ({command_text(command)})" if command else f"pid {self.pid}"
+        title = f"pid {self.pid} ({short_label(command)})" if command else f"pid {self.pid}"
         self._record(
             "start",
             source="watch",
-            label=command_text(command) or f"pid {self.pid}",
+            label=short_label(command) or f"pid {self.pid}",
             pid=self.pid,
             host=self.host,
             command=command,
