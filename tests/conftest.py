@@ -24,3 +24,20 @@ def lint_text(
 def lint():
     """The :func:`lint_text` helper as a fixture."""
     return lint_text
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_status_dir(tmp_path_factory: pytest.TempPathFactory):
+    """Guards run by the tests (and their children) keep their status records in the session's
+    temporary directory, not in the user's runtime directory."""
+    import os
+
+    from extraction_lint.guardrails.status import STATUS_DIR_ENV
+
+    previous = os.environ.get(STATUS_DIR_ENV)
+    os.environ[STATUS_DIR_ENV] = str(tmp_path_factory.mktemp("status-records"))
+    yield
+    if previous is None:
+        os.environ.pop(STATUS_DIR_ENV, None)
+    else:
+        os.environ[STATUS_DIR_ENV] = previous

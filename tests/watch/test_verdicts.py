@@ -1,0 +1,221 @@
+"""Each verdict of ``watch``, proven on a real misbehaving job watched by a real ``watch``."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import pytest
+
+from .conftest import pid_alive
+
+pytestmark = pytest.mark.slow
+MiB = 1024**2
+
+GROW_NUMPY = """
+    import time
+    import numpy as np
+    blocks = []
+    while len(blocks) < 384:                 # 3 GiB at most, should watch miss it
+        blocks.append(np.ones(1024 * 1024, dtype=np.float64))   # 8 MiB, every page touched
+        time.sleep(0.02)
+    time.sleep(600)
+"""
+
+
+def _mib(text: str, name: str) -> float:
+    match = re.search(rf"{name} ([\d.]+) (MiB|GiB)", text)
+    assert match, text
+    return float(match[1]) * (1024 if match[2] == "GiB" else 1)
+
+
+def test_memory_growth_is_stopped_with_exit_3_before_twice_the_limit(run_watch, script):
+    job = script(GROW_NUMPY)
+    result = run_watch(
+        "--memory-limit", "256MiB", "--every", "0.1", "--kill", "--", sys.executable, str(job)
+    )
+    assert result.returncode == 3, result.explain()
+    (verdict,) = result.verdicts
+    assert verdict["verdict"] == "memory"
+    assert "over --memory-limit 256.0 MiB" in verdict["message"]
+    assert 256 < _mib(verdict["message"], "RSS") < 512, verdict["message"]
+    # Every reading the job was seen at stayed under twice the limit.
+    assert max(r["rss"] for r in result.kinds("reading")) < 512 * MiB
+    assert "VERDICT memory: RSS" in result.stderr
+    # Python stacks before the kill (py-spy is in the test extra), then the kill itself.
+    assert "Python stacks of process" in result.stderr, result.explain()
+    assert "<module>" in result.stderr
+    assert "sent SIGTERM to 1 process(es)" in result.stderr
+    assert result.kinds("end")[-1]["state"] == "killed"
+    assert not pid_alive(result.kinds("start")[0]["pid"])
+
+
+def test_memory_verdict_without_kill_leaves_the_job_running(run_watch, script, spawn):
+    child = spawn(sys.executable, str(script(GROW_NUMPY)))
+    result = run_watch("--pid", str(child.pid), "--memory-limit", "128MiB", "--every", "0.1")
+    assert result.returncode == 3, result.explain()
+    assert f"the job (pid {child.pid}) is left running" in result.stderr
+    assert child.poll() is None
+
+
+def test_a_shell_running_python_counts_the_whole_tree(run_watch, script):
+    job = script(GROW_NUMPY)
+    result = run_watch(
+        "--memory-limit",
+        "200MiB",
+        "--every",
+        "0.1",
+        "--kill",
+        "--",
+        "sh",
+        "-c",
+        f"{sys.executable} {job}; echo never",
+    )
+    assert result.returncode == 3, result.explain()
+    assert "(2 processes," in result.verdicts[0]["message"]
+    assert "never" not in result.stdout
+
+
+def test_busy_job_with_no_output_and_no_log_is_a_stall_at_the_first_reading_past_stall(
+    run_watch, script, tmp_path
+):
+    out = tmp_path / "out.db"
+    out.write_bytes(b"header")
+    log = tmp_path / "job.log"
+    log.write_text("started\n")
+    job = script("while True:\n    pass\n")
+    result = run_watch(
+        "--stall", "2", "--every", "0.5", "--output", str(out), "--log", str(log), "--kill",
+        "--", sys.executable, str(job),
+    )
+    assert result.returncode == 4, result.explain()
+    (verdict,) = result.verdicts
+    message = verdict["message"]
+    assert message.startswith("stall: no sign of life for "), message
+    assert "--stall 2.0s" in message and "out.db 6 B unchanged" in message
+    assert "job.log no new line" in message
+    readings = result.kinds("reading")
+    # The verdict came at the reading that first found the job quiet for --stall, so
+    # within --stall plus one reading interval of its start.
+    assert readings[-1]["elapsed"] >= 2.0 - 0.1
+    assert readings[-2]["elapsed"] < 2.0
+    cpu = [r["cpu"] for r in readings if r["cpu"] is not None]
+    if sum(cpu) / len(cpu) >= 50:
+        assert "busy at" in message
+    assert out.read_bytes() == b"header"
+    assert not pid_alive(result.kinds("start")[0]["pid"])
+
+
+def test_a_sleeping_job_whose_output_grows_is_not_a_stall(run_watch, script, tmp_path):
+    out = tmp_path / "out.txt"
+    job = script(
+        f"""
+        import time
+        for i in range(16):
+            time.sleep(0.25)
+            with open({str(out)!r}, "a") as handle:
+                handle.write(f"row {{i}}\\n")
+        """
+    )
+    result = run_watch(
+        "--stall", "1.5", "--every", "0.2", "--output", str(out), "--", sys.executable, str(job)
+    )
+    assert result.returncode == 0, result.explain()
+    assert result.verdicts == []
+    assert out.read_text().count("row") == 16
+    assert max(r["output_size"] or 0 for r in result.kinds("reading")) > 0
+
+
+def test_a_job_that_keeps_rewriting_a_scratch_file_gets_the_write_ratio_verdict(
+    run_watch, script, tmp_path
+):
+    scratch = tmp_path / "scratch.bin"
+    job = script(
+        f"""
+        block = b"x" * (4 * 1024 * 1024)
+        while True:
+            with open({str(scratch)!r}, "wb") as handle:
+                handle.write(block)
+        """
+    )
+    result = run_watch(
+        "--write-ratio-after", "100MiB", "--every", "0.2", "--kill",
+        "--", sys.executable, str(job),
+    )
+    assert result.returncode == 6, result.explain()
+    (verdict,) = result.verdicts
+    message = verdict["message"]
+    assert re.match(r"write-ratio: wrote [\d.]+ MiB for [\d.]+ (KiB|MiB) read \([\d,]+x;", message)
+    assert "--write-ratio 20x past 100.0 MiB" in message
+    last = result.kinds("reading")[-1]
+    assert last["write_bytes"] >= 100 * MiB
+    assert last["write_bytes"] > 20 * last["read_bytes"]
+
+
+def test_past_the_timeout_is_exit_5_and_the_job_is_killed(run_watch, script):
+    job = script("import time\ntime.sleep(600)\n")
+    result = run_watch(
+        "--timeout", "1", "--every", "0.2", "--kill", "--grace", "5", "--", sys.executable, str(job)
+    )
+    assert result.returncode == 5, result.explain()
+    assert re.match(r"timeout: the job has run 1\.\ds \(--timeout 1\.0s\)", result.verdicts[0]["message"])
+    assert not pid_alive(result.kinds("start")[0]["pid"])
+
+
+def test_a_job_that_ignores_sigterm_gets_sigkill_after_the_grace(run_watch, script):
+    job = script(
+        """
+        import signal, time
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        time.sleep(600)
+        """
+    )
+    result = run_watch(
+        "--timeout", "0.5", "--every", "0.1", "--kill", "--grace", "1", "--", sys.executable, str(job)
+    )
+    assert result.returncode == 5, result.explain()
+    assert "still ran after --grace 1s and got SIGKILL" in result.stderr
+    assert not pid_alive(result.kinds("start")[0]["pid"])
+
+
+def test_a_job_that_fails_passes_its_status_on(run_watch):
+    result = run_watch("--every", "0.2", "--", sys.executable, "-c", "import sys; sys.exit(42)")
+    assert result.returncode == 42, result.explain()
+    assert result.verdicts[0]["message"] == "exit: the job exited with status 42"
+    assert "VERDICT exit: the job exited with status 42" in result.stderr
+
+
+def test_a_job_killed_by_a_signal_exits_128_plus_the_signal(run_watch):
+    result = run_watch(
+        "--every", "0.2", "--", sys.executable, "-c",
+        "import os, signal; os.kill(os.getpid(), signal.SIGKILL)",
+    )
+    assert result.returncode == 137, result.explain()
+    assert result.verdicts[0]["message"] == "exit: the job was killed by SIGKILL"
+
+
+def test_a_healthy_job_exits_with_its_own_status_and_its_output_untouched(
+    run_watch, script, tmp_path
+):
+    out = tmp_path / "result.csv"
+    job = script(
+        f"""
+        import sys, time
+        for i in range(3):
+            print(f"line {{i}}", flush=True)
+            time.sleep(0.2)
+        with open({str(out)!r}, "w") as handle:
+            handle.write("a,b\\n1,2\\n")
+        sys.stderr.write("job's own stderr\\n")
+        """
+    )
+    result = run_watch(
+        "--every", "0.1", "--memory-limit", "1GiB", "--stall", "30", "--timeout", "60",
+        "--output", str(out), "--", sys.executable, str(job),
+    )
+    assert result.returncode == 0, result.explain()
+    assert result.stdout == "line 0\nline 1\nline 2\n"
+    assert out.read_text() == "a,b\n1,2\n"
+    assert "job's own stderr" in result.stderr
+    assert result.verdicts == []
+    assert result.kinds("end")[-1] == {**result.kinds("end")[-1], "state": "exited", "exit_status": 0}
