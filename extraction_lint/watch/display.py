@@ -189,11 +189,11 @@ class PanelDisplay:
             table.add_row("", "first reading...")
         else:
             self._rows(table, reading, quiet_for)
-        subtitle = _escape(self.limits_text)
+        if self.limits_text:
+            table.add_row("limits", f"[dim]{_escape(self.limits_text)}[/]")
         return Panel(
             table,
             title=f"[bold]watch[/] {_escape(self.title)}",
-            subtitle=subtitle,
             border_style="red" if self.verdicts else "cyan",
         )
 
@@ -210,7 +210,7 @@ class PanelDisplay:
         cpu = "?" if reading.cpu is None else f"{reading.cpu:.0f}%"
         table.add_row("cpu", cpu)
         ratio = ""
-        if reading.read_bytes and reading.write_bytes is not None:
+        if reading.read_bytes and reading.write_bytes and reading.write_bytes > reading.read_bytes:
             ratio = f"  (written/read {reading.write_bytes / reading.read_bytes:,.1f}x)"
         table.add_row("read", f"{_bytes(reading.read_bytes)}  {_rate(reading.read_rate)}")
         table.add_row(
@@ -229,7 +229,7 @@ class PanelDisplay:
                 text = f"{format_bytes(size)}  [{colour}]{sign}{format_bytes(abs(growth))}[/]"
             table.add_row("output", f"{_escape(path)}  {text}")
         for path, log in reading.logs.items():
-            line = log.last_line if len(log.last_line) <= 70 else log.last_line[:67] + "..."
+            line = log.last_line if len(log.last_line) <= 48 else log.last_line[:45] + "..."
             table.add_row("log", f"{_escape(path)}  {describe_age(log)}  [dim]{_escape(line)}[/]")
         progress = progress_text(reading.progress)
         if progress:
