@@ -29,7 +29,7 @@ EXIT_USAGE = 2
 ENDED_STATES = ("finished", "failed", "interrupted")
 # A record not refreshed for this many heartbeats (and at least STALE_MIN seconds) is stale.
 STALE_HEARTBEATS = 3
-STALE_MIN = 10.0
+STALE_MIN = 5.0
 KEEP_ENDED = 24 * 3600.0
 KEEP_DEAD = 7 * 24 * 3600.0
 
