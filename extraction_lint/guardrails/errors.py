@@ -27,7 +27,12 @@ class GuardrailError(RuntimeError):
 
 
 class MemoryLimitExceeded(GuardrailError):
-    """The process's resident memory plus swap went over ``memory_limit``."""
+    """The process's resident memory plus swap went over ``memory_limit``.
+
+    Also raised by ``check_allocation`` for an allocation that would take it over:
+    ``requested`` is then the size asked for and ``what`` the caller's name for it
+    (``requested`` is 0 and ``what`` ``None`` when the limit was actually passed).
+    """
 
     def __init__(
         self,
@@ -37,11 +42,15 @@ class MemoryLimitExceeded(GuardrailError):
         swap: int = 0,
         limit: int = 0,
         thread_stacks: str = "",
+        requested: int = 0,
+        what: str | None = None,
     ) -> None:
         super().__init__(summary, thread_stacks)
         self.rss = rss
         self.swap = swap
         self.limit = limit
+        self.requested = requested
+        self.what = what
 
 
 class StallDetected(GuardrailError):

@@ -26,7 +26,7 @@ from ._component import SupervisedComponent
 from ._supervisor import DEFAULT_GRACE, Supervisor
 from ._sysinfo import MemoryReading, read_memory
 from .deadline import Deadline
-from .memory import DEFAULT_CHECK_EVERY, MemoryGuard
+from .memory import DEFAULT_CHECK_EVERY, MemoryGuard, allocation_size
 from .output import OutputGrowthCheck
 from .progress import DisplayMode, PathLike, ProgressSnapshot, ProgressTracker
 from .stall import StallDetector
@@ -222,6 +222,25 @@ class Guard:
         """Check memory now (at most one reading per 50 ms); return the reading."""
         if self.memory is not None:
             return self.memory.check()
+        self._raise_tripped()
+        return read_memory()
+
+    def check_allocation(self, nbytes: int, what: str | None = None) -> MemoryReading | None:
+        """Refuse an allocation of ``nbytes`` that would take the job over ``memory_limit``.
+
+        Call it before allocating something whose size is known in advance (an
+        array, a buffer): when resident memory plus swap plus ``nbytes`` would be
+        over the limit it raises :class:`MemoryLimitExceeded` (with the figures,
+        the limit, the progress, the current item and ``what``, the caller's name
+        for the allocation) instead of letting one large allocation overshoot the
+        limit before the guard can see it. The refusal does not trip the guard, so
+        the job may catch it and go on. Returns the reading taken; without a
+        ``memory_limit`` nothing is refused and the reading is returned as by
+        :meth:`check_memory`. See :meth:`MemoryGuard.check_allocation`.
+        """
+        if self.memory is not None:
+            return self.memory.check_allocation(nbytes, what)
+        allocation_size(nbytes)
         self._raise_tripped()
         return read_memory()
 

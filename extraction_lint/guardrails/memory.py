@@ -10,6 +10,7 @@ rather than a limit that silently never fires.
 from __future__ import annotations
 
 import logging
+import operator
 import time
 from types import FrameType
 
@@ -27,6 +28,19 @@ MIN_CHECK_INTERVAL = 0.001
 # keeps the overshoot under half the headroom, while a job far below its limit is
 # read about once a second. A faster growth seen between two readings replaces it.
 ASSUMED_MAX_GROWTH = 2 * 1024**3
+
+
+def allocation_size(nbytes: int) -> int:
+    """Validate the ``nbytes`` of ``check_allocation`` (any integer type, numpy's too)."""
+    try:
+        size = operator.index(nbytes)
+    except TypeError:
+        raise TypeError(
+            f"check_allocation: nbytes must be a number of bytes (an int), got {nbytes!r}"
+        ) from None
+    if size < 0:
+        raise ValueError(f"check_allocation: nbytes must be >= 0, got {size}")
+    return size
 
 
 class MemoryGuard(SupervisedComponent):
@@ -107,6 +121,48 @@ class MemoryGuard(SupervisedComponent):
         if error is not None:
             self._fail(error)
         return reading
+
+    def check_allocation(self, nbytes: int, what: str | None = None) -> MemoryReading:
+        """Refuse an allocation of ``nbytes`` that would take the process over the limit.
+
+        For code that knows how much it is about to allocate (an array whose shape
+        and dtype it has read, a buffer whose length a header gives): call this
+        first, and a single large allocation is refused before it is made instead
+        of being caught after it, when the process may already be far over the
+        limit or killed by the kernel. The process's memory is read now; when its
+        resident memory plus swap plus ``nbytes`` is over the limit, this raises
+        :class:`MemoryLimitExceeded` with the reading, ``requested=nbytes``, the
+        limit, the progress, the current item and ``what`` (the caller's name for
+        the allocation, such as ``"signal 's0042' of 'batch_007.pkl'"``) in the
+        message. Returns the reading otherwise.
+
+        A refusal does not trip the guard: nothing was allocated, so the job may
+        catch the error and go on (skip that item, read it in smaller pieces). An
+        error the guard tripped earlier is raised here first, as by :meth:`check`.
+        Safe to call from any thread; the error is raised in the calling one.
+        """
+        size = allocation_size(nbytes)
+        self._raise_tripped()
+        reading = self.read()
+        after = reading.total + size
+        if after <= self.limit:
+            return reading
+        named = f" for {what}" if what else ""
+        summary = (
+            f"{self.label}: allocation refused: {format_bytes(size)}{named} on top of RSS "
+            f"{format_bytes(reading.rss)} + swap {format_bytes(reading.swap)} = "
+            f"{format_bytes(reading.total)} would make {format_bytes(after)}, over memory_limit "
+            f"{format_bytes(self.limit)}; {self.progress.where(time.monotonic())}. Process it "
+            "in smaller pieces, or raise memory_limit."
+        )
+        raise MemoryLimitExceeded(
+            summary,
+            rss=reading.rss,
+            swap=reading.swap,
+            limit=self.limit,
+            requested=size,
+            what=what,
+        )
 
     def _evaluate(self, reading: MemoryReading, now: float) -> MemoryLimitExceeded | None:
         if reading.total <= self.limit:

@@ -110,3 +110,42 @@ def test_memory_guard_alone_checks_once_per_item(run_child: RunChild) -> None:
     assert 150 * MIB < int(match[2]) < 300 * MIB
     assert 50 < int(match[1]) < 10_000
     assert "cache: memory limit exceeded" in result.stdout
+
+
+def test_an_allocation_known_in_advance_is_refused_before_it_is_made(run_child: RunChild) -> None:
+    # One 1 GiB array at a 1 GiB limit: without the check, RSS reaches about twice
+    # the limit before any reading can see it.
+    result = run_child(
+        """
+        import numpy as np
+        from extraction_lint.guardrails import MemoryLimitExceeded, guard, read_memory
+
+        with guard(total=3, label="extract", memory_limit="1 GiB", heartbeat_every=60) as g:
+            for path in g.track(["a.pkl", "b.pkl", "c.pkl"]):
+                size = (2**30 if path == "b.pkl" else 2**20) // 8
+                try:
+                    g.check_allocation(size * 8, what=f"signal 's1' of {path!r}")
+                except MemoryLimitExceeded as error:
+                    print(f"REFUSED {error.requested} {error.limit} {error.what}")
+                    print(f"RSS_AFTER {read_memory().rss}")
+                    print(f"ERROR {error}")
+                    continue
+                signal = np.ones(size)
+                print(f"LOADED {path}")
+        """
+    )
+    assert result.returncode == 0, result.explain()
+    lines = result.stdout.splitlines()
+    assert lines[0] == "LOADED a.pkl"
+    assert lines[1] == f"REFUSED {2**30} {2**30} signal 's1' of 'b.pkl'"
+    assert int(lines[2].split()[1]) < 2**30 // 2  # nothing of the 1 GiB was allocated
+    message = lines[3].removeprefix("ERROR ")
+    assert re.match(
+        r"extract: allocation refused: 1\.0 GiB for signal 's1' of 'b\.pkl' on top of "
+        r"RSS [\d.]+ MiB \+ swap [\d.]+ (B|KiB|MiB) = [\d.]+ MiB would make 1\.\d GiB, "
+        r"over memory_limit 1\.0 GiB; after 1/3 items \(33\.3%\), current item 'b\.pkl', ",
+        message,
+    ), message
+    # A refusal does not trip the guard: the job went on with the next item.
+    assert lines[4] == "LOADED c.pkl"
+    assert "ERROR" not in result.stderr
