@@ -143,7 +143,7 @@ def write_atomically(path: Path, data: Mapping[str, Any]) -> None:
 
 
 def read_records(directory: Path | None = None) -> Iterator[tuple[Path, dict[str, Any] | str]]:
-    """Every status record in ``directory``: ``(path, record)``, or ``(path, why)`` if unreadable."""
+    """Every status record in ``directory``: ``(path, record)``, or ``(path, why)`` if unusable."""
     target = directory if directory is not None else status_dir()
     try:
         paths = sorted(p for p in target.glob("*.json") if not p.name.startswith("."))
@@ -300,7 +300,9 @@ class GuardReporter:
             try:
                 self.history = HistoryWriter(record)
             except OSError as error:
-                raise ValueError(f"record: cannot write the history to {record!r}: {error}") from error
+                raise ValueError(
+                    f"record: cannot write the history to {record!r}: {error}"
+                ) from error
 
     # -- monitor protocol ----------------------------------------------------------
 
@@ -384,9 +386,7 @@ class GuardReporter:
             if self.history is not None and state == "running":
                 counters = self._counters.sample()
                 output = self.guard.progress.watch_output
-                outputs = (
-                    {os.fspath(output): figures["output_size"]} if output is not None else {}
-                )
+                outputs = {os.fspath(output): figures["output_size"]} if output is not None else {}
                 self._history(
                     "reading",
                     rss=figures["rss"],
@@ -473,4 +473,3 @@ class GuardReporter:
         self._history("end", state=state, exit_status=0 if outcome is None else exit_status)
         if self.history is not None:
             self.history.close()
-

@@ -1,4 +1,4 @@
-"""The report page: one HTML file with its styles and charts inline (nothing fetched at view time)."""
+"""The report page: one HTML file with its styles and charts inline (nothing fetched to view it)."""
 
 from __future__ import annotations
 
@@ -126,8 +126,9 @@ def charts(history: History) -> list[tuple[Chart | None, str, str]]:
             output_series = [Series(name, history.series("output_size"), colour="#2ca02c")]
         found.append(
             (
-                Chart("output", "Output", output_series, _short_bytes, markers=markers,
-                      y_unit="bytes"),
+                Chart(
+                    "output", "Output", output_series, _short_bytes, markers=markers, y_unit="bytes"
+                ),
                 "output",
                 "Output size",
             )
@@ -155,7 +156,7 @@ def charts(history: History) -> list[tuple[Chart | None, str, str]]:
     else:
         found.append((None, "io", "I/O: not measured"))
     if history.has("done"):
-        total = history.last("total")
+        items_total = history.last("total")
         found.append(
             (
                 Chart(
@@ -163,7 +164,7 @@ def charts(history: History) -> list[tuple[Chart | None, str, str]]:
                     "Progress",
                     [Series("items done", history.series("done"), colour="#ff7f0e")],
                     _count,
-                    limits=[("total", total)] if total else [],
+                    limits=[("total", items_total)] if items_total else [],
                     markers=markers,
                 ),
                 "progress",
@@ -218,7 +219,9 @@ def _facts(history: History) -> list[tuple[str, str]]:
     read, written = history.last("read_bytes"), history.last("write_bytes")
     if read is not None and written is not None:
         ratio = f" ({written / read:,.1f}x)" if read else ""
-        facts.append(("I/O", f"{format_bytes(written)} written for {format_bytes(read)} read{ratio}"))
+        facts.append(
+            ("I/O", f"{format_bytes(written)} written for {format_bytes(read)} read{ratio}")
+        )
     size = history.last("output_size")
     if size is not None:
         facts.append(("output at the end", format_bytes(size)))
@@ -232,7 +235,10 @@ def _facts(history: History) -> list[tuple[str, str]]:
     if end is not None:
         status = end.get("exit_status")
         facts.append(
-            ("end", f"{end.get('state', '?')}" + ("" if status is None else f", exit status {status}"))
+            (
+                "end",
+                f"{end.get('state', '?')}" + ("" if status is None else f", exit status {status}"),
+            )
         )
     else:
         facts.append(("end", "not recorded (the history stops at its last reading)"))
@@ -258,7 +264,8 @@ def build_page(history: History) -> str:
     if command_text and command_text != label:
         parts.append(f'<div class="command">{escape(command_text)}</div>')
     rows = "".join(
-        f"<tr><td>{escape(name)}</td><td>{escape(value)}</td></tr>" for name, value in _facts(history)
+        f"<tr><td>{escape(name)}</td><td>{escape(value)}</td></tr>"
+        for name, value in _facts(history)
     )
     parts.append(f'<section class="summary"><table class="facts">{rows}</table></section>')
     if history.verdicts:
@@ -275,7 +282,7 @@ def build_page(history: History) -> str:
         if chart is None:
             parts.append(
                 f'<section class="chart-box" data-chart-box="{escape(key)}">'
-                f'<h2>{escape(title.split(":")[0])}</h2>'
+                f"<h2>{escape(title.split(':')[0])}</h2>"
                 f'<div class="empty">{escape(title.split(": ", 1)[-1])}</div></section>'
             )
             continue

@@ -72,7 +72,12 @@ def nice_step(span: float, target: int = 5) -> float:
 def byte_ticks(top: float, target: int = 5) -> tuple[list[float], float, str]:
     """Tick values for a byte axis up to ``top``: steps that are round in the unit shown."""
     unit, scale = "B", 1.0
-    for name, factor in (("KiB", 1024.0), ("MiB", 1024.0**2), ("GiB", 1024.0**3), ("TiB", 1024.0**4)):
+    for name, factor in (
+        ("KiB", 1024.0),
+        ("MiB", 1024.0**2),
+        ("GiB", 1024.0**3),
+        ("TiB", 1024.0**4),
+    ):
         if top >= factor:
             unit, scale = name, factor
     step = nice_step(top / scale, target) * scale
@@ -81,15 +86,36 @@ def byte_ticks(top: float, target: int = 5) -> tuple[list[float], float, str]:
 
 def time_step(span: float) -> float:
     """A round step in seconds, minutes or hours for a time axis ``span`` long."""
-    for step in (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200,
-                 10800, 21600, 43200, 86400):
+    for step in (
+        0.1,
+        0.2,
+        0.5,
+        1,
+        2,
+        5,
+        10,
+        15,
+        30,
+        60,
+        120,
+        300,
+        600,
+        900,
+        1800,
+        3600,
+        7200,
+        10800,
+        21600,
+        43200,
+        86400,
+    ):
         if span / step <= 8:
             return float(step)
     return nice_step(span / 86400, 8) * 86400
 
 
 def _ticks(top: float, step: float) -> list[float]:
-    count = int(math.floor(top / step + 1e-9))
+    count = math.floor(top / step + 1e-9)
     return [i * step for i in range(count + 1)]
 
 

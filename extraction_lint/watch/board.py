@@ -12,6 +12,7 @@ dead ones after a week, or at once with ``--clean``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -129,10 +130,8 @@ def collect(directory: Path, now: float, *, prune: bool = True) -> tuple[list[Jo
 
 
 def _remove(path: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):
         path.unlink()
-    except OSError:
-        pass
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -154,7 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="remove the records of ended and dead jobs, then list what is left",
     )
-    parser.add_argument("--dir", metavar="DIR", help=f"read records here (default ${STATUS_DIR_ENV})")
+    parser.add_argument(
+        "--dir", metavar="DIR", help=f"read records here (default ${STATUS_DIR_ENV})"
+    )
     return parser
 
 
@@ -167,7 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exit_.code or 0)
     directory = Path(args.dir) if args.dir else status_dir()
     if args.dir and not directory.is_dir():
-        print(f"extraction-lint status: error: --dir {directory}: no such directory", file=sys.stderr)
+        print(
+            f"extraction-lint status: error: --dir {directory}: no such directory", file=sys.stderr
+        )
         return EXIT_USAGE
     now = time.time()
     jobs, problems = collect(directory, now)

@@ -28,7 +28,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from extraction_lint.guardrails.units import format_bytes, format_duration, parse_duration, parse_size
+from extraction_lint.guardrails.units import (
+    format_bytes,
+    format_duration,
+    parse_duration,
+    parse_size,
+)
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -336,10 +341,8 @@ def termination_as_exception() -> Any:
 
     previous = {}
     for signum in (signal.SIGTERM, signal.SIGHUP):
-        try:
+        with contextlib.suppress(ValueError, OSError):  # not the main thread
             previous[signum] = signal.signal(signum, handler)
-        except (ValueError, OSError):  # not the main thread
-            pass
     try:
         yield
     finally:

@@ -59,10 +59,7 @@ def progress_text(progress: dict[str, Any] | None) -> str | None:
         return None
     done, total = progress.get("done") or 0, progress.get("total")
     label = progress.get("label") or "guard"
-    if total:
-        counted = f"{done:,}/{total:,} ({100.0 * done / total:.1f}%)"
-    else:
-        counted = f"{done:,} done"
+    counted = f"{done:,}/{total:,} ({100.0 * done / total:.1f}%)" if total else f"{done:,} done"
     parts = [f"{label} {counted}"]
     rate = progress.get("rate")
     if rate is not None:
@@ -165,8 +162,7 @@ class PanelDisplay:
         """See :class:`Display`."""
         self.verdicts.append(verdict)
         self.console.print(
-            f"[bold red]VERDICT[/] {_escape(verdict.message)} "
-            f"(exit status {verdict.exit_status})",
+            f"[bold red]VERDICT[/] {_escape(verdict.message)} (exit status {verdict.exit_status})",
             highlight=False,
         )
 
@@ -213,9 +209,7 @@ class PanelDisplay:
         if reading.read_bytes and reading.write_bytes and reading.write_bytes > reading.read_bytes:
             ratio = f"  (written/read {reading.write_bytes / reading.read_bytes:,.1f}x)"
         table.add_row("read", f"{_bytes(reading.read_bytes)}  {_rate(reading.read_rate)}")
-        table.add_row(
-            "write", f"{_bytes(reading.write_bytes)}  {_rate(reading.write_rate)}{ratio}"
-        )
+        table.add_row("write", f"{_bytes(reading.write_bytes)}  {_rate(reading.write_rate)}{ratio}")
         for path, size in reading.outputs.items():
             before = self.previous.outputs.get(path) if self.previous is not None else None
             if size is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -18,8 +19,8 @@ from .cli import (
     TerminationRequest,
     command_text,
     describe_limits,
-    short_label,
     dump_stacks,
+    short_label,
     termination_as_exception,
     wait_a_little,
 )
@@ -201,10 +202,8 @@ class WatchSession:
             if verdicts:
                 return self._act(verdicts)
             if self.child is not None:
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     self.child.wait(timeout=max(due - time.monotonic(), 0.0))
-                except subprocess.TimeoutExpired:
-                    pass
             else:
                 wait_a_little(due - time.monotonic())
 
@@ -286,10 +285,8 @@ class WatchSession:
         if alive:
             psutil.wait_procs(alive, timeout=5)
         if self.child is not None:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.child.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
         took = time.monotonic() - started
         if alive:
             return (
@@ -341,5 +338,3 @@ def _is_python(pid: int) -> bool:
         return "python" in exe
     except (psutil.Error, OSError):
         return False
-
-

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from extraction_lint.guardrails.units import format_bytes, format_duration
 
@@ -150,7 +151,7 @@ class Judge:
         swaps = list(self.swaps)
         if floor is None or reading.swap is None or len(swaps) < SWAP_GROWTH_READINGS + 1:
             return None
-        growing = all(later > earlier for earlier, later in zip(swaps, swaps[1:], strict=False))
+        growing = all(later > earlier for earlier, later in pairwise(swaps))
         if reading.swap < floor or not growing:
             return None
         grown = swaps[-1] - swaps[0]
@@ -239,7 +240,9 @@ def _rate(rate: float | None) -> str:
 def _quiet_what(reading: Reading) -> str:
     parts = []
     for path, size in reading.outputs.items():
-        parts.append(f"{path} {'still missing' if size is None else format_bytes(size) + ' unchanged'}")
+        parts.append(
+            f"{path} {'still missing' if size is None else format_bytes(size) + ' unchanged'}"
+        )
     for path, log in reading.logs.items():
         parts.append(f"{path} {'missing' if not log.exists else 'no new line'}")
     if reading.progress is not None:

@@ -22,8 +22,24 @@ needs_chromium = pytest.mark.skipif(
 )
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READING_KEYS = {
-    "kind", "time", "elapsed", "rss", "swap", "cpu", "read_bytes", "write_bytes", "read_rate",
-    "write_rate", "output_size", "outputs", "log_age", "done", "total", "rate", "eta", "processes",
+    "kind",
+    "time",
+    "elapsed",
+    "rss",
+    "swap",
+    "cpu",
+    "read_bytes",
+    "write_bytes",
+    "read_rate",
+    "write_rate",
+    "output_size",
+    "outputs",
+    "log_age",
+    "done",
+    "total",
+    "rate",
+    "eta",
+    "processes",
 }
 
 
@@ -48,10 +64,30 @@ def watch_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     record = where / "watch.jsonl"
     done = subprocess.run(
-        [sys.executable, "-m", "extraction_lint", "watch", "--display", "lines", "--every", "0.1",
-         "--memory-limit", "400MiB", "--kill", "--output", str(out), "--record", str(record),
-         "--", sys.executable, str(job)],
-        capture_output=True, text=True, env=_env(), timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "extraction_lint",
+            "watch",
+            "--display",
+            "lines",
+            "--every",
+            "0.1",
+            "--memory-limit",
+            "400MiB",
+            "--kill",
+            "--output",
+            str(out),
+            "--record",
+            str(record),
+            "--",
+            sys.executable,
+            str(job),
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
     )
     assert done.returncode == 3, done.stderr
     return record
@@ -66,10 +102,18 @@ def guard_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import numpy as np
 
     kept = []
-    with pytest.raises(MemoryLimitExceeded), guard(
-        total=400, label="extract", heartbeat_every=0.05, display="off", watch_output=out,
-        memory_limit="300MiB", record=record,
-    ) as g:
+    with (
+        pytest.raises(MemoryLimitExceeded),
+        guard(
+            total=400,
+            label="extract",
+            heartbeat_every=0.05,
+            display="off",
+            watch_output=out,
+            memory_limit="300MiB",
+            record=record,
+        ) as g,
+    ):
         for _ in g.track(range(400)):
             kept.append(np.ones(128 * 1024))
             with out.open("ab") as handle:
@@ -91,7 +135,7 @@ def test_watch_and_guard_write_readings_of_the_same_shape(watch_history, guard_h
         readings = [line for line in lines if line["kind"] == "reading"]
         assert len(readings) >= 3
         for reading in readings:
-            assert READING_KEYS <= set(reading), READING_KEYS - set(reading)
+            assert set(reading) >= READING_KEYS, READING_KEYS - set(reading)
     guard_readings = [line for line in guard_lines if line["kind"] == "reading"]
     assert guard_readings[-1]["done"] > 0 and guard_readings[-1]["total"] == 400
     assert guard_readings[-1]["output_size"] > 0
@@ -148,7 +192,7 @@ def test_a_history_cut_mid_line_reads_up_to_its_last_whole_line(watch_history, t
     middle = text.index("\n", len(text) // 2) + 20  # 20 characters into a line
     cut.write_text(text[:middle])
     whole_lines = text[:middle].count("\n")
-    page, html = _report(cut, tmp_path)
+    _, html = _report(cut, tmp_path)
     assert "not recorded (the history stops at its last reading)" in html
     assert f"skipped line {whole_lines + 1}: not JSON" in capsys.readouterr().err
 
@@ -159,10 +203,23 @@ def test_a_history_cut_mid_line_reads_up_to_its_last_whole_line(watch_history, t
 def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     assert CHROMIUM is not None
     return subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars", *args],
-        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--hide-scrollbars",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -176,7 +233,9 @@ def test_chromium_builds_every_chart_with_its_lines_and_verdict(guard_history, t
     assert charts == ["memory", "swap", "output", "io", "progress", "cpu"]
     for chart in re.split(r'<svg class="chart"', dom)[1:]:
         chart = chart.split("</svg>", 1)[0]
-        lines = re.findall(r'<polyline class="series" data-series="[^"]+"[^>]*points="([^"]+)"', chart)
+        lines = re.findall(
+            r'<polyline class="series" data-series="[^"]+"[^>]*points="([^"]+)"', chart
+        )
         assert lines, chart[:300]
         assert max(len(points.split()) for points in lines) >= 3
         assert '<g class="verdict">' in chart
@@ -194,6 +253,7 @@ def test_chromium_paints_the_plots(watch_history, tmp_path):
     image = Image.open(shot).convert("RGB")
     width, height = image.size
     pixels = image.load()
+
     # The memory line (#1f77b4) and a verdict line (#d62728) are painted, and the page is
     # far from blank.
     def near(colour: tuple[int, int, int], pixel: tuple[int, int, int]) -> bool:

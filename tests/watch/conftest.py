@@ -106,9 +106,7 @@ def run_watch(tmp_path: Path) -> Iterator[RunWatch]:
         lines = []
         if record.exists():
             lines = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
-        return WatchResult(
-            completed.returncode, out.read_text(), err.read_text(), elapsed, lines
-        )
+        return WatchResult(completed.returncode, out.read_text(), err.read_text(), elapsed, lines)
 
     yield run
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import pty
 import re
@@ -10,7 +9,6 @@ import select
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -50,8 +48,23 @@ def test_on_a_terminal_watch_draws_a_live_panel(tmp_path):
         f"for i in range(8):\n    open({str(out)!r}, 'ab').write(b'x' * 4096); time.sleep(0.2)\n"
     )
     code, screen = _run_on_a_terminal(
-        [sys.executable, "-m", "extraction_lint", "watch", "--every", "0.2", "--memory-limit",
-         "1GiB", "--stall", "1m", "--output", str(out), "--", sys.executable, str(job)]
+        [
+            sys.executable,
+            "-m",
+            "extraction_lint",
+            "watch",
+            "--every",
+            "0.2",
+            "--memory-limit",
+            "1GiB",
+            "--stall",
+            "1m",
+            "--output",
+            str(out),
+            "--",
+            sys.executable,
+            str(job),
+        ]
     )
     assert code == 0, screen
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
@@ -101,8 +114,21 @@ def test_the_record_has_a_start_every_reading_and_an_end(run_watch, script):
     start = result.record[0]
     assert start["source"] == "watch" and start["limits"]["memory"] == 2 * 1024**3
     for reading in result.kinds("reading"):
-        assert {"time", "elapsed", "rss", "swap", "cpu", "read_bytes", "write_bytes",
-                "read_rate", "write_rate", "output_size", "done", "total", "processes"} <= set(reading)
+        assert {
+            "time",
+            "elapsed",
+            "rss",
+            "swap",
+            "cpu",
+            "read_bytes",
+            "write_bytes",
+            "read_rate",
+            "write_rate",
+            "output_size",
+            "done",
+            "total",
+            "processes",
+        } <= set(reading)
     times = [line["time"] for line in result.record]
     assert times == sorted(times)
 
@@ -121,8 +147,15 @@ def test_a_guarded_job_shows_its_own_progress_and_its_progress_is_a_sign_of_life
     )
     # No output, no log: without the guard's progress this would be a stall.
     result = run_watch(
-        "--every", "0.25", "--stall", "1", "--output", str(tmp_path / "never"),
-        "--", sys.executable, str(job),
+        "--every",
+        "0.25",
+        "--stall",
+        "1",
+        "--output",
+        str(tmp_path / "never"),
+        "--",
+        sys.executable,
+        str(job),
     )
     assert result.returncode == 0, result.explain()
     assert result.verdicts == []

@@ -45,7 +45,9 @@ def test_swap_is_read_from_the_real_proc_of_a_real_child(spawn):
 
 def test_readings_add_up_the_process_tree(spawn, tmp_path):
     child = spawn(
-        "sh", "-c", f"{sys.executable} -c 'import time; time.sleep(60)' & "
+        "sh",
+        "-c",
+        f"{sys.executable} -c 'import time; time.sleep(60)' & "
         f"{sys.executable} -c 'import time; time.sleep(60)' & wait",
     )
     probe = ProcessProbe(child.pid)
@@ -114,9 +116,19 @@ def test_a_process_that_is_gone_raises_job_gone_not_a_psutil_error(spawn):
 
 def _reading(t: float, swap: int, rss: int = 500 * MiB) -> Reading:
     return Reading(
-        time=1000.0 + t, elapsed=t, age=t, rss=rss, swap=swap, cpu=99.0, read_bytes=0,
-        write_bytes=0, read_rate=0.0, write_rate=0.0, processes=1,
-        outputs={"out.db": 100}, output_mtimes={"out.db": 1},
+        time=1000.0 + t,
+        elapsed=t,
+        age=t,
+        rss=rss,
+        swap=swap,
+        cpu=99.0,
+        read_bytes=0,
+        write_bytes=0,
+        read_rate=0.0,
+        write_rate=0.0,
+        processes=1,
+        outputs={"out.db": 100},
+        output_mtimes={"out.db": 1},
         logs={"job.log": LogState(True, 10, 1, 1.0, "x")},
     )
 
@@ -159,7 +171,9 @@ def test_memory_counts_swap_too():
 # -- processes watch cannot watch -------------------------------------------------------
 
 
-def _watch(*args: str, user: tuple[str, ...] = (), timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def _watch(
+    *args: str, user: tuple[str, ...] = (), timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*user, sys.executable, "-m", "extraction_lint", "watch", "--display", "lines", *args],
         capture_output=True,
@@ -229,8 +243,15 @@ def test_children_that_come_and_go_between_readings_never_break_a_reading():
     # A shell starting thousands of short processes: some exit between the listing of
     # the tree and the reading of their figures.
     done = _watch(
-        "--every", "0.05", "--timeout", "3", "--kill", "--",
-        "sh", "-c", "while :; do /bin/true; done",
+        "--every",
+        "0.05",
+        "--timeout",
+        "3",
+        "--kill",
+        "--",
+        "sh",
+        "-c",
+        "while :; do /bin/true; done",
     )
     assert done.returncode == 5, done.stderr
     assert "Traceback" not in done.stderr
@@ -246,7 +267,10 @@ def test_children_that_come_and_go_between_readings_never_break_a_reading():
         (("--stall", "-5", "--", "true"), "--stall: cannot read '-5' as a duration"),
         (("--every", "0.001", "--", "true"), "--every: '0.001' is too short"),
         (("--write-ratio", "many", "--", "true"), "--write-ratio: cannot read 'many'"),
-        (("--record", "/no/such/dir/r.jsonl", "--", "true"), "--record: the directory /no/such/dir"),
+        (
+            ("--record", "/no/such/dir/r.jsonl", "--", "true"),
+            "--record: the directory /no/such/dir",
+        ),
         (("--", "/no/such/program"), "cannot run '/no/such/program': command not found"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -118,7 +119,7 @@ def test_a_guard_writes_at_most_one_record_per_heartbeat(tmp_path, monkeypatch):
     elapsed = time.monotonic() - start
     # The first record, one per heartbeat, then the last reading and the final state.
     assert 2 <= len(writes) <= elapsed / 0.5 + 3
-    gaps = [b - a for a, b in zip(writes, writes[1:-2], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(writes[:-2])]
     assert all(gap >= 0.45 for gap in gaps), gaps
     (record_path,) = tmp_path.glob("*.json")
     record = json.loads(record_path.read_text())
@@ -129,9 +130,10 @@ def test_a_guard_writes_at_most_one_record_per_heartbeat(tmp_path, monkeypatch):
 
 def test_a_failed_guard_marks_its_record_with_the_error(tmp_path, monkeypatch):
     monkeypatch.setenv(STATUS_DIR_ENV, str(tmp_path))
-    with pytest.raises(MemoryLimitExceeded), guard(
-        label="hungry", memory_limit=1024**2, display="off"
-    ) as g:
+    with (
+        pytest.raises(MemoryLimitExceeded),
+        guard(label="hungry", memory_limit=1024**2, display="off") as g,
+    ):
         for _ in g.track(range(10)):
             pass
     (record_path,) = tmp_path.glob("*.json")

@@ -85,8 +85,18 @@ def test_busy_job_with_no_output_and_no_log_is_a_stall_at_the_first_reading_past
     log.write_text("started\n")
     job = script("while True:\n    pass\n")
     result = run_watch(
-        "--stall", "2", "--every", "0.5", "--output", str(out), "--log", str(log), "--kill",
-        "--", sys.executable, str(job),
+        "--stall",
+        "2",
+        "--every",
+        "0.5",
+        "--output",
+        str(out),
+        "--log",
+        str(log),
+        "--kill",
+        "--",
+        sys.executable,
+        str(job),
     )
     assert result.returncode == 4, result.explain()
     (verdict,) = result.verdicts
@@ -139,8 +149,14 @@ def test_a_job_that_keeps_rewriting_a_scratch_file_gets_the_write_ratio_verdict(
         """
     )
     result = run_watch(
-        "--write-ratio-after", "100MiB", "--every", "0.2", "--kill",
-        "--", sys.executable, str(job),
+        "--write-ratio-after",
+        "100MiB",
+        "--every",
+        "0.2",
+        "--kill",
+        "--",
+        sys.executable,
+        str(job),
     )
     assert result.returncode == 6, result.explain()
     (verdict,) = result.verdicts
@@ -158,7 +174,9 @@ def test_past_the_timeout_is_exit_5_and_the_job_is_killed(run_watch, script):
         "--timeout", "1", "--every", "0.2", "--kill", "--grace", "5", "--", sys.executable, str(job)
     )
     assert result.returncode == 5, result.explain()
-    assert re.match(r"timeout: the job has run 1\.\ds \(--timeout 1\.0s\)", result.verdicts[0]["message"])
+    assert re.match(
+        r"timeout: the job has run 1\.\ds \(--timeout 1\.0s\)", result.verdicts[0]["message"]
+    )
     assert not pid_alive(result.kinds("start")[0]["pid"])
 
 
@@ -171,7 +189,16 @@ def test_a_job_that_ignores_sigterm_gets_sigkill_after_the_grace(run_watch, scri
         """
     )
     result = run_watch(
-        "--timeout", "0.5", "--every", "0.1", "--kill", "--grace", "1", "--", sys.executable, str(job)
+        "--timeout",
+        "0.5",
+        "--every",
+        "0.1",
+        "--kill",
+        "--grace",
+        "1",
+        "--",
+        sys.executable,
+        str(job),
     )
     assert result.returncode == 5, result.explain()
     assert "still ran after --grace 1s and got SIGKILL" in result.stderr
@@ -187,7 +214,11 @@ def test_a_job_that_fails_passes_its_status_on(run_watch):
 
 def test_a_job_killed_by_a_signal_exits_128_plus_the_signal(run_watch):
     result = run_watch(
-        "--every", "0.2", "--", sys.executable, "-c",
+        "--every",
+        "0.2",
+        "--",
+        sys.executable,
+        "-c",
         "import os, signal; os.kill(os.getpid(), signal.SIGKILL)",
     )
     assert result.returncode == 137, result.explain()
@@ -210,12 +241,27 @@ def test_a_healthy_job_exits_with_its_own_status_and_its_output_untouched(
         """
     )
     result = run_watch(
-        "--every", "0.1", "--memory-limit", "1GiB", "--stall", "30", "--timeout", "60",
-        "--output", str(out), "--", sys.executable, str(job),
+        "--every",
+        "0.1",
+        "--memory-limit",
+        "1GiB",
+        "--stall",
+        "30",
+        "--timeout",
+        "60",
+        "--output",
+        str(out),
+        "--",
+        sys.executable,
+        str(job),
     )
     assert result.returncode == 0, result.explain()
     assert result.stdout == "line 0\nline 1\nline 2\n"
     assert out.read_text() == "a,b\n1,2\n"
     assert "job's own stderr" in result.stderr
     assert result.verdicts == []
-    assert result.kinds("end")[-1] == {**result.kinds("end")[-1], "state": "exited", "exit_status": 0}
+    assert result.kinds("end")[-1] == {
+        **result.kinds("end")[-1],
+        "state": "exited",
+        "exit_status": 0,
+    }
