@@ -20,6 +20,7 @@ the ratios against the baselines more than the absolute figures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import pty
@@ -92,15 +93,13 @@ def _peak_rss_mb(argv: list[str], *, terminal: bool) -> float:
         process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave)
         os.close(slave)
     else:
-        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak = 0
     try:
         while process.poll() is None:
             if master is not None:
-                try:
+                with contextlib.suppress(OSError):
                     os.read(master, 65536)
-                except OSError:
-                    pass
             try:
                 for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
                     if line.startswith("VmHWM:"):
@@ -109,8 +108,6 @@ def _peak_rss_mb(argv: list[str], *, terminal: bool) -> float:
                 pass
             time.sleep(0.05)
     finally:
-        if process.stderr is not None:
-            process.stderr.read()
         process.wait()
         if master is not None:
             os.close(master)
