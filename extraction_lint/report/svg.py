@@ -78,7 +78,8 @@ def byte_ticks(top: float, target: int = 5) -> tuple[list[float], float, str]:
         ("GiB", 1024.0**3),
         ("TiB", 1024.0**4),
     ):
-        if top >= factor:
+        # Under two of a unit, ticks are round in the unit below (0, 200, ... 1,000 B).
+        if top >= 2 * factor:
             unit, scale = name, factor
     step = nice_step(top / scale, target) * scale
     return _ticks(top, step), scale, unit

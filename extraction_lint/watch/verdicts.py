@@ -170,7 +170,10 @@ class Judge:
             return None
         if written < self.limits.write_ratio_after or written <= ratio * read:
             return None
-        times = f"{written / read:,.0f}x" if read else "nothing read"
+        times = "nothing read"
+        if read:
+            ratio_now = written / read
+            times = f"{ratio_now:,.0f}x" if ratio_now >= 100 else f"{ratio_now:.1f}x"
         return Verdict(
             "write-ratio",
             EXIT_WRITE_RATIO,

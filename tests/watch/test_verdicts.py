@@ -161,7 +161,7 @@ def test_a_job_that_keeps_rewriting_a_scratch_file_gets_the_write_ratio_verdict(
     assert result.returncode == 6, result.explain()
     (verdict,) = result.verdicts
     message = verdict["message"]
-    assert re.match(r"write-ratio: wrote [\d.]+ MiB for [\d.]+ (KiB|MiB) read \([\d,]+x;", message)
+    assert re.match(r"write-ratio: wrote [\d.]+ MiB for [\d.]+ (KiB|MiB) read \([\d,.]+x;", message)
     assert "--write-ratio 20x past 100.0 MiB" in message
     last = result.kinds("reading")[-1]
     assert last["write_bytes"] >= 100 * MiB
