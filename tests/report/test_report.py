@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,7 @@ def guard_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ):
         for _ in g.track(range(400)):
             kept.append(np.ones(128 * 1024))
+            time.sleep(0.005)  # about 1.5 s to the limit: readings at every heartbeat
             with out.open("ab") as handle:
                 handle.write(b"y" * 8192)
     return record
