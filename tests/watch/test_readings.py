@@ -33,7 +33,15 @@ def _status_field(pid: int, name: str) -> int:
 
 
 def test_swap_is_read_from_the_real_proc_of_a_real_child(spawn):
-    child = spawn(sys.executable, "-c", "import time; time.sleep(60)")
+    child = spawn(
+        sys.executable,
+        "-c",
+        "import time; print('up', flush=True); time.sleep(60)",
+        stdout=subprocess.PIPE,
+    )
+    # Read once the interpreter runs: just after fork the child is still a copy of pytest's
+    # process image on its way to exec.
+    assert child.stdout is not None and child.stdout.readline() == b"up\n"
     probe = ProcessProbe(child.pid)
     reading = probe.read()
     # This machine has no swap: the figure is a real zero read from VmSwap, not a default.
