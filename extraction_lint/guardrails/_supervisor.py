@@ -10,6 +10,10 @@ again, so code that swallows it still stops at the next item.
 
 Supervisors entered in one thread nest: the inner one registers as a child of the
 outer one, and the outer one counts the inner one's progress as its own sign of life.
+
+A supervisor watches the process that started it. In a child made by ``os.fork``
+its watchdog thread is gone, so it is retired there (it trips nothing, raises
+nothing, draws nothing) and the child's own guards start afresh.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from types import FrameType
 from typing import TYPE_CHECKING, Protocol
@@ -71,6 +76,8 @@ class Monitor(Protocol):
 
 
 _local = threading.local()
+# Every started supervisor not yet stopped, for the fork handler.
+_running: weakref.WeakSet[Supervisor] = weakref.WeakSet()
 
 
 def _stack() -> list[Supervisor]:
@@ -124,6 +131,7 @@ class Supervisor:
         self._fire_lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.retired = False
 
     # -- life cycle (owner thread) -------------------------------------------------
 
@@ -154,6 +162,7 @@ class Supervisor:
             )
             self._thread.daemon = True
             self._thread.start()
+            _running.add(self)
 
     def stop(self, outcome: BaseException | None) -> GuardrailError | None:
         """Stop the watchdog and undo :meth:`start`.
@@ -163,6 +172,7 @@ class Supervisor:
         (DuckDB reports an interrupted query, not why it was interrupted).
         """
         with _interrupt.deferred():
+            _running.discard(self)
             with self._fire_lock:
                 self._closed = True
             self._stop.set()
@@ -200,6 +210,21 @@ class Supervisor:
             seen.add(id(cause))
             cause = cause.__cause__ or cause.__context__
         return tripped
+
+    def _retire_after_fork(self) -> None:
+        """In a forked child: stop acting for a process this supervisor does not watch."""
+        # Locks a thread of the parent may have held at the fork are never released.
+        self._fire_lock = threading.RLock()
+        self._stop = threading.Event()
+        self.tracker._count_lock = threading.Lock()
+        self.retired = True
+        self._closed = True
+        self.hard_exit = False
+        self.signals = False
+        if self.drive_display:
+            # The parent draws its bar and writes its final line; the child must not.
+            self.drive_display = False
+            self.tracker._display = None
 
     # -- progress seen by this supervisor ------------------------------------------
 
@@ -254,7 +279,7 @@ class Supervisor:
 
     def checkpoint(self, now: float) -> None:
         """Owner thread, between items: raise a tripped error or a condition found now."""
-        if self.owner is None or threading.get_ident() != self.owner.ident:
+        if self.owner is None or threading.get_ident() != self.owner.ident or self.retired:
             return
         if self.tripped is not None:
             self.delivered = True
@@ -378,3 +403,16 @@ class Supervisor:
     def _describe_limits(self) -> str:
         parts = [getattr(m, "description", "") for m in self.monitors]
         return ", ".join(p for p in parts if p)
+
+
+def _after_fork_in_child() -> None:
+    global _local
+    for supervisor in list(_running):
+        supervisor._retire_after_fork()
+    _running.clear()
+    # The forking thread's stack of active guards belongs to the parent's guards.
+    _local = threading.local()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -214,3 +214,26 @@ def test_a_job_that_swallows_the_error_and_sits_still_is_ended_after_the_grace_p
     assert "extract: thread MainThread did not respond within the grace period of 1.0s" in (
         result.stderr
     )
+
+
+def test_the_longest_durations_accepted_arm_every_timer_without_an_error(
+    run_child: RunChild,
+) -> None:
+    result = run_child(
+        """
+        import time
+        from extraction_lint.guardrails import guard
+        from extraction_lint.guardrails.units import MAX_DURATION
+
+        with guard(total=3, label="extract", heartbeat_every=MAX_DURATION,
+                   stall_timeout=MAX_DURATION, timeout=MAX_DURATION, grace=MAX_DURATION,
+                   watch_output="out.bin", memory_limit="4 GiB", display="log") as g:
+            for i in g.track(range(3)):
+                time.sleep(1.1)  # the watchdog re-arms both timers every second
+        print("done", g.done)
+        """
+    )
+    assert result.returncode == 0, result.explain()
+    assert result.stdout == "done 3\n"
+    assert "Traceback" not in result.stderr, result.explain()
+    assert not result.records("ERROR"), result.explain()
