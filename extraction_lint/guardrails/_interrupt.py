@@ -12,10 +12,12 @@ thread that runs the job. Three tiers, from gentlest to last resort:
    (a catastrophic regular expression) never lets the watchdog run at all, so the
    same handler is also driven by a *CPU-time* timer (``ITIMER_VIRTUAL``, which
    fires ``SIGVTALRM`` without needing the GIL): C code that checks for signals,
-   as the ``re`` engine does, then gets the error raised inside it. The watchdog
-   keeps pushing the timer back to the next possible stall or deadline while the
-   job progresses; on a healthy run it fires only if several threads burn CPU
-   close to such a moment, and the handler then finds nothing to do.
+   as the ``re`` engine does, then gets the error raised inside it. The timer is
+   set for a quarter of the time left before the next possible stall or deadline
+   (CPU time runs slower than wall time on a loaded machine), the handler re-arms
+   it for a quarter of what is left, and the watchdog keeps pushing it back while
+   the job progresses; on a healthy run it fires only in the last seconds before
+   such a moment, with the main thread busy, and the handler finds nothing to do.
 2. **Watchdog exit.** Raising the error is not always enough: the thread may
    block the signal, sit in a C call that retries on ``EINTR``, or be in C code
    that takes the exception and carries on. If the job's code then stays at the
@@ -65,6 +67,10 @@ DEADMAN_MARGIN = 1.0
 # integer (about 292 years). Durations are capped well below (units.MAX_DURATION), so
 # this only keeps a figure computed from them from ever raising in the watchdog.
 MAX_TIMER = 9e9
+# The CPU timer is set for this share of the time left before a stall or timeout
+# could happen, and never for less than CPU_TIMER_MIN (unless less is left).
+CPU_TIMER_SHARE = 0.25
+CPU_TIMER_MIN = 0.05
 
 
 class Target(Protocol):
@@ -199,11 +205,16 @@ def _arm_cpu_timer(now: float) -> None:
         if not times:
             signal.setitimer(signal.ITIMER_VIRTUAL, 0)
         else:
-            # CPU time runs no faster than wall time for one busy thread, so the
-            # timer never fires before the condition can hold; with several busy
-            # threads it may, and the handler re-arms for the rest.
-            delay = min(max(min(times) - now, 0.0) + 0.01, MAX_TIMER)
-            signal.setitimer(signal.ITIMER_VIRTUAL, delay)
+            # CPU time runs slower than wall time when other processes take the
+            # CPU (a quarter as fast with four busy processes per core), so the timer
+            # is set for a share of the time left: the handler finds nothing to do,
+            # re-arms for a share of what is left, and reaches the moment the
+            # condition holds soon after it, however loaded the machine. On a healthy
+            # run the watchdog pushes the timer back every second, so it fires only
+            # in the last seconds before a condition, with the main thread busy.
+            left = max(min(times) - now, 0.0)
+            delay = max(min(left, CPU_TIMER_MIN), CPU_TIMER_SHARE * left) + 0.01
+            signal.setitimer(signal.ITIMER_VIRTUAL, min(delay, MAX_TIMER))
     except (ValueError, OSError, OverflowError):
         pass
 
