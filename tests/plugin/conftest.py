@@ -1,12 +1,14 @@
-"""Helpers for the plugin's tests: a user's test file run by a real pytest in a child process."""
+"""Helpers for the plugin's tests: a user's test file run by a real pytest in a child process.
+
+Each test module loads pytest's ``pytester`` (``pytest_plugins``): a conftest below the
+rootdir may not.
+"""
 
 from __future__ import annotations
 
 import textwrap
 
 import pytest
-
-pytest_plugins = ["pytester"]
 
 
 @pytest.fixture

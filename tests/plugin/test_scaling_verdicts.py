@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.slow
 
 
