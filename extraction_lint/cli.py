@@ -108,6 +108,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="apply exclude patterns to paths named on the command line too",
     )
+    parser.add_argument(
+        "--respect-gitignore",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="skip what .gitignore files and git's excludes ignore (default: on)",
+    )
+    parser.add_argument(
+        "--extend-exclude",
+        metavar="PATTERNS",
+        action="append",
+        default=[],
+        help="more gitignore-style patterns to exclude, comma separated (repeatable)",
+    )
     parser.add_argument("--list-rules", action="store_true", help="list the rules and exit")
     parser.add_argument("--explain", metavar="CODE", help="show one rule's documentation")
     parser.add_argument("--version", action="version", version=f"extraction-lint {__version__}")
@@ -162,7 +175,7 @@ def _main(argv: list[str]) -> int:
         raise UsageError("--jobs must be at least 1")
     if args.stdin_filename is not None and args.paths not in ([], ["-"]):
         raise UsageError("--stdin-filename reads the source from stdin: give no paths")
-    config = _load_config(args)
+    config = _with_discovery_options(_load_config(args), args)
     options = CheckOptions(
         enabled=config.enabled_codes(),
         analysis=config.analysis_settings(),
@@ -332,6 +345,18 @@ def _load_config(args: argparse.Namespace) -> Config:
         else (),
         ignore=parse_codes(args.ignore, "--ignore") if args.ignore else (),
     )
+
+
+def _with_discovery_options(config: Config, args: argparse.Namespace) -> Config:
+    """``--respect-gitignore`` / ``--no-respect-gitignore`` and ``--extend-exclude`` over
+    the configuration file's settings."""
+    from dataclasses import replace
+
+    extra = tuple(p.strip() for value in args.extend_exclude for p in value.split(",") if p.strip())
+    if args.respect_gitignore is None and not extra:
+        return config
+    respect = config.respect_gitignore if args.respect_gitignore is None else args.respect_gitignore
+    return replace(config, respect_gitignore=respect, extend_exclude=config.extend_exclude + extra)
 
 
 @contextlib.contextmanager
