@@ -1,4 +1,5 @@
-"""Which files a run checks (SPEC 3): the paths given, directories walked for Python files.
+"""Which files a run checks (SPEC 3): the paths given, directories walked for Python files
+and notebooks.
 
 Directories are walked in sorted order without following symbolic links to directories
 (so a link loop cannot trap the walk). A walk does not enter a directory that ``exclude``
@@ -23,7 +24,8 @@ from pathlib import Path
 from extraction_lint.config import Config
 from extraction_lint.ignore import GitIgnore
 
-SOURCE_SUFFIXES = (".py", ".pyi")
+#: Python files and Jupyter notebooks (whose code cells are checked as one module).
+SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
 
 
 class MissingPathError(Exception):
