@@ -26,7 +26,7 @@ def main(paths, con):
 def test_diff_shows_the_fix_and_changes_nothing(tmp_path):
     job = write(tmp_path / "job.py", JOB)
     before = job.read_text()
-    run = run_cli("--no-cache", "--diff", "job.py", cwd=tmp_path)
+    run = run_cli("--no-cache", "--diff", "--unsafe-fixes", "job.py", cwd=tmp_path)
     assert run.code == 1
     assert job.read_text() == before
     assert "+from extraction_lint.guardrails import track\n" in run.out
@@ -37,7 +37,7 @@ def test_diff_shows_the_fix_and_changes_nothing(tmp_path):
 
 def test_fix_applies_and_reports_what_is_left(tmp_path):
     job = write(tmp_path / "job.py", JOB)
-    run = run_cli("--no-cache", "--fix", "job.py", cwd=tmp_path)
+    run = run_cli("--no-cache", "--fix", "--unsafe-fixes", "job.py", cwd=tmp_path)
     assert "Fixed 1 problem in 1 file." in run.err
     assert "EXL101" not in run.out
     assert "EXL102" in run.out and "EXL103" in run.out
@@ -70,7 +70,7 @@ def test_fix_reuses_an_existing_import_and_avoids_a_clash(tmp_path):
                 data = pickle.load(handle)
         """,
     )
-    run_cli("--no-cache", "--fix", "--select", "EXL101", ".", cwd=tmp_path)
+    run_cli("--no-cache", "--fix", "--unsafe-fixes", "--select", "EXL101", ".", cwd=tmp_path)
     assert "for path in progress(paths):" in reuse.read_text()
     assert reuse.read_text().count("import") == 2
     text = clash.read_text()
@@ -89,7 +89,7 @@ def test_import_goes_after_the_docstring_or_at_the_top(tmp_path):
         ''',
     )
     bare = write(tmp_path / "bare.py", "for path in paths:\n    data = pickle.load(open(path))\n")
-    run_cli("--no-cache", "--fix", "--select", "EXL101", ".", cwd=tmp_path)
+    run_cli("--no-cache", "--fix", "--unsafe-fixes", "--select", "EXL101", ".", cwd=tmp_path)
     assert only_doc.read_text().startswith(
         '"""A script."""\nfrom extraction_lint.guardrails import track\n\nfor path in track(paths):'
     )
@@ -104,7 +104,9 @@ def test_two_loops_share_one_import_and_line_endings_are_kept(tmp_path):
         "def f(ys):\r\n    for b in ys:\r\n        pickle.load(b)\r\n"
     )
     (tmp_path / "two.py").write_bytes(source.encode())
-    run = run_cli("--no-cache", "--fix", "--select", "EXL101", "two.py", cwd=tmp_path)
+    run = run_cli(
+        "--no-cache", "--fix", "--unsafe-fixes", "--select", "EXL101", "two.py", cwd=tmp_path
+    )
     assert "Fixed 2 problems in 1 file." in run.err
     fixed = (tmp_path / "two.py").read_bytes().decode()
     assert fixed.count("from extraction_lint.guardrails import track\r\n") == 1
@@ -139,6 +141,7 @@ def test_json_carries_the_fix_edits(tmp_path):
     (diagnostic,) = data["diagnostics"]
     assert diagnostic["fix"] == {
         "message": "wrap the iterable in `track(...)` from `extraction_lint.guardrails`",
+        "applicability": "unsafe",
         "edits": [
             {
                 "line": 5,
@@ -185,7 +188,7 @@ def test_fix_uses_the_enclosing_guard_keeps_enumerate_and_parentheses(tmp_path):
             data = pickle.load(open(x, "rb"))
         """,
     )
-    run_cli("--no-cache", "--fix", "--select", "EXL101", "job.py", cwd=tmp_path)
+    run_cli("--no-cache", "--fix", "--unsafe-fixes", "--select", "EXL101", "job.py", cwd=tmp_path)
     text = job.read_text()
     assert "    for path in g.track(paths):" in text
     assert "for i, path in enumerate(track(paths), start=1):" in text
