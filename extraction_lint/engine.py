@@ -38,6 +38,7 @@ from extraction_lint.diagnostics import (
     Fix,
     RelatedLocation,
 )
+from extraction_lint.fixes import import_edit
 from extraction_lint.options import CheckOptions
 from extraction_lint.prefilter import Prefilter, Relevance
 from extraction_lint.rules import FILE_NOT_CHECKED, RULES_BY_CODE, TREE_RULES, UNUSED_NOQA
@@ -355,7 +356,10 @@ def _fix(
             spec.replacement,
         )
     ]
-    if spec.import_line is not None:
+    merged = import_edit(text, spec.import_line) if spec.import_line is not None else None
+    if merged is not None:
+        edits.insert(0, merged)
+    elif spec.import_line is not None:
         at = _import_insertion(lines, text)
         newline = "\r\n" if "\r\n" in text else "\n"
         content = spec.import_line + newline
