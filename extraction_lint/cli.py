@@ -47,6 +47,7 @@ SUBCOMMANDS = {
     "watch": "extraction_lint.watch.cli:main",
     "status": "extraction_lint.watch.board:main",
     "report": "extraction_lint.report.cli:main",
+    "clean": "extraction_lint.clean:main",
 }
 
 

@@ -231,6 +231,8 @@ class Runner:
                 yield from self._drain(slots, in_flight_limit, block=False)
             dispatch()
             yield from self._drain(slots, 0, block=True)
+            if self.cache is not None:
+                self.cache.finish()
         finally:
             self.close()
 
