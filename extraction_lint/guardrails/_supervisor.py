@@ -23,6 +23,11 @@ guard's error instead of :class:`asyncio.CancelledError`. A signal raises the er
 only where the task's own code is running (a coroutine stuck in synchronous code),
 never inside the event loop's machinery or another task.
 
+In an interactive session (a REPL, ``python -i``, IPython, a Jupyter kernel) the
+process is never ended: the error is raised in the main thread as usual, and when
+that thread does not take it (stuck in C code) the watchdog says so once, with
+every thread's stack, and leaves the session running.
+
 A supervisor watches the process that started it. In a child made by ``os.fork``
 its watchdog thread is gone, so it is retired there (it trips nothing, raises
 nothing, draws nothing) and the child's own guards start afresh.
@@ -152,6 +157,8 @@ class Supervisor:
         self._loop: Any = None
         self._task: Any = None
         self._cancelled_task = False
+        self.interactive = False
+        self._stuck_reported = False
 
     # -- life cycle (owner thread) -------------------------------------------------
 
@@ -165,6 +172,10 @@ class Supervisor:
         self.hard_exit = (
             self.owner_is_main if self.hard_exit_setting is None else self.hard_exit_setting
         )
+        # Ending a REPL or a notebook's kernel would lose the user's whole session.
+        self.interactive = interactive_session()
+        if self.interactive:
+            self.hard_exit = False
         with _interrupt.deferred():
             stack = _stack()
             self.parent = stack[-1] if stack else None
@@ -434,6 +445,10 @@ class Supervisor:
                         wake = min(wake, self._stuck_since + self.grace)
                         if escalation is not None:
                             wake = min(wake, escalation)
+                    elif self.interactive and not self._stuck_reported:
+                        if now >= self._stuck_since + self.grace:
+                            self._report_stuck(now)
+                        wake = min(wake, self._stuck_since + self.grace)
                 if self.drive_display:
                     wake = min(wake, self.tracker._refresh_display(now))
                 _interrupt.rearm(now)
@@ -467,6 +482,27 @@ class Supervisor:
                 if not self._closed:
                     self.delivered = False
                     _interrupt.interrupt_main()
+
+    def _report_stuck(self, now: float) -> None:
+        """Interactive session: the owner did not take the error; say so, end nothing."""
+        error = self.tripped
+        if error is None or self._closed:
+            return
+        self._stuck_reported = True
+        owner = self.owner.name if self.owner is not None else "?"
+        self.logger.error(
+            "%s: %s\n%s: thread %s has not moved for %s since the error was raised: it is "
+            "stuck in C code that does not return to Python (or blocks signals). This is an "
+            "interactive session, so the process is left running; the error is raised when "
+            "the call returns. Interrupt it (Ctrl-C, or interrupt the kernel) to stop "
+            "sooner.\n%s",
+            type(error).__name__,
+            error.summary,
+            self.label,
+            owner,
+            format_duration(now - self._stuck_since),
+            format_thread_stacks(title="Thread stacks now"),
+        )
 
     def _exit_process(self, *, escalated: bool = False) -> None:
         error = self.tripped
@@ -505,6 +541,17 @@ class Supervisor:
     def _describe_limits(self) -> str:
         parts = [getattr(m, "description", "") for m in self.monitors]
         return ", ".join(p for p in parts if p)
+
+
+def interactive_session() -> bool:
+    """True in a REPL, ``python -i``, IPython or a Jupyter kernel: no guard ends those."""
+    if hasattr(sys, "ps1") or sys.flags.interactive or "ipykernel" in sys.modules:
+        return True
+    get_ipython = getattr(sys.modules.get("IPython"), "get_ipython", None)
+    try:
+        return get_ipython is not None and get_ipython() is not None
+    except Exception:
+        return False
 
 
 def _running_task() -> tuple[Any, Any]:
