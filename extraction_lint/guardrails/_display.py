@@ -14,6 +14,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ._above_bar import AboveBar
 from ._sysinfo import OutputState, measure_output, read_memory
 from .units import format_bytes, format_duration, format_rate, format_signed_bytes
 
@@ -137,11 +138,16 @@ class LogDisplay:
 
 
 class _BarHub:
-    """One rich progress display shared by every tracker with a bar (rich allows one)."""
+    """One rich progress display shared by every tracker with a bar (rich allows one).
+
+    While it is drawn, the program's prints and log records on the same terminal
+    are printed above it (see :mod:`._above_bar`).
+    """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.progress: Any = None
+        self.above: AboveBar | None = None
         self.users = 0
 
     def add(self, label: str, total: int | None) -> Any:
@@ -156,16 +162,23 @@ class _BarHub:
                     TextColumn,
                 )
 
+                terminal = sys.stderr
+                console = Console(file=terminal)
                 self.progress = Progress(
                     TextColumn("[bold]{task.description}"),
                     BarColumn(),
                     MofNCompleteColumn(),
                     TaskProgressColumn(),
                     TextColumn("{task.fields[info]}"),
-                    console=Console(stderr=True),
+                    console=console,
                     auto_refresh=False,  # refreshed by our watchdog: no extra thread
+                    # Ours instead: only what goes to this terminal, lines kept whole.
+                    redirect_stdout=False,
+                    redirect_stderr=False,
                 )
                 self.progress.start()
+                self.above = AboveBar(console, terminal)
+                self.above.start()
             self.users += 1
             return self.progress.add_task(label, total=total, info="")
 
@@ -182,6 +195,9 @@ class _BarHub:
             self.progress.refresh()
             self.users -= 1
             if self.users == 0:
+                if self.above is not None:
+                    self.above.stop()
+                    self.above = None
                 self.progress.stop()
                 self.progress = None
 
@@ -191,7 +207,10 @@ _hub = _BarHub()
 
 def _after_fork_in_child() -> None:
     global _hub
-    # The parent's bar stays the parent's; a guard in the child starts its own.
+    # The parent's bar stays the parent's; a guard in the child starts its own, and
+    # the child's output goes where it went before the parent's bar.
+    if _hub.above is not None:
+        _hub.above.stop(flush=False)
     _hub = _BarHub()
 
 
