@@ -187,7 +187,7 @@ class Supervisor:
             for monitor in self.monitors:
                 monitor.bind(self)
             if self.drive_display:
-                self.tracker._open_display(self.logger, self._describe_limits())
+                self.tracker._open_display(self.logger, self._describe_limits(), self)
             self.signals = _interrupt.register(self)
             self._thread = threading.Thread(
                 target=self._run, name=f"{WATCHDOG_THREAD_PREFIX}[{self.label}]"

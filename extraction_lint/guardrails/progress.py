@@ -125,6 +125,8 @@ class ProgressTracker:
         self.started_at = now
         self.last_beat = now
         self._ticks = 0
+        # True once track's loop has started: the total is then final.
+        self.iterating = False
         self._count_lock = threading.Lock()
         self._next_check = float("-inf")
         self._supervisors: list[Supervisor] = []
@@ -196,6 +198,8 @@ class ProgressTracker:
         # The same steps as _iterate; the wait for the next item counts as time in
         # the previous one, as it does for a slow synchronous source.
         clock = time.monotonic
+        self.iterating = True
+        self._begin()
         async for item in iterable:
             now = clock()
             self.current = item
@@ -209,6 +213,8 @@ class ProgressTracker:
     def _iterate(self, iterable: Iterable[T]) -> Iterator[T]:
         # The hot path: keep it to a clock read, stores and one comparison.
         clock = time.monotonic
+        self.iterating = True
+        self._begin()  # the total is known now, if it ever will be
         for item in iterable:
             now = clock()
             self.current = item
@@ -263,6 +269,7 @@ class ProgressTracker:
 
     def _checkpoint(self, now: float) -> None:
         self._next_check = now + ITEM_CHECK_INTERVAL
+        self._begin()
         try:
             for supervisor in list(self._supervisors):
                 supervisor.checkpoint(now)
@@ -355,16 +362,24 @@ class ProgressTracker:
         if supervisor in self._supervisors:
             self._supervisors.remove(supervisor)
 
-    def _open_display(self, logger: logging.Logger, limits: str) -> None:
+    def _open_display(
+        self, logger: logging.Logger, limits: str, supervisor: Supervisor | None = None
+    ) -> None:
         mode = self.display_mode
         if self.heartbeat_every is None or mode == "off":
             return
         if mode == "auto":
             mode = "bar" if stderr_is_terminal() else "log"
         if mode == "bar":
-            self._display = BarDisplay(self, logger)
+            self._display = BarDisplay(self, logger, supervisor)
         else:
             self._display = LogDisplay(self, logger, self.heartbeat_every, limits)
+
+    def _begin(self) -> None:
+        """The job is under way (its first item, tick or update): the start line is due."""
+        display = self._display
+        if display is not None:
+            display.begin()
 
     def _refresh_display(self, now: float) -> float:
         if self._display is None:

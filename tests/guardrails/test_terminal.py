@@ -90,3 +90,37 @@ def test_a_stdout_sent_to_a_file_stays_in_the_file_while_the_bar_is_drawn(
     assert (tmp_path / "out.txt").read_text() == "row 0\nrow 1\nrow 2\nrow 3\n"
     assert not any(line.startswith("row ") for line in result.screen), result.explain()
     assert any("━" in line for line in result.screen), result.explain()
+
+
+def bar_frames(raw: str) -> list[str]:
+    """Every state the bar was drawn in, as text."""
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw)
+    return [frame for frame in re.split(r"[\r\n]+", plain) if "━" in frame]
+
+
+def test_the_bar_shows_elapsed_time_the_memory_limit_and_how_long_the_job_has_been_idle(
+    tmp_path: Path, write_script: Callable[[str], Path]
+) -> None:
+    script = write_script(
+        """
+        import time
+        from extraction_lint.guardrails import guard
+
+        with guard(label="extract", heartbeat_every=0.2, memory_limit="2 GiB",
+                   stall_timeout=6) as g:
+            for i in g.track(range(3)):
+                time.sleep(4.2 if i == 1 else 0.1)  # the second item idles past 3 s
+        """
+    )
+    result = run_in_terminal(script, tmp_path, columns=160)
+    assert result.returncode == 0, result.explain()
+    frames = bar_frames(result.raw)
+    assert frames, result.explain()
+    assert all(re.search(r"elapsed [\d.]+s", frame) for frame in frames[1:]), frames
+    assert all(re.search(r"RSS [\d.]+ MiB of 2\.0 GiB", frame) for frame in frames[1:]), frames
+    idle = [frame for frame in frames if "idle" in frame]
+    # Shown from half the stall timeout (3 s), with the timeout, while the item lasts.
+    assert idle, frames
+    assert all(re.search(r"idle [34]\.\ds of 6\.0s", frame) for frame in idle), idle
+    assert all("1/3" in frame for frame in idle), idle
+    assert "idle" not in frames[-1]
