@@ -77,6 +77,11 @@ LOADER_FUNCTION_PREFIXES: tuple[str, ...] = ("pandas.read_", "polars.read_", "po
 
 LOADER_METHODS: frozenset[str] = frozenset({"fetchall", "fetchmany", "fetchone", "fetchdf"})
 
+#: Methods of the iteration protocol: a loop inside one hands each item to the consumer.
+ITERATION_PROTOCOL_METHODS: frozenset[str] = frozenset(
+    {"__iter__", "__next__", "__aiter__", "__anext__"}
+)
+
 #: Serialisers whose output, fed straight back to ``pickle.loads``, is a round trip (a deep
 #: copy made in memory), not data loaded from anywhere.
 ROUND_TRIP_SERIALIZERS: frozenset[str] = frozenset(
@@ -351,6 +356,12 @@ class Catalog:
             extra_memory_guards=ExtraCalls.parse(extend_memory_guard_calls),
             extra_stall_guards=ExtraCalls.parse(extend_stall_guard_calls),
         )
+
+    def implements_loader_or_sink(self, name: str) -> bool:
+        """Whether a function named ``name`` implements a loader or a sink of this
+        catalogue (SPEC 2.5): exactly one of their method names. ``append`` and ``execute``
+        are not among them (they name jobs too), nor are ``load``/``save``-like words."""
+        return name in LOADER_METHODS or name in self.sink_methods
 
     def is_loader(self, qualname: str | None, method: str | None) -> bool:
         """Whether a call loads data (SPEC 2.1 "Loader")."""

@@ -144,6 +144,7 @@ class Collector:
             cst.NamedExpr: self._named_expr,  # type: ignore[dict-item]
             cst.Del: self._del,  # type: ignore[dict-item]
             cst.Return: self._return,  # type: ignore[dict-item]
+            cst.Yield: self._yield,  # type: ignore[dict-item]
             cst.With: self._with,  # type: ignore[dict-item]
             cst.ExceptHandler: self._handler,  # type: ignore[dict-item]
             cst.ExceptStarHandler: self._handler,  # type: ignore[dict-item]
@@ -411,6 +412,10 @@ class Collector:
     def _return(self, node: cst.Return) -> None:
         if node.value is not None:
             self._frame.scope.returns.append(Return(node.value, self._site()))
+        self._children(node)
+
+    def _yield(self, node: cst.Yield) -> None:
+        self._frame.scope.is_generator = True
         self._children(node)
 
     def _with(self, node: cst.With) -> None:

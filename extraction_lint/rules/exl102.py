@@ -18,8 +18,8 @@ class ExtractionLoopWithoutMemoryGuard(GuardedLoopRule):
     advice = "bound its memory with `guard(memory_limit=...)`: {guard_form}"
     what_it_does = """
 Reports an *extraction loop* (see EXL101: an unbounded loop that calls a loader or a bulk
-write; only the outermost of a nest) that runs without a memory guard. A memory guard is
-any of:
+write; only the outermost of a nest; not in a generator function or in an implementation of
+a loader, a sink or `__iter__`) that runs without a memory guard. A memory guard is any of:
 
 - a `with guard(...)` or `with MemoryGuard(...)` block of `extraction_lint.guardrails`
   around the loop (or inside it);
@@ -332,6 +332,23 @@ for path in paths:
     g.check()
     data = pickle.load(open(path, "rb"))
 """,
+        # SPEC 2.5: loops in generator functions and loader implementations are not checked.
+        """
+import pandas as pd
+
+
+def iter_frames(paths):
+    for path in paths:
+        yield pd.read_parquet(path)
+
+
+class Cursor:
+    def fetchall(self):
+        rows = []
+        while page := self.fetchmany(1_000):
+            rows.extend(page)
+        return rows
+""",
     )
     invalid = (
         # SPEC 2.5: a plain extraction loop with no memory guard.
@@ -611,6 +628,16 @@ def guard(lock_path):
 with guard("/tmp/subjects.lock"):
     for path in pickle_paths:  # EXL102
         con.executemany(INSERT_SQL, pickle.load(open(path, "rb")))
+""",
+        # SPEC 2.5: an operator's `execute` is a job, not a sink: its loop is checked.
+        """
+import pandas as pd
+
+
+class ExportOperator(BaseOperator):
+    def execute(self, context):
+        for path in self.paths:  # EXL102
+            pd.read_csv(path).to_sql("raw", self.engine, if_exists="append")
 """,
     )
 

@@ -17,7 +17,8 @@ class ExtractionLoopWithoutStallGuard(GuardedLoopRule):
     missing = "stall or timeout guard"
     advice = "bound its time with `guard(stall_timeout=..., timeout=...)`: {guard_form}"
     what_it_does = """
-Reports an *extraction loop* (see EXL101; only the outermost of a nest) that runs without
+Reports an *extraction loop* (see EXL101; only the outermost of a nest; not in a generator
+function or in an implementation of a loader, a sink or `__iter__`) that runs without
 stall detection or a timeout. A stall or timeout guard is any of:
 
 - a `with guard(...)`, `with StallDetector(...)` or `with Deadline(...)` block of
@@ -320,6 +321,23 @@ with open("out.csv", "w") as out, StallDetector(timeout="5m"):
     while rows := cur.fetchmany(10_000):
         csv.writer(out).writerows(rows)
 """,
+        # SPEC 2.5: loops in generator functions and loader implementations are not checked.
+        """
+import pandas as pd
+
+
+def iter_frames(paths):
+    for path in paths:
+        yield pd.read_parquet(path)
+
+
+class Cursor:
+    def fetchall(self):
+        rows = []
+        while page := self.fetchmany(1_000):
+            rows.extend(page)
+        return rows
+""",
     )
     invalid = (
         # SPEC 2.5: a plain extraction loop with no stall or timeout guard.
@@ -619,6 +637,16 @@ def monthly_sales(paths):
     for path in paths:  # EXL103
         frames.append(pd.read_parquet(path))
     return pd.concat(frames)
+""",
+        # SPEC 2.5: an operator's `execute` is a job, not a sink: its loop is checked.
+        """
+import pandas as pd
+
+
+class ExportOperator(BaseOperator):
+    def execute(self, context):
+        for path in self.paths:  # EXL103
+            pd.read_csv(path).to_sql("raw", self.engine, if_exists="append")
 """,
     )
 

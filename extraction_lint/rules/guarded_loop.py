@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 from extraction_lint.analysis.catalog import PROGRESS_ITERATORS
+from extraction_lint.analysis.exemptions import guard_exemption
 from extraction_lint.rules.base import Finding, FixSpec, Rule
 
 if TYPE_CHECKING:
@@ -33,6 +34,8 @@ class GuardedLoopRule(Rule):
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
         for loop in analysis.extraction_loops:
+            if guard_exemption(loop, analysis.catalog) is not None:
+                continue
             if self.has_protection(analysis.loop_guards(loop)):
                 continue
             yield Finding(
