@@ -28,6 +28,7 @@ from extraction_lint.analysis.catalog import (
     BOUNDED_WRAPPERS,
     CONVENTIONAL_ALIASES,
     DEQUE_CALL,
+    DRIVER_PULL_METHODS,
     DUCKDB_APPEND_METHOD,
     EMPTY_CONTAINER_CALLS,
     EMPTY_FRAME_CALLS,
@@ -38,6 +39,7 @@ from extraction_lint.analysis.catalog import (
     MATERIALIZING_CALLS,
     ROUND_TRIP_SERIALIZERS,
     SETDEFAULT_METHOD,
+    WHOLE_READ_METHODS,
     Catalog,
 )
 from extraction_lint.analysis.catalog import (
@@ -54,6 +56,7 @@ _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp)
 _ONE_ROW = (ast.Tuple, ast.Dict, ast.Set, ast.DictComp, ast.SetComp, ast.Constant, ast.JoinedStr)
 _ONE_ROW_CALLS = frozenset({"tuple", "dict", "set"})
 _SEQUENCE_CALLS = frozenset({"list", DEQUE_CALL, "deque"})
+_WHOLE_READS = WHOLE_READ_METHODS | DRIVER_PULL_METHODS
 
 
 #: ``x.execute(``: a sink only with parameters after the statement (see
@@ -530,6 +533,8 @@ class _TreeScan:
             scope.called.add(func.attr)
             if in_loop and func.attr in GROWTH_METHODS:
                 scope.grows_in_loop = True
+            if func.attr in _WHOLE_READS:
+                scope.has_materialization = True  # fetchall(), toPandas(), ... (SPEC 2.3)
         if isinstance(func, ast.Attribute):
             method = func.attr
             if method == EXECUTE_METHOD:

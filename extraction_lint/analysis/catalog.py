@@ -142,6 +142,47 @@ DERIVATION_CALLS: frozenset[str] = frozenset(
 #: Built-ins that materialise an iterable whole (EXL002) when given a call or a generator.
 MATERIALIZING_CALLS: frozenset[str] = frozenset({"list", "tuple", "set", "sorted"})
 
+# --- Whole reads (SPEC 2.3): a source read whole that the sink could take in batches -------
+
+#: ``<x>.fetchall()``, ``<x>.fetchdf()``, ``<x>.fetch_df()``: every row of a result at once.
+WHOLE_READ_METHODS: frozenset[str] = frozenset({"fetchall", "fetchdf", "fetch_df"})
+#: The distributed engines' pulls to the driver, called with no arguments: Spark's
+#: ``toPandas()``/``collect()``, polars' lazy ``collect()``, Dask's ``compute()``.
+DRIVER_PULL_METHODS: frozenset[str] = frozenset({"toPandas", "collect", "compute"})
+#: ``list(r)`` of a name bound to one of these reads every row: readers...
+READER_FACTORIES: frozenset[str] = frozenset({"csv.reader", "csv.DictReader"})
+#: ... and cursors (``con.cursor()``, sqlite3's and DuckDB's ``con.execute(sql)``).
+CURSOR_METHODS: frozenset[str] = frozenset({"cursor", "execute"})
+
+#: Sinks that take any iterable of records, so a generator streams into them.
+ITERATOR_SINK_METHODS: frozenset[str] = frozenset(
+    {
+        "executemany",
+        "insert_many",
+        "add_all",
+        "copy_records_to_table",
+        "writerows",
+        "writelines",
+    }
+)
+ITERATOR_SINK_FUNCTIONS: frozenset[str] = frozenset(
+    {"psycopg2.extras.execute_values", "psycopg2.extras.execute_batch"}
+)
+#: Sinks that write a data frame (the DuckDB ``append`` form too): one frame per chunk.
+FRAME_SINK_METHODS: frozenset[str] = frozenset(
+    {
+        "to_sql",
+        "to_parquet",
+        "to_csv",
+        "to_feather",
+        "to_json",
+        "write_parquet",
+        "write_csv",
+        "write_database",
+        "append",
+    }
+)
+
 #: ``x.execute(sql, params)`` with a statement that starts with one of these reads: its
 #: parameters are a query's, however many (``WHERE id IN (%s, %s, ...)``).
 QUERY_KEYWORDS: frozenset[str] = frozenset({"SELECT", "SHOW", "DESCRIBE", "EXPLAIN", "PRAGMA"})

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from extraction_lint.rules.base import Finding, Related, Rule
-from extraction_lint.rules.common import accumulation_related, sink_label
+from extraction_lint.rules.common import accumulation_related, loops_label, sink_label
 
 if TYPE_CHECKING:
     from extraction_lint.analysis.collections import Accumulation
@@ -1065,7 +1065,7 @@ con.executemany("INSERT INTO s VALUES (?, ?)", rows)  # EXL001
                     if not before:
                         continue
                     key = before[0].key
-                    loops = " and ".join(f"`{analysis.describe_loop(a.loop)}`" for a in before)
+                    loops = loops_label(analysis, [a.loop for a in before])
                     related: list[Related] = []
                     for accumulation in before:
                         related.extend(accumulation_related(analysis, accumulation))
@@ -1073,9 +1073,8 @@ con.executemany("INSERT INTO s VALUES (?, ?)", rows)  # EXL001
                         code=self.code,
                         node=sink.call.node,
                         message=(
-                            f"`{key}` grows in unbounded loop {loops} and is written whole "
-                            f"by {sink_label(sink)} after it; write inside the loop, per item "
-                            f"or in bounded batches (clear `{key}` after each write)"
+                            f"`{key}` grows in {loops}, then {sink_label(sink, analysis)} writes it whole; "
+                            f"write in batches in the loop"
                         ),
                         related=tuple(related),
                     )

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from extraction_lint.analysis.catalog import GUARDRAILS_MODULE, canonical_guardrails_name
 from extraction_lint.rules.base import FixSpec
-from extraction_lint.rules.guarded_loop import GuardedLoopRule
+from extraction_lint.rules.guarded_loop import GuardedLoopRule, iterable_text
 
 if TYPE_CHECKING:
     from extraction_lint.analysis.guards import LoopGuards
@@ -49,7 +49,6 @@ class ExtractionLoopWithoutHeartbeat(GuardedLoopRule):
     name = "extraction-loop-without-heartbeat"
     summary = "A loop that loads or writes data reports no progress."
     missing = "heartbeat"
-    advice = "report progress with {guard_form}, a progress bar (`tqdm`) or a log line"
     what_it_does = """
 Reports an *extraction loop* that reports no progress. An extraction loop is an unbounded
 `for`, `async for` or `while` loop whose header or body (nested statements included, called
@@ -1141,6 +1140,14 @@ def export(paths, con):
 
     def has_protection(self, guards: LoopGuards) -> bool:
         return guards.heartbeat
+
+    def advice(self, analysis: ModuleAnalysis, loop: Loop) -> str:
+        items = iterable_text(analysis, loop)
+        if items is None:
+            return "call `.tick()` of a `guard(...)` or `.update()` of a `tqdm` bar in it, or log in it"
+        guard = _enclosing_guard(analysis, loop)
+        track = f"{guard}.track" if guard is not None else track_name(analysis)[0]
+        return f"wrap `{items}` in `{track}(...)` or `tqdm(...)`, or log progress in its body"
 
     def fix_for(self, analysis: ModuleAnalysis, loop: Loop) -> FixSpec | None:
         """Wrap a ``for`` loop's iterable in the guardrails' ``track(...)``."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from extraction_lint.rules.guarded_loop import GuardedLoopRule
+from extraction_lint.rules.guarded_loop import GuardedLoopRule, guard_advice
 
 if TYPE_CHECKING:
     from extraction_lint.analysis.guards import LoopGuards
+    from extraction_lint.analysis.model import Loop
+    from extraction_lint.analysis.module import ModuleAnalysis
 
 
 class ExtractionLoopWithoutMemoryGuard(GuardedLoopRule):
@@ -15,7 +17,6 @@ class ExtractionLoopWithoutMemoryGuard(GuardedLoopRule):
     name = "extraction-loop-without-memory-guard"
     summary = "A loop that loads or writes data runs with no memory limit."
     missing = "memory guard"
-    advice = "bound its memory with `guard(memory_limit=...)`: {guard_form}"
     what_it_does = """
 Reports an *extraction loop* (see EXL101: an unbounded loop that calls a loader or a bulk
 write; only the outermost of a nest; not in a generator function or in an implementation of
@@ -640,6 +641,9 @@ class ExportOperator(BaseOperator):
             pd.read_csv(path).to_sql("raw", self.engine, if_exists="append")
 """,
     )
+
+    def advice(self, analysis: ModuleAnalysis, loop: Loop) -> str:
+        return guard_advice(analysis, loop, "memory_limit=...")
 
     def has_protection(self, guards: LoopGuards) -> bool:
         return guards.memory

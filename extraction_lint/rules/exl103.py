@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from extraction_lint.rules.guarded_loop import GuardedLoopRule
+from extraction_lint.rules.guarded_loop import GuardedLoopRule, guard_advice
 
 if TYPE_CHECKING:
     from extraction_lint.analysis.guards import LoopGuards
+    from extraction_lint.analysis.model import Loop
+    from extraction_lint.analysis.module import ModuleAnalysis
 
 
 class ExtractionLoopWithoutStallGuard(GuardedLoopRule):
     code = "EXL103"
     name = "extraction-loop-without-stall-guard"
     summary = "A loop that loads or writes data runs with no stall detection or timeout."
-    missing = "stall or timeout guard"
-    advice = "bound its time with `guard(stall_timeout=..., timeout=...)`: {guard_form}"
+    missing = "stall guard"
     what_it_does = """
 Reports an *extraction loop* (see EXL101; only the outermost of a nest; not in a generator
 function or in an implementation of a loader, a sink or `__iter__`) that runs without
@@ -649,6 +650,9 @@ class ExportOperator(BaseOperator):
             pd.read_csv(path).to_sql("raw", self.engine, if_exists="append")
 """,
     )
+
+    def advice(self, analysis: ModuleAnalysis, loop: Loop) -> str:
+        return guard_advice(analysis, loop, "stall_timeout=...")
 
     def has_protection(self, guards: LoopGuards) -> bool:
         return guards.stall
