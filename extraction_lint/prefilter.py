@@ -482,8 +482,14 @@ class _TreeScan:
 
     def _note_assignment(self, targets: list[ast.expr], value: ast.expr, scope: _Scope) -> None:
         """A container bound, or (in a loop) a container grown by assignment."""
-        if isinstance(value, ast.List | ast.Dict | ast.Set) or (
-            isinstance(value, ast.Call) and _last_name(value.func) in _CONTAINER_CALLS
+        # ``rows, token = [], None`` binds a container element-wise (SPEC 2.1).
+        values = [value]
+        while any(isinstance(v, ast.Tuple) for v in values):
+            values = [e for v in values for e in (v.elts if isinstance(v, ast.Tuple) else [v])]
+        if any(
+            isinstance(v, ast.List | ast.Dict | ast.Set)
+            or (isinstance(v, ast.Call) and _last_name(v.func) in _CONTAINER_CALLS)
+            for v in values
         ):
             scope.has_collection = True
         if self._loop_depth[-1] == 0:
@@ -509,6 +515,14 @@ class _TreeScan:
 
     @staticmethod
     def _bound(target: ast.expr, value: ast.expr, scope: _Scope) -> None:
+        if (
+            isinstance(target, ast.Tuple | ast.List)
+            and isinstance(value, ast.Tuple | ast.List)
+            and len(target.elts) == len(value.elts)
+        ):
+            for element_target, element_value in zip(target.elts, value.elts, strict=True):
+                _TreeScan._bound(element_target, element_value, scope)
+            return
         key = _key(target)
         if key is None:
             _TreeScan._bound_otherwise(target, scope)
