@@ -445,7 +445,7 @@ class Supervisor:
                         wake = min(wake, self._stuck_since + self.grace)
                         if escalation is not None:
                             wake = min(wake, escalation)
-                    elif self.interactive and not self._stuck_reported:
+                    elif self.interactive and self.owner_is_main and not self._stuck_reported:
                         if now >= self._stuck_since + self.grace:
                             self._report_stuck(now)
                         wake = min(wake, self._stuck_since + self.grace)
