@@ -96,15 +96,17 @@ class LogDisplay:
         # The start line went out before the total was known; it is told once known.
         self.total_pending = False
         self._start_lock = threading.Lock()
+        if tracker.total is not None:
+            self.begin()  # nothing to wait for
 
     def begin(self) -> None:
-        """Log the start line, once: at the first item, or when it can wait no more.
+        """Log the start line once: now if the total is known, else at the first item.
 
-        It gives the total when one is known. Before the loop has started, an
-        unknown total may still come (``track`` takes it from ``len()``): the line
-        then says nothing of it, and a line with the total follows once the loop
-        starts with one. Only a loop over something without a length is said to
-        have an unknown total.
+        Without a first item it goes out when it can wait no more (see
+        :data:`START_LINE_WAIT`). Before the loop has started, an unknown total may
+        still come (``track`` takes it from ``len()``): the line then says nothing of
+        it, and a line with the total follows once the loop starts with one. Only a
+        loop over something without a length is said to have an unknown total.
         """
         tracker = self.tracker
         if self.started:
