@@ -1,7 +1,8 @@
 """Command line: ``python -m extraction_lint.reference {make-data,extract} ...``.
 
 Exit status: 0 success; 1 a file failed (``--on-error fail``), a guardrail stopped the
-run, or the database could not be opened or written; 2 bad arguments. Expected errors
+run, or the database is damaged or could not be written; 2 bad arguments (a ``--db``
+that is not a DuckDB database among them). Expected errors
 are one message on stderr, never a traceback.
 """
 
@@ -19,7 +20,7 @@ from extraction_lint.guardrails import GuardrailError, parse_duration, parse_siz
 from extraction_lint.guardrails.units import format_bytes
 
 from .data import FILE_PATTERN, PRESETS, DataShape, make_data
-from .errors import InputFileError, SetupError
+from .errors import DatabaseDamaged, InputFileError, SetupError
 from .extract import (
     DEFAULT_BATCH_BYTES,
     DEFAULT_BATCH_ROWS,
@@ -261,6 +262,11 @@ def _extract(args: argparse.Namespace) -> int:
         message = f"stopped by {type(failure).__name__}: {failure}"
     elif isinstance(failure, duckdb.Error) and _is_out_of_memory(failure):
         message = _duckdb_memory_message(failure, options, summary)
+    elif isinstance(failure, duckdb.Error):
+        message = (
+            f"error: DuckDB failed on database {str(options.db_path)!r}: "
+            f"{type(failure).__name__}: {failure}"
+        )
     else:
         message = f"error: {type(failure).__name__}: {failure}"
     print(f"{PROG} extract: {message}", file=sys.stderr)
@@ -300,6 +306,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SetupError as error:
         print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except DatabaseDamaged as error:
+        print(
+            f"{PROG} {args.command}: error: {error}\nNothing was written to it. Restore it from "
+            "a copy, or load into a new --db (the input files are read again).",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     except GuardrailError as error:
         print(f"{PROG} {args.command}: stopped by {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_FAILED
