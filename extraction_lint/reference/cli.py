@@ -2,7 +2,8 @@
 
 Exit status: 0 success; 1 a file failed (``--on-error fail``), a guardrail stopped the
 run, or the database is damaged or could not be written; 2 bad arguments (a ``--db``
-that is not a DuckDB database among them). Expected errors
+that is not a DuckDB database among them); 130 interrupted (Ctrl-C, SIGINT); 143
+terminated (SIGTERM). A stopped run prints its summary first; committed files stay. Expected errors
 are one message on stderr, never a traceback.
 """
 
@@ -20,7 +21,7 @@ from extraction_lint.guardrails import GuardrailError, parse_duration, parse_siz
 from extraction_lint.guardrails.units import format_bytes
 
 from .data import FILE_PATTERN, PRESETS, DataShape, make_data
-from .errors import DatabaseDamaged, InputFileError, SetupError
+from .errors import DatabaseDamaged, InputFileError, SetupError, Terminated
 from .extract import (
     DEFAULT_BATCH_BYTES,
     DEFAULT_BATCH_ROWS,
@@ -31,12 +32,13 @@ from .extract import (
     OnError,
     run_extract,
 )
-from .store import ROW_GROUP_SIZE, Layout, checkpoint_memory_hint
+from .store import ROW_GROUP_SIZE, Layout, duckdb_memory_hint
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process Ctrl-C ended
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 OFF_WORDS = ("none", "off")
 PROG = "python -m extraction_lint.reference"
 DEFAULTS = GuardSettings()
@@ -253,9 +255,10 @@ def _extract(args: argparse.Namespace) -> int:
     failure = summary.failure
     if failure is None:
         return EXIT_OK
-    if isinstance(failure, KeyboardInterrupt):
-        print(f"{PROG} extract: interrupted; committed files stay loaded", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    if isinstance(failure, (KeyboardInterrupt, Terminated)):
+        return _stopped_by_signal(
+            failure, "committed files stay loaded; run the same command again to load the rest"
+        )
     if isinstance(failure, InputFileError):
         message = f"error: {failure} (nothing of this file was committed)"
     elif isinstance(failure, GuardrailError):
@@ -282,15 +285,23 @@ def _duckdb_memory_message(
     error: duckdb.Error, options: ExtractOptions, summary: ExtractSummary
 ) -> str:
     limit = options.duckdb_memory
-    needed = checkpoint_memory_hint(summary.largest_signal_bytes)
+    needed = duckdb_memory_hint(
+        options.layout,
+        summary.largest_signal_bytes,
+        summary.signals_in_table,
+        min(options.batch_bytes, options.batch_rows * summary.largest_signal_bytes),
+    )
     first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+    where = f" {summary.failure_file}" if summary.failure_file else ""
     return (
         f"DuckDB ran out of its memory (--duckdb-memory "
-        f"{format_bytes(limit) if limit else 'default'}) while writing: {first_line}\n"
-        f"A checkpoint holds the table's last row group ({ROW_GROUP_SIZE:,} signals) in "
-        f"memory; with signals of up to {format_bytes(summary.largest_signal_bytes)} that "
-        f"needs up to about {format_bytes(needed)}. Files committed so far are kept: run again "
-        f"with --duckdb-memory {format_bytes(needed)} or more (and a --memory-limit above it)."
+        f"{format_bytes(limit) if limit else 'default'}) while writing{where}: {first_line}\n"
+        f"An insert holds its batch, a checkpoint the table's last row group (up to "
+        f"{ROW_GROUP_SIZE:,} signals); with signals of up to "
+        f"{format_bytes(summary.largest_signal_bytes)} that needs up to about "
+        f"{format_bytes(needed)}. Files committed so far are kept: run again with "
+        f"--duckdb-memory {format_bytes(needed)} or more (and a --memory-limit above it), "
+        "or a smaller --batch-bytes."
     )
 
 
@@ -316,3 +327,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GuardrailError as error:
         print(f"{PROG} {args.command}: stopped by {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_FAILED
+    except (KeyboardInterrupt, Terminated) as error:  # before the run started, or after it
+        return _stopped_by_signal(error, "nothing more was written", args.command)
+
+
+def _stopped_by_signal(error: BaseException, what: str, command: str = "extract") -> int:
+    if isinstance(error, Terminated):
+        print(f"{PROG} {command}: terminated (SIGTERM); {what}", file=sys.stderr, flush=True)
+        return EXIT_TERMINATED
+    print(f"{PROG} {command}: interrupted (Ctrl-C); {what}", file=sys.stderr, flush=True)
+    return EXIT_INTERRUPTED

@@ -36,3 +36,8 @@ class DatabaseDamaged(ExtractorError):
         super().__init__(f"database {path!r} is damaged: {reason}")
         self.path = path
         self.reason = reason
+
+
+class Terminated(BaseException):
+    """The process was asked to stop (SIGTERM). Like ``KeyboardInterrupt``, not an ``Exception``:
+    the run ends at once, committed files stay loaded."""

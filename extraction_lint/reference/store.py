@@ -118,9 +118,25 @@ class ManifestEntry:
     rows: int
 
 
-def checkpoint_memory_hint(largest_signal_bytes: int) -> int:
-    """DuckDB memory a checkpoint may need: the last row group's signals, twice over."""
-    return 2 * ROW_GROUP_SIZE * largest_signal_bytes
+# Bytes of one sample row of the long layout in DuckDB's memory (subject, t, value, file).
+LONG_ROW_BYTES = 32
+
+
+def duckdb_memory_hint(
+    layout: Layout, largest_signal_bytes: int, signals_in_table: int, batch_bytes: int
+) -> int:
+    """DuckDB memory enough for what the run asked of it, twice over.
+
+    An insert holds its batch (at least the largest signal); a checkpoint holds the
+    table's last row group: up to :data:`ROW_GROUP_SIZE` signals in the wide layout
+    (fewer while the table is smaller), a row group of samples in the long one.
+    """
+    batch = max(batch_bytes, largest_signal_bytes)
+    if layout is Layout.WIDE:
+        checkpoint = min(ROW_GROUP_SIZE, max(signals_in_table, 1)) * largest_signal_bytes
+    else:
+        checkpoint = LONG_ROW_GROUP_SIZE * LONG_ROW_BYTES
+    return 2 * max(batch, checkpoint)
 
 
 # A DuckDB file has this at byte 8; SQLite's begin with their own header. Checked before
@@ -282,6 +298,7 @@ class Store:
             raise SetupError(f"cannot open database {str(path)!r}: {error}") from None
         self.path = path
         self.layout = layout
+        self.rows_at_open = 0  # rows of the data table when the database was opened
         try:
             self._check_schema()
             if existed:
@@ -319,6 +336,8 @@ class Store:
             assert row is not None  # an aggregate always returns one row
             figures[table] = row
         data = self.layout.table
+        if data in figures:
+            self.rows_at_open = int(str(figures[data][0]))
         if data in figures and "manifest" in figures:
             rows, listed = figures[data][0], figures["manifest"][1] or 0
             if rows != listed:
@@ -361,6 +380,17 @@ class Store:
             "SELECT file, size, sha256, rows FROM manifest WHERE file = ?", [file]
         ).fetchone()
         return None if row is None else ManifestEntry(*row)
+
+    def committed_in_run(self, file: str, since: dt.datetime) -> int | None:
+        """The rows of ``file`` if the manifest gained it at or after ``since``; ``None``
+        when it did not, or when the connection cannot tell."""
+        try:
+            row = self.con.execute(
+                "SELECT rows FROM manifest WHERE file = ? AND loaded_at >= ?", [file, since]
+            ).fetchone()
+        except (duckdb.Error, UnicodeError):
+            return None
+        return None if row is None else int(row[0])
 
     def committed_since(self, since: dt.datetime) -> tuple[int, int, int]:
         """Files, rows and input bytes the manifest gained at or after ``since``."""
@@ -415,8 +445,14 @@ class Store:
             self.con.execute(
                 f"INSERT INTO {self.layout.table} SELECT ?, * FROM {BATCH_VIEW}", [file]
             )
-        finally:
-            self.con.unregister(BATCH_VIEW)
+        except BaseException:
+            # In the aborted transaction unregister fails too ("Current transaction is
+            # aborted"): that must not replace the error that aborted it. The next
+            # register replaces the view anyway.
+            with contextlib.suppress(duckdb.Error):
+                self.con.unregister(BATCH_VIEW)
+            raise
+        self.con.unregister(BATCH_VIEW)
 
     def rollback(self) -> None:
         """Roll back the open transaction, if any (a no-op when the commit went through)."""
