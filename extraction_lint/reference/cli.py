@@ -26,13 +26,15 @@ from .extract import (
     DEFAULT_BATCH_BYTES,
     DEFAULT_BATCH_ROWS,
     DEFAULT_DUCKDB_MEMORY,
+    MIN_DUCKDB_MEMORY,
     ExtractOptions,
     ExtractSummary,
     GuardSettings,
     OnError,
+    check_pattern,
     run_extract,
 )
-from .store import ROW_GROUP_SIZE, Layout, duckdb_memory_hint
+from .store import ROW_GROUP_SIZE, Layout, duckdb_memory_hint, is_out_of_memory
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -66,6 +68,23 @@ def _duration(name: str) -> Callable[[str], float | None]:
             raise argparse.ArgumentTypeError(str(error)) from None
 
     return duration
+
+
+def _pattern(text: str) -> str:
+    try:
+        return check_pattern(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _duckdb_memory(text: str) -> int | None:
+    size = _size("--duckdb-memory", allow_off=True)(text)
+    if size is not None and size < MIN_DUCKDB_MEMORY:
+        raise argparse.ArgumentTypeError(
+            f"must be at least {format_bytes(MIN_DUCKDB_MEMORY)} (DuckDB works in blocks of "
+            f"256 KiB, several at a time), got {format_bytes(size)}"
+        )
+    return size
 
 
 def _count(minimum: int) -> Callable[[str], int]:
@@ -164,7 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="DuckDB database (created if missing)",
     )
     run.add_argument(
-        "--pattern", default=FILE_PATTERN, help=f"input file glob (default: {FILE_PATTERN})"
+        "--pattern",
+        type=_pattern,
+        default=FILE_PATTERN,
+        help=f"input file glob, relative to DIR (default: {FILE_PATTERN})",
     )
     run.add_argument(
         "--layout",
@@ -189,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--duckdb-memory",
-        type=_size("--duckdb-memory", allow_off=True),
+        type=_duckdb_memory,
         default=DEFAULT_DUCKDB_MEMORY,
         metavar="SIZE",
         help="DuckDB's own memory_limit; 'off' leaves DuckDB's default of 80%% of RAM "
@@ -225,7 +247,16 @@ def _make_data(args: argparse.Namespace) -> int:
         length=preset.length if args.length is None else args.length,
         seed=preset.seed if args.seed is None else args.seed,
     )
-    paths = make_data(args.directory, shape)
+    if args.directory.exists() and not args.directory.is_dir():
+        raise SetupError(
+            f"{str(args.directory)!r} exists and is not a directory; give a new or an existing "
+            "directory as DIR"
+        )
+    try:
+        paths = make_data(args.directory, shape)
+    except OSError as error:
+        where = error.filename or args.directory
+        raise SetupError(f"cannot write to {str(where)!r}: {error.strerror or error}") from None
     print(
         f"make-data: wrote {len(paths)} files x {shape.subjects} subjects x {shape.length} "
         f"samples ({format_bytes(shape.total_bytes)} of signals) to {args.directory}"
@@ -263,7 +294,7 @@ def _extract(args: argparse.Namespace) -> int:
         message = f"error: {failure} (nothing of this file was committed)"
     elif isinstance(failure, GuardrailError):
         message = f"stopped by {type(failure).__name__}: {failure}"
-    elif isinstance(failure, duckdb.Error) and _is_out_of_memory(failure):
+    elif isinstance(failure, duckdb.Error) and is_out_of_memory(failure):
         message = _duckdb_memory_message(failure, options, summary)
     elif isinstance(failure, duckdb.Error):
         message = (
@@ -274,11 +305,6 @@ def _extract(args: argparse.Namespace) -> int:
         message = f"error: {type(failure).__name__}: {failure}"
     print(f"{PROG} extract: {message}", file=sys.stderr)
     return EXIT_FAILED
-
-
-def _is_out_of_memory(error: duckdb.Error) -> bool:
-    text = str(error)
-    return isinstance(error, duckdb.OutOfMemoryException) or "failed to pin block" in text
 
 
 def _duckdb_memory_message(

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import duckdb
 
@@ -42,6 +42,8 @@ MIB = 1024**2
 DEFAULT_BATCH_ROWS = 1_024
 DEFAULT_BATCH_BYTES = 64 * MIB
 DEFAULT_DUCKDB_MEMORY = 256 * MIB
+# Below this DuckDB cannot even open a database (it pins blocks of 256 KiB).
+MIN_DUCKDB_MEMORY = 8 * MIB
 # One file may take this share of --memory-limit: its objects while it is unpickled, and
 # its signals as float64. The rest is for the batch being written and DuckDB.
 FILE_SHARE_OF_MEMORY_LIMIT = 0.5
@@ -109,11 +111,44 @@ class ExtractSummary:
         )
 
 
+def check_pattern(pattern: str) -> str:
+    """``pattern`` if it is a glob relative to the input directory that stays inside it.
+
+    Raises ``ValueError`` saying what is wrong otherwise: empty, absolute, with a
+    ``..`` part, or not a glob pathlib accepts.
+    """
+    if not pattern.strip():
+        raise ValueError(f"{pattern!r} is empty; give a glob such as '*.pkl' or 'sub/*.pkl'")
+    pure = PurePosixPath(pattern)
+    if pure.is_absolute() or PureWindowsPath(pattern).is_absolute() or pattern.startswith("~"):
+        raise ValueError(
+            f"{pattern!r} is absolute; give it relative to DIR (such as '*.pkl'), "
+            "and the directory as DIR"
+        )
+    if ".." in pure.parts:
+        raise ValueError(f"{pattern!r} leaves DIR ('..'); files are read from DIR only")
+    try:
+        # pathlib checks a pattern when the glob starts: start one that finds nothing.
+        next(Path("/nonexistent-directory").glob(pattern), None)
+    except (ValueError, NotImplementedError) as error:
+        raise ValueError(f"{pattern!r} is not a valid glob: {error}") from None
+    return pattern
+
+
 def input_files(directory: Path, pattern: str) -> list[Path]:
     """The files to load, in name order; :class:`SetupError` when there are none."""
+    try:
+        check_pattern(pattern)
+    except ValueError as error:
+        raise SetupError(f"--pattern {error}") from None
     if not directory.is_dir():
         raise SetupError(f"input directory {str(directory)!r} does not exist or is not a directory")
-    paths = sorted(path for path in directory.glob(pattern) if path.is_file())
+    try:
+        paths = sorted(path for path in directory.glob(pattern) if path.is_file())
+    except OSError as error:
+        raise SetupError(
+            f"cannot list input directory {str(directory)!r}: {error.strerror or error}"
+        ) from None
     if not paths:
         raise SetupError(f"no files matching {pattern!r} in {str(directory)!r}")
     return paths
@@ -161,6 +196,18 @@ def read_records(
     return content.size, content.sha256, records
 
 
+def check_file_name(name: str) -> None:
+    """Refuse a file name the database cannot store (it keeps names as UTF-8)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        readable = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise InputFileError(
+            readable,
+            "the file name is not valid UTF-8, so the manifest cannot record it: rename it",
+        ) from None
+
+
 @dataclass
 class _FileOutcome:
     rows: int = 0
@@ -182,6 +229,7 @@ def load_one(
     A function of its own so that the file's records are freed before the next file is read.
     """
     started = time.monotonic()
+    check_file_name(name)
     entry = store.manifest_entry(name)
     if entry is not None:
         size, sha256 = hash_file(path)

@@ -293,6 +293,8 @@ class Store:
             self.con.execute("SET enable_progress_bar = false")
         except duckdb.Error as error:
             self.close()
+            if is_out_of_memory(error):
+                raise SetupError(_memory_too_small(path, memory_limit, error)) from None
             if existed and not _is_lock_conflict(error):
                 raise DatabaseDamaged(str(path), f"it cannot be opened: {error}") from None
             raise SetupError(f"cannot open database {str(path)!r}: {error}") from None
@@ -330,6 +332,8 @@ class Store:
             try:
                 row = self.con.execute(f"SELECT {columns} FROM {table}").fetchone()
             except duckdb.Error as error:
+                if is_out_of_memory(error):
+                    raise SetupError(_memory_too_small(self.path, None, error)) from None
                 raise DatabaseDamaged(
                     str(self.path), f"its {table} table cannot be read back: {_first_line(error)}"
                 ) from None
@@ -462,6 +466,19 @@ class Store:
     def record_error(self, file: str, reason: str) -> None:
         """Add a row to the errors table, committed at once."""
         self.con.execute("INSERT INTO errors VALUES (?, ?, ?)", [file, reason, utc_now()])
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Whether ``error`` is DuckDB running out of its ``memory_limit``."""
+    return isinstance(error, duckdb.OutOfMemoryException) or "failed to pin block" in str(error)
+
+
+def _memory_too_small(path: Path, memory_limit: int | None, error: duckdb.Error) -> str:
+    limit = f"{memory_limit:,} bytes" if memory_limit else "its setting"
+    return (
+        f"DuckDB ran out of its memory ({limit}) opening database {str(path)!r}: "
+        f"{_first_line(error)}; raise --duckdb-memory"
+    )
 
 
 def _is_lock_conflict(error: duckdb.Error) -> bool:
