@@ -73,7 +73,7 @@ def test_noqa_comments_apply_as_in_any_file():
 def test_the_fix_lands_on_the_original_columns(tmp_path):
     path = tmp_path / "job.py"
     path.write_text(MIXED.replace("  # noqa: EXL101 progress in the caller", ""))
-    run_cli("--no-cache", "--fix", "--select", "EXL101", "job.py", cwd=tmp_path)
+    run_cli("--no-cache", "--fix", "--unsafe-fixes", "--select", "EXL101", "job.py", cwd=tmp_path)
     text = path.read_text()
     assert "\t for path in track(paths):\n" in text
     assert "\tkept\t as it is\n" in text  # the string's content is untouched
