@@ -414,6 +414,8 @@ class _NoqaAdder:
 
         if not result.diagnostics:
             return result
+        if is_notebook(result.path):
+            return self._handle_notebook(result)
         path = Path(result.path)
         try:
             data = path.read_bytes()
@@ -438,6 +440,44 @@ class _NoqaAdder:
             d
             for d in result.diagnostics
             if d.line in refused or d.code in {FILE_NOT_CHECKED, UNUSED_NOQA}
+        )
+        return dataclasses.replace(
+            result,
+            diagnostics=kept,
+            suppressed=result.suppressed + len(result.diagnostics) - len(kept),
+        )
+
+    def _handle_notebook(self, result: FileResult) -> FileResult:
+        """:meth:`handle` for a notebook: the comments go on the lines of its cells."""
+        from extraction_lint.notebook import noqa_notebook
+
+        path = Path(result.path)
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            _say(f"extraction-lint: cannot add noqa comments to {result.path}: {error.strerror}")
+            return result
+        new, added, refused = noqa_notebook(data, result.diagnostics)
+        if new is not None:
+            try:
+                path.write_bytes(new)
+            except OSError as error:
+                _say(f"extraction-lint: cannot write {result.path}: {error}")
+                return result
+            self.added += added
+            self.files += 1
+        for cell, line, reason in refused:
+            _say(
+                f"extraction-lint: {result.path}:cell {cell}:{line}: no noqa comment added: "
+                f"{reason}"
+            )
+        left = {(cell, line) for cell, line, _ in refused}
+        kept = tuple(
+            d
+            for d in result.diagnostics
+            if (d.cell, d.line) in left
+            or d.code in {FILE_NOT_CHECKED, UNUSED_NOQA}
+            or (new is None and added == 0 and not refused)
         )
         return dataclasses.replace(
             result,
