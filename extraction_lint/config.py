@@ -45,6 +45,10 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
     ".pytest_cache",
     ".extraction_lint_cache",
     "site-packages",
+    # Jupyter's autosaved copies of every notebook, as in Ruff's defaults.
+    ".ipynb_checkpoints",
+    "__pypackages__",
+    ".direnv",
 )
 
 _CODE_PREFIX = re.compile(r"EXL[0-9]{0,3}\Z")

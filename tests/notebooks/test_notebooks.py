@@ -257,3 +257,10 @@ def test_two_fixes_share_one_import(tmp_path):
     text = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
     assert text.count("from extraction_lint.guardrails import track") == 1
     assert text.count("for path in track(sorted(paths)):") == 2
+
+
+def test_jupyter_checkpoints_are_not_walked(tmp_path):
+    save(tmp_path / "extract.ipynb", ACCUMULATE)
+    save(tmp_path / ".ipynb_checkpoints" / "extract-checkpoint.ipynb", ACCUMULATE)
+    run = run_cli("--no-cache", "--select", "EXL001", cwd=tmp_path)
+    assert [line.split(":")[0] for line in _findings(run.out)] == ["extract.ipynb"]
