@@ -172,6 +172,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip what .gitignore files and git's excludes ignore (default: on)",
     )
     parser.add_argument(
+        "--exclude",
+        metavar="PATTERNS",
+        action="append",
+        default=None,
+        help="gitignore-style patterns to exclude instead of the default list and the "
+        "configuration's `exclude`, comma separated (repeatable)",
+    )
+    parser.add_argument(
         "--extend-exclude",
         metavar="PATTERNS",
         action="append",
@@ -684,15 +692,22 @@ def _load_config(args: argparse.Namespace) -> Config:
 
 
 def _with_discovery_options(config: Config, args: argparse.Namespace) -> Config:
-    """``--respect-gitignore`` / ``--no-respect-gitignore`` and ``--extend-exclude`` over
-    the configuration file's settings."""
+    """``--[no-]respect-gitignore``, ``--exclude`` and ``--extend-exclude`` over the
+    configuration file's settings (as Ruff: ``--exclude`` replaces, the other adds)."""
     from dataclasses import replace
 
-    extra = tuple(p.strip() for value in args.extend_exclude for p in value.split(",") if p.strip())
-    if args.respect_gitignore is None and not extra:
-        return config
+    def patterns(values: list[str]) -> tuple[str, ...]:
+        return tuple(p.strip() for value in values for p in value.split(",") if p.strip())
+
+    extra = patterns(args.extend_exclude)
+    exclude = config.exclude if args.exclude is None else patterns(args.exclude)
     respect = config.respect_gitignore if args.respect_gitignore is None else args.respect_gitignore
-    return replace(config, respect_gitignore=respect, extend_exclude=config.extend_exclude + extra)
+    return replace(
+        config,
+        respect_gitignore=respect,
+        exclude=exclude,
+        extend_exclude=config.extend_exclude + extra,
+    )
 
 
 def _is_file(path: str | Path) -> bool:
