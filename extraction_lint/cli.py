@@ -580,10 +580,11 @@ def _load_config(args: argparse.Namespace) -> Config:
         config = parse_table(overrides, source=Path(), where="--config", root=Path.cwd())
     elif files:
         path = Path(files[0])
+        shown = _printable(files[0])[:200]
         if _is_dir(path):
-            raise UsageError(f"--config {files[0]}: is a directory, not a file")
+            raise UsageError(f"--config {shown}: is a directory, not a file")
         if not _is_file(files[0]):
-            raise UsageError(f"--config {files[0]}: no such file")
+            raise UsageError(f"--config {shown}: no such file")
         config = load_config(path, explicit=True, overrides=overrides)
     else:
         found = find_config(Path.cwd())
