@@ -31,9 +31,10 @@ from extraction_lint.config import (
     parse_table,
     with_cli_overrides,
 )
-from extraction_lint.diagnostics import FileResult
+from extraction_lint.diagnostics import Diagnostic, FileResult, Fix
 from extraction_lint.discovery import MissingPathError, SourceFile, discover, display_path
 from extraction_lint.fixes import apply_fixes, unified_diff
+from extraction_lint.notebook import is_notebook
 from extraction_lint.options import CheckOptions
 from extraction_lint.reporters import FORMATS, Reporter, Summary
 from extraction_lint.rules import ALL_RULES, FILE_NOT_CHECKED, RULES_BY_CODE, UNUSED_NOQA, Rule
@@ -177,6 +178,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write every current finding to FILE (a baseline for --baseline)",
     )
+    parser.add_argument(
+        "--respect-gitignore",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="skip what .gitignore files and git's excludes ignore (default: on)",
+    )
+    parser.add_argument(
+        "--extend-exclude",
+        metavar="PATTERNS",
+        action="append",
+        default=[],
+        help="more gitignore-style patterns to exclude, comma separated (repeatable)",
+    )
     parser.add_argument("--list-rules", action="store_true", help="list the rules and exit")
     parser.add_argument("--explain", metavar="CODE", help="show one rule's documentation")
     parser.add_argument("--version", action="version", version=f"extraction-lint {__version__}")
@@ -287,7 +301,7 @@ def _main(argv: list[str]) -> int:
         raise UsageError("--add-noqa edits files: it goes with neither --fix, --diff nor stdin")
     if args.add_noqa and (args.baseline or args.write_baseline):
         raise UsageError("--add-noqa and a baseline are two ways to accept findings: pick one")
-    config = _load_config(args)
+    config = _with_discovery_options(_load_config(args), args)
     if args.unsafe_fixes is not None:
         config = replace(config, unsafe_fixes=args.unsafe_fixes)
     baseline = Baseline.read(Path(args.baseline)) if args.baseline else None
@@ -309,7 +323,13 @@ def _main(argv: list[str]) -> int:
         reporter: Reporter | None = None
         if not args.diff and not args.silent:
             reporter = _reporter(
-                args, choice, stream, cwd, lambda path: _lines(path, stdin_text, args), config
+                args,
+                choice,
+                stream,
+                cwd,
+                config,
+                lambda path: _lines(path, stdin_text, args),
+                lambda path, cell: _cell_lines(path, cell, stdin_text, args),
             )
         summary = Summary()
         if reporter is not None:
@@ -397,33 +417,62 @@ class _NoqaAdder:
         path = Path(result.path)
         try:
             data = path.read_bytes()
-            text = decode(data)
-        except (OSError, SourceError) as error:
+            if is_notebook(result.path):
+                new, added, refused = self._in_notebook(data, result.diagnostics)
+            else:
+                edits = add_noqa(decode(data), result.diagnostics)
+                new = edits.text.encode(_encoding_of(data)) if edits.added else None
+                added, refused = edits.added, {(None, line): r for line, r in edits.refused}
+        except (OSError, SourceError, UnicodeEncodeError) as error:
             reason = getattr(error, "message", None) or getattr(error, "strerror", None)
             _say(f"extraction-lint: cannot add noqa comments to {result.path}: {reason or error}")
             return result
-        edits = add_noqa(text, result.diagnostics)
-        if edits.added:
+        if new is not None:
             try:
-                path.write_bytes(edits.text.encode(_encoding_of(data)))
-            except (OSError, UnicodeEncodeError) as error:
+                path.write_bytes(new)
+            except OSError as error:
                 _say(f"extraction-lint: cannot write {result.path}: {error}")
                 return result
-            self.added += edits.added
+            self.added += added
             self.files += 1
-        refused = {line for line, _ in edits.refused}
-        for line, reason in edits.refused:
-            _say(f"extraction-lint: {result.path}:{line}: no noqa comment added: {reason}")
+        for (cell, line), reason in sorted(
+            refused.items(), key=lambda item: (item[0][0] or 0, item[0][1])
+        ):
+            where = f"cell {cell}:{line}" if cell is not None else str(line)
+            _say(f"extraction-lint: {result.path}:{where}: no noqa comment added: {reason}")
         kept = tuple(
             d
             for d in result.diagnostics
-            if d.line in refused or d.code in {FILE_NOT_CHECKED, UNUSED_NOQA}
+            if (d.cell, d.line) in refused or d.code in {FILE_NOT_CHECKED, UNUSED_NOQA}
         )
         return dataclasses.replace(
             result,
             diagnostics=kept,
             suppressed=result.suppressed + len(result.diagnostics) - len(kept),
         )
+
+    @staticmethod
+    def _in_notebook(
+        data: bytes, diagnostics: Sequence[Diagnostic]
+    ) -> tuple[bytes | None, int, dict[tuple[int | None, int], str]]:
+        """The comments added cell by cell (positions count in cells), the rest of the
+        notebook's JSON untouched."""
+        from extraction_lint.add_noqa import add_noqa
+        from extraction_lint.fixes import whole_text_edit
+        from extraction_lint.notebook import code_cells, fixed_notebook, load
+
+        sources = {c.number: c.source for c in code_cells(load(data))}
+        fixes, added = [], 0
+        refused: dict[tuple[int | None, int], str] = {}
+        for number, source in sources.items():
+            edits = add_noqa(source, [d for d in diagnostics if d.cell == number])
+            refused.update(((number, line), reason) for line, reason in edits.refused)
+            if edits.added:
+                added += edits.added
+                edit = replace(whole_text_edit(source, edits.text), cell=number)
+                fixes.append(Fix("add noqa comments", (edit,)))
+        new, _ = fixed_notebook(data, fixes) if fixes else (None, 0)
+        return new, added if new is not None else 0, refused
 
     def report(self) -> None:
         n, files = self.added, self.files
@@ -467,6 +516,8 @@ class _Fixer:
             self.hidden += sum(1 for d in result.diagnostics if d.fix and not d.fix.is_safe)
         if not chosen:
             return result, None
+        if is_notebook(result.path):
+            return self._fix_notebook(result, file, data, [d.fix for d in chosen if d.fix])
         try:
             text = decode(data)
         except SourceError:
@@ -485,6 +536,26 @@ class _Fixer:
             new = fixed.text.encode(_encoding_of(data))
         except (UnicodeEncodeError, LookupError) as error:
             _say(f"extraction-lint: cannot write the fix of {result.path}: {error}")
+            return result, None
+        return run_job(Job(file, options_for(self.config, self.options, file), new)), new
+
+    def _fix_notebook(
+        self, result: FileResult, file: SourceFile, data: bytes, fixes: list[Fix]
+    ) -> tuple[FileResult, bytes | None]:
+        """:meth:`_fix` for a notebook: its cells rewritten in place, the rest of its JSON
+        untouched; ``--diff`` shows the changed cells."""
+        from extraction_lint.notebook import cell_diff, fixed_notebook
+
+        new, applied = fixed_notebook(data, fixes)
+        if new is None:
+            return result, None
+        self.fixed += applied
+        self.files += 1
+        for d in result.diagnostics:
+            if d.fix is not None and d.fix in fixes:
+                self.applied[result.path, d.code] += 1
+        if not self.write:
+            self.stream.write(cell_diff(result.path, data, new))
             return result, None
         return run_job(Job(file, options_for(self.config, self.options, file), new)), new
 
@@ -614,6 +685,18 @@ def _is_dir(path: str | Path) -> bool:
         return False
 
 
+def _with_discovery_options(config: Config, args: argparse.Namespace) -> Config:
+    """``--respect-gitignore`` / ``--no-respect-gitignore`` and ``--extend-exclude`` over
+    the configuration file's settings."""
+    from dataclasses import replace
+
+    extra = tuple(p.strip() for value in args.extend_exclude for p in value.split(",") if p.strip())
+    if args.respect_gitignore is None and not extra:
+        return config
+    respect = config.respect_gitignore if args.respect_gitignore is None else args.respect_gitignore
+    return replace(config, respect_gitignore=respect, extend_exclude=config.extend_exclude + extra)
+
+
 @contextlib.contextmanager
 def _output(path: str | None) -> Iterator[TextIO]:
     if path is None or path == "-":
@@ -650,13 +733,29 @@ def _lines(path: str, stdin_text: str | None, args: argparse.Namespace) -> list[
         return None
 
 
+def _cell_lines(
+    path: str, cell: int, stdin_text: str | None, args: argparse.Namespace
+) -> list[str] | None:
+    from extraction_lint.notebook import cell_source_lines
+
+    if args.stdin_filename is not None or args.paths == ["-"]:
+        data = stdin_text.encode("utf-8") if stdin_text is not None else None
+    else:
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
+            data = None
+    return cell_source_lines(data, cell) if data is not None else None
+
+
 def _reporter(
     args: argparse.Namespace,
     choice: OutputChoice,
     stream: TextIO,
     cwd: Path,
-    source_lines: Callable[[str], list[str] | None],
     config: Config,
+    source_lines: Callable[[str], list[str] | None],
+    cell_lines: Callable[[str, int], list[str] | None] | None = None,
 ) -> Reporter:
     if choice.format == "json":
         from extraction_lint.reporters.json import JsonReporter
@@ -683,6 +782,7 @@ def _reporter(
         quiet=args.quiet,
         unsafe_fixes=config.unsafe_fixes,
         source_lines=source_lines,
+        cell_lines=cell_lines,
     )
 
 

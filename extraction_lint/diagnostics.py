@@ -18,6 +18,8 @@ class RelatedLocation:
     line: int
     column: int
     message: str
+    #: In a notebook: the cell (numbered from 1) that ``line`` counts in.
+    cell: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,8 @@ class Edit:
     end_line: int
     end_column: int
     content: str
+    #: In a notebook: the cell (numbered from 1) that the lines count in.
+    cell: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +59,7 @@ class Fix:
         return {
             "message": self.message,
             "applicability": self.applicability,
-            "edits": [asdict(e) for e in self.edits],
+            "edits": [_without_cell(asdict(e)) for e in self.edits],
         }
 
     @classmethod
@@ -82,6 +86,8 @@ class Diagnostic:
     message: str
     related: tuple[RelatedLocation, ...] = ()
     fix: Fix | None = None
+    #: In a notebook: the cell (numbered from 1) that ``line`` and ``end_line`` count in.
+    cell: int | None = None
     #: Identifies the finding across unrelated edits of its file (see baseline.py).
     fingerprint: str = ""
 
@@ -91,8 +97,8 @@ class Diagnostic:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of SPEC section 4."""
-        data = asdict(self)
-        data["related"] = [asdict(r) for r in self.related]
+        data = _without_cell(asdict(self))
+        data["related"] = [_without_cell(asdict(r)) for r in self.related]
         data["fix"] = self.fix.to_dict() if self.fix is not None else None
         return data
 
@@ -113,6 +119,15 @@ class FileError:
     message: str
     line: int = 1
     column: int = 1
+    #: In a notebook: the cell (numbered from 1) that ``line`` counts in.
+    cell: int | None = None
+
+
+def _without_cell(data: dict[str, Any]) -> dict[str, Any]:
+    """Plain data, with ``cell`` only for positions in a notebook."""
+    if data.get("cell", 0) is None:
+        del data["cell"]
+    return data
 
 
 @dataclass(frozen=True, slots=True)

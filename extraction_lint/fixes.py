@@ -211,6 +211,12 @@ def _SortAddedName(module: str, name: str, alias: str | None) -> Any:
     return _added_name_transformer()(module, name, alias)
 
 
+def whole_text_edit(before: str, after: str) -> Edit:
+    """One edit that turns ``before`` into ``after`` (all of it replaced)."""
+    line, column = _position(_line_starts(before), len(before))
+    return Edit(1, 1, line, column, after)
+
+
 def _position(starts: list[int], offset: int) -> tuple[int, int]:
     """1-based (line, column) of an offset."""
     index = bisect.bisect_right(starts, offset) - 1

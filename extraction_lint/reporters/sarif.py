@@ -90,7 +90,7 @@ class SarifReporter(Reporter):
         self.stream.write(', "results": [')
 
     def _result(self, diagnostic: Diagnostic) -> dict[str, Any]:
-        location = {
+        location: dict[str, Any] = {
             "physicalLocation": {
                 "artifactLocation": artifact_location(diagnostic.path),
                 "region": _region(
@@ -101,7 +101,10 @@ class SarifReporter(Reporter):
                 ),
             }
         }
-        if self._source_lines is not None:
+        if diagnostic.cell is not None:
+            # Lines and columns count in this cell of the notebook.
+            location["properties"] = {"cell": diagnostic.cell}
+        elif self._source_lines is not None:
             self._add_snippets(location["physicalLocation"], diagnostic)
         result: dict[str, Any] = {
             "ruleId": diagnostic.code,
@@ -126,6 +129,7 @@ class SarifReporter(Reporter):
                         "region": _region(r.line, r.column),
                     },
                 }
+                | ({"properties": {"cell": r.cell}} if r.cell is not None else {})
                 for i, r in enumerate(diagnostic.related, start=1)
             ]
         return result

@@ -10,9 +10,18 @@ from rich.console import Console
 from rich.text import Text
 
 from extraction_lint.diagnostics import Diagnostic, FileResult
-from extraction_lint.reporters.base import Reporter, Summary, printable, reported, statistics
+from extraction_lint.reporters.base import (
+    Reporter,
+    Summary,
+    position,
+    printable,
+    reported,
+    statistics,
+)
 
 SourceLines = Callable[[str], list[str] | None]
+#: The lines of one cell of a notebook: (path, cell number) -> lines.
+CellLines = Callable[[str, int], list[str] | None]
 
 #: Lines of context around the primary line in ``--show-source``.
 CONTEXT = 1
@@ -48,6 +57,7 @@ class TextReporter(Reporter):
         quiet: bool = False,
         unsafe_fixes: bool = False,
         source_lines: SourceLines | None = None,
+        cell_lines: CellLines | None = None,
     ) -> None:
         super().__init__(stream)
         styled = wants_color(stream) if color is None else color
@@ -65,6 +75,7 @@ class TextReporter(Reporter):
         self.quiet = quiet
         self.unsafe_fixes = unsafe_fixes
         self.source_lines = source_lines
+        self.cell_lines = cell_lines
 
     def _fixable(self, diagnostic: Diagnostic) -> bool:
         fix = diagnostic.fix
@@ -79,10 +90,10 @@ class TextReporter(Reporter):
         for diagnostic in findings:
             line = Text()
             if self.style == "grouped":
-                line.append(f"  {diagnostic.line}:{diagnostic.column} ", style="cyan")
+                line.append(f"  {position(diagnostic)} ", style="cyan")
             else:
                 line.append(printable(diagnostic.path), style="bold")
-                line.append(f":{diagnostic.line}:{diagnostic.column}: ", style="cyan")
+                line.append(f":{position(diagnostic)}: ", style="cyan")
             line.append(diagnostic.code, style="bold red")
             if self._fixable(diagnostic):
                 line.append(" [*]", style="cyan")
@@ -94,14 +105,18 @@ class TextReporter(Reporter):
             self.console.print()
 
     def _frame(self, diagnostic: Diagnostic) -> None:
-        lines = self.source_lines(diagnostic.path) if self.source_lines else None
+        if diagnostic.cell is not None:
+            lines = self.cell_lines(diagnostic.path, diagnostic.cell) if self.cell_lines else None
+        else:
+            lines = self.source_lines(diagnostic.path) if self.source_lines else None
         if not lines:
             return
         marks: dict[int, tuple[int, str, str]] = {
             diagnostic.line: (diagnostic.column, diagnostic.code, "bold red")
         }
         for related in diagnostic.related:
-            marks.setdefault(related.line, (related.column, related.message, "yellow"))
+            if related.cell == diagnostic.cell:  # a frame shows one cell of a notebook
+                marks.setdefault(related.line, (related.column, related.message, "yellow"))
         shown: set[int] = set()
         for number in sorted(marks):
             for n in range(number - CONTEXT, number + CONTEXT + 1):
