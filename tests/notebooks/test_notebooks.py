@@ -151,7 +151,7 @@ def test_fix_rewrites_only_the_changed_lines(tmp_path):
     for indent, ascii in ((1, False), (2, True), (4, False)):
         path = save(tmp_path / f"job_{indent}.ipynb", FIXABLE, indent=indent, ascii=ascii)
         before = path.read_text(encoding="utf-8")
-        run = run_cli("--no-cache", "--fix", path.name, cwd=tmp_path)
+        run = run_cli("--no-cache", "--fix", "--unsafe-fixes", path.name, cwd=tmp_path)
         assert "Fixed 1 problem in 1 file." in run.err
         after = path.read_text(encoding="utf-8")
         expected = copy.deepcopy(FIXABLE)
@@ -171,7 +171,7 @@ def test_fix_keeps_a_missing_final_newline_and_source_strings(tmp_path):
     nb["cells"][2]["source"] = "".join(nb["cells"][2]["source"])  # one string, not a list
     path = tmp_path / "job.ipynb"
     path.write_text(json.dumps(nb, indent=1), encoding="utf-8")  # no final newline
-    run_cli("--no-cache", "--fix", "job.ipynb", cwd=tmp_path)
+    run_cli("--no-cache", "--fix", "--unsafe-fixes", "job.ipynb", cwd=tmp_path)
     after = path.read_text(encoding="utf-8")
     assert not after.endswith("\n")
     source = json.loads(after)["cells"][2]["source"]
@@ -182,7 +182,7 @@ def test_fix_keeps_a_missing_final_newline_and_source_strings(tmp_path):
 def test_diff_shows_cells_and_changes_nothing(tmp_path):
     path = save(tmp_path / "job.ipynb", FIXABLE)
     before = path.read_bytes()
-    run = run_cli("--no-cache", "--diff", "job.ipynb", cwd=tmp_path)
+    run = run_cli("--no-cache", "--diff", "--unsafe-fixes", "job.ipynb", cwd=tmp_path)
     assert run.code == 1
     assert "--- a/job.ipynb:cell 3\n+++ b/job.ipynb:cell 3\n" in run.out
     assert "+    for path in track(sorted(paths)):\n" in run.out
