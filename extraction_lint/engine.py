@@ -344,11 +344,7 @@ def _statement_positions(
 
 
 def _fix(
-    spec: FixSpec,
-    positions: Mapping[cst.CSTNode, CodeRange],
-    lines: list[TopStatement],
-    text: str,
-    in_notebook: bool = False,
+    spec: FixSpec, positions: Mapping[cst.CSTNode, CodeRange], lines: list[TopStatement], text: str
 ) -> Fix:
     where = positions[spec.node]
     edits = [
@@ -360,13 +356,7 @@ def _fix(
             spec.replacement,
         )
     ]
-    # In a notebook an edit in another cell than the loop's could not be written back with
-    # it: the import goes on its own line before the first statement there.
-    merged = (
-        import_edit(text, spec.import_line)
-        if spec.import_line is not None and not in_notebook
-        else None
-    )
+    merged = import_edit(text, spec.import_line) if spec.import_line is not None else None
     if merged is not None:
         edits.insert(0, merged)
     elif spec.import_line is not None:
@@ -435,9 +425,7 @@ def _locate(
                 end_column=end.column + 1,
                 message=finding.message,
                 related=related,
-                fix=_fix(finding.fix, positions, lines, text, display.endswith(".ipynb"))
-                if finding.fix
-                else None,
+                fix=_fix(finding.fix, positions, lines, text) if finding.fix else None,
             )
         )
     return out

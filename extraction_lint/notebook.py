@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from extraction_lint.diagnostics import Diagnostic, FileError, FileResult, Fix
+from extraction_lint.diagnostics import Diagnostic, Edit, FileError, FileResult, Fix
 
 NOTEBOOK_SUFFIX = ".ipynb"
 
@@ -333,7 +333,10 @@ def _fix_in_cells(fix: Fix, module: NotebookModule) -> Fix | None:
     two cells (there is no safe way to write that back)."""
     edits = []
     for edit in fix.edits:
-        if any(n in module.escaped for n in range(edit.line, edit.end_line + 1)):
+        start, end = (edit.line, edit.column), (edit.end_line, edit.end_column)
+        inserts_before_line = start == end and edit.column == 1
+        touched = () if inserts_before_line else range(edit.line, edit.end_line + 1)
+        if any(n in module.escaped for n in touched):
             return None
         last = module.cells[-1] if module.cells else None
         if last is not None and edit.line >= last.first + last.count:
@@ -382,24 +385,32 @@ def fixed_notebook(data: bytes, fixes: Iterable[Fix]) -> tuple[bytes | None, int
         cells = {c.number: c for c in code_cells(notebook)}
     except (NotebookError, UnicodeDecodeError):
         return None, 0
-    by_cell: dict[int, list[Fix]] = {}
-    for fix in fixes:
-        numbers = {e.cell for e in fix.edits}
-        if len(numbers) != 1 or None in numbers:
-            continue  # a fix that spans cells is not written back
-        number = numbers.pop()
-        assert number is not None
-        by_cell.setdefault(number, []).append(fix)
-    replacements: dict[int, str] = {}
+    sources = {number: cell.source for number, cell in cells.items()}
     applied = 0
-    for number, cell_fixes in by_cell.items():
-        cell = cells.get(number)
-        if cell is None:
-            continue
-        fixed = apply_fixes(cell.source, [_at_end_of(cell.source, f) for f in cell_fixes])
-        if fixed.applied and fixed.text != cell.source:
-            replacements[cell.position] = fixed.text
-            applied += fixed.applied
+    for fix in fixes:
+        # A fix may edit several cells (an import in the first, the loop in another): all
+        # of its parts go in, or none.
+        parts: dict[int, list[Edit]] = {}
+        for edit in fix.edits:
+            if edit.cell is None or edit.cell not in sources:
+                break
+            parts.setdefault(edit.cell, []).append(edit)
+        else:
+            changed = {}
+            for number, edits in parts.items():
+                part = _at_end_of(sources[number], replace(fix, edits=tuple(edits)))
+                fixed = apply_fixes(sources[number], [part])
+                if not fixed.applied:
+                    break
+                changed[number] = fixed.text
+            else:
+                sources.update(changed)
+                applied += 1
+    replacements = {
+        cells[number].position: source
+        for number, source in sources.items()
+        if source != cells[number].source
+    }
     if not replacements:
         return None, 0
     spans = source_spans(text)

@@ -157,11 +157,16 @@ def test_fix_rewrites_only_the_changed_lines(tmp_path):
         expected = copy.deepcopy(FIXABLE)
         source = expected["cells"][2]["source"]
         source[1] = source[1].replace("in sorted(paths)", "in track(sorted(paths))")
-        source.insert(0, "from extraction_lint.guardrails import track\n")
-        # The same document with the fixed cell, laid out exactly as before.
+        # The import goes with the notebook's imports, in the first cell, after the first
+        # (libcst's import helper: a blank line before what is not an import, the magic).
+        expected["cells"][0]["source"][2:2] = [
+            "from extraction_lint.guardrails import track\n",
+            "\n",
+        ]
+        # The same document with the two fixed cells, laid out exactly as before.
         assert json.loads(after) == expected
         assert after == json.dumps(expected, indent=indent, ensure_ascii=ascii) + "\n"
-        assert len(after.splitlines()) == len(before.splitlines()) + 1
+        assert len(after.splitlines()) == len(before.splitlines()) + 2
         again = run_cli("--no-cache", "--select", "EXL101", path.name, cwd=tmp_path)
         assert again.code == 0, again.out
 
@@ -174,9 +179,11 @@ def test_fix_keeps_a_missing_final_newline_and_source_strings(tmp_path):
     run_cli("--no-cache", "--fix", "--unsafe-fixes", "job.ipynb", cwd=tmp_path)
     after = path.read_text(encoding="utf-8")
     assert not after.endswith("\n")
-    source = json.loads(after)["cells"][2]["source"]
+    cells = json.loads(after)["cells"]
+    source = cells[2]["source"]
     assert isinstance(source, str)
-    assert source.startswith("from extraction_lint.guardrails import track\ndef main")
+    assert source.startswith("def main(paths, con):\n    for path in track(sorted(paths)):\n")
+    assert "from extraction_lint.guardrails import track\n" in cells[0]["source"]
 
 
 def test_diff_shows_cells_and_changes_nothing(tmp_path):
@@ -184,6 +191,8 @@ def test_diff_shows_cells_and_changes_nothing(tmp_path):
     before = path.read_bytes()
     run = run_cli("--no-cache", "--diff", "--unsafe-fixes", "job.ipynb", cwd=tmp_path)
     assert run.code == 1
+    assert "--- a/job.ipynb:cell 1\n+++ b/job.ipynb:cell 1\n" in run.out
+    assert "+from extraction_lint.guardrails import track\n" in run.out
     assert "--- a/job.ipynb:cell 3\n+++ b/job.ipynb:cell 3\n" in run.out
     assert "+    for path in track(sorted(paths)):\n" in run.out
     assert path.read_bytes() == before
