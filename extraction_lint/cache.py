@@ -25,10 +25,7 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
-import shutil
 import stat
-import tempfile
 import time
 from dataclasses import asdict
 from functools import cache
@@ -320,6 +317,9 @@ class ResultCache:
     def _make_secret(self) -> bytes | None:
         if self._read_secret() is not None:
             return self._secret
+        import secrets
+        import tempfile
+
         target = self._entries / "secret"
         try:
             fd, temporary = tempfile.mkstemp(dir=self._entries, prefix=".secret-")
@@ -409,6 +409,8 @@ class ResultCache:
         text = json.dumps(entry, ensure_ascii=True)
         if len(text) > MAX_ENTRY_BYTES:
             return  # too large to be read back: not worth keeping
+        import tempfile
+
         path = self._path(slot)
         try:
             path.parent.mkdir(exist_ok=True)
@@ -460,6 +462,8 @@ class ResultCache:
         """Remove entries unused for ``max_age_days``, then the least recently used until
         the entries take at most ``max_bytes``, and directories of other entry formats.
         Returns (entries removed, entries kept)."""
+        import shutil
+
         removed = 0
         with contextlib.suppress(OSError):
             for child in self.directory.iterdir():
@@ -501,6 +505,8 @@ class ResultCache:
 
 
 def _remove(path: str) -> int:
+    import shutil
+
     try:
         os.unlink(path)
     except IsADirectoryError:
