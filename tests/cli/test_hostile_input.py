@@ -53,8 +53,9 @@ def test_terminal_escape_sequences_in_the_source_are_escaped(tmp_path):
         '    data = pickle.load(open(path, "rb"))\n',
     )
     run = run_process(
-        "--no-cache", "--select", "EXL101", ".", cwd=tmp_path, env={"FORCE_COLOR": None}
-    )
+        "--no-cache", "--select", "EXL101", "--output-format", "full", ".",
+        cwd=tmp_path, env={"FORCE_COLOR": None},
+    )  # fmt: skip
     assert run.returncode == 1
     assert "\x1b" not in run.stdout and "\x07" not in run.stdout
     assert "\\x1b[2J" in run.stdout
