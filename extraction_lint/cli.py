@@ -336,10 +336,16 @@ def _main(argv: list[str]) -> int:
             reporter.start()
 
         def take(result: FileResult, *, fixed: bool = False) -> None:
-            if fixer is not None and not fixed:
-                result = fixer.handle(result)
-            if adder is not None:
-                result = adder.handle(result)
+            try:
+                if fixer is not None and not fixed:
+                    result = fixer.handle(result)
+                if adder is not None:
+                    result = adder.handle(result)
+            except Exception as error:  # a bug must cost one file's edit, not the run
+                _say(
+                    f"extraction-lint: internal error while editing {result.path}: "
+                    f"{type(error).__name__}: {error}; the file is left as it was"
+                )
             before = len(result.diagnostics)
             if writer is not None:
                 writer.add(result)
@@ -421,9 +427,11 @@ class _NoqaAdder:
                 new, added, refused = self._in_notebook(data, result.diagnostics)
             else:
                 edits = add_noqa(decode(data), result.diagnostics)
-                new = edits.text.encode(_encoding_of(data)) if edits.added else None
+                new = _encoded(edits.text, data) if edits.added else None
+                if edits.added and new is None:
+                    raise UnicodeError(f"its encoding ({_encoding_of(data)}) cannot hold them")
                 added, refused = edits.added, {(None, line): r for line, r in edits.refused}
-        except (OSError, SourceError, UnicodeEncodeError) as error:
+        except (OSError, SourceError, UnicodeError) as error:
             reason = getattr(error, "message", None) or getattr(error, "strerror", None)
             _say(f"extraction-lint: cannot add noqa comments to {result.path}: {reason or error}")
             return result
@@ -525,17 +533,19 @@ class _Fixer:
         fixed = apply_fixes(text, [d.fix for d in chosen if d.fix is not None])
         if not fixed.applied or fixed.text == text:
             return result, None
+        new = _encoded(fixed.text, data)
+        if self.write and new is None:
+            _say(
+                f"extraction-lint: cannot write the fix of {result.path}: its encoding "
+                f"({_encoding_of(data)}) cannot hold the fixed text"
+            )
+            return result, None
         self.fixed += fixed.applied
         self.files += 1
         for d in chosen:
             self.applied[result.path, d.code] += 1
-        if not self.write:
+        if not self.write or new is None:
             self.stream.write(unified_diff(result.path, text, fixed.text))
-            return result, None
-        try:
-            new = fixed.text.encode(_encoding_of(data))
-        except (UnicodeEncodeError, LookupError) as error:
-            _say(f"extraction-lint: cannot write the fix of {result.path}: {error}")
             return result, None
         return run_job(Job(file, options_for(self.config, self.options, file), new)), new
 
@@ -607,6 +617,17 @@ class _Fixer:
                 f"({'they add' if h != 1 else 'it adds'} an import of extraction_lint) "
                 f"can be applied with --unsafe-fixes."
             )
+
+
+def _encoded(text: str, original: bytes) -> bytes | None:
+    """``text`` in the encoding ``original`` declares, if that encoding holds it exactly
+    (a codec such as idna or punycode may refuse it or change it)."""
+    encoding = _encoding_of(original)
+    try:
+        new = text.encode(encoding)
+        return new if new.decode(encoding) == text else None
+    except (UnicodeError, LookupError, ValueError):
+        return None
 
 
 def _encoding_of(data: bytes) -> str:
@@ -860,6 +881,9 @@ def _explain(code: str, stream: TextIO, fmt: str) -> int:
         Console(file=stream, highlight=False).print(Markdown(rule.documentation()))
     else:
         stream.write(rule.documentation())
+    from extraction_lint.reporters.base import rule_url
+
+    stream.write(f"\nOnline: {rule_url(rule.code)}\n")
     return EXIT_OK
 
 

@@ -127,3 +127,19 @@ def test_a_path_too_long_for_the_system_is_a_clear_error(tmp_path, make):
         assert "too long" in run.err or "no such file" in run.err
         assert "cannot write the report" not in run.err
         assert len(run.err) < 600
+
+
+LOOP = "import pickle\n\nfor path in paths:\n    data = pickle.load(open(path, 'rb'))\n"
+
+
+def test_a_fix_the_file_encoding_cannot_hold_is_refused_and_the_run_goes_on(tmp_path):
+    (tmp_path / "a_idna.py").write_bytes(b"# coding: idna\n" + LOOP.encode())
+    (tmp_path / "b_latin.py").write_bytes(b"# coding: latin-1\n# caf\xe9\n" + LOOP.encode())
+    before = (tmp_path / "a_idna.py").read_bytes()
+    for extra in (["--fix", "--unsafe-fixes"], ["--add-noqa"]):
+        run = run_process("--no-cache", "--select", "EXL101", *extra, ".", cwd=tmp_path)
+        assert "Traceback" not in run.stderr, run.stderr
+        assert "a_idna.py" in run.stderr and "(idna) cannot hold" in run.stderr
+        assert (tmp_path / "a_idna.py").read_bytes() == before
+    fixed = (tmp_path / "b_latin.py").read_bytes()
+    assert b"caf\xe9" in fixed and b"for path in track(paths):" in fixed
