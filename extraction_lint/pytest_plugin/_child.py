@@ -23,6 +23,7 @@ from typing import Any
 from .measure import PeakMonitor
 from .sites import top_sites
 
+_THIS_PACKAGE = str(Path(__file__).resolve().parent) + os.sep
 SNAPSHOT_STEP = 1.25  # a new snapshot each time traced memory passes 1.25x the last one's
 SNAPSHOT_FLOOR = 256 * 1024
 
@@ -77,7 +78,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     try:
         job = load_job(request["job"])
     except BaseException as error:  # anything the job's import or unpickling raises
-        return {"error": "load", "message": _one_line(error), "traceback": traceback.format_exc()}
+        return {"error": "load", "message": _one_line(error), "traceback": _user_traceback(error)}
     snapshots = _PeakSnapshots() if request["sites"] else None
     monitor = PeakMonitor(nframes=request["nframes"], on_sample=snapshots)
     monitor.start()
@@ -85,7 +86,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         job(request["n"])
     except BaseException as error:  # the job's own failure, reported by the parent
         monitor.stop()
-        return {"error": "job", "message": _one_line(error), "traceback": traceback.format_exc()}
+        return {"error": "job", "message": _one_line(error), "traceback": _user_traceback(error)}
     if snapshots is not None and tracemalloc.is_tracing():
         # The job's locals are gone by now; this is for jobs whose peak is at their end.
         snapshots(tracemalloc.get_traced_memory()[0])
@@ -105,6 +106,19 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             else [s.to_json() for s in top_sites(snapshots.snapshot)]
         )
     return result
+
+
+def _user_traceback(error: BaseException) -> str:
+    """The traceback without this package's frames or the import machinery's."""
+    shown = traceback.TracebackException.from_exception(error)
+    shown.stack = traceback.StackSummary.from_list(
+        [
+            frame
+            for frame in shown.stack
+            if not frame.filename.startswith((_THIS_PACKAGE, "<frozen importlib"))
+        ]
+    )
+    return "".join(shown.format())
 
 
 def _one_line(error: BaseException) -> str:

@@ -63,6 +63,7 @@ def memory_scaling(request: pytest.FixtureRequest) -> MemoryScaling:
     ) -> Any:
         from .scaling import ScalingError, measure_scaling
 
+        problem: str | None = None
         try:
             result = measure_scaling(
                 job,
@@ -74,7 +75,10 @@ def memory_scaling(request: pytest.FixtureRequest) -> MemoryScaling:
                 by_value=[module] if module is not None else [],
             )
         except ScalingError as error:
-            pytest.fail(f"memory_scaling: {error}", pytrace=False)
+            problem = str(error)
+        if problem is not None:
+            # Outside the except block, so the failure is not chained to the ScalingError.
+            pytest.fail(f"memory_scaling: {problem}", pytrace=False)
         if result.rss is None:
             from .measure import RSS_NOT_MEASURED
 
@@ -101,9 +105,11 @@ def _marker_limit(marker: pytest.Mark) -> int:
     try:
         limit = parse_size(values[0], "memory_limit")
     except ValueError as error:
-        pytest.fail(f"memory_limit marker: {error}", pytrace=False)
-    assert limit is not None
-    return limit
+        problem = str(error)
+    else:
+        assert limit is not None
+        return limit
+    pytest.fail(f"memory_limit marker: {problem}", pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)
