@@ -24,9 +24,10 @@ from extraction_lint.config import (
     parse_codes,
     with_cli_overrides,
 )
-from extraction_lint.diagnostics import FileResult
+from extraction_lint.diagnostics import FileResult, Fix
 from extraction_lint.discovery import MissingPathError, SourceFile, discover, display_path
 from extraction_lint.fixes import apply_fixes, unified_diff
+from extraction_lint.notebook import is_notebook
 from extraction_lint.options import CheckOptions
 from extraction_lint.reporters import FORMATS, Reporter, Summary
 from extraction_lint.rules import ALL_RULES, FILE_NOT_CHECKED, RULES_BY_CODE, Rule
@@ -108,6 +109,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="apply exclude patterns to paths named on the command line too",
     )
+    parser.add_argument(
+        "--respect-gitignore",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="skip what .gitignore files and git's excludes ignore (default: on)",
+    )
+    parser.add_argument(
+        "--extend-exclude",
+        metavar="PATTERNS",
+        action="append",
+        default=[],
+        help="more gitignore-style patterns to exclude, comma separated (repeatable)",
+    )
     parser.add_argument("--list-rules", action="store_true", help="list the rules and exit")
     parser.add_argument("--explain", metavar="CODE", help="show one rule's documentation")
     parser.add_argument("--version", action="version", version=f"extraction-lint {__version__}")
@@ -162,7 +176,7 @@ def _main(argv: list[str]) -> int:
         raise UsageError("--jobs must be at least 1")
     if args.stdin_filename is not None and args.paths not in ([], ["-"]):
         raise UsageError("--stdin-filename reads the source from stdin: give no paths")
-    config = _load_config(args)
+    config = _with_discovery_options(_load_config(args), args)
     options = CheckOptions(
         enabled=config.enabled_codes(),
         analysis=config.analysis_settings(),
@@ -177,7 +191,13 @@ def _main(argv: list[str]) -> int:
     with _output(args.output) as stream:
         if from_stdin and args.fix and not args.diff and args.output is None:
             stream = sys.stderr
-        reporter = _reporter(args, stream, cwd, lambda path: _lines(path, stdin_text, args))
+        reporter = _reporter(
+            args,
+            stream,
+            cwd,
+            lambda path: _lines(path, stdin_text, args),
+            lambda path, cell: _cell_lines(path, cell, stdin_text, args),
+        )
         summary = Summary()
         reporter.start()
         if from_stdin:
@@ -239,6 +259,8 @@ class _Fixer:
         fixes = [d.fix for d in result.diagnostics if d.fix is not None]
         if not fixes:
             return result, None
+        if is_notebook(result.path):
+            return self._fix_notebook(result, file, data, fixes)
         try:
             text = decode(data)
         except SourceError:
@@ -252,6 +274,23 @@ class _Fixer:
             sys.stdout.write(unified_diff(result.path, text, fixed.text))
             return result, None
         new = fixed.text.encode(_encoding_of(data))
+        return run_job(Job(file, options_for(self.config, self.options, file), new)), new
+
+    def _fix_notebook(
+        self, result: FileResult, file: SourceFile, data: bytes, fixes: list[Fix]
+    ) -> tuple[FileResult, bytes | None]:
+        """:meth:`_fix` for a notebook: its cells rewritten in place, the rest of its JSON
+        untouched; ``--diff`` shows the changed cells."""
+        from extraction_lint.notebook import cell_diff, fixed_notebook
+
+        new, applied = fixed_notebook(data, fixes)
+        if new is None:
+            return result, None
+        self.fixed += applied
+        self.files += 1
+        if not self.write:
+            sys.stdout.write(cell_diff(result.path, data, new))
+            return result, None
         return run_job(Job(file, options_for(self.config, self.options, file), new)), new
 
     def handle(self, result: FileResult) -> FileResult:
@@ -334,6 +373,18 @@ def _load_config(args: argparse.Namespace) -> Config:
     )
 
 
+def _with_discovery_options(config: Config, args: argparse.Namespace) -> Config:
+    """``--respect-gitignore`` / ``--no-respect-gitignore`` and ``--extend-exclude`` over
+    the configuration file's settings."""
+    from dataclasses import replace
+
+    extra = tuple(p.strip() for value in args.extend_exclude for p in value.split(",") if p.strip())
+    if args.respect_gitignore is None and not extra:
+        return config
+    respect = config.respect_gitignore if args.respect_gitignore is None else args.respect_gitignore
+    return replace(config, respect_gitignore=respect, extend_exclude=config.extend_exclude + extra)
+
+
 @contextlib.contextmanager
 def _output(path: str | None) -> Iterator[TextIO]:
     if path is None or path == "-":
@@ -357,8 +408,27 @@ def _lines(path: str, stdin_text: str | None, args: argparse.Namespace) -> list[
         return None
 
 
+def _cell_lines(
+    path: str, cell: int, stdin_text: str | None, args: argparse.Namespace
+) -> list[str] | None:
+    from extraction_lint.notebook import cell_source_lines
+
+    if args.stdin_filename is not None or args.paths == ["-"]:
+        data = stdin_text.encode("utf-8") if stdin_text is not None else None
+    else:
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
+            data = None
+    return cell_source_lines(data, cell) if data is not None else None
+
+
 def _reporter(
-    args: argparse.Namespace, stream: TextIO, cwd: Path, source_lines: object
+    args: argparse.Namespace,
+    stream: TextIO,
+    cwd: Path,
+    source_lines: object,
+    cell_lines: object = None,
 ) -> Reporter:
     if args.format == "json":
         from extraction_lint.reporters.json import JsonReporter
@@ -381,6 +451,7 @@ def _reporter(
         show_source=args.show_source,
         statistics=args.statistics,
         source_lines=source_lines,  # type: ignore[arg-type]
+        cell_lines=cell_lines,  # type: ignore[arg-type]
     )
 
 

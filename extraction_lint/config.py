@@ -9,6 +9,7 @@ specific (longer) entry wins; on a tie, ignore wins.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 import re
 import tomllib
@@ -19,6 +20,7 @@ from typing import Any
 
 from extraction_lint.analysis.catalog import Catalog
 from extraction_lint.analysis.settings import AnalysisSettings
+from extraction_lint.ignore import PatternSet
 from extraction_lint.rules import ALL_RULES, FILE_NOT_CHECKED
 
 TABLE = "extraction-lint"
@@ -70,6 +72,9 @@ class Config:
     extend_heartbeat_calls: tuple[str, ...] = ()
     extend_memory_guard_calls: tuple[str, ...] = ()
     extend_stall_guard_calls: tuple[str, ...] = ()
+    #: Skip what ``.gitignore`` files, ``.git/info/exclude`` and the global git excludes
+    #: file ignore when walking directories (as Ruff).
+    respect_gitignore: bool = True
     #: Directory that relative patterns (``exclude``, ``per-file-ignores``) are relative to.
     root: Path = field(default_factory=Path.cwd)
     #: The file this configuration was read from, if any.
@@ -98,9 +103,34 @@ class Config:
         """``exclude`` and ``extend-exclude`` together."""
         return self.exclude + self.extend_exclude
 
-    def is_excluded(self, path: Path) -> bool:
-        """Whether ``path`` (a file or a directory) matches an exclude pattern."""
-        return matches_any(path, self.exclude_patterns(), self.root)
+    @functools.cached_property
+    def _exclude_set(self) -> PatternSet:
+        # Compiled once per configuration: a run asks for every file and directory.
+        # ``./name`` is written for "at the root": gitignore spells that ``/name``.
+        return PatternSet("/" + p[2:] if p.startswith("./") else p for p in self.exclude_patterns())
+
+    def is_excluded(self, path: Path, is_dir: bool | None = None) -> bool:
+        """Whether ``path`` (a file or a directory) matches the exclude patterns.
+
+        Gitignore semantics, relative to the root: ``*`` does not cross ``/``, a pattern
+        with a ``/`` is anchored at the root, one without matches a name at any depth, a
+        trailing ``/`` matches directories only, ``!`` re-includes. A path outside the
+        root is matched by its name only.
+        """
+        patterns = self._exclude_set
+        if not patterns:
+            return False
+        absolute = os.path.abspath(path)
+        base = os.path.abspath(self.root)
+        if absolute.startswith(base.rstrip(os.sep) + os.sep):
+            relative = PurePosixPath(Path(absolute[len(base.rstrip(os.sep)) + 1 :])).as_posix()
+        else:
+            relative = Path(absolute).name
+        if not relative or relative == ".":
+            return False
+        if is_dir is None:
+            is_dir = os.path.isdir(path)
+        return patterns.match(relative, is_dir) is True
 
     def is_excluded_with_parents(self, path: Path) -> bool:
         """Whether ``path`` or a directory above it (below the root) is excluded.
@@ -110,12 +140,11 @@ class Config:
         """
         absolute = Path(os.path.abspath(path))
         root = Path(os.path.abspath(self.root))
-        for candidate in (absolute, *absolute.parents):
-            if candidate == root or root not in candidate.parents:
-                break
-            if self.is_excluded(candidate):
+        above = [p for p in absolute.parents if root in p.parents]
+        for candidate in reversed(above):
+            if self.is_excluded(candidate, is_dir=True):
                 return True
-        return self.is_excluded(path)
+        return self.is_excluded(absolute)
 
     def ignored_for(self, path: Path) -> frozenset[str]:
         """Codes that ``per-file-ignores`` switches off for ``path``."""
@@ -286,6 +315,10 @@ def parse_table(table: Mapping[str, Any], *, source: Path, where: str) -> Config
                 (pattern, _codes(f"{key}.{pattern}", codes, context))
                 for pattern, codes in value.items()
             )
+        elif key == "respect-gitignore":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{context}: `{key}` must be true or false, got {value!r}")
+            values[name] = value
         elif key == "bounded-range-limit":
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{context}: `{key}` must be a positive integer, got {value!r}")

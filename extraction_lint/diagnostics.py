@@ -18,6 +18,8 @@ class RelatedLocation:
     line: int
     column: int
     message: str
+    #: In a notebook: the cell (numbered from 1) that ``line`` counts in.
+    cell: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,8 @@ class Edit:
     end_line: int
     end_column: int
     content: str
+    #: In a notebook: the cell (numbered from 1) that the lines count in.
+    cell: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +45,7 @@ class Fix:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data."""
-        return {"message": self.message, "edits": [asdict(e) for e in self.edits]}
+        return {"message": self.message, "edits": [_without_cell(asdict(e)) for e in self.edits]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Fix:
@@ -63,6 +67,8 @@ class Diagnostic:
     message: str
     related: tuple[RelatedLocation, ...] = ()
     fix: Fix | None = None
+    #: In a notebook: the cell (numbered from 1) that ``line`` and ``end_line`` count in.
+    cell: int | None = None
 
     def sort_key(self) -> tuple[str, int, int, str]:
         """Order of reporting within a run: path, position, code."""
@@ -70,8 +76,8 @@ class Diagnostic:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of SPEC section 4."""
-        data = asdict(self)
-        data["related"] = [asdict(r) for r in self.related]
+        data = _without_cell(asdict(self))
+        data["related"] = [_without_cell(asdict(r)) for r in self.related]
         data["fix"] = self.fix.to_dict() if self.fix is not None else None
         return data
 
@@ -92,6 +98,15 @@ class FileError:
     message: str
     line: int = 1
     column: int = 1
+    #: In a notebook: the cell (numbered from 1) that ``line`` counts in.
+    cell: int | None = None
+
+
+def _without_cell(data: dict[str, Any]) -> dict[str, Any]:
+    """Plain data, with ``cell`` only for positions in a notebook."""
+    if data.get("cell", 0) is None:
+        del data["cell"]
+    return data
 
 
 @dataclass(frozen=True, slots=True)

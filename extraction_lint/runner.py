@@ -22,6 +22,7 @@ from extraction_lint.cache import ResultCache
 from extraction_lint.config import Config
 from extraction_lint.diagnostics import FileError, FileResult
 from extraction_lint.discovery import SourceFile
+from extraction_lint.notebook import check_notebook, is_notebook
 from extraction_lint.options import CheckOptions
 
 #: Files per batch sent to a worker: big enough to amortise the round trip, small enough
@@ -72,9 +73,27 @@ def run_job(job: Job) -> FileResult:
     file = job.file
     if file.error is not None:
         return FileResult(path=file.display, error=FileError(file.display, file.error))
+    if is_notebook(file.display):
+        return _run_notebook(job)
     if job.data is not None:
         return check_source(job.data, file.display, job.options)
     return check_path(file.path, file.display, job.options)
+
+
+def _run_notebook(job: Job) -> FileResult:
+    """A notebook's code cells, checked as one module (notebook.py)."""
+    from extraction_lint.engine import check_source
+
+    display, data = job.file.display, job.data
+    if data is None:
+        if not job.file.path.is_file():
+            return FileResult(path=display, error=FileError(display, "cannot read: not a file"))
+        try:
+            data = job.file.path.read_bytes()
+        except OSError as error:
+            reason = error.strerror or str(error)
+            return FileResult(path=display, error=FileError(display, f"cannot read: {reason}"))
+    return check_notebook(data, display, lambda source: check_source(source, display, job.options))
 
 
 def run_batch(jobs: Sequence[Job]) -> list[FileResult]:

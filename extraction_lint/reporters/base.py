@@ -53,7 +53,14 @@ def error_as_diagnostic(error: FileError) -> Diagnostic:
         end_line=error.line,
         end_column=error.column,
         message=error.message,
+        cell=error.cell,
     )
+
+
+def position(diagnostic: Diagnostic) -> str:
+    """``line:col``, or ``cell N:line:col`` in a notebook (Ruff's form)."""
+    where = f"{diagnostic.line}:{diagnostic.column}"
+    return where if diagnostic.cell is None else f"cell {diagnostic.cell}:{where}"
 
 
 def reported(result: FileResult) -> list[Diagnostic]:

@@ -29,4 +29,7 @@ class GithubReporter(Reporter):
                     f"title={_escape_property(d.code)}",
                 )
             )
-            self.stream.write(f"::error {properties}::{_escape_data(d.code + ' ' + d.message)}\n")
+            # In a notebook, line and col count in the cell the message names.
+            where = f"cell {d.cell}:{d.line}:{d.column}: " if d.cell is not None else ""
+            text = _escape_data(where + d.code + " " + d.message)
+            self.stream.write(f"::error {properties}::{text}\n")

@@ -30,7 +30,11 @@ class JsonReporter(Reporter):
             self.stream.write(json.dumps(diagnostic.to_dict()))
 
     def finish(self, summary: Summary) -> None:
-        errors = [{"path": e.path, "message": e.message, "line": e.line} for e in self._errors]
+        errors = [
+            {"path": e.path, "message": e.message, "line": e.line}
+            | ({"cell": e.cell} if e.cell is not None else {})
+            for e in self._errors
+        ]
         tail = {
             "errors": errors,
             "summary": {

@@ -75,7 +75,7 @@ class SarifReporter(Reporter):
         self.stream.write(', "results": [')
 
     def _result(self, diagnostic: Diagnostic) -> dict[str, Any]:
-        location = {
+        location: dict[str, Any] = {
             "physicalLocation": {
                 "artifactLocation": artifact_location(diagnostic.path),
                 "region": _region(
@@ -86,6 +86,9 @@ class SarifReporter(Reporter):
                 ),
             }
         }
+        if diagnostic.cell is not None:
+            # Lines and columns count in this cell of the notebook.
+            location["properties"] = {"cell": diagnostic.cell}
         result: dict[str, Any] = {
             "ruleId": diagnostic.code,
             "ruleIndex": self._index[diagnostic.code],
@@ -103,6 +106,7 @@ class SarifReporter(Reporter):
                         "region": _region(r.line, r.column),
                     },
                 }
+                | ({"properties": {"cell": r.cell}} if r.cell is not None else {})
                 for i, r in enumerate(diagnostic.related, start=1)
             ]
         return result

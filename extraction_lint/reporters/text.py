@@ -10,10 +10,12 @@ from rich.console import Console
 from rich.text import Text
 
 from extraction_lint.diagnostics import Diagnostic, FileResult
-from extraction_lint.reporters.base import Reporter, Summary, reported
+from extraction_lint.reporters.base import Reporter, Summary, position, reported
 from extraction_lint.rules import RULES_BY_CODE
 
 SourceLines = Callable[[str], list[str] | None]
+#: The lines of one cell of a notebook: (path, cell number) -> lines.
+CellLines = Callable[[str, int], list[str] | None]
 
 #: Lines of context around the primary line in ``--show-source``.
 CONTEXT = 1
@@ -40,6 +42,7 @@ class TextReporter(Reporter):
         show_source: bool = False,
         statistics: bool = False,
         source_lines: SourceLines | None = None,
+        cell_lines: CellLines | None = None,
     ) -> None:
         super().__init__(stream)
         styled = wants_color(stream) if color is None else color
@@ -54,12 +57,13 @@ class TextReporter(Reporter):
         self.show_source = show_source
         self.statistics = statistics
         self.source_lines = source_lines
+        self.cell_lines = cell_lines
 
     def add(self, result: FileResult) -> None:
         for diagnostic in reported(result):
             line = Text()
             line.append(diagnostic.path, style="bold")
-            line.append(f":{diagnostic.line}:{diagnostic.column}: ", style="cyan")
+            line.append(f":{position(diagnostic)}: ", style="cyan")
             line.append(diagnostic.code, style="bold red")
             line.append(" " + diagnostic.message)
             self.console.print(line)
@@ -67,14 +71,18 @@ class TextReporter(Reporter):
                 self._frame(diagnostic)
 
     def _frame(self, diagnostic: Diagnostic) -> None:
-        lines = self.source_lines(diagnostic.path) if self.source_lines else None
+        if diagnostic.cell is not None:
+            lines = self.cell_lines(diagnostic.path, diagnostic.cell) if self.cell_lines else None
+        else:
+            lines = self.source_lines(diagnostic.path) if self.source_lines else None
         if not lines:
             return
         marks: dict[int, tuple[int, str, str]] = {
             diagnostic.line: (diagnostic.column, diagnostic.code, "bold red")
         }
         for related in diagnostic.related:
-            marks.setdefault(related.line, (related.column, related.message, "yellow"))
+            if related.cell == diagnostic.cell:  # a frame shows one cell of a notebook
+                marks.setdefault(related.line, (related.column, related.message, "yellow"))
         shown: set[int] = set()
         for number in sorted(marks):
             for n in range(number - CONTEXT, number + CONTEXT + 1):
