@@ -54,14 +54,17 @@ def load_job(spec: Any) -> Callable[[Any], object]:
 
 
 class _PeakSnapshots:
-    """Keep the tracemalloc snapshot taken nearest the traced peak."""
+    """Keep the tracemalloc snapshot taken nearest the traced peak, once traced memory is past
+    ``above`` (the point where the parent's verdict on it is a failure: a snapshot costs
+    memory, so it is never taken in a run that might pass)."""
 
-    def __init__(self) -> None:
+    def __init__(self, above: int) -> None:
+        self.above = max(above, SNAPSHOT_FLOOR)
         self.snapshot: tracemalloc.Snapshot | None = None
         self.snapshot_traced = 0
 
     def __call__(self, traced_now: int) -> None:
-        if traced_now < SNAPSHOT_FLOOR or traced_now < self.snapshot_traced * SNAPSHOT_STEP:
+        if traced_now <= self.above or traced_now < self.snapshot_traced * SNAPSHOT_STEP:
             return
         # Drop the old one first: two snapshots of a large heap at once would double the cost.
         self.snapshot = None
@@ -79,7 +82,8 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         job = load_job(request["job"])
     except BaseException as error:  # anything the job's import or unpickling raises
         return {"error": "load", "message": _one_line(error), "traceback": _user_traceback(error)}
-    snapshots = _PeakSnapshots() if request["sites"] else None
+    above = request["sites_above"]
+    snapshots = None if above is None else _PeakSnapshots(above)
     monitor = PeakMonitor(nframes=request["nframes"], on_sample=snapshots)
     monitor.start()
     try:
@@ -87,9 +91,6 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     except BaseException as error:  # the job's own failure, reported by the parent
         monitor.stop()
         return {"error": "job", "message": _one_line(error), "traceback": _user_traceback(error)}
-    if snapshots is not None and tracemalloc.is_tracing():
-        # The job's locals are gone by now; this is for jobs whose peak is at their end.
-        snapshots(tracemalloc.get_traced_memory()[0])
     reading = monitor.stop()
     result: dict[str, Any] = {
         "rss_start": reading.rss_start,
