@@ -45,6 +45,10 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
     ".pytest_cache",
     ".extraction_lint_cache",
     "site-packages",
+    # Jupyter's autosaved copies of every notebook, as in Ruff's defaults.
+    ".ipynb_checkpoints",
+    "__pypackages__",
+    ".direnv",
 )
 
 _CODE_PREFIX = re.compile(r"EXL[0-9]{0,3}\Z")
@@ -75,6 +79,8 @@ class Config:
     #: Skip what ``.gitignore`` files, ``.git/info/exclude`` and the global git excludes
     #: file ignore when walking directories (as Ruff).
     respect_gitignore: bool = True
+    #: Apply fixes that may change what the code does (``--unsafe-fixes``).
+    unsafe_fixes: bool = False
     #: Directory that relative patterns (``exclude``, ``per-file-ignores``) are relative to.
     root: Path = field(default_factory=Path.cwd)
     #: The file this configuration was read from, if any.
@@ -117,20 +123,30 @@ class Config:
         trailing ``/`` matches directories only, ``!`` re-includes. A path outside the
         root is matched by its name only.
         """
-        patterns = self._exclude_set
-        if not patterns:
+        if not self._exclude_set:
             return False
         absolute = os.path.abspath(path)
-        base = os.path.abspath(self.root)
-        if absolute.startswith(base.rstrip(os.sep) + os.sep):
-            relative = PurePosixPath(Path(absolute[len(base.rstrip(os.sep)) + 1 :])).as_posix()
-        else:
-            relative = Path(absolute).name
-        if not relative or relative == ".":
+        relative = self.relative_to_root(absolute)
+        if relative == "":
             return False
         if is_dir is None:
             is_dir = os.path.isdir(path)
-        return patterns.match(relative, is_dir) is True
+        return self.is_excluded_relative(relative or os.path.basename(absolute), is_dir)
+
+    def relative_to_root(self, absolute: str) -> str | None:
+        """``absolute`` relative to the root, ``/``-separated ('' for the root itself);
+        None when it is not under the root."""
+        base = os.path.abspath(self.root).rstrip(os.sep)
+        if absolute == base:
+            return ""
+        if not absolute.startswith(base + os.sep):
+            return None
+        return absolute[len(base) + 1 :].replace(os.sep, "/")
+
+    def is_excluded_relative(self, relative: str, is_dir: bool) -> bool:
+        """:meth:`is_excluded` for a path already made relative to the root (or, outside
+        it, its name)."""
+        return self._exclude_set.match(relative, is_dir) is True
 
     def is_excluded_with_parents(self, path: Path) -> bool:
         """Whether ``path`` or a directory above it (below the root) is excluded.
@@ -184,7 +200,8 @@ def _specificity(entry: str) -> int:
     return 1 if entry == ALL else len(entry)
 
 
-def _matches(entry: str, code: str) -> bool:
+def code_matches(entry: str, code: str) -> bool:
+    """Whether a selection entry (``ALL``, a code or a prefix) covers ``code``."""
     return entry == ALL or code.startswith(entry)
 
 
@@ -197,9 +214,9 @@ def resolve_selection(
         code = rule.code
         positive: int | None = 0 if select is None and rule.default_enabled else None
         for entry in (*(select or ()), *extend_select):
-            if _matches(entry, code):
+            if code_matches(entry, code):
                 positive = max(positive or 0, _specificity(entry))
-        negative = max((_specificity(e) for e in ignore if _matches(e, code)), default=None)
+        negative = max((_specificity(e) for e in ignore if code_matches(e, code)), default=None)
         if positive is not None and (negative is None or positive > negative):
             enabled.add(code)
     return frozenset(enabled)
@@ -228,40 +245,86 @@ def parse_codes(value: str, option: str) -> tuple[str, ...]:
 # --- files -----------------------------------------------------------------------------------
 
 
+#: A configuration file larger than this is refused before it is parsed.
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+#: How much of a bad value an error message shows.
+_SHOWN = 120
+
+
+def show(value: object) -> str:
+    """``repr(value)``, cut to a readable length (a huge bad list is not echoed whole)."""
+    if isinstance(value, list | dict) and len(value) > 20:
+        kind = "list" if isinstance(value, list) else "table"
+        return f"a {kind} of {len(value)} entries"
+    try:
+        text = repr(value)
+    except RecursionError:
+        return f"a deeply nested {type(value).__name__}"
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 5] + " ...]"
+
+
 def find_config(start: Path) -> Path | None:
     """The nearest ``pyproject.toml`` upward from ``start`` with a ``[tool.extraction-lint]``."""
     for directory in (start, *start.parents):
         candidate = directory / "pyproject.toml"
         if candidate.is_file():
-            data = _read_toml(candidate)
-            tool = data.get("tool", {})
+            tool = _tool_table(candidate, _read_toml(candidate))
             if TABLE in tool or "extraction_lint" in tool:
                 return candidate
     return None
 
 
+def _tool_table(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: `tool` must be a table, got {show(tool)}")
+    return tool
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
+        if not path.is_file():
+            raise ConfigError(f"{path}: not a regular file")
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise ConfigError(
+            f"{path}: invalid TOML: not valid UTF-8 (byte 0x{raw[error.start]:02x} on line {line})"
+        ) from None
+    return _parse_toml(text, str(path))
+
+
+def _parse_toml(text: str, where: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+        raise ConfigError(f"{where}: invalid TOML: {error}") from None
+    except (RecursionError, MemoryError):
+        raise ConfigError(f"{where}: invalid TOML: nested too deeply") from None
 
 
-def load_config(path: Path, *, explicit: bool = False) -> Config:
+def load_config(
+    path: Path, *, explicit: bool = False, overrides: Mapping[str, Any] | None = None
+) -> Config:
     """Read and validate a configuration file.
 
     A ``pyproject.toml`` (or any file with a ``[tool.extraction-lint]`` table) is read from
     that table; any other TOML file is read from its top level. A file named explicitly
     (``--config``) must hold a configuration; a misspelt table name is an error.
+    ``overrides`` (from ``--config KEY=VALUE``) replace the file's values of their keys.
     """
     data = _read_toml(path)
-    tool = data.get("tool")
-    if isinstance(tool, dict) and "extraction_lint" in tool and TABLE not in tool:
+    tool = _tool_table(path, data)
+    if "extraction_lint" in tool and TABLE not in tool:
         raise ConfigError(f"{path}: [tool.extraction_lint] is not read; name it [tool.{TABLE}]")
-    if isinstance(tool, dict) and TABLE in tool:
+    if TABLE in tool:
         table = tool[TABLE]
         where = f"[tool.{TABLE}]"
     elif path.name == "pyproject.toml":
@@ -272,12 +335,14 @@ def load_config(path: Path, *, explicit: bool = False) -> Config:
         table, where = data, "top level"
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: {where} must be a table")
+    if overrides:
+        table = {**table, **overrides}
     return parse_table(table, source=path, where=where)
 
 
 def _strings(key: str, value: object, context: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{context}: `{key}` must be a list of strings, got {value!r}")
+        raise ConfigError(f"{context}: `{key}` must be a list of strings, got {show(value)}")
     return tuple(value)
 
 
@@ -285,7 +350,7 @@ def _codes(key: str, value: object, context: str) -> tuple[str, ...]:
     codes = _strings(key, value, context)
     for code in codes:
         if not known_code_prefix(code):
-            raise ConfigError(f"{context}: `{key}`: unknown rule code or prefix {code!r}")
+            raise ConfigError(f"{context}: `{key}`: unknown rule code or prefix {show(code)}")
     return codes
 
 
@@ -294,13 +359,20 @@ def _identifiers(key: str, value: object, context: str, *, methods: bool) -> tup
     for entry in entries:
         ok = _DOTTED.match(entry) or (methods and _METHOD_ENTRY.match(entry))
         if not ok:
-            raise ConfigError(f"{context}: `{key}`: {entry!r} is not a valid name")
+            raise ConfigError(f"{context}: `{key}`: {show(entry)} is not a valid name")
     return entries
 
 
-def parse_table(table: Mapping[str, Any], *, source: Path, where: str) -> Config:
+def parse_table(
+    table: Mapping[str, Any],
+    *,
+    source: Path,
+    where: str,
+    root: Path | None = None,
+    context: str | None = None,
+) -> Config:
     """Validate a configuration table; every key is checked, unknown keys are errors."""
-    context = f"{source}: {where}"
+    context = context or f"{source}: {where}"
     values: dict[str, Any] = {}
     for key, value in table.items():
         name = key.replace("-", "_")
@@ -321,13 +393,15 @@ def parse_table(table: Mapping[str, Any], *, source: Path, where: str) -> Config
             values[name] = value
         elif key == "bounded-range-limit":
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"{context}: `{key}` must be a positive integer, got {value!r}")
+                raise ConfigError(
+                    f"{context}: `{key}` must be a positive integer, got {show(value)}"
+                )
             values[name] = value
         elif key in {"extend-sink-methods"}:
             entries = _strings(key, value, context)
             for entry in entries:
                 if not entry.isidentifier():
-                    raise ConfigError(f"{context}: `{key}`: {entry!r} is not a method name")
+                    raise ConfigError(f"{context}: `{key}`: {show(entry)} is not a method name")
             values[name] = entries
         elif key == "extend-sink-functions":
             values[name] = _identifiers(key, value, context, methods=False)
@@ -337,9 +411,31 @@ def parse_table(table: Mapping[str, Any], *, source: Path, where: str) -> Config
             "extend-stall-guard-calls",
         }:
             values[name] = _identifiers(key, value, context, methods=True)
+        elif key == "unsafe-fixes":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{context}: `{key}` must be true or false, got {show(value)}")
+            values[name] = value
         else:
-            raise ConfigError(f"{context}: unknown key `{key}`")
-    return Config(root=Path(os.path.abspath(source.parent)), source=source, **values)
+            raise ConfigError(f"{context}: unknown key `{show(key)[1:-1]}`")
+    if root is None:
+        root = Path(os.path.abspath(source.parent))
+    return Config(root=root, source=source if source.name else None, **values)
+
+
+def parse_overrides(entries: Sequence[str]) -> dict[str, Any]:
+    """``--config KEY=VALUE`` entries (the value in TOML, as Ruff): one table, each entry
+    checked on its own so that an error names it."""
+    table: dict[str, Any] = {}
+    for entry in entries:
+        option = f"--config {show(entry)}"
+        if "=" not in entry:
+            raise ConfigError(f"{option}: expected a file or KEY = VALUE (a TOML value)")
+        parsed = _parse_toml(entry, option)
+        if len(parsed) != 1:
+            raise ConfigError(f"{option}: expected one KEY = VALUE")
+        parse_table(parsed, source=Path(), where=option, root=Path.cwd(), context=option)
+        table.update(parsed)
+    return table
 
 
 def with_cli_overrides(

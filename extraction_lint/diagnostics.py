@@ -38,19 +38,38 @@ class Edit:
 
 @dataclass(frozen=True, slots=True)
 class Fix:
-    """An automatic fix: what it does, and its edits (which never overlap)."""
+    """An automatic fix: what it does, and its edits (which never overlap).
+
+    ``applicability`` is ``"safe"`` for a fix that keeps what the code does, ``"unsafe"``
+    for one that may change it (adding an import of this package adds a runtime
+    dependency): as in Ruff, unsafe fixes are applied only with ``--unsafe-fixes``.
+    """
 
     message: str
     edits: tuple[Edit, ...]
+    applicability: str = "safe"
+
+    @property
+    def is_safe(self) -> bool:
+        """Whether ``--fix`` applies it without ``--unsafe-fixes``."""
+        return self.applicability == "safe"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data."""
-        return {"message": self.message, "edits": [_without_cell(asdict(e)) for e in self.edits]}
+        return {
+            "message": self.message,
+            "applicability": self.applicability,
+            "edits": [_without_cell(asdict(e)) for e in self.edits],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Fix:
         """Inverse of :meth:`to_dict`."""
-        return cls(data["message"], tuple(Edit(**e) for e in data["edits"]))
+        return cls(
+            data["message"],
+            tuple(Edit(**e) for e in data["edits"]),
+            data.get("applicability", "safe"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +88,8 @@ class Diagnostic:
     fix: Fix | None = None
     #: In a notebook: the cell (numbered from 1) that ``line`` and ``end_line`` count in.
     cell: int | None = None
+    #: Identifies the finding across unrelated edits of its file (see baseline.py).
+    fingerprint: str = ""
 
     def sort_key(self) -> tuple[str, int, int, str]:
         """Order of reporting within a run: path, position, code."""

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from extraction_lint.diagnostics import Diagnostic, FileError, FileResult, Fix
+from extraction_lint.diagnostics import Diagnostic, Edit, FileError, FileResult, Fix
 
 NOTEBOOK_SUFFIX = ".ipynb"
 
@@ -333,7 +333,10 @@ def _fix_in_cells(fix: Fix, module: NotebookModule) -> Fix | None:
     two cells (there is no safe way to write that back)."""
     edits = []
     for edit in fix.edits:
-        if any(n in module.escaped for n in range(edit.line, edit.end_line + 1)):
+        start, end = (edit.line, edit.column), (edit.end_line, edit.end_column)
+        inserts_before_line = start == end and edit.column == 1
+        touched = () if inserts_before_line else range(edit.line, edit.end_line + 1)
+        if any(n in module.escaped for n in touched):
             return None
         last = module.cells[-1] if module.cells else None
         if last is not None and edit.line >= last.first + last.count:
@@ -377,40 +380,94 @@ def fixed_notebook(data: bytes, fixes: Iterable[Fix]) -> tuple[bytes | None, int
     from extraction_lint.fixes import apply_fixes
 
     try:
-        text = data.decode("utf-8")
         notebook = load(data)
         cells = {c.number: c for c in code_cells(notebook)}
-    except (NotebookError, UnicodeDecodeError):
+    except NotebookError:
         return None, 0
-    by_cell: dict[int, list[Fix]] = {}
-    for fix in fixes:
-        numbers = {e.cell for e in fix.edits}
-        if len(numbers) != 1 or None in numbers:
-            continue  # a fix that spans cells is not written back
-        number = numbers.pop()
-        assert number is not None
-        by_cell.setdefault(number, []).append(fix)
-    replacements: dict[int, str] = {}
+    accepted: dict[int, list[Fix]] = {number: [] for number in cells}
     applied = 0
-    for number, cell_fixes in by_cell.items():
-        cell = cells.get(number)
-        if cell is None:
-            continue
-        fixed = apply_fixes(cell.source, [_at_end_of(cell.source, f) for f in cell_fixes])
-        if fixed.applied and fixed.text != cell.source:
-            replacements[cell.position] = fixed.text
-            applied += fixed.applied
+    for fix in fixes:
+        # A fix may edit several cells (an import in the first, the loop in another): all
+        # of its parts go in, or none. Identical edits of two fixes (the same import) are
+        # made once, as in a file.
+        parts: dict[int, list[Edit]] = {}
+        for edit in fix.edits:
+            if edit.cell is None or edit.cell not in cells:
+                break
+            parts.setdefault(edit.cell, []).append(edit)
+        else:
+            pieces = {
+                number: _at_end_of(cells[number].source, replace(fix, edits=tuple(edits)))
+                for number, edits in parts.items()
+            }
+            if all(
+                apply_fixes(cells[n].source, [*accepted[n], piece]).applied == len(accepted[n]) + 1
+                for n, piece in pieces.items()
+            ):
+                for number, piece in pieces.items():
+                    accepted[number].append(piece)
+                applied += 1
+    sources = {
+        number: apply_fixes(cells[number].source, chosen).text
+        for number, chosen in accepted.items()
+        if chosen
+    }
+    new = rewrite_cells(data, sources)
+    return (new, applied) if new is not None else (None, 0)
+
+
+def noqa_notebook(
+    data: bytes, diagnostics: Iterable[Diagnostic]
+) -> tuple[bytes | None, int, list[tuple[int, int, str]]]:
+    """``--add-noqa`` for a notebook: the comments added on the lines of the cells (only
+    those cells' sources rewritten), how many codes went in, and the ``(cell, line,
+    reason)`` of lines that cannot hold a comment."""
+    from extraction_lint.add_noqa import add_noqa
+
+    try:
+        cells = {c.number: c for c in code_cells(load(data))}
+    except NotebookError:
+        return None, 0, []
+    by_cell: dict[int, list[Diagnostic]] = {}
+    for diagnostic in diagnostics:
+        if diagnostic.cell in cells:
+            by_cell.setdefault(diagnostic.cell, []).append(diagnostic)
+    sources: dict[int, str] = {}
+    added = 0
+    refused: list[tuple[int, int, str]] = []
+    for number, found in by_cell.items():
+        edits = add_noqa(cells[number].source, found)
+        added += edits.added
+        refused.extend((number, line, reason) for line, reason in edits.refused)
+        if edits.added:
+            sources[number] = edits.text
+    return rewrite_cells(data, sources), added, refused
+
+
+def rewrite_cells(data: bytes, sources: Mapping[int, str]) -> bytes | None:
+    """The notebook's bytes with the source of each cell numbered in ``sources`` replaced,
+    and nothing else touched; None when nothing changes."""
+    try:
+        text = data.decode("utf-8")
+        cells = {c.number: c for c in code_cells(load(data))}
+    except (NotebookError, UnicodeDecodeError):
+        return None
+    replacements = {
+        cells[number].position: source
+        for number, source in sources.items()
+        if number in cells and source != cells[number].source
+    }
     if not replacements:
-        return None, 0
+        return None
     spans = source_spans(text)
     out = text
     for position in sorted(replacements, reverse=True):
         span = spans.get(position)
         if span is None:
-            return None, 0
+            return None
         start, end = span
         out = out[:start] + _source_json(text, start, end, replacements[position]) + out[end:]
-    return out.encode("utf-8"), applied
+    return out.encode("utf-8")
 
 
 def _at_end_of(source: str, fix: Fix) -> Fix:

@@ -19,7 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
 from extraction_lint.cache import ResultCache
-from extraction_lint.config import Config
+from extraction_lint.config import Config, code_matches
 from extraction_lint.diagnostics import FileError, FileResult
 from extraction_lint.discovery import SourceFile
 from extraction_lint.notebook import check_notebook, is_notebook
@@ -39,6 +39,16 @@ class Job:
     file: SourceFile
     options: CheckOptions
     data: bytes | None = None
+
+
+#: The most worker processes a run starts, whatever ``--jobs`` asks.
+MAX_JOBS = 64
+
+
+def worker_count(requested: int, files: int) -> int:
+    """Workers for ``files`` files: never more than the files, nor than :data:`MAX_JOBS`
+    (each worker is a process with its own interpreter)."""
+    return max(1, min(requested, files, MAX_JOBS))
 
 
 def default_jobs() -> int:
@@ -61,7 +71,7 @@ def options_for(config: Config, base: CheckOptions, file: SourceFile) -> CheckOp
     if not ignored:
         return base
     enabled = frozenset(
-        code for code in base.enabled if not any(code.startswith(p) for p in ignored)
+        code for code in base.enabled if not any(code_matches(p, code) for p in ignored)
     )
     return replace(base, enabled=enabled)
 
@@ -240,6 +250,8 @@ class Runner:
                 yield from self._drain(slots, in_flight_limit, block=False)
             dispatch()
             yield from self._drain(slots, 0, block=True)
+            if self.cache is not None:
+                self.cache.finish()
         finally:
             self.close()
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from extraction_lint.diagnostics import FileResult
-from extraction_lint.reporters.base import Reporter, reported
+from extraction_lint.reporters.base import Reporter, printable, reported
 
 
 def _escape_data(text: str) -> str:
+    text = printable(text)
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

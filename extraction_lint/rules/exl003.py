@@ -568,6 +568,18 @@ def distinct_hosts(lines):
 with open("hosts.txt", "w") as fh:
     fh.writelines(list(distinct_hosts(open("access.log"))))  # EXL003
 """,
+        # SPEC 2.1: tuple unpacking of a helper's result taints each name.
+        """
+def collect(paths):
+    rows = []
+    for path in paths:
+        rows.extend(load(path))
+    return rows, len(rows)
+
+
+rows, count = collect(paths)
+con.executemany("INSERT INTO t VALUES (?)", rows)  # EXL003
+""",
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
@@ -583,10 +595,8 @@ with open("hosts.txt", "w") as fh:
                     code=self.code,
                     node=sink.call.node,
                     message=(
-                        f"`{name}()` returns `{key}`, which it grows in unbounded loop "
-                        f"`{analysis.describe_loop(helper.accumulation.loop)}`, and the "
-                        f"result is written whole by {sink_label(sink)}; make `{name}` "
-                        f"yield per item or write inside its loop in bounded batches"
+                        f"`{name}()` accumulates `{key}` unbounded for {sink_label(sink, analysis)}; "
+                        f"make it yield items or write in its loop"
                     ),
                     related=tuple(accumulation_related(analysis, helper.accumulation)),
                 )

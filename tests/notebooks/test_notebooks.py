@@ -151,17 +151,22 @@ def test_fix_rewrites_only_the_changed_lines(tmp_path):
     for indent, ascii in ((1, False), (2, True), (4, False)):
         path = save(tmp_path / f"job_{indent}.ipynb", FIXABLE, indent=indent, ascii=ascii)
         before = path.read_text(encoding="utf-8")
-        run = run_cli("--no-cache", "--fix", path.name, cwd=tmp_path)
+        run = run_cli("--no-cache", "--fix", "--unsafe-fixes", path.name, cwd=tmp_path)
         assert "Fixed 1 problem in 1 file." in run.err
         after = path.read_text(encoding="utf-8")
         expected = copy.deepcopy(FIXABLE)
         source = expected["cells"][2]["source"]
         source[1] = source[1].replace("in sorted(paths)", "in track(sorted(paths))")
-        source.insert(0, "from extraction_lint.guardrails import track\n")
-        # The same document with the fixed cell, laid out exactly as before.
+        # The import goes with the notebook's imports, in the first cell, after the first
+        # (libcst's import helper: a blank line before what is not an import, the magic).
+        expected["cells"][0]["source"][2:2] = [
+            "from extraction_lint.guardrails import track\n",
+            "\n",
+        ]
+        # The same document with the two fixed cells, laid out exactly as before.
         assert json.loads(after) == expected
         assert after == json.dumps(expected, indent=indent, ensure_ascii=ascii) + "\n"
-        assert len(after.splitlines()) == len(before.splitlines()) + 1
+        assert len(after.splitlines()) == len(before.splitlines()) + 2
         again = run_cli("--no-cache", "--select", "EXL101", path.name, cwd=tmp_path)
         assert again.code == 0, again.out
 
@@ -171,19 +176,23 @@ def test_fix_keeps_a_missing_final_newline_and_source_strings(tmp_path):
     nb["cells"][2]["source"] = "".join(nb["cells"][2]["source"])  # one string, not a list
     path = tmp_path / "job.ipynb"
     path.write_text(json.dumps(nb, indent=1), encoding="utf-8")  # no final newline
-    run_cli("--no-cache", "--fix", "job.ipynb", cwd=tmp_path)
+    run_cli("--no-cache", "--fix", "--unsafe-fixes", "job.ipynb", cwd=tmp_path)
     after = path.read_text(encoding="utf-8")
     assert not after.endswith("\n")
-    source = json.loads(after)["cells"][2]["source"]
+    cells = json.loads(after)["cells"]
+    source = cells[2]["source"]
     assert isinstance(source, str)
-    assert source.startswith("from extraction_lint.guardrails import track\ndef main")
+    assert source.startswith("def main(paths, con):\n    for path in track(sorted(paths)):\n")
+    assert "from extraction_lint.guardrails import track\n" in cells[0]["source"]
 
 
 def test_diff_shows_cells_and_changes_nothing(tmp_path):
     path = save(tmp_path / "job.ipynb", FIXABLE)
     before = path.read_bytes()
-    run = run_cli("--no-cache", "--diff", "job.ipynb", cwd=tmp_path)
+    run = run_cli("--no-cache", "--diff", "--unsafe-fixes", "job.ipynb", cwd=tmp_path)
     assert run.code == 1
+    assert "--- a/job.ipynb:cell 1\n+++ b/job.ipynb:cell 1\n" in run.out
+    assert "+from extraction_lint.guardrails import track\n" in run.out
     assert "--- a/job.ipynb:cell 3\n+++ b/job.ipynb:cell 3\n" in run.out
     assert "+    for path in track(sorted(paths)):\n" in run.out
     assert path.read_bytes() == before
@@ -196,3 +205,62 @@ def test_walk_finds_notebooks_and_the_cache_keeps_cells(tmp_path):
     assert first.out == second.out
     (diagnostic,) = json.loads(second.out)["diagnostics"]
     assert (diagnostic["path"], diagnostic["cell"]) == ("pkg/extract.ipynb", 5)
+
+
+def test_add_noqa_writes_on_the_cell_lines(tmp_path):
+    path = save(tmp_path / "extract.ipynb", ACCUMULATE)
+    before = json.loads(path.read_text(encoding="utf-8"))
+    run = run_cli("--no-cache", "--add-noqa", "extract.ipynb", cwd=tmp_path)
+    assert run.code == 0, run.out + run.err
+    after = json.loads(path.read_text(encoding="utf-8"))
+    # Only the two flagged lines changed, each with its codes and the rules' names.
+    assert after["cells"][2]["source"][1] == (
+        "for path in files:  # noqa: EXL101, EXL102, EXL103 extraction-loop-without-heartbeat, "
+        "extraction-loop-without-memory-guard, extraction-loop-without-stall-guard\n"
+    )
+    assert after["cells"][4]["source"][0].endswith(
+        "rows)  # noqa: EXL001 accumulate-then-bulk-write\n"
+    )
+    for cell in (0, 1, 3):
+        assert after["cells"][cell] == before["cells"][cell]
+    assert run_cli("--no-cache", "extract.ipynb", cwd=tmp_path).code == 0
+
+
+def test_a_baseline_survives_a_cell_added_above(tmp_path):
+    path = save(tmp_path / "extract.ipynb", ACCUMULATE)
+    run_cli("--no-cache", "--write-baseline", "baseline.json", cwd=tmp_path)
+    nb = copy.deepcopy(ACCUMULATE)
+    nb["cells"].insert(1, code("import os", "HOME = os.environ['HOME']"))
+    nb["cells"][3]["source"].insert(0, "# rows of every file\n")
+    save(path, nb)
+    assert run_cli("--no-cache", "--baseline", "baseline.json", cwd=tmp_path).code == 0
+    # A new finding in another cell is reported.
+    nb["cells"].append(code("for p in files:", "    data = pickle.load(open(p, 'rb'))"))
+    save(path, nb)
+    run = run_cli("--no-cache", "--baseline", "baseline.json", cwd=tmp_path)
+    assert run.code == 1
+    assert {line.split(": ")[0] for line in _findings(run.out)} == {"extract.ipynb:cell 7:1:1"}
+
+
+def test_two_fixes_share_one_import(tmp_path):
+    nb = copy.deepcopy(FIXABLE)
+    nb["cells"].append(
+        code(
+            "def again(paths, con):",
+            "    for path in sorted(paths):",
+            '        con.executemany("INSERT INTO t VALUES (?)", pickle.load(open(path, "rb")))',
+        )
+    )
+    path = save(tmp_path / "job.ipynb", nb)
+    run = run_cli("--no-cache", "--fix", "--unsafe-fixes", "job.ipynb", cwd=tmp_path)
+    assert "Fixed 2 problems in 1 file." in run.err
+    text = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
+    assert text.count("from extraction_lint.guardrails import track") == 1
+    assert text.count("for path in track(sorted(paths)):") == 2
+
+
+def test_jupyter_checkpoints_are_not_walked(tmp_path):
+    save(tmp_path / "extract.ipynb", ACCUMULATE)
+    save(tmp_path / ".ipynb_checkpoints" / "extract-checkpoint.ipynb", ACCUMULATE)
+    run = run_cli("--no-cache", "--select", "EXL001", cwd=tmp_path)
+    assert [line.split(":")[0] for line in _findings(run.out)] == ["extract.ipynb"]
