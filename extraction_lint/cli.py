@@ -172,6 +172,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip what .gitignore files and git's excludes ignore (default: on)",
     )
     parser.add_argument(
+        "--exclude",
+        metavar="PATTERNS",
+        action="append",
+        default=None,
+        help="gitignore-style patterns to exclude instead of the default list and the "
+        "configuration's `exclude`, comma separated (repeatable)",
+    )
+    parser.add_argument(
         "--extend-exclude",
         metavar="PATTERNS",
         action="append",
@@ -414,6 +422,8 @@ class _NoqaAdder:
 
         if not result.diagnostics:
             return result
+        if is_notebook(result.path):
+            return self._handle_notebook(result)
         path = Path(result.path)
         try:
             data = path.read_bytes()
@@ -438,6 +448,44 @@ class _NoqaAdder:
             d
             for d in result.diagnostics
             if d.line in refused or d.code in {FILE_NOT_CHECKED, UNUSED_NOQA}
+        )
+        return dataclasses.replace(
+            result,
+            diagnostics=kept,
+            suppressed=result.suppressed + len(result.diagnostics) - len(kept),
+        )
+
+    def _handle_notebook(self, result: FileResult) -> FileResult:
+        """:meth:`handle` for a notebook: the comments go on the lines of its cells."""
+        from extraction_lint.notebook import noqa_notebook
+
+        path = Path(result.path)
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            _say(f"extraction-lint: cannot add noqa comments to {result.path}: {error.strerror}")
+            return result
+        new, added, refused = noqa_notebook(data, result.diagnostics)
+        if new is not None:
+            try:
+                path.write_bytes(new)
+            except OSError as error:
+                _say(f"extraction-lint: cannot write {result.path}: {error}")
+                return result
+            self.added += added
+            self.files += 1
+        for cell, line, reason in refused:
+            _say(
+                f"extraction-lint: {result.path}:cell {cell}:{line}: no noqa comment added: "
+                f"{reason}"
+            )
+        left = {(cell, line) for cell, line, _ in refused}
+        kept = tuple(
+            d
+            for d in result.diagnostics
+            if (d.cell, d.line) in left
+            or d.code in {FILE_NOT_CHECKED, UNUSED_NOQA}
+            or (new is None and added == 0 and not refused)
         )
         return dataclasses.replace(
             result,
@@ -644,15 +692,22 @@ def _load_config(args: argparse.Namespace) -> Config:
 
 
 def _with_discovery_options(config: Config, args: argparse.Namespace) -> Config:
-    """``--respect-gitignore`` / ``--no-respect-gitignore`` and ``--extend-exclude`` over
-    the configuration file's settings."""
+    """``--[no-]respect-gitignore``, ``--exclude`` and ``--extend-exclude`` over the
+    configuration file's settings (as Ruff: ``--exclude`` replaces, the other adds)."""
     from dataclasses import replace
 
-    extra = tuple(p.strip() for value in args.extend_exclude for p in value.split(",") if p.strip())
-    if args.respect_gitignore is None and not extra:
-        return config
+    def patterns(values: list[str]) -> tuple[str, ...]:
+        return tuple(p.strip() for value in values for p in value.split(",") if p.strip())
+
+    extra = patterns(args.extend_exclude)
+    exclude = config.exclude if args.exclude is None else patterns(args.exclude)
     respect = config.respect_gitignore if args.respect_gitignore is None else args.respect_gitignore
-    return replace(config, respect_gitignore=respect, extend_exclude=config.extend_exclude + extra)
+    return replace(
+        config,
+        respect_gitignore=respect,
+        exclude=exclude,
+        extend_exclude=config.extend_exclude + extra,
+    )
 
 
 def _is_file(path: str | Path) -> bool:
