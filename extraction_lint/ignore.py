@@ -91,6 +91,8 @@ def parse_pattern(line: str, index: int) -> _Rule | None:
         if not line:
             return None
     head, tail, literal = _literal_parts(line)
+    if "**/" in line:
+        tail = tail.lstrip("/")  # ``**/`` matches no directory too: ``**/b`` matches ``b``
     return _Rule(index, negated, dir_only, anchored, line, head, tail, literal)
 
 
@@ -134,8 +136,11 @@ def _segment_regex(segment: str) -> str:
     return "".join(out)
 
 
-def _pattern_regex(body: str) -> re.Pattern[str]:
-    segments = body.split("/")
+def _body_regex(body: str) -> str:
+    segments: list[str] = []
+    for segment in body.split("/"):
+        if not (segment == "**" and segments and segments[-1] == "**"):
+            segments.append(segment)  # a run of ``**`` matches what one does
     parts: list[str] = []
     last = len(segments) - 1
     for position, segment in enumerate(segments):
@@ -150,7 +155,28 @@ def _pattern_regex(body: str) -> re.Pattern[str]:
         if position > 0 and segments[position - 1] != "**":
             parts.append("/")
         parts.append(_segment_regex(segment))
-    return re.compile("".join(parts) + r"\Z", re.DOTALL)
+    return "".join(parts)
+
+
+def _pattern_regex(body: str) -> re.Pattern[str]:
+    """The regular expression of a pattern's body, matched against a whole path.
+
+    As git's matcher does: a literal head is compared first and the rest matched alone,
+    so a ``**`` right after the head (``/a**``, ``/a**/b``) is a ``**`` that crosses
+    directories, while ``*`` elsewhere never does.
+    """
+    first = next((i for i, c in enumerate(body) if c in "*?[\\"), None)
+    if first and body.startswith("**", first):
+        end = first
+        while end < len(body) and body[end] == "*":
+            end += 1
+        head = re.escape(body[:first])
+        if end == len(body):
+            return re.compile(head + ".*\\Z", re.DOTALL)
+        if body[end] == "/":
+            rest = _body_regex(body[end + 1 :])
+            return re.compile(head + "(?:.*/)?" + rest + "\\Z", re.DOTALL)
+    return re.compile(_body_regex(body) + r"\Z", re.DOTALL)
 
 
 class PatternSet:
