@@ -25,10 +25,7 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
-import shutil
 import stat
-import tempfile
 import time
 from dataclasses import asdict
 from functools import cache
@@ -102,12 +99,15 @@ def _need(condition: bool) -> None:
 
 
 def _object(value: object, required: dict[str, type | tuple[type, ...]]) -> dict[str, Any]:
-    """``value`` as a dict with exactly the ``required`` keys, each of its type."""
-    _need(isinstance(value, dict) and set(value) == set(required))
+    """``value`` as a dict with exactly the ``required`` keys, each of its type, and
+    perhaps a ``cell`` (a position in a notebook: a cell number, or null)."""
+    _need(isinstance(value, dict) and set(value) - {"cell"} == set(required))
     assert isinstance(value, dict)
     for key, kind in required.items():
         item = value[key]
         _need(isinstance(item, kind) and not (isinstance(item, bool) and kind is int))
+    cell = value.get("cell")
+    _need(cell is None or (type(cell) is int and 1 <= cell < 1 << 31))
     return value
 
 
@@ -168,7 +168,9 @@ def _diagnostic(value: object, path: str) -> Diagnostic:
     rule = RULES_BY_CODE.get(data["code"])
     _need(rule is not None and rule.name == data["name"] and data["path"] == path)
     related = tuple(
-        RelatedLocation(r["path"], _position(r["line"]), _position(r["column"]), r["message"])
+        RelatedLocation(
+            r["path"], _position(r["line"]), _position(r["column"]), r["message"], r.get("cell")
+        )
         for r in (_object(item, _RELATED_FIELDS) for item in _list(data["related"]))
     )
     fix = None
@@ -182,6 +184,7 @@ def _diagnostic(value: object, path: str) -> Diagnostic:
                 _position(e["end_line"]),
                 _position(e["end_column"]),
                 e["content"],
+                e.get("cell"),
             )
             for e in (_object(item, _EDIT_FIELDS) for item in _list(fix_data["edits"]))
         )
@@ -197,6 +200,7 @@ def _diagnostic(value: object, path: str) -> Diagnostic:
         message=data["message"],
         related=related,
         fix=fix,
+        cell=data.get("cell"),
         fingerprint=data["fingerprint"],
     )
 
@@ -222,7 +226,9 @@ def result_from_json(data: object, path: str | None = None) -> FileResult:
         if fields["error"] is not None:
             e = _object(fields["error"], _ERROR_FIELDS)
             _need(e["path"] == shown)
-            error = FileError(shown, e["message"], _position(e["line"]), _position(e["column"]))
+            error = FileError(
+                shown, e["message"], _position(e["line"]), _position(e["column"]), e.get("cell")
+            )
         return FileResult(
             path=shown,
             diagnostics=tuple(_diagnostic(d, shown) for d in fields["diagnostics"]),
@@ -311,6 +317,9 @@ class ResultCache:
     def _make_secret(self) -> bytes | None:
         if self._read_secret() is not None:
             return self._secret
+        import secrets
+        import tempfile
+
         target = self._entries / "secret"
         try:
             fd, temporary = tempfile.mkstemp(dir=self._entries, prefix=".secret-")
@@ -400,6 +409,8 @@ class ResultCache:
         text = json.dumps(entry, ensure_ascii=True)
         if len(text) > MAX_ENTRY_BYTES:
             return  # too large to be read back: not worth keeping
+        import tempfile
+
         path = self._path(slot)
         try:
             path.parent.mkdir(exist_ok=True)
@@ -451,6 +462,8 @@ class ResultCache:
         """Remove entries unused for ``max_age_days``, then the least recently used until
         the entries take at most ``max_bytes``, and directories of other entry formats.
         Returns (entries removed, entries kept)."""
+        import shutil
+
         removed = 0
         with contextlib.suppress(OSError):
             for child in self.directory.iterdir():
@@ -492,6 +505,8 @@ class ResultCache:
 
 
 def _remove(path: str) -> int:
+    import shutil
+
     try:
         os.unlink(path)
     except IsADirectoryError:

@@ -76,11 +76,11 @@ class Config:
     extend_heartbeat_calls: tuple[str, ...] = ()
     extend_memory_guard_calls: tuple[str, ...] = ()
     extend_stall_guard_calls: tuple[str, ...] = ()
+    #: Apply fixes that may change what the code does (``--unsafe-fixes``).
+    unsafe_fixes: bool = False
     #: Skip what ``.gitignore`` files, ``.git/info/exclude`` and the global git excludes
     #: file ignore when walking directories (as Ruff).
     respect_gitignore: bool = True
-    #: Apply fixes that may change what the code does (``--unsafe-fixes``).
-    unsafe_fixes: bool = False
     #: Directory that relative patterns (``exclude``, ``per-file-ignores``) are relative to.
     root: Path = field(default_factory=Path.cwd)
     #: The file this configuration was read from, if any.
@@ -389,7 +389,7 @@ def parse_table(
             )
         elif key == "respect-gitignore":
             if not isinstance(value, bool):
-                raise ConfigError(f"{context}: `{key}` must be true or false, got {value!r}")
+                raise ConfigError(f"{context}: `{key}` must be true or false, got {show(value)}")
             values[name] = value
         elif key == "bounded-range-limit":
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
