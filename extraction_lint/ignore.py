@@ -40,6 +40,7 @@ class _Rule(NamedTuple):
     literal: bool
 
 
+_NEVER = re.compile(r"(?!)")
 _WILDCARD = re.compile(r"[*?\[]")
 _LAST_WILDCARD = re.compile(r"[*?\[\]][^*?\[\]]*\Z")
 _ESCAPE = re.compile(r"\\(.)")
@@ -250,8 +251,27 @@ class PatternSet:
     def _regex(self, rule: _Rule) -> re.Pattern[str]:
         regex = self._regexes.get(rule.position)
         if regex is None:
-            regex = self._regexes[rule.position] = _pattern_regex(rule.body)
+            try:
+                regex = _pattern_regex(rule.body)
+            except re.error:
+                regex = _NEVER  # a range such as [z-a]: git's matcher matches nothing
+            self._regexes[rule.position] = regex
         return regex
+
+
+def pattern_error(line: str) -> str | None:
+    """What is wrong with a pattern git would silently never match (a reversed range such
+    as ``[z-a]``), for patterns that a configuration names; None when it is usable."""
+    if "[" not in line:
+        return None
+    rule = parse_pattern(line, 0)
+    if rule is None or rule.literal:
+        return None
+    try:
+        _pattern_regex(rule.body)
+    except re.error as error:
+        return f"bad character class ({error.msg})"
+    return None
 
 
 def read_patterns(path: Path) -> list[str]:

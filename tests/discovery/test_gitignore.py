@@ -261,3 +261,19 @@ def test_exclude_on_the_command_line_replaces_the_list(tmp_path):
     assert run_cli("--no-cache", cwd=tmp_path).out.count("EXL001") == 1  # build is a default
     run = run_cli("--no-cache", "--exclude", "legacy/", cwd=tmp_path)
     assert "build/gen.py:" in run.out and "legacy/old.py" not in run.out
+
+
+def test_a_bad_character_class(repo, tmp_path):
+    # In an ignore file it matches nothing, as in git; in the configuration it is an error.
+    write(repo / ".gitignore", "[z-a].py\n[\n")
+    write(repo / "a.py", BROKEN)
+    run = run_cli("--no-cache", cwd=repo)
+    assert run.code == 1 and "a.py:" in run.out
+    write(repo / "pyproject.toml", '[tool.extraction-lint]\nextend-exclude = ["gen/[z-a]*"]\n')
+    run = run_cli("--no-cache", cwd=repo)
+    assert run.code == 2
+    assert "extend-exclude" in run.err and "'gen/[z-a]*'" in run.err
+    assert "bad character class" in run.err
+    (repo / "pyproject.toml").unlink()
+    run = run_cli("--no-cache", "--extend-exclude", "[9-0]", cwd=repo)
+    assert run.code == 2 and "[9-0]" in run.err
