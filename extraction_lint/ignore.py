@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -274,11 +275,26 @@ def pattern_error(line: str) -> str | None:
     return None
 
 
+#: An ignore or git configuration file larger than this is not read (nor anything past it).
+MAX_IGNORE_FILE_BYTES = 64 * 1024 * 1024
+
+
 def read_patterns(path: Path) -> list[str]:
-    """The lines of an ignore file; none when it is missing or cannot be read (as git)."""
+    """The lines of an ignore file; none when it is missing or cannot be read (as git).
+
+    Only regular files are read, and at most :data:`MAX_IGNORE_FILE_BYTES`: a FIFO would
+    block the walk, a link to ``/dev/zero`` would never end.
+    """
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        # Non-blocking, so that opening a FIFO returns at once (then it is refused).
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return []
+    try:
+        with open(descriptor, "rb", buffering=0, closefd=True) as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return []
+            data = handle.read(MAX_IGNORE_FILE_BYTES)
     except OSError:
         return []
     return data.decode("utf-8", errors="surrogateescape").splitlines()
@@ -302,10 +318,7 @@ def git_dir(worktree: Path) -> Path | None:
     if dot_git.is_dir():
         directory = dot_git
     else:
-        try:
-            text = dot_git.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return None
+        text = "\n".join(read_patterns(dot_git))
         if not text.startswith("gitdir:"):
             return None
         directory = Path(text[len("gitdir:") :].strip())
@@ -313,10 +326,10 @@ def git_dir(worktree: Path) -> Path | None:
             directory = worktree / directory
     common = directory / "commondir"
     if common.is_file():
-        try:
-            pointed = Path(common.read_text(encoding="utf-8", errors="replace").strip())
-        except OSError:
+        lines = read_patterns(common)
+        if not lines or not lines[0].strip():
             return directory
+        pointed = Path(lines[0].strip())
         return pointed if pointed.is_absolute() else directory / pointed
     return directory
 
