@@ -31,7 +31,7 @@ from extraction_lint.config import (
     parse_table,
     with_cli_overrides,
 )
-from extraction_lint.diagnostics import Diagnostic, FileResult, Fix
+from extraction_lint.diagnostics import FileResult, Fix
 from extraction_lint.discovery import MissingPathError, SourceFile, discover, display_path
 from extraction_lint.fixes import apply_fixes, unified_diff
 from extraction_lint.notebook import is_notebook
@@ -166,6 +166,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="apply exclude patterns to paths named on the command line too",
     )
     parser.add_argument(
+        "--respect-gitignore",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="skip what .gitignore files and git's excludes ignore (default: on)",
+    )
+    parser.add_argument(
+        "--exclude",
+        metavar="PATTERNS",
+        action="append",
+        default=None,
+        help="gitignore-style patterns to exclude instead of the default list and the "
+        "configuration's `exclude`, comma separated (repeatable)",
+    )
+    parser.add_argument(
+        "--extend-exclude",
+        metavar="PATTERNS",
+        action="append",
+        default=[],
+        help="more gitignore-style patterns to exclude, comma separated (repeatable)",
+    )
+    parser.add_argument(
         "--add-noqa",
         action="store_true",
         help="add a `# noqa: CODE` comment to the line of every current finding",
@@ -177,19 +198,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--write-baseline",
         metavar="FILE",
         help="write every current finding to FILE (a baseline for --baseline)",
-    )
-    parser.add_argument(
-        "--respect-gitignore",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="skip what .gitignore files and git's excludes ignore (default: on)",
-    )
-    parser.add_argument(
-        "--extend-exclude",
-        metavar="PATTERNS",
-        action="append",
-        default=[],
-        help="more gitignore-style patterns to exclude, comma separated (repeatable)",
     )
     parser.add_argument("--list-rules", action="store_true", help="list the rules and exit")
     parser.add_argument("--explain", metavar="CODE", help="show one rule's documentation")
@@ -327,8 +335,8 @@ def _main(argv: list[str]) -> int:
                 choice,
                 stream,
                 cwd,
-                config,
                 lambda path: _lines(path, stdin_text, args),
+                config,
                 lambda path, cell: _cell_lines(path, cell, stdin_text, args),
             )
         summary = Summary()
@@ -420,21 +428,57 @@ class _NoqaAdder:
 
         if not result.diagnostics:
             return result
+        if is_notebook(result.path):
+            return self._handle_notebook(result)
         path = Path(result.path)
         try:
             data = path.read_bytes()
-            if is_notebook(result.path):
-                new, added, refused = self._in_notebook(data, result.diagnostics)
-            else:
-                edits = add_noqa(decode(data), result.diagnostics)
-                new = _encoded(edits.text, data) if edits.added else None
-                if edits.added and new is None:
-                    raise UnicodeError(f"its encoding ({_encoding_of(data)}) cannot hold them")
-                added, refused = edits.added, {(None, line): r for line, r in edits.refused}
-        except (OSError, SourceError, UnicodeError) as error:
+            text = decode(data)
+        except (OSError, SourceError) as error:
             reason = getattr(error, "message", None) or getattr(error, "strerror", None)
             _say(f"extraction-lint: cannot add noqa comments to {result.path}: {reason or error}")
             return result
+        edits = add_noqa(text, result.diagnostics)
+        if edits.added:
+            new = _encoded(edits.text, data)
+            if new is None:
+                _say(
+                    f"extraction-lint: cannot add noqa comments to {result.path}: its encoding "
+                    f"({_encoding_of(data)}) cannot hold them"
+                )
+                return result
+            try:
+                path.write_bytes(new)
+            except OSError as error:
+                _say(f"extraction-lint: cannot write {result.path}: {error}")
+                return result
+            self.added += edits.added
+            self.files += 1
+        refused = {line for line, _ in edits.refused}
+        for line, reason in edits.refused:
+            _say(f"extraction-lint: {result.path}:{line}: no noqa comment added: {reason}")
+        kept = tuple(
+            d
+            for d in result.diagnostics
+            if d.line in refused or d.code in {FILE_NOT_CHECKED, UNUSED_NOQA}
+        )
+        return dataclasses.replace(
+            result,
+            diagnostics=kept,
+            suppressed=result.suppressed + len(result.diagnostics) - len(kept),
+        )
+
+    def _handle_notebook(self, result: FileResult) -> FileResult:
+        """:meth:`handle` for a notebook: the comments go on the lines of its cells."""
+        from extraction_lint.notebook import noqa_notebook
+
+        path = Path(result.path)
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            _say(f"extraction-lint: cannot add noqa comments to {result.path}: {error.strerror}")
+            return result
+        new, added, refused = noqa_notebook(data, result.diagnostics)
         if new is not None:
             try:
                 path.write_bytes(new)
@@ -443,44 +487,24 @@ class _NoqaAdder:
                 return result
             self.added += added
             self.files += 1
-        for (cell, line), reason in sorted(
-            refused.items(), key=lambda item: (item[0][0] or 0, item[0][1])
-        ):
-            where = f"cell {cell}:{line}" if cell is not None else str(line)
-            _say(f"extraction-lint: {result.path}:{where}: no noqa comment added: {reason}")
+        for cell, line, reason in refused:
+            _say(
+                f"extraction-lint: {result.path}:cell {cell}:{line}: no noqa comment added: "
+                f"{reason}"
+            )
+        left = {(cell, line) for cell, line, _ in refused}
         kept = tuple(
             d
             for d in result.diagnostics
-            if (d.cell, d.line) in refused or d.code in {FILE_NOT_CHECKED, UNUSED_NOQA}
+            if (d.cell, d.line) in left
+            or d.code in {FILE_NOT_CHECKED, UNUSED_NOQA}
+            or (new is None and added == 0 and not refused)
         )
         return dataclasses.replace(
             result,
             diagnostics=kept,
             suppressed=result.suppressed + len(result.diagnostics) - len(kept),
         )
-
-    @staticmethod
-    def _in_notebook(
-        data: bytes, diagnostics: Sequence[Diagnostic]
-    ) -> tuple[bytes | None, int, dict[tuple[int | None, int], str]]:
-        """The comments added cell by cell (positions count in cells), the rest of the
-        notebook's JSON untouched."""
-        from extraction_lint.add_noqa import add_noqa
-        from extraction_lint.fixes import whole_text_edit
-        from extraction_lint.notebook import code_cells, fixed_notebook, load
-
-        sources = {c.number: c.source for c in code_cells(load(data))}
-        fixes, added = [], 0
-        refused: dict[tuple[int | None, int], str] = {}
-        for number, source in sources.items():
-            edits = add_noqa(source, [d for d in diagnostics if d.cell == number])
-            refused.update(((number, line), reason) for line, reason in edits.refused)
-            if edits.added:
-                added += edits.added
-                edit = replace(whole_text_edit(source, edits.text), cell=number)
-                fixes.append(Fix("add noqa comments", (edit,)))
-        new, _ = fixed_notebook(data, fixes) if fixes else (None, 0)
-        return new, added if new is not None else 0, refused
 
     def report(self) -> None:
         n, files = self.added, self.files
@@ -525,7 +549,9 @@ class _Fixer:
         if not chosen:
             return result, None
         if is_notebook(result.path):
-            return self._fix_notebook(result, file, data, [d.fix for d in chosen if d.fix])
+            return self._fix_notebook(
+                result, file, data, [d.fix for d in chosen if d.fix is not None]
+            )
         try:
             text = decode(data)
         except SourceError:
@@ -692,6 +718,25 @@ def _load_config(args: argparse.Namespace) -> Config:
     )
 
 
+def _with_discovery_options(config: Config, args: argparse.Namespace) -> Config:
+    """``--[no-]respect-gitignore``, ``--exclude`` and ``--extend-exclude`` over the
+    configuration file's settings (as Ruff: ``--exclude`` replaces, the other adds)."""
+    from dataclasses import replace
+
+    def patterns(values: list[str]) -> tuple[str, ...]:
+        return tuple(p.strip() for value in values for p in value.split(",") if p.strip())
+
+    extra = patterns(args.extend_exclude)
+    exclude = config.exclude if args.exclude is None else patterns(args.exclude)
+    respect = config.respect_gitignore if args.respect_gitignore is None else args.respect_gitignore
+    return replace(
+        config,
+        respect_gitignore=respect,
+        exclude=exclude,
+        extend_exclude=config.extend_exclude + extra,
+    )
+
+
 def _is_file(path: str | Path) -> bool:
     try:
         return os.path.isfile(path)
@@ -704,18 +749,6 @@ def _is_dir(path: str | Path) -> bool:
         return os.path.isdir(path)
     except (OSError, ValueError):
         return False
-
-
-def _with_discovery_options(config: Config, args: argparse.Namespace) -> Config:
-    """``--respect-gitignore`` / ``--no-respect-gitignore`` and ``--extend-exclude`` over
-    the configuration file's settings."""
-    from dataclasses import replace
-
-    extra = tuple(p.strip() for value in args.extend_exclude for p in value.split(",") if p.strip())
-    if args.respect_gitignore is None and not extra:
-        return config
-    respect = config.respect_gitignore if args.respect_gitignore is None else args.respect_gitignore
-    return replace(config, respect_gitignore=respect, extend_exclude=config.extend_exclude + extra)
 
 
 @contextlib.contextmanager
@@ -774,8 +807,8 @@ def _reporter(
     choice: OutputChoice,
     stream: TextIO,
     cwd: Path,
-    config: Config,
     source_lines: Callable[[str], list[str] | None],
+    config: Config,
     cell_lines: Callable[[str, int], list[str] | None] | None = None,
 ) -> Reporter:
     if choice.format == "json":

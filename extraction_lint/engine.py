@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
     from extraction_lint.analysis.module import ModuleAnalysis
 from extraction_lint.suppression import Noqa, find_noqa, has_skip_file, might_have_noqa
+from extraction_lint.tabs import check_expanded
 
 #: The syntax check runs under Python's default recursion limit, which makes the
 #: interpreter's parser reject code nested deeply enough to overflow libcst's native parser
@@ -216,6 +217,11 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
         # syntax of the interpreter it runs on).
         module = parse_checked(source)
     except SourceError as error:
+        # A legal mix of tabs and spaces that libcst rejects: checked as its indentation
+        # expanded, positions mapped back (tabs.py).
+        expanded = check_expanded(data, text, lambda b: _check(b, display, options))
+        if expanded is not None:
+            return expanded
         # Valid Python that libcst cannot parse: checked all the same when no rule can
         # fire in it (so the result does not depend on the prefilter being on).
         if prefilter is not None or _may_match(options, text, syntax_check(text, display)):

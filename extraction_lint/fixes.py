@@ -170,12 +170,6 @@ def _name_key(name: str) -> tuple[int, str]:
     return (1 if name[:1].isupper() else 2), name
 
 
-def whole_text_edit(before: str, after: str) -> Edit:
-    """One edit that turns ``before`` into ``after`` (all of it replaced)."""
-    line, column = _position(_line_starts(before), len(before))
-    return Edit(1, 1, line, column, after)
-
-
 def _position(starts: list[int], offset: int) -> tuple[int, int]:
     """1-based (line, column) of an offset."""
     index = bisect.bisect_right(starts, offset) - 1

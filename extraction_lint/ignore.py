@@ -319,9 +319,9 @@ def global_excludes_file(repository: Path | None) -> Path | None:
 
 @dataclass(frozen=True, slots=True)
 class IgnoreLevel:
-    """Patterns that apply below ``base``."""
+    """Patterns that apply below ``base`` (an absolute path, as a string)."""
 
-    base: Path
+    base: str
     patterns: PatternSet
 
 
@@ -345,33 +345,34 @@ class GitIgnore:
             repository = git_dir(worktree)
             excludes = global_excludes_file(repository)
             if excludes is not None:
-                levels.append(IgnoreLevel(worktree, PatternSet(read_patterns(excludes))))
+                levels.append(IgnoreLevel(str(worktree), PatternSet(read_patterns(excludes))))
             if repository is not None:
                 info = read_patterns(repository / "info" / "exclude")
-                levels.append(IgnoreLevel(worktree, PatternSet(info)))
+                levels.append(IgnoreLevel(str(worktree), PatternSet(info)))
             top = worktree
         else:
             top = stop if stop == directory or stop in directory.parents else directory
         chain = [directory, *directory.parents]
         for folder in reversed(chain[: chain.index(top) + 1]):
-            levels.append(IgnoreLevel(folder, PatternSet(read_patterns(folder / ".gitignore"))))
+            patterns = PatternSet(read_patterns(folder / ".gitignore"))
+            levels.append(IgnoreLevel(str(folder), patterns))
         return cls([level for level in levels if level.patterns])
 
-    def child(self, directory: Path) -> GitIgnore:
-        """What applies inside ``directory``, a subdirectory of this one's."""
-        patterns = PatternSet(read_patterns(directory / ".gitignore"))
+    def child(self, directory: str) -> GitIgnore:
+        """What applies inside ``directory`` (absolute), a subdirectory of this one's."""
+        patterns = PatternSet(read_patterns(Path(directory, ".gitignore")))
         if not patterns:
             return self
         return GitIgnore((*self.levels, IgnoreLevel(directory, patterns)))
 
-    def ignores(self, path: Path, is_dir: bool) -> bool:
-        """Whether the deepest ignore file with a matching pattern ignores ``path``."""
+    def ignores(self, path: str, is_dir: bool) -> bool:
+        """Whether the deepest ignore file with a matching pattern ignores ``path``
+        (absolute)."""
         for level in reversed(self.levels):
-            try:
-                relative = path.relative_to(level.base).as_posix()
-            except ValueError:
+            base = level.base.rstrip("/")
+            if not path.startswith(base + "/"):
                 continue
-            verdict = level.patterns.match(relative, is_dir)
+            verdict = level.patterns.match(path[len(base) + 1 :], is_dir)
             if verdict is not None:
                 return verdict
         return False

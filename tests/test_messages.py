@@ -227,3 +227,12 @@ def test_a_reader_is_advised_to_be_passed_or_iterated():
         """
     )
     assert "iterate `reader`" in iterated
+    called = exl002(
+        """
+        import csv
+
+        with open("in.csv") as fh:
+            con.executemany("INSERT INTO t VALUES (?, ?)", list(csv.reader(fh)))
+        """
+    )
+    assert "pass `csv.reader(fh)` itself" in called

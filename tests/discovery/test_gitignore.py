@@ -253,3 +253,11 @@ def test_command_line_discovery_options(repo):
     write(repo / "pyproject.toml", "[tool.extraction-lint]\nrespect-gitignore = false\n")
     run = run_cli("--no-cache", "--respect-gitignore", cwd=repo)
     assert "vendored/lib.py" not in run.out and "gen/out.py:" in run.out
+
+
+def test_exclude_on_the_command_line_replaces_the_list(tmp_path):
+    write(tmp_path / "build" / "gen.py", BROKEN)
+    write(tmp_path / "legacy" / "old.py", BROKEN)
+    assert run_cli("--no-cache", cwd=tmp_path).out.count("EXL001") == 1  # build is a default
+    run = run_cli("--no-cache", "--exclude", "legacy/", cwd=tmp_path)
+    assert "build/gen.py:" in run.out and "legacy/old.py" not in run.out

@@ -45,10 +45,11 @@ def test_a_memory_limit_set_too_low_stops_the_run_and_commits_no_part_of_a_file(
     assert "signals_9999_big.pkl" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.summary()["status"] == "stopped"
-    # The guard's last line counts the rows written: the big file was stopped mid-transaction.
+    # The guard stopped the big file's transaction, and its last line counts committed rows.
     stopped = re.search(r"stopped by MemoryLimitExceeded: .* rows ([\d,]+)\)", result.stderr)
     assert stopped is not None, result.explain()
-    assert int(stopped[1].replace(",", "")) > 4 * 5, "stopped before writing the big file"
+    assert int(stopped[1].replace(",", "")) == 4 * 5 == result.count("rows")
+    assert re.search(r"current item '[^']*signals_9999_big\.pkl'", result.stderr)
     data_rows, manifest_rows = rows_by_file(db)
     assert data_rows == manifest_rows == {f"signals_{index:04d}.pkl": 5 for index in range(4)}
     assert fingerprint(db).consistent
@@ -124,3 +125,27 @@ def test_a_stall_while_a_file_is_unpickled_stops_the_run_as_a_stall_not_a_corrup
     assert result.summary()["status"] == "stopped"
     assert (result.count("loaded"), result.count("failed")) == (1, 0)
     assert query(db, "SELECT count(*) FROM errors") == [(0,)]
+
+
+def test_duckdb_running_out_of_memory_is_reported_as_such_naming_the_file(tmp_path: Path) -> None:
+    data = write_inputs(tmp_path / "in", files=1, subjects=3, length=10)
+    # Four 8 MB signals: one insert of them needs 32 MiB of DuckDB's memory.
+    write_file(data / "signals_0001_large.pkl", {f"s{i}": np.ones(1_000_000) for i in range(4)})
+    db = tmp_path / "out.duckdb"
+
+    result = run_reference("extract", data, "--db", db, "--duckdb-memory", "8 MiB")
+
+    assert result.returncode == 1, result.explain()
+    assert "DuckDB ran out of its memory (--duckdb-memory 8.0 MiB) while writing " in (
+        result.stderr
+    ), result.explain()
+    assert "while writing signals_0001_large.pkl: Out of Memory Error" in result.stderr
+    assert "TransactionException" not in result.stderr and "aborted" not in result.stderr
+    hint = re.search(r"run again with --duckdb-memory ([\d.]+ \w+) or more", result.stderr)
+    assert hint is not None, result.explain()
+    assert result.summary()["status"] == "stopped"
+    assert rows_by_file(db)[1] == {"signals_0000.pkl": 3}
+
+    resumed = run_reference("extract", data, "--db", db, "--duckdb-memory", hint[1])
+    assert resumed.returncode == 0, resumed.explain()
+    assert (resumed.count("skipped"), resumed.count("loaded")) == (1, 1)
