@@ -345,8 +345,8 @@ def _main(argv: list[str]) -> int:
                 choice,
                 stream,
                 cwd,
-                lambda path: _lines(path, stdin_text, args),
                 config,
+                lambda path: _lines(path, stdin_text, args),
                 lambda path, cell: _cell_lines(path, cell, stdin_text, args),
             )
         summary = Summary()
@@ -438,57 +438,25 @@ class _NoqaAdder:
 
         if not result.diagnostics:
             return result
-        if is_notebook(result.path):
-            return self._handle_notebook(result)
         path = Path(result.path)
+        refused: dict[tuple[int | None, int], str]
         try:
             data = path.read_bytes()
-            text = decode(data)
-        except (OSError, SourceError) as error:
+            if is_notebook(result.path):
+                from extraction_lint.notebook import noqa_notebook
+
+                new, added, cell_refused = noqa_notebook(data, result.diagnostics)
+                refused = {(cell, line): reason for cell, line, reason in cell_refused}
+            else:
+                edits = add_noqa(decode(data), result.diagnostics)
+                new = _encoded(edits.text, data) if edits.added else None
+                if edits.added and new is None:
+                    raise UnicodeError(f"its encoding ({_encoding_of(data)}) cannot hold them")
+                added, refused = edits.added, {(None, line): r for line, r in edits.refused}
+        except (OSError, SourceError, UnicodeError) as error:
             reason = getattr(error, "message", None) or getattr(error, "strerror", None)
             _say(f"extraction-lint: cannot add noqa comments to {result.path}: {reason or error}")
             return result
-        edits = add_noqa(text, result.diagnostics)
-        if edits.added:
-            new = _encoded(edits.text, data)
-            if new is None:
-                _say(
-                    f"extraction-lint: cannot add noqa comments to {result.path}: its encoding "
-                    f"({_encoding_of(data)}) cannot hold them"
-                )
-                return result
-            try:
-                path.write_bytes(new)
-            except OSError as error:
-                _say(f"extraction-lint: cannot write {result.path}: {error}")
-                return result
-            self.added += edits.added
-            self.files += 1
-        refused = {line for line, _ in edits.refused}
-        for line, reason in edits.refused:
-            _say(f"extraction-lint: {result.path}:{line}: no noqa comment added: {reason}")
-        kept = tuple(
-            d
-            for d in result.diagnostics
-            if d.line in refused or d.code in {FILE_NOT_CHECKED, UNUSED_NOQA}
-        )
-        return dataclasses.replace(
-            result,
-            diagnostics=kept,
-            suppressed=result.suppressed + len(result.diagnostics) - len(kept),
-        )
-
-    def _handle_notebook(self, result: FileResult) -> FileResult:
-        """:meth:`handle` for a notebook: the comments go on the lines of its cells."""
-        from extraction_lint.notebook import noqa_notebook
-
-        path = Path(result.path)
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            _say(f"extraction-lint: cannot add noqa comments to {result.path}: {error.strerror}")
-            return result
-        new, added, refused = noqa_notebook(data, result.diagnostics)
         if new is not None:
             try:
                 path.write_bytes(new)
@@ -497,18 +465,15 @@ class _NoqaAdder:
                 return result
             self.added += added
             self.files += 1
-        for cell, line, reason in refused:
-            _say(
-                f"extraction-lint: {result.path}:cell {cell}:{line}: no noqa comment added: "
-                f"{reason}"
-            )
-        left = {(cell, line) for cell, line, _ in refused}
+        for (cell, line), reason in sorted(
+            refused.items(), key=lambda item: (item[0][0] or 0, item[0][1])
+        ):
+            where = f"cell {cell}:{line}" if cell is not None else str(line)
+            _say(f"extraction-lint: {result.path}:{where}: no noqa comment added: {reason}")
         kept = tuple(
             d
             for d in result.diagnostics
-            if (d.cell, d.line) in left
-            or d.code in {FILE_NOT_CHECKED, UNUSED_NOQA}
-            or (new is None and added == 0 and not refused)
+            if (d.cell, d.line) in refused or d.code in {FILE_NOT_CHECKED, UNUSED_NOQA}
         )
         return dataclasses.replace(
             result,
@@ -559,9 +524,7 @@ class _Fixer:
         if not chosen:
             return result, None
         if is_notebook(result.path):
-            return self._fix_notebook(
-                result, file, data, [d.fix for d in chosen if d.fix is not None]
-            )
+            return self._fix_notebook(result, file, data, [d.fix for d in chosen if d.fix])
         try:
             text = decode(data)
         except SourceError:
@@ -817,8 +780,8 @@ def _reporter(
     choice: OutputChoice,
     stream: TextIO,
     cwd: Path,
-    source_lines: Callable[[str], list[str] | None],
     config: Config,
+    source_lines: Callable[[str], list[str] | None],
     cell_lines: Callable[[str, int], list[str] | None] | None = None,
 ) -> Reporter:
     if choice.format == "json":
