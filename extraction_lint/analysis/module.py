@@ -227,11 +227,19 @@ class ModuleAnalysis:
                 candidates.append(display)
         for candidate in candidates:
             if not self._is_per_item(candidate.site, scope):
-                found.append(Materialization(candidate.node, candidate.site))
+                node = candidate.node
+                # ``list(csv.reader(fh))``: every row of a reader, which could be iterated.
+                reads = (
+                    isinstance(node, cst.Call)
+                    and len(node.args) == 1
+                    and self._makes_reader(node.args[0].value)
+                )
+                kind: MaterializationKind = "reader" if reads else "materialization"
+                found.append(Materialization(node, candidate.site, kind))
         for call in scope.calls:
-            kind = self._whole_read_kind(call, scope)
-            if kind is not None and not self._is_per_item(call.site, scope):
-                found.append(Materialization(call.node, call.site, kind))
+            read = self._whole_read_kind(call, scope)
+            if read is not None and not self._is_per_item(call.site, scope):
+                found.append(Materialization(call.node, call.site, read))
         return found
 
     def _whole_read_kind(self, call: CallSite, scope: Scope) -> MaterializationKind | None:

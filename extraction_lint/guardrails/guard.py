@@ -10,7 +10,7 @@
             write(rows)
             g.tick(rows=len(rows))
 
-One watchdog thread runs every enabled guard; see the package README for how its
+One watchdog thread runs every enabled guard; see docs/guardrails.md for how its
 errors reach the job's thread.
 """
 

@@ -1136,6 +1136,22 @@ for rec in read_records(path):
     count += 1
 json.dump(by_id, open("by_id.json", "w"))  # EXL001
 """,
+        # SPEC 2.1: a derivation bound element-wise, and unpacking of a tainted value.
+        """
+import pandas as pd
+
+frames = []
+for path in paths:
+    frames.append(pd.read_parquet(path))
+frame, parts = pd.concat(frames), len(frames)
+frame.to_parquet("all.parquet")  # EXL001
+
+rows = []
+for rec in stream:
+    rows.append(rec)
+first, *others = sorted(rows)
+con.executemany("INSERT INTO t VALUES (?)", others)  # EXL001
+""",
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:

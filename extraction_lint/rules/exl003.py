@@ -568,6 +568,18 @@ def distinct_hosts(lines):
 with open("hosts.txt", "w") as fh:
     fh.writelines(list(distinct_hosts(open("access.log"))))  # EXL003
 """,
+        # SPEC 2.1: tuple unpacking of a helper's result taints each name.
+        """
+def collect(paths):
+    rows = []
+    for path in paths:
+        rows.extend(load(path))
+    return rows, len(rows)
+
+
+rows, count = collect(paths)
+con.executemany("INSERT INTO t VALUES (?)", rows)  # EXL003
+""",
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
