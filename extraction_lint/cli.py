@@ -698,11 +698,17 @@ def _with_discovery_options(config: Config, args: argparse.Namespace) -> Config:
     configuration file's settings (as Ruff: ``--exclude`` replaces, the other adds)."""
     from dataclasses import replace
 
+    from extraction_lint.ignore import pattern_error
+
     def patterns(values: list[str]) -> tuple[str, ...]:
         return tuple(p.strip() for value in values for p in value.split(",") if p.strip())
 
     extra = patterns(args.extend_exclude)
     exclude = config.exclude if args.exclude is None else patterns(args.exclude)
+    for pattern in (*extra, *(exclude if args.exclude is not None else ())):
+        problem = pattern_error(pattern)
+        if problem is not None:
+            raise UsageError(f"--exclude/--extend-exclude: {pattern!r}: {problem}")
     respect = config.respect_gitignore if args.respect_gitignore is None else args.respect_gitignore
     return replace(
         config,

@@ -20,7 +20,7 @@ from typing import Any
 
 from extraction_lint.analysis.catalog import Catalog
 from extraction_lint.analysis.settings import AnalysisSettings
-from extraction_lint.ignore import PatternSet
+from extraction_lint.ignore import PatternSet, pattern_error
 from extraction_lint.rules import ALL_RULES, FILE_NOT_CHECKED
 
 TABLE = "extraction-lint"
@@ -380,6 +380,10 @@ def parse_table(
             values[name] = _codes(key, value, context)
         elif key in {"exclude", "extend-exclude"}:
             values[name] = _strings(key, value, context)
+            for pattern in values[name]:
+                problem = pattern_error(pattern)
+                if problem is not None:
+                    raise ConfigError(f"{context}: `{key}`: {pattern!r}: {problem}")
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
                 raise ConfigError(f"{context}: `{key}` must be a table of glob = [codes]")
