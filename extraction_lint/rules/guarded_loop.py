@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 from extraction_lint.analysis.catalog import PROGRESS_ITERATORS
-from extraction_lint.analysis.exemptions import guard_exemption
 from extraction_lint.rules.base import Finding, FixSpec, Rule
 
 if TYPE_CHECKING:
@@ -35,6 +34,9 @@ class GuardedLoopRule(Rule):
         return None
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
+        # Imported here: the registry is imported without libcst (analysis.model needs it).
+        from extraction_lint.analysis.exemptions import guard_exemption
+
         for loop in analysis.extraction_loops:
             if guard_exemption(loop, analysis.catalog) is not None:
                 continue
@@ -55,12 +57,13 @@ ITERABLE_LIMIT = 16
 
 def iterable_text(analysis: ModuleAnalysis, loop: Loop) -> str | None:
     """The iterable of a ``for`` loop as a message writes it (a progress iterator around it
-    left out: ``track(xs)`` is ``xs``), ``...`` when long; None for a ``while`` loop."""
+    left out: ``track(xs)`` is ``xs``), ``...`` when long; None for a ``while`` or an
+    ``async for`` loop."""
     import libcst as cst  # loaded already: there is a tree
 
     node = loop.node
-    if not isinstance(node, cst.For):
-        return None
+    if not isinstance(node, cst.For) or node.asynchronous is not None:
+        return None  # no iterable to wrap: ``track(...)`` is not an async iterator
     iterable = node.iter
     if (
         isinstance(iterable, cst.Call)
