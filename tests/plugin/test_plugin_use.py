@@ -147,6 +147,10 @@ def test_stream(memory_scaling):
             "the child process running the job at n=8 ended with status 3 before reporting",
         ),
         (
+            "memory_scaling(killed, sizes=[8, 32])",
+            "the child process running the job at n=8 was killed by SIGKILL (the kernel's",
+        ),
+        (
             "memory_scaling(sleeps, sizes=[8, 32], timeout=0.5)",
             "the job did not finish within 0.5 s at n=8",
         ),
@@ -174,6 +178,9 @@ def test_a_test_written_wrong_fails_with_a_message_that_says_what_is_wrong(
             def exits(n):
                 print("leaving now")
                 os._exit(3)
+
+            def killed(n):
+                os.kill(os.getpid(), 9)
 
             def sleeps(n):
                 time.sleep(30)
