@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 from extraction_lint.analysis.catalog import PROGRESS_ITERATORS
-from extraction_lint.analysis.exemptions import guard_exemption
+from extraction_lint.analysis.exemptions import called_only_in_extraction_loops, guard_exemption
 from extraction_lint.rules.base import Finding, FixSpec, Rule
 
 if TYPE_CHECKING:
@@ -35,8 +35,10 @@ class GuardedLoopRule(Rule):
         return None
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
-        for loop in analysis.extraction_loops:
-            if guard_exemption(loop, analysis.catalog) is not None:
+        loops = analysis.extraction_loops
+        called_in_loops = called_only_in_extraction_loops(analysis) if loops else frozenset()
+        for loop in loops:
+            if guard_exemption(loop, analysis.catalog, called_in_loops) is not None:
                 continue
             if self.has_protection(analysis.loop_guards(loop)):
                 continue
