@@ -20,7 +20,7 @@ from typing import Any
 
 from extraction_lint.analysis.catalog import Catalog
 from extraction_lint.analysis.settings import AnalysisSettings
-from extraction_lint.ignore import PatternSet
+from extraction_lint.ignore import PatternSet, pattern_error
 from extraction_lint.rules import ALL_RULES, FILE_NOT_CHECKED
 
 TABLE = "extraction-lint"
@@ -76,11 +76,11 @@ class Config:
     extend_heartbeat_calls: tuple[str, ...] = ()
     extend_memory_guard_calls: tuple[str, ...] = ()
     extend_stall_guard_calls: tuple[str, ...] = ()
+    #: Apply fixes that may change what the code does (``--unsafe-fixes``).
+    unsafe_fixes: bool = False
     #: Skip what ``.gitignore`` files, ``.git/info/exclude`` and the global git excludes
     #: file ignore when walking directories (as Ruff).
     respect_gitignore: bool = True
-    #: Apply fixes that may change what the code does (``--unsafe-fixes``).
-    unsafe_fixes: bool = False
     #: Directory that relative patterns (``exclude``, ``per-file-ignores``) are relative to.
     root: Path = field(default_factory=Path.cwd)
     #: The file this configuration was read from, if any.
@@ -380,6 +380,10 @@ def parse_table(
             values[name] = _codes(key, value, context)
         elif key in {"exclude", "extend-exclude"}:
             values[name] = _strings(key, value, context)
+            for pattern in values[name]:
+                problem = pattern_error(pattern)
+                if problem is not None:
+                    raise ConfigError(f"{context}: `{key}`: {pattern!r}: {problem}")
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
                 raise ConfigError(f"{context}: `{key}` must be a table of glob = [codes]")
@@ -389,7 +393,7 @@ def parse_table(
             )
         elif key == "respect-gitignore":
             if not isinstance(value, bool):
-                raise ConfigError(f"{context}: `{key}` must be true or false, got {value!r}")
+                raise ConfigError(f"{context}: `{key}` must be true or false, got {show(value)}")
             values[name] = value
         elif key == "bounded-range-limit":
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:

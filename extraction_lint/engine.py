@@ -22,12 +22,8 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
-
-from extraction_lint.analysis.module import ModuleAnalysis
 from extraction_lint.analysis.settings import AnalysisSettings
 from extraction_lint.baseline import with_fingerprints
 from extraction_lint.diagnostics import (
@@ -46,7 +42,14 @@ from extraction_lint.rules import FILE_NOT_CHECKED, RULES_BY_CODE, TREE_RULES, U
 __all__ = ["CheckOptions", "check_path", "check_source", "decode", "parse", "syntax_check"]
 from extraction_lint.fallback import check_despite_libcst
 from extraction_lint.rules.base import Finding, FixSpec
-from extraction_lint.sparse import sparse_source
+
+if TYPE_CHECKING:
+    # libcst is imported when a file needs a tree, not to check one in which no rule can
+    # fire (most files of a pre-commit run): its import is most of the start-up time.
+    import libcst as cst
+    from libcst.metadata import CodeRange
+
+    from extraction_lint.analysis.module import ModuleAnalysis
 from extraction_lint.suppression import Noqa, find_noqa, has_skip_file, might_have_noqa
 
 #: The syntax check runs under Python's default recursion limit, which makes the
@@ -168,6 +171,8 @@ def parse(text: str, display: str) -> cst.Module:
 
 def parse_checked(text: str) -> cst.Module:
     """The libcst module of ``text``, which :func:`syntax_check` has accepted."""
+    import libcst as cst
+
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -199,6 +204,8 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
         relevance = _relevance(prefilter, text, tree)
         if relevance is None:
             return _suppress(text, display, [], want_unused_noqa, options.enabled)
+        from extraction_lint.sparse import sparse_source
+
         sparse = sparse_source(text, tree, relevance)
         if sparse is not None:
             source, outside = sparse.text, sparse.outside
@@ -220,6 +227,8 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
         if prefilter is not None or _may_match(options, text, syntax_check(text, display)):
             return _error(display, error.message, error.line, error.column)
         return _suppress(text, display, [], want_unused_noqa, options.enabled)
+    from extraction_lint.analysis.module import ModuleAnalysis
+
     findings: list[Finding] = []
     with _recursion_limit(ANALYSIS_RECURSION_LIMIT):
         analysis = ModuleAnalysis(module, options.analysis, outside)
@@ -254,6 +263,8 @@ def _positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
     providers, which position computing does not need; on a large file that walk costs as
     much as the positions themselves. The wrapper is the fallback should libcst change.
     """
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
     provider = PositionProvider()
     try:
         provider._gen_impl(module)
@@ -296,17 +307,25 @@ def statement_lines(tree: ast.Module) -> list[TopStatement]:
     return lines
 
 
-def _import_insertion(lines: list[TopStatement], text: str) -> Edit:
-    """Where a fix adds an import line: after the last top-level import, else after the
-    docstring, else before the first statement."""
-    anchors = [s for s in lines if s.kind in {"import", "docstring"}]
-    if anchors:
-        line = max(s.end for s in anchors) + 1
+def _import_insertion(lines: list[TopStatement], text: str) -> tuple[Edit, bool]:
+    """Where a fix adds an import line, as libcst's and isort's import helpers place it:
+    after the module's leading imports (those before its first other statement, the
+    docstring aside), else after the docstring, else before the first statement; and
+    whether a blank line must follow it (code right after it, not an import)."""
+    index = 1 if lines and lines[0].kind == "docstring" else 0
+    anchor = lines[0] if index else None
+    while index < len(lines) and lines[index].kind == "import":
+        anchor = lines[index]
+        index += 1
+    if anchor is not None:
+        line = anchor.end + 1
     elif lines:
         line = lines[0].first
     else:
         line = text.count("\n") + 1
-    return Edit(line, 1, line, 1, "")
+    following = lines[index] if index < len(lines) else None
+    blank_after = following is not None and following.first == line and following.kind != "import"
+    return Edit(line, 1, line, 1, ""), blank_after
 
 
 def _statement_positions(
@@ -318,6 +337,8 @@ def _statement_positions(
     begin; where that is comes from the interpreter's tree. None when the two trees do not
     line up (the caller then computes positions for the whole module).
     """
+    import libcst as cst
+    from libcst.metadata import PositionProvider
     from libcst.metadata.position_provider import PositionProvidingCodegenState
 
     starts: list[tuple[int, int]] = []
@@ -343,7 +364,7 @@ def _statement_positions(
             line=first - leading,
         )
         statement._codegen(state)
-        computed = cast(CodeRange, provider._computed[statement])
+        computed = cast("CodeRange", provider._computed[statement])
         if computed.start.line not in (first, own):
             return None
     return provider._computed  # type: ignore[return-value]
@@ -362,13 +383,16 @@ def _fix(
             spec.replacement,
         )
     ]
-    merged = import_edit(text, spec.import_line) if spec.import_line is not None else None
+    merged = None
+    if spec.import_line is not None:
+        imports = [(s.first, s.end) for s in lines if s.kind == "import"]
+        merged = import_edit(text, spec.import_line, imports)
     if merged is not None:
         edits.insert(0, merged)
     elif spec.import_line is not None:
-        at = _import_insertion(lines, text)
+        at, blank_after = _import_insertion(lines, text)
         newline = "\r\n" if "\r\n" in text else "\n"
-        content = spec.import_line + newline
+        content = spec.import_line + newline + (newline if blank_after else "")
         if at.line > text.count("\n") + 1 or (at.line == text.count("\n") + 1 and text):
             content = (newline if not text.endswith(("\n", "\r")) else "") + content
         edits.insert(0, replace(at, content=content))

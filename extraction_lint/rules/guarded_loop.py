@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 from extraction_lint.analysis.catalog import PROGRESS_ITERATORS
-from extraction_lint.analysis.exemptions import called_only_in_extraction_loops, guard_exemption
 from extraction_lint.rules.base import Finding, FixSpec, Rule
 
 if TYPE_CHECKING:
@@ -35,6 +34,12 @@ class GuardedLoopRule(Rule):
         return None
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
+        # Imported here: the registry is imported without libcst (analysis.model needs it).
+        from extraction_lint.analysis.exemptions import (
+            called_only_in_extraction_loops,
+            guard_exemption,
+        )
+
         loops = analysis.extraction_loops
         called_in_loops = called_only_in_extraction_loops(analysis) if loops else frozenset()
         for loop in loops:
