@@ -1238,7 +1238,8 @@ for table in ("users", "orders"):
             return "call `.tick()` of a `guard(...)` or `.update()` of a `tqdm` bar in it, or log in it"
         guard = _enclosing_guard(analysis, loop)
         track = f"{guard}.track" if guard is not None else track_name(analysis)[0]
-        return f"wrap `{items}` in `{track}(...)` or `tqdm(...)`, or log progress in its body"
+        wrapped = "the iterable" if items == "..." else f"`{items}`"
+        return f"wrap {wrapped} in `{track}(...)` or `tqdm(...)`, or log progress in its body"
 
     def fix_for(self, analysis: ModuleAnalysis, loop: Loop) -> FixSpec | None:
         """Wrap a ``for`` loop's iterable in the guardrails' ``track(...)``."""
