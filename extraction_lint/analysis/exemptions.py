@@ -81,8 +81,10 @@ def called_only_in_extraction_loops(analysis: ModuleAnalysis) -> frozenset[int]:
             outermost = next((loop for loop in loops if not loop.bounded), None)
             in_loop = outermost is not None and id(outermost) in extraction
             calls.setdefault(id(callee), []).append((scope, in_loop))
-    # The largest set that holds: each call in an extraction loop or in a member.
-    exempt = set(calls)
+    # The largest set that holds: each call in an extraction loop or in a member. A
+    # function whose name the code left out of a sparse parse calls may be called outside.
+    called_outside = analysis.outside.called
+    exempt = {key for key in calls if functions[key].name not in called_outside}
     changed = True
     while changed:
         changed = False

@@ -1227,6 +1227,25 @@ def export(table, engine):
 for table in ("users", "orders"):
     export(table, engine)
 """,
+        # SPEC 2.5: a call outside loops in a function with no load or write of its own.
+        """
+import pickle
+
+
+def load_subject(folder):
+    rows = []
+    for part in folder.glob("*.pkl"):  # EXL101
+        rows.extend(pickle.load(open(part, "rb")))
+    return rows
+
+
+def preview(folder):
+    return load_subject(folder)[:5]
+
+
+for folder in tqdm(folders):
+    con.executemany("INSERT INTO s VALUES (?, ?)", load_subject(folder))
+""",
     )
 
     def has_protection(self, guards: LoopGuards) -> bool:
