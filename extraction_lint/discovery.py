@@ -26,6 +26,13 @@ from extraction_lint.ignore import GitIgnore
 
 #: Python files and Jupyter notebooks (whose code cells are checked as one module).
 SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
+NOTEBOOK_SUFFIX = ".ipynb"
+
+
+def is_notebook(path: str) -> bool:
+    """Whether a path names a notebook (by its suffix, as Jupyter does); notebook.py, which
+    reads them, is imported only when one is met."""
+    return path.endswith(NOTEBOOK_SUFFIX)
 
 
 class MissingPathError(Exception):

@@ -25,8 +25,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from extraction_lint.diagnostics import Diagnostic, Edit, FileError, FileResult, Fix
+from extraction_lint.discovery import NOTEBOOK_SUFFIX, is_notebook
 
-NOTEBOOK_SUFFIX = ".ipynb"
+__all__ = ["NOTEBOOK_SUFFIX", "check_notebook", "is_notebook"]
+
 
 #: Cell magics whose body is Python run by IPython (the rest hold other languages).
 PYTHON_CELL_MAGICS = frozenset(
@@ -40,11 +42,6 @@ _HELP = re.compile(r"\?{1,2}[A-Za-z_]|[A-Za-z_][\w.]*\?{1,2}\s*\Z")
 
 class NotebookError(Exception):
     """A file that is not a notebook this tool can read; the message says why."""
-
-
-def is_notebook(path: str) -> bool:
-    """Whether a path names a notebook (by its suffix, as Jupyter does)."""
-    return path.endswith(NOTEBOOK_SUFFIX)
 
 
 @dataclass(frozen=True, slots=True)
