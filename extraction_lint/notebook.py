@@ -11,9 +11,11 @@ and its continuation lines become blank; a cell magic (``%%bash``) leaves its ce
 unless it runs its body as Python (``%%time``, ``%%capture``...), when only its first line
 is blanked.
 
-``--fix`` writes a notebook back by replacing, in the original bytes, only the JSON
-strings of the cells whose source changed: indentation, key order, escapes, outputs and
-the trailing newline stay as they were.
+``--fix`` and ``--add-noqa`` write a notebook back by replacing, in the original text,
+only the JSON values of the cells whose source changed: indentation, key order, escapes,
+outputs and the trailing newline stay as they were. For formats that count the file's own
+lines (SARIF, GitHub annotations), :class:`FilePositions` finds where a cell's line stands
+in the notebook's JSON.
 """
 
 from __future__ import annotations
@@ -384,8 +386,8 @@ class FilePositions:
         try:
             with open(path, "rb") as handle:
                 return cls(handle.read().decode("utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError, RecursionError):
-            return None
+        except (OSError, UnicodeDecodeError, ValueError, IndexError, RecursionError):
+            return None  # changed since it was checked, or unreadable: the cell's positions
 
     def _cell(self, number: int) -> tuple[list[tuple[int, str]], list[int]] | None:
         """The cell's JSON strings (where each starts, what it holds) and the offsets in
