@@ -6,8 +6,9 @@ itself (its version and the size and modification time of each of its source fil
 that an upgrade or an edit never serves a stale result), the path the file is reported
 under and the options in force for it; the entry records a digest of the file's bytes.
 Editing a file rewrites its entry instead of adding one, so the cache does not grow with
-edits. Entries that no run has used for :data:`MAX_AGE_DAYS` are pruned, and so are the
-oldest when the cache is larger than :data:`MAX_CACHE_BYTES`.
+edits. A run that wrote entries prunes the cache: entries that no run has used for
+:data:`MAX_AGE_DAYS` go, and so do the least recently used when the cache is larger than
+:data:`MAX_CACHE_BYTES`.
 
 Reading an entry is defensive: regular files only (a FIFO, a device, a symbolic link are
 misses), at most :data:`MAX_ENTRY_BYTES`, every field of the expected type and every code
@@ -54,8 +55,6 @@ MAX_ENTRY_BYTES = 4 * 1024 * 1024
 MAX_AGE_DAYS = 14
 #: When the entries take more than this, the least recently used go first.
 MAX_CACHE_BYTES = 256 * 1024 * 1024
-#: A run that wrote entries prunes the cache when the last pruning is older than this.
-PRUNE_INTERVAL_SECONDS = 3600
 #: A hit refreshes its entry's time (its "last used") when it is older than this.
 _TOUCH_AFTER_SECONDS = 3600
 
@@ -443,18 +442,10 @@ class ResultCache:
     # --- pruning ---------------------------------------------------------------------------
 
     def finish(self) -> None:
-        """End of a run: prune when this run wrote entries and the last pruning is old."""
-        if not self.writes:
-            return
-        stamp = self.directory / "last-prune"
-        try:
-            if time.time() - stamp.stat().st_mtime < PRUNE_INTERVAL_SECONDS:
-                return
-        except OSError:
-            pass
-        self.prune()
-        with contextlib.suppress(OSError):
-            stamp.touch()
+        """End of a run: a run that wrote entries prunes the cache (a run served wholly
+        from the cache changed nothing to prune)."""
+        if self.writes:
+            self.prune()
 
     def prune(
         self, *, max_age_days: float = MAX_AGE_DAYS, max_bytes: int = MAX_CACHE_BYTES

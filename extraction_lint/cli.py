@@ -124,7 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--show-source", action="store_true", help="show the code around each finding"
     )
-    parser.add_argument("--fix", action="store_true", help="apply automatic fixes")
+    parser.add_argument(
+        "--fix", action="store_true", help="apply the safe automatic fixes (see --unsafe-fixes)"
+    )
     parser.add_argument("--diff", action="store_true", help="show automatic fixes as a diff")
     unsafe = parser.add_mutually_exclusive_group()
     unsafe.add_argument(
@@ -140,7 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="apply only safe fixes, whatever the configuration says",
     )
     parser.add_argument(
-        "--show-fixes", action="store_true", help="list the fixes applied (or available)"
+        "--show-fixes",
+        action="store_true",
+        help="with --fix or --diff: list the fixes per file and rule",
     )
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="print the findings and nothing else"
@@ -319,6 +323,12 @@ def _main(argv: list[str]) -> int:
         config = replace(config, unsafe_fixes=args.unsafe_fixes)
     baseline = Baseline.read(Path(args.baseline)) if args.baseline else None
     writer = BaselineWriter(Path(args.write_baseline)) if args.write_baseline else None
+    if writer is not None and not _is_dir(writer.base):
+        # Said before the run, not after it.
+        shown = _printable(args.write_baseline)[:200]
+        raise UsageError(
+            f"--write-baseline {shown}: no such directory {_printable(str(writer.base))[:200]}"
+        )
     options = CheckOptions(
         enabled=config.enabled_codes(),
         analysis=config.analysis_settings(),

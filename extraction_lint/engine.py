@@ -40,6 +40,7 @@ from extraction_lint.prefilter import Prefilter, Relevance
 from extraction_lint.rules import FILE_NOT_CHECKED, RULES_BY_CODE, TREE_RULES, UNUSED_NOQA
 
 __all__ = ["CheckOptions", "check_path", "check_source", "decode", "parse", "syntax_check"]
+from extraction_lint.fallback import check_despite_libcst
 from extraction_lint.rules.base import Finding, FixSpec
 
 if TYPE_CHECKING:
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
 
     from extraction_lint.analysis.module import ModuleAnalysis
 from extraction_lint.suppression import Noqa, find_noqa, has_skip_file, might_have_noqa
-from extraction_lint.tabs import check_expanded
 
 #: The syntax check runs under Python's default recursion limit, which makes the
 #: interpreter's parser reject code nested deeply enough to overflow libcst's native parser
@@ -217,11 +217,11 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
         # syntax of the interpreter it runs on).
         module = parse_checked(source)
     except SourceError as error:
-        # A legal mix of tabs and spaces that libcst rejects: checked as its indentation
-        # expanded, positions mapped back (tabs.py).
-        expanded = check_expanded(data, text, lambda b: _check(b, display, options))
-        if expanded is not None:
-            return expanded
+        # Valid Python that libcst rejects (a legal mix of tabs and spaces, a construct it
+        # does not know) is checked all the same (fallback.py).
+        checked = check_despite_libcst(data, text, lambda b: _check(b, display, options))
+        if checked is not None:
+            return checked
         # Valid Python that libcst cannot parse: checked all the same when no rule can
         # fire in it (so the result does not depend on the prefilter being on).
         if prefilter is not None or _may_match(options, text, syntax_check(text, display)):

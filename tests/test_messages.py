@@ -90,6 +90,16 @@ def test_guard_messages_say_what_to_write_for_this_loop():
     assert ".tick()" in by_line[(5, "EXL101")]
 
 
+def test_an_async_loop_is_advised_a_tick_not_track():
+    source = """
+    async def copy(stream, con):
+        async for batch in stream:
+            await con.executemany("INSERT INTO t VALUES (?)", batch)
+    """
+    for message in messages(source, "EXL101", "EXL102", "EXL103"):
+        assert "track(" not in message and ".tick()" in message, message
+
+
 def test_the_guard_name_is_not_the_loop_variable():
     source = """
     import pickle

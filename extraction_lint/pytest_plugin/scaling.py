@@ -23,6 +23,7 @@ import os
 import pickle
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import types
 from collections.abc import Callable, Sequence
@@ -421,8 +422,18 @@ def _is_test_module(module: types.ModuleType) -> bool:
 
 def _child_env() -> dict[str, str]:
     env = dict(os.environ)
-    # The child imports this package from where the test session does.
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
+    installed = {
+        os.path.realpath(path)
+        for key, path in sysconfig.get_paths().items()
+        if key in ("purelib", "platlib")
+    }
+    if os.path.realpath(_PACKAGE_ROOT) not in installed:
+        # A source checkout: the child imports this package from where the session does
+        # (an installed one it finds by itself, and site-packages must not go before the
+        # standard library).
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p
+        )
     env.pop("PYTEST_XDIST_WORKER", None)
     return env
 

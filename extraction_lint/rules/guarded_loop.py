@@ -57,12 +57,13 @@ ITERABLE_LIMIT = 16
 
 def iterable_text(analysis: ModuleAnalysis, loop: Loop) -> str | None:
     """The iterable of a ``for`` loop as a message writes it (a progress iterator around it
-    left out: ``track(xs)`` is ``xs``), ``...`` when long; None for a ``while`` loop."""
+    left out: ``track(xs)`` is ``xs``), ``...`` when long; None for a ``while`` or an
+    ``async for`` loop."""
     import libcst as cst  # loaded already: there is a tree
 
     node = loop.node
-    if not isinstance(node, cst.For):
-        return None
+    if not isinstance(node, cst.For) or node.asynchronous is not None:
+        return None  # no iterable to wrap: ``track(...)`` is not an async iterator
     iterable = node.iter
     if (
         isinstance(iterable, cst.Call)

@@ -208,3 +208,9 @@ def test_add_noqa_and_baseline_in_a_notebook(tmp_path):
     ]
     assert cells[2]["source"][0] == "%matplotlib inline\n"
     assert run_cli("--no-cache", cwd=tmp_path).code == 0
+
+
+def test_a_baseline_that_cannot_be_written_is_said_before_the_run(repo):
+    run = run_cli("--no-cache", "--write-baseline", "missing/baseline.json", cwd=repo)
+    assert run.code == 2 and "--write-baseline missing/baseline.json" in run.err
+    assert run.out == ""

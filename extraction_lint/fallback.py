@@ -1,19 +1,25 @@
-"""Files whose legal mix of tabs and spaces libcst rejects (SPEC 2, EXL999).
+"""Valid files that libcst cannot parse are checked all the same (SPEC 2, EXL999).
 
-The interpreter reads a tab in indentation as a move to the next multiple of 8 columns,
-and accepts a file as long as the blocks are consistent that way; libcst's tokenizer
-rejects some of those files (``def f():\\n\\t with x:\\n\\t\\t pass``). A file the
-interpreter compiles is checked all the same: as the text with the indentation of each
-line expanded the interpreter's way, which has the same structure, with every position
-of the result mapped back to the columns of the original line.
+A file the running interpreter compiles is valid: it is checked, never EXL999, whatever a
+parser library thinks of it. Two fallbacks, tried in turn when libcst rejects such a file:
 
-Only leading whitespace is expanded, and not on lines that start inside a string literal
-(their whitespace is the string's content); what lies after it is unchanged, so a column
-past the indentation moves by the difference in its length.
+1. **Tabs.** The interpreter reads a tab in indentation as a move to the next multiple of 8
+   columns, and accepts a file as long as the blocks are consistent that way; libcst's
+   tokenizer rejects some of those files (``def f():\\n\\t with x:\\n\\t\\t pass``). Such a
+   file is checked as the text with the indentation of each line expanded the interpreter's
+   way, which has the same structure, with every position of the result mapped back to the
+   columns of the original line. Only leading whitespace is expanded, and not on lines that
+   start inside a string literal (their whitespace is the string's content); what lies
+   after it is unchanged, so a column past the indentation moves by the difference in its
+   length.
+2. **Other libcst gaps** (rare constructs its parser does not know): the top-level
+   statements that libcst cannot parse on their own are blanked (their lines kept, empty),
+   and the rest of the file is checked. Findings inside a blanked statement are not seen.
 """
 
 from __future__ import annotations
 
+import ast
 import io
 import tokenize
 from collections.abc import Callable
@@ -138,3 +144,58 @@ def check_expanded(
     if result.error is not None:
         return None
     return map_back(expansion, result)
+
+
+def blank_unparsable_statements(text: str) -> str | None:
+    """``text`` with every top-level statement that libcst cannot parse on its own replaced
+    by empty lines; None when there is none (or ``text`` is not valid Python)."""
+    import libcst as cst
+
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    lines = text.splitlines(keepends=True)
+    failing: list[tuple[int, int]] = []
+    for statement in tree.body:
+        decorators = getattr(statement, "decorator_list", None)
+        first = decorators[0].lineno if decorators else statement.lineno
+        end = statement.end_lineno or statement.lineno
+        try:
+            cst.parse_module("".join(lines[first - 1 : end]))
+        except cst.ParserSyntaxError:
+            failing.append((first, end))
+        except RecursionError:
+            return None
+    if not failing:
+        return None
+    for first, end in failing:
+        for index in range(first - 1, end):
+            line = lines[index]
+            lines[index] = line[len(line.rstrip("\r\n")) :]
+    return "".join(lines)
+
+
+def check_parsable_part(
+    data: bytes, text: str, check: Callable[[bytes], FileResult]
+) -> FileResult | None:
+    """Check ``text`` (decoded from ``data``) with its unparsable top-level statements
+    blanked; None when there is none or the rest cannot be checked either."""
+    blanked = blank_unparsable_statements(text)
+    if blanked is None:
+        return None
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        encoded = blanked.encode(encoding)
+    except (SyntaxError, LookupError, UnicodeError):
+        return None
+    result = check(encoded)
+    return None if result.error is not None else result
+
+
+def check_despite_libcst(
+    data: bytes, text: str, check: Callable[[bytes], FileResult]
+) -> FileResult | None:
+    """The result of a valid ``text`` that libcst rejected, by the fallbacks above in turn;
+    None when neither applies (the caller then reports its own error)."""
+    return check_expanded(data, text, check) or check_parsable_part(data, text, check)

@@ -1,6 +1,6 @@
 """A file the interpreter compiles is checked, never EXL999 (SPEC 2): a legal mix of tabs
 and spaces that libcst rejects gives the findings of its tab-expanded text, at the columns
-of the original lines."""
+of the original lines; a construct libcst does not know costs only its own statement."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import libcst as cst
 import pytest
 
 from extraction_lint.engine import CheckOptions, check_source
-from extraction_lint.tabs import expand_indentation
+from extraction_lint.fallback import blank_unparsable_statements, expand_indentation
 from tests.helpers import run_cli
 
 #: One tab and one space, then two tabs and one space: legal (tabs count to 8), and
@@ -103,3 +103,45 @@ def test_on_the_command_line_the_file_is_checked_not_reported_as_exl999(tmp_path
     assert run.code == 1
     assert "EXL999" not in run.out
     assert "job.py:6:3: EXL102" in run.out
+
+
+#: A raw f-string with a line continuation: legal, and beyond libcst's parser (its issue 951).
+GAP = (
+    "import pickle\n"
+    "\n"
+    'NOTE = fr"\\\n"\n'
+    "\n"
+    "rows = []\n"
+    "for path in paths:\n"
+    '    rows.append(pickle.load(open(path, "rb")))\n'
+    'con.executemany("INSERT INTO t VALUES (?)", rows)\n'
+)
+
+
+def test_a_construct_libcst_does_not_know_costs_only_its_statement():
+    compile(GAP, "job.py", "exec")
+    with pytest.raises(cst.ParserSyntaxError):
+        cst.parse_module(GAP)
+    result = check(GAP)
+    assert result.error is None
+    assert {(d.code, d.line) for d in result.diagnostics} == {
+        ("EXL001", 9),
+        ("EXL101", 7),
+        ("EXL102", 7),
+        ("EXL103", 7),
+    }
+    blanked = blank_unparsable_statements(GAP)
+    assert blanked is not None
+    assert blanked.splitlines()[2:4] == ["", ""]  # the statement's two lines, kept empty
+    assert blanked.count("\n") == GAP.count("\n")
+
+
+def test_both_fallbacks_together():
+    text = GAP.replace("    rows.append(", "\t rows.append(").replace(
+        "for path in paths:\n", "for path in paths:\n\t if path:\n"
+    )
+    text = text.replace("\t rows.append(", "\t\t rows.append(")
+    compile(text, "job.py", "exec")
+    result = check(text)
+    assert result.error is None
+    assert "EXL001" in {d.code for d in result.diagnostics}
