@@ -7,7 +7,9 @@ import copy
 import json
 from pathlib import Path
 
+import hypothesmith
 import jsonschema
+from hypothesis import HealthCheck, given, settings
 
 from extraction_lint.notebook import CodeCell, module_of, python_lines
 from tests.helpers import BROKEN, run_cli, run_process, write
@@ -277,3 +279,15 @@ def test_jupyter_checkpoints_are_not_walked(tmp_path):
     save(tmp_path / ".ipynb_checkpoints" / "extract-checkpoint.ipynb", ACCUMULATE)
     run = run_cli("--no-cache", "--select", "EXL001", cwd=tmp_path)
     assert [line.split(":")[0] for line in _findings(run.out)] == ["extract.ipynb"]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@given(hypothesmith.from_grammar())
+def test_valid_python_is_never_taken_for_ipython_syntax(source):
+    # Lines inside brackets, strings or a backslash continuation may start with % or !.
+    assert python_lines(source)[1] == set()
+
+
+def test_continuation_lines_are_not_magics():
+    source = 'x = (a\n     % b)\ny = a \\\n    % b\ns = """\n!not a shell line\n"""\n'
+    assert python_lines(source)[1] == set()
