@@ -32,9 +32,14 @@ from extraction_lint.config import (
     with_cli_overrides,
 )
 from extraction_lint.diagnostics import FileResult, Fix
-from extraction_lint.discovery import MissingPathError, SourceFile, discover, display_path
+from extraction_lint.discovery import (
+    MissingPathError,
+    SourceFile,
+    discover,
+    display_path,
+    is_notebook,
+)
 from extraction_lint.fixes import apply_fixes, unified_diff
-from extraction_lint.notebook import is_notebook
 from extraction_lint.options import CheckOptions
 from extraction_lint.reporters import FORMATS, Reporter, Summary
 from extraction_lint.rules import ALL_RULES, FILE_NOT_CHECKED, RULES_BY_CODE, UNUSED_NOQA, Rule
