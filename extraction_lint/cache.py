@@ -57,6 +57,7 @@ def result_to_json(result: FileResult) -> dict[str, Any]:
         "error": asdict(result.error) if result.error is not None else None,
         "skipped": result.skipped,
         "suppressed": result.suppressed,
+        "dependencies": [list(d) for d in result.dependencies],
     }
 
 
@@ -69,6 +70,7 @@ def result_from_json(data: dict[str, Any]) -> FileResult:
         error=FileError(**error) if error is not None else None,
         skipped=bool(data["skipped"]),
         suppressed=int(data["suppressed"]),
+        dependencies=tuple((str(p), str(d)) for p, d in data.get("dependencies", ())),
     )
 
 

@@ -18,6 +18,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
+from extraction_lint.analysis.project import ABSENT, digest_of
 from extraction_lint.cache import ResultCache
 from extraction_lint.config import Config
 from extraction_lint.diagnostics import FileError, FileResult
@@ -73,7 +74,7 @@ def run_job(job: Job) -> FileResult:
     if file.error is not None:
         return FileResult(path=file.display, error=FileError(file.display, file.error))
     if job.data is not None:
-        return check_source(job.data, file.display, job.options)
+        return check_source(job.data, file.display, job.options, file.path)
     return check_path(file.path, file.display, job.options)
 
 
@@ -127,6 +128,8 @@ class Runner:
         self.jobs = max(1, jobs)
         self.cache = cache
         self._pool: ProcessPoolExecutor | None = None
+        #: Digests of the modules cached results depend on, read once per run.
+        self._digests: dict[str, str] = {}
 
     # --- the pool --------------------------------------------------------------------------
 
@@ -208,6 +211,8 @@ class Runner:
                     if job.data is not None:
                         key = self.cache.key(job.data, file.display, job.options.fingerprint())
                         hit = self.cache.get(key)
+                        if hit is not None and not self._still_valid(hit):
+                            hit = None  # a module it depends on changed (SPEC 2.6)
                         if hit is not None:
                             if batch:
                                 dispatch()
@@ -223,6 +228,21 @@ class Runner:
             yield from self._drain(slots, 0, block=True)
         finally:
             self.close()
+
+    def _still_valid(self, result: FileResult) -> bool:
+        """Whether every module a cached result depended on is as it was."""
+        for path, digest in result.dependencies:
+            current = self._digests.get(path)
+            if current is None:
+                try:
+                    with open(path, "rb") as handle:
+                        current = digest_of(handle.read())
+                except OSError:
+                    current = ABSENT
+                self._digests[path] = current
+            if current != digest:
+                return False
+        return True
 
     def _drain(self, slots: deque[_Slot], keep: int, *, block: bool) -> Iterator[FileResult]:
         """Yield finished results from the front, in order; wait for the oldest batch while

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from extraction_lint.rules.base import Finding, Rule
+from extraction_lint.rules.base import Finding, Related, Rule
 from extraction_lint.rules.common import accumulation_related, sink_label, writes
 
 if TYPE_CHECKING:
@@ -577,16 +577,23 @@ with open("hosts.txt", "w") as fh:
                 analysis, scope, calls, lambda h: h.call.node, lambda h: h.call.site.order
             ):
                 helper = helper_call.helper
-                name = helper.scope.name
-                key = helper.accumulation.key
+                if helper.scope is not None and helper.accumulation is not None:
+                    name = helper.scope.name
+                    key = helper.accumulation.key
+                    loop = analysis.describe_loop(helper.accumulation.loop)
+                    related = accumulation_related(analysis, helper.accumulation)
+                else:
+                    # A helper of another module (SPEC 2.6): the call leads to its chain.
+                    name, key, loop = helper.name, helper.key, helper.loop
+                    related = [Related(helper_call.call.node, f"`{name}()` is called here")]
                 yield Finding(
                     code=self.code,
                     node=sink.call.node,
                     message=(
                         f"`{name}()` returns `{key}`, which it grows in unbounded loop "
-                        f"`{analysis.describe_loop(helper.accumulation.loop)}`, and the "
-                        f"result is written whole by {sink_label(sink)}; make `{name}` "
-                        f"yield per item or write inside its loop in bounded batches"
+                        f"`{loop}`, and the result is written whole by {sink_label(sink)}; "
+                        f"make `{name}` yield per item or write inside its loop in bounded "
+                        f"batches"
                     ),
-                    related=tuple(accumulation_related(analysis, helper.accumulation)),
+                    related=tuple(related),
                 )
