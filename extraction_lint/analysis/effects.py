@@ -244,14 +244,20 @@ class _FunctionReader:
             ):
                 local.flushes_inputs.add(key)
         for ret in scope.returns:
-            for source in self.flow.carried(ret.value, ret.site.order):
-                if isinstance(source, Input):
-                    local.returns_inputs.add(source.name)
-                elif source in self.materialized and local.returns_materialization is None:
+            carried = self.flow.carried(ret.value, ret.site.order)
+            inputs = {s.name for s in carried if isinstance(s, Input)}
+            local.returns_inputs |= inputs
+            if inputs or local.returns_materialization is not None:
+                # Built from what the caller passed (``[to_row(r) for r in records]``):
+                # a derivation of the caller's data, not a read of a source.
+                continue
+            for source in carried:
+                if source in self.materialized:
                     assert isinstance(source, cst.CSTNode)
                     local.returns_materialization = (
                         link(source, f"`{scope.name}()` returns this whole"),
                     )
+                    break
         helper = analysis.helper_of(scope)
         accumulation = helper.accumulation if helper is not None else None
         if accumulation is not None:
