@@ -32,6 +32,7 @@ from extraction_lint.analysis.module import ModuleAnalysis
 from extraction_lint.analysis.project import Project, calls_project_loader_or_writer
 from extraction_lint.analysis.settings import AnalysisSettings
 from extraction_lint.analysis.summary import Link
+from extraction_lint.baseline import with_fingerprints
 from extraction_lint.diagnostics import (
     Diagnostic,
     Edit,
@@ -40,6 +41,7 @@ from extraction_lint.diagnostics import (
     Fix,
     RelatedLocation,
 )
+from extraction_lint.fixes import import_edit
 from extraction_lint.options import CheckOptions
 from extraction_lint.prefilter import Prefilter, Relevance
 from extraction_lint.rules import FILE_NOT_CHECKED, RULES_BY_CODE, TREE_RULES, UNUSED_NOQA
@@ -47,7 +49,7 @@ from extraction_lint.rules import FILE_NOT_CHECKED, RULES_BY_CODE, TREE_RULES, U
 __all__ = ["CheckOptions", "check_path", "check_source", "decode", "parse", "syntax_check"]
 from extraction_lint.rules.base import Finding, FixSpec
 from extraction_lint.sparse import sparse_source
-from extraction_lint.suppression import find_noqa, has_skip_file, might_have_noqa
+from extraction_lint.suppression import Noqa, find_noqa, has_skip_file, might_have_noqa
 
 #: The syntax check runs under Python's default recursion limit, which makes the
 #: interpreter's parser reject code nested deeply enough to overflow libcst's native parser
@@ -227,15 +229,15 @@ def _check_file(
     try:
         if not rules:
             quick_syntax_check(text, display)
-            return _suppress(text, display, [], want_unused_noqa)
+            return _suppress(text, display, [], want_unused_noqa, options.enabled)
         if prefilter is not None and not prefilter.text_may_match(text):
             # No rule can fire, unless through a project function the file calls.
             if not follows_imports:
                 quick_syntax_check(text, display)
-                return _suppress(text, display, [], want_unused_noqa)
+                return _suppress(text, display, [], want_unused_noqa, options.enabled)
             tree = syntax_check(text, display)
             if not _calls_project_effects(project, tree, path):
-                return _suppress(text, display, [], want_unused_noqa)
+                return _suppress(text, display, [], want_unused_noqa, options.enabled)
             prefilter = None
         else:
             tree = syntax_check(text, display)
@@ -250,7 +252,7 @@ def _check_file(
             if not _calls_local_effects(text, tree) and not (
                 follows_imports and _calls_project_effects(project, tree, path)
             ):
-                return _suppress(text, display, [], want_unused_noqa)
+                return _suppress(text, display, [], want_unused_noqa, options.enabled)
             relevance = None
             prefilter = None
         sparse = sparse_source(text, tree, relevance) if relevance is not None else None
@@ -268,7 +270,7 @@ def _check_file(
         # fire in it (so the result does not depend on the prefilter being on).
         if prefilter is not None or _may_match(options, text, syntax_check(text, display)):
             return _error(display, error.message, error.line, error.column)
-        return _suppress(text, display, [], want_unused_noqa)
+        return _suppress(text, display, [], want_unused_noqa, options.enabled)
     findings: list[Finding] = []
     with _recursion_limit(ANALYSIS_RECURSION_LIMIT):
         analysis = ModuleAnalysis(
@@ -283,7 +285,7 @@ def _check_file(
         for rule in rules:
             findings.extend(rule.check(analysis))
         diagnostics = _locate(analysis, findings, display, lines, text) if findings else []
-    return _suppress(text, display, diagnostics, want_unused_noqa)
+    return _suppress(text, display, diagnostics, want_unused_noqa, options.enabled)
 
 
 @functools.lru_cache(maxsize=8)
@@ -454,14 +456,17 @@ def _fix(
             spec.replacement,
         )
     ]
-    if spec.import_line is not None:
+    merged = import_edit(text, spec.import_line) if spec.import_line is not None else None
+    if merged is not None:
+        edits.insert(0, merged)
+    elif spec.import_line is not None:
         at = _import_insertion(lines, text)
         newline = "\r\n" if "\r\n" in text else "\n"
         content = spec.import_line + newline
         if at.line > text.count("\n") + 1 or (at.line == text.count("\n") + 1 and text):
             content = (newline if not text.endswith(("\n", "\r")) else "") + content
         edits.insert(0, replace(at, content=content))
-    return Fix(spec.message, tuple(edits))
+    return Fix(spec.message, tuple(edits), spec.applicability)
 
 
 def _locate(
@@ -567,20 +572,31 @@ def _codes_text(codes: list[str]) -> str:
     return ("code " if len(codes) == 1 else "codes ") + ", ".join(codes)
 
 
-def _noqa_problems(codes: tuple[str, ...], used: set[str]) -> str:
+def _noqa_problems(comment: Noqa, used: set[str], enabled: frozenset[str]) -> str:
     """What is wrong with the extraction-lint codes of one noqa comment ('' if nothing)."""
+    if comment.is_empty:
+        return "`# noqa:` names no rule code, so it suppresses nothing; write `# noqa: EXL001`"
+    codes = comment.own_codes
     unknown = [c for c in codes if c not in RULES_BY_CODE]
     unsuppressible = [c for c in codes if c == FILE_NOT_CHECKED]
-    unused = [
+    judged = [
         c
         for c in codes
         if c in RULES_BY_CODE and c not in used and c not in {FILE_NOT_CHECKED, UNUSED_NOQA}
     ]
+    disabled = [c for c in judged if c not in enabled]
+    unused = [c for c in judged if c in enabled]
     problems = []
     if unused:
         problems.append(
             f"unused `noqa` {_codes_text(unused)}: nothing on this line is reported as "
             f"{', '.join(unused)}; remove {'it' if len(unused) == 1 else 'them'} from the comment"
+        )
+    if disabled:
+        problems.append(
+            f"`noqa` names {_codes_text(disabled)} of "
+            f"{'a rule' if len(disabled) == 1 else 'rules'} not enabled in this run, so it "
+            "cannot tell whether the comment is still needed"
         )
     if unknown:
         problems.append(
@@ -593,7 +609,11 @@ def _noqa_problems(codes: tuple[str, ...], used: set[str]) -> str:
 
 
 def _suppress(
-    text: str, display: str, diagnostics: list[Diagnostic], want_unused_noqa: bool
+    text: str,
+    display: str,
+    diagnostics: list[Diagnostic],
+    want_unused_noqa: bool,
+    enabled: frozenset[str],
 ) -> FileResult:
     if not diagnostics and not want_unused_noqa:
         return FileResult(path=display)
@@ -610,7 +630,7 @@ def _suppress(
             kept.append(diagnostic)
     if want_unused_noqa:
         for line, comment in noqa.items():
-            message = _noqa_problems(comment.own_codes, used.get(line, set()))
+            message = _noqa_problems(comment, used.get(line, set()), enabled)
             if message:
                 kept.append(
                     Diagnostic(
@@ -625,4 +645,6 @@ def _suppress(
                     )
                 )
     kept.sort(key=Diagnostic.sort_key)
-    return FileResult(path=display, diagnostics=tuple(kept), suppressed=suppressed)
+    return FileResult(
+        path=display, diagnostics=tuple(with_fingerprints(kept, text)), suppressed=suppressed
+    )

@@ -7,11 +7,16 @@ import re
 import tokenize
 from dataclasses import dataclass
 
-#: A noqa comment, bare or with codes (`noqa: EXL001,EXL101 reason`); codes are letters + digits.
+#: A noqa comment, bare or with codes (`noqa: EXL001,EXL101 reason`). As in Ruff, the word
+#: noqa is matched in any case, codes are letters then digits, separated by commas or
+#: spaces, and the first word that is not a code starts the free reason. Codes are matched
+#: in any case too (`exl102` is EXL102). A colon followed by no code is not a bare noqa:
+#: it suppresses nothing (EXL900 says so).
 _NOQA = re.compile(
-    r"#\s*(?i:noqa)(?::\s?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?",
+    r"#\s*(?i:noqa)(?![A-Za-z0-9_])"
+    r"(?P<colon>\s*:\s*(?P<codes>[A-Za-z]+[0-9]+\b(?:(?:\s*,\s*|\s+)[A-Za-z]+[0-9]+\b)*)?)?",
 )
-_CODE = re.compile(r"[A-Z]+[0-9]+")
+_CODE = re.compile(r"[A-Za-z]+[0-9]+")
 _SKIP_FILE = re.compile(r"#\s*extraction-lint:\s*skip-file\b")
 _OWN_CODE = re.compile(r"EXL[0-9]*\Z")
 
@@ -22,11 +27,19 @@ class Noqa:
 
     line: int
     column: int
+    #: Upper case; None for a bare noqa, empty when the colon is followed by no code.
     codes: tuple[str, ...] | None
+    #: Offset in the comment's line where the codes end (where another code can go).
+    codes_end: int = 0
 
     def suppresses(self, code: str) -> bool:
         """Whether this comment silences ``code`` on its line."""
         return self.codes is None or code in self.codes
+
+    @property
+    def is_empty(self) -> bool:
+        """``# noqa:`` with no code after the colon: it suppresses nothing."""
+        return self.codes == ()
 
     @property
     def own_codes(self) -> tuple[str, ...]:
@@ -57,10 +70,15 @@ def find_noqa(text: str) -> dict[int, Noqa]:
         if match is None:
             continue
         codes = match.group("codes")
+        if codes:
+            parsed: tuple[str, ...] | None = tuple(c.upper() for c in _CODE.findall(codes))
+        else:
+            parsed = () if match.group("colon") and ":" in match.group("colon") else None
         found[line] = Noqa(
             line=line,
             column=column + match.start() + 1,
-            codes=tuple(_CODE.findall(codes)) if codes else None,
+            codes=parsed,
+            codes_end=column + (match.end("codes") if codes else match.end()),
         )
     return found
 

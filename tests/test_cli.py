@@ -272,7 +272,7 @@ def test_codes_on_the_command_line_are_case_insensitive(project):
 def test_fix_on_stdin_prints_the_fixed_source(tmp_path):
     source = "import pickle\n\nfor path in paths:\n    data = pickle.load(open(path))\n"
     run = run_cli(
-        "--no-cache", "--fix", "--select", "EXL101", "--stdin-filename", "job.py",
+        "--no-cache", "--fix", "--unsafe-fixes", "--select", "EXL101", "--stdin-filename", "job.py",
         cwd=tmp_path, stdin=source.encode(),
     )  # fmt: skip
     assert run.out == (
@@ -281,7 +281,8 @@ def test_fix_on_stdin_prints_the_fixed_source(tmp_path):
     )
     assert run.code == 0
     diff = run_cli(
-        "--no-cache", "--diff", "--select", "EXL101", "--stdin-filename", "job.py",
+        "--no-cache", "--diff", "--unsafe-fixes", "--select", "EXL101",
+        "--stdin-filename", "job.py",
         cwd=tmp_path, stdin=source.encode(),
     )  # fmt: skip
     assert diff.code == 1 and "+for path in track(paths):" in diff.out

@@ -10,10 +10,18 @@ from rich.console import Console
 from rich.text import Text
 
 from extraction_lint.diagnostics import Diagnostic, FileResult
-from extraction_lint.reporters.base import Reporter, Summary, reported
-from extraction_lint.rules import RULES_BY_CODE
+from extraction_lint.reporters.base import (
+    Reporter,
+    Summary,
+    position,
+    printable,
+    reported,
+    statistics,
+)
 
 SourceLines = Callable[[str], list[str] | None]
+#: The lines of one cell of a notebook: (path, cell number) -> lines.
+CellLines = Callable[[str, int], list[str] | None]
 
 #: Lines of context around the primary line in ``--show-source``.
 CONTEXT = 1
@@ -30,7 +38,13 @@ def wants_color(stream: TextIO) -> bool:
 
 
 class TextReporter(Reporter):
-    """``path:line:col: CODE message``; styled only when :func:`wants_color` says so."""
+    """``path:line:col: CODE message``; styled only when :func:`wants_color` says so.
+
+    ``style`` is Ruff's ``--output-format`` for text: ``concise`` (one line per finding),
+    ``full`` (each with its code frame) or ``grouped`` (findings under their file's name).
+    With ``statistics`` the findings give way to counts per rule, as in Ruff; ``quiet``
+    prints the findings and nothing else.
+    """
 
     def __init__(
         self,
@@ -38,8 +52,12 @@ class TextReporter(Reporter):
         *,
         color: bool | None = None,
         show_source: bool = False,
+        style: str = "concise",
         statistics: bool = False,
+        quiet: bool = False,
+        unsafe_fixes: bool = False,
         source_lines: SourceLines | None = None,
+        cell_lines: CellLines | None = None,
     ) -> None:
         super().__init__(stream)
         styled = wants_color(stream) if color is None else color
@@ -50,31 +68,55 @@ class TextReporter(Reporter):
             highlight=False,
             soft_wrap=True,
             emoji=False,
+            markup=False,
         )
-        self.show_source = show_source
+        self.style = "full" if show_source and style == "concise" else style
         self.statistics = statistics
+        self.quiet = quiet
+        self.unsafe_fixes = unsafe_fixes
         self.source_lines = source_lines
+        self.cell_lines = cell_lines
+
+    def _fixable(self, diagnostic: Diagnostic) -> bool:
+        fix = diagnostic.fix
+        return fix is not None and (fix.is_safe or self.unsafe_fixes)
 
     def add(self, result: FileResult) -> None:
-        for diagnostic in reported(result):
+        if self.statistics:
+            return
+        findings = reported(result)
+        if self.style == "grouped" and findings:
+            self.console.print(Text(printable(result.path) + ":", style="bold underline"))
+        for diagnostic in findings:
             line = Text()
-            line.append(diagnostic.path, style="bold")
-            line.append(f":{diagnostic.line}:{diagnostic.column}: ", style="cyan")
+            if self.style == "grouped":
+                line.append(f"  {position(diagnostic)} ", style="cyan")
+            else:
+                line.append(printable(diagnostic.path), style="bold")
+                line.append(f":{position(diagnostic)}: ", style="cyan")
             line.append(diagnostic.code, style="bold red")
-            line.append(" " + diagnostic.message)
+            if self._fixable(diagnostic):
+                line.append(" [*]", style="cyan")
+            line.append(" " + printable(diagnostic.message))
             self.console.print(line)
-            if self.show_source:
+            if self.style == "full":
                 self._frame(diagnostic)
+        if self.style == "grouped" and findings:
+            self.console.print()
 
     def _frame(self, diagnostic: Diagnostic) -> None:
-        lines = self.source_lines(diagnostic.path) if self.source_lines else None
+        if diagnostic.cell is not None:
+            lines = self.cell_lines(diagnostic.path, diagnostic.cell) if self.cell_lines else None
+        else:
+            lines = self.source_lines(diagnostic.path) if self.source_lines else None
         if not lines:
             return
         marks: dict[int, tuple[int, str, str]] = {
             diagnostic.line: (diagnostic.column, diagnostic.code, "bold red")
         }
         for related in diagnostic.related:
-            marks.setdefault(related.line, (related.column, related.message, "yellow"))
+            if related.cell == diagnostic.cell:  # a frame shows one cell of a notebook
+                marks.setdefault(related.line, (related.column, related.message, "yellow"))
         shown: set[int] = set()
         for number in sorted(marks):
             for n in range(number - CONTEXT, number + CONTEXT + 1):
@@ -87,25 +129,42 @@ class TextReporter(Reporter):
                 self.console.print(Text(" " * width + " ..", style="dim"))
             previous = n
             text = Text(f"{n:>{width}} | ", style="dim")
-            text.append(lines[n - 1].rstrip("\r\n").expandtabs())
+            text.append(printable(lines[n - 1].rstrip("\r\n").expandtabs()))
             self.console.print(text)
             if n in marks:
                 column, label, style = marks[n]
                 pointer = Text(" " * width + " | " + " " * (column - 1), style="dim")
-                pointer.append("^ " + label, style=style)
+                pointer.append("^ " + printable(label), style=style)
                 self.console.print(pointer)
         self.console.print()
 
     def finish(self, summary: Summary) -> None:
+        if self.quiet:
+            return
         if self.statistics and summary.by_code:
-            for code, count in sorted(summary.by_code.items()):
-                self.console.print(f"{count:>6}  {code}  {RULES_BY_CODE[code].name}")
+            for row in statistics(summary):
+                marker = "  [*]" if row["fixable"] else ""
+                self.console.print(f"{row['count']:>6}  {row['code']}  {row['name']}{marker}")
+        fixable = sum(summary.fixable.values())
+        if fixable:
+            self.console.print(Text(f"[*] {fixable} fixable with the --fix option.", style="cyan"))
+        if summary.hidden_fixes:
+            n = summary.hidden_fixes
+            self.console.print(
+                Text(
+                    f"{n} fix{'es' if n != 1 else ''} available with --unsafe-fixes "
+                    f"({'they add' if n != 1 else 'it adds'} an import of extraction_lint).",
+                    style="dim",
+                )
+            )
         checked = summary.files - summary.skipped
         where = f"{checked} file{'s' if checked != 1 else ''} checked"
         if summary.skipped:
             where += f", {summary.skipped} skipped"
         if summary.suppressed:
             where += f", {summary.suppressed} suppressed by noqa"
+        if summary.baselined:
+            where += f", {summary.baselined} in the baseline"
         if not summary.failed:
             self.console.print(Text(f"All checks passed ({where}).", style="green"))
             return
