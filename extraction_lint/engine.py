@@ -29,7 +29,8 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from extraction_lint.analysis.module import ModuleAnalysis
-from extraction_lint.analysis.project import Project, calls_project_loader_or_writer
+from extraction_lint.analysis.outline import class_table
+from extraction_lint.analysis.project import Project
 from extraction_lint.analysis.settings import AnalysisSettings
 from extraction_lint.analysis.summary import Link
 from extraction_lint.baseline import with_fingerprints
@@ -236,7 +237,7 @@ def _check_file(
                 quick_syntax_check(text, display)
                 return _suppress(text, display, [], want_unused_noqa, options.enabled)
             tree = syntax_check(text, display)
-            if not _calls_project_effects(project, tree, path):
+            if not _calls_may_matter(project, tree, text, path, display, names_triggers=False):
                 return _suppress(text, display, [], want_unused_noqa, options.enabled)
             prefilter = None
         else:
@@ -249,9 +250,7 @@ def _check_file(
         if relevance is None:
             # A call of a function that loads or writes is a trigger (SPEC 2.6): of this
             # module, or of another module of the project.
-            if not _calls_local_effects(text, tree) and not (
-                follows_imports and _calls_project_effects(project, tree, path)
-            ):
+            if not _calls_may_matter(project, tree, text, path, display, names_triggers=True):
                 return _suppress(text, display, [], want_unused_noqa, options.enabled)
             relevance = None
             prefilter = None
@@ -259,6 +258,7 @@ def _check_file(
         if sparse is not None:
             source, outside = sparse.text, sparse.outside
     lines = statement_lines(tree)
+    classes = class_table(tree) if outside is not None else None
     del tree  # the libcst tree is next: do not hold both
     try:
         # Only the code that can matter; the rest can only hold libcst parse errors, which
@@ -281,6 +281,7 @@ def _check_file(
             path=os.path.abspath(path) if path is not None else "",
             display=display,
             full_text=text,
+            classes=classes,
         )
         for rule in rules:
             findings.extend(rule.check(analysis))
@@ -298,39 +299,20 @@ def _may_match(options: CheckOptions, text: str, tree: ast.Module) -> bool:
         return _prefilter_for(options.analysis, options.enabled).may_match(text, tree)
 
 
-def _calls_project_effects(project: Project, tree: ast.Module, path: Path | None) -> bool:
-    if path is None:
-        return False
+def _calls_may_matter(
+    project: Project,
+    tree: ast.Module,
+    text: str,
+    path: Path | None,
+    display: str,
+    *,
+    names_triggers: bool,
+) -> bool:
+    """Whether the file calls a project function that may load or write (see
+    :meth:`Project.calls_may_matter`): the prefilter's verdict does not hold then."""
+    where = os.path.abspath(path) if path is not None else ""
     with _recursion_limit(ANALYSIS_RECURSION_LIMIT):
-        return calls_project_loader_or_writer(project, tree, os.path.abspath(path))
-
-
-def _calls_local_effects(text: str, tree: ast.Module) -> bool:
-    """Whether the module calls one of its own functions (by name, or as a ``self.``/
-    ``cls.``/``super()`` method): in a module that names a sink or a loader, such a call
-    may load, write, grow or flush through the callee (SPEC 2.6), which only the analysis
-    can tell."""
-    with _recursion_limit(ANALYSIS_RECURSION_LIMIT):
-        defined = {
-            node.name
-            for node in ast.walk(tree)
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        }
-        if not defined:
-            return False
-        return any(
-            isinstance(node, ast.Call) and _called_name(node.func) in defined
-            for node in ast.walk(tree)
-        )
-
-
-def _called_name(func: ast.expr) -> str | None:
-    """``f`` of ``f(...)``, ``self.f(...)``, ``cls.f(...)`` or ``super().f(...)``."""
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return None
+        return project.calls_may_matter(tree, text, where, display, names_triggers=names_triggers)
 
 
 def _relevance(prefilter: Prefilter, text: str, tree: ast.Module) -> Relevance | None:

@@ -312,6 +312,11 @@ def test_the_chain_is_in_every_output_format(tmp_path):
             "run.py": CALLER.format(import_line="from jobs.io import save", call="save(con, rows)"),
         },
     )
+    text = run_cli("--no-cache", "--show-source", "run.py", cwd=tmp_path).out
+    assert "  --> jobs/io.py" in text
+    assert "    con.executemany(SQL, rows)" in text.split("  --> jobs/io.py", 1)[1]
+    github = run_cli("--no-cache", "--format", "github", "run.py", cwd=tmp_path).out
+    assert "(through jobs/io.py:4:5)" in github
     sarif = json.loads(run_cli("--no-cache", "--format", "sarif", "run.py", cwd=tmp_path).out)
     related = sarif["runs"][0]["results"][0]["relatedLocations"]
     uris = {r["physicalLocation"]["artifactLocation"]["uri"] for r in related}

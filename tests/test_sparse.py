@@ -14,8 +14,9 @@ import pytest
 
 from extraction_lint.analysis.catalog import Catalog
 from extraction_lint.analysis.module import ModuleAnalysis
+from extraction_lint.analysis.project import Project
+from extraction_lint.analysis.settings import AnalysisSettings
 from extraction_lint.engine import CheckOptions, check_source
-from extraction_lint.engine import _calls_local_effects as calls_local_effects
 from extraction_lint.prefilter import Prefilter, Relevance
 from extraction_lint.rules import TREE_RULES
 from extraction_lint.sparse import sparse_source
@@ -50,7 +51,10 @@ def compare(text: str) -> int:
     tree = ast.parse(text)
     prefilter = Prefilter(Catalog(), ALL_CODES)
     may_match, relevance = prefilter.scan(text, tree)
-    if not may_match and calls_local_effects(text, tree):
+    follows = Project(None, AnalysisSettings()).calls_may_matter(
+        tree, text, "", "m.py", names_triggers=True
+    )
+    if not may_match and follows:
         return 0  # the engine checks the whole file: it calls a function that loads or writes
     sparse = sparse_source(text, tree, relevance)
     if sparse is None:

@@ -29,7 +29,12 @@ from extraction_lint.analysis.collections import (
 )
 from extraction_lint.analysis.collector import Collector
 from extraction_lint.analysis.dataflow import Dataflow, Source
-from extraction_lint.analysis.effects import call_target, children_by_name, module_facts
+from extraction_lint.analysis.effects import (
+    call_target,
+    children_by_name,
+    module_facts,
+    qualified_name,
+)
 from extraction_lint.analysis.guards import FunctionGuardCalls, GuardFacts, LoopGuards
 from extraction_lint.analysis.loops import BoundedLoops, module_constants
 from extraction_lint.analysis.model import (
@@ -41,16 +46,45 @@ from extraction_lint.analysis.model import (
     Scope,
     Site,
 )
+from extraction_lint.analysis.outline import (
+    GROWS,
+    GUARDS,
+    LOADS_OR_WRITES,
+    MATERIALIZES,
+    RETURNS,
+)
 from extraction_lint.analysis.project import Project
 from extraction_lint.analysis.settings import AnalysisSettings
 from extraction_lint.analysis.summary import (
     Chain,
+    ClassFacts,
     FunctionFacts,
     Link,
     ModuleFacts,
     Summary,
     Target,
 )
+
+
+def _is_stub(scope: Scope) -> bool:
+    """``def name(): pass``: how sparse.py leaves a definition out (or a function that does
+    nothing, which reads the same either way)."""
+    node = scope.node
+    return (
+        isinstance(node, cst.FunctionDef)
+        and not node.params.params
+        and isinstance(node.body, cst.SimpleStatementSuite)
+        and len(node.body.body) == 1
+        and isinstance(node.body.body[0], cst.Pass)
+    )
+
+
+#: What a question about a call is about, in outline flags (see outline.py).
+NEED_IO = frozenset({LOADS_OR_WRITES})
+NEED_GROWTH = frozenset({GROWS})
+NEED_GUARDS = frozenset({GUARDS})
+NEED_RETURN = frozenset({RETURNS})
+NEED_MATERIALIZATION = frozenset({MATERIALIZES, LOADS_OR_WRITES})
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,22 +145,27 @@ class ModuleAnalysis:
         path: str = "",
         display: str = "",
         full_text: str | None = None,
+        classes: dict[str, ClassFacts] | None = None,
     ) -> None:
         """``outside``: the module-wide facts of code left out of ``module`` (see
         :mod:`extraction_lint.sparse`); ``full_text`` is then the whole module's text.
-        ``project``: where calls are followed (SPEC 2.6; without one, calls of functions
-        of this module only); ``path``: this module's absolute path, ``display`` the path
-        it is reported under."""
+        ``classes``: the classes of the whole module (their methods and bases), for
+        resolving methods. ``project``: where calls are followed (SPEC 2.6; without
+        one, calls of functions of this module only); ``path``: this module's absolute
+        path, ``display`` the path it is reported under."""
         self.module = module
         self.settings = settings or AnalysisSettings()
         self.project = project if project is not None else Project(None, self.settings)
         self.path = path
         self.display = display
         self._full_text = full_text if outside is not None else None
+        #: The module's classes from the interpreter's tree (whole, when ``outside``).
+        self._classes = classes
         #: Chains of the nodes whose meaning comes from a project function (a call that
         #: writes, grows or guards; a loop that loads through a call), by node id.
         self.chains: dict[int, Chain] = {}
         self._effects: dict[int, CallEffect | None] = {}
+        self._refs: dict[int, tuple[tuple[str, str], Target, bool] | None] = {}
         self._own_facts: ModuleFacts | None = None
         collector = Collector(module)
         collector.walk_module(module)
@@ -202,7 +241,7 @@ class ModuleAnalysis:
                 scope.key_of(a.value) in facts.bindings for a in call.node.args
             ):
                 continue
-            effect = self.call_effect(call, scope)
+            effect = self.call_effect(call, scope, NEED_GROWTH)
             if effect is None:
                 continue
             summary = effect.summary
@@ -236,7 +275,7 @@ class ModuleAnalysis:
         for call in scope.calls:
             if not call.node.args:
                 continue
-            effect = self.call_effect(call, scope)
+            effect = self.call_effect(call, scope, NEED_IO)
             if effect is None or not effect.summary.writes_inputs:
                 continue
             data: list[cst.BaseExpression] = []
@@ -316,7 +355,7 @@ class ModuleAnalysis:
         for call in scope.calls:
             if self._is_per_item(call.site, scope):
                 continue
-            effect = self.call_effect(call, scope)
+            effect = self.call_effect(call, scope, NEED_MATERIALIZATION)
             if effect is not None and effect.summary.returns_materialization is not None:
                 extra.append(Materialization(call.node, call.site))
                 chain = effect.summary.returns_materialization
@@ -415,7 +454,7 @@ class ModuleAnalysis:
     def _project_helper(self, call: CallSite, scope: Scope) -> Helper | None:
         """A call of a project function that returns an accumulation (SPEC 2.6: EXL003
         finds helpers anywhere in the project)."""
-        effect = self.call_effect(call, scope)
+        effect = self.call_effect(call, scope, NEED_GROWTH)
         if effect is None or effect.summary.returns_accumulation is None:
             return None
         key, loop, chain = effect.summary.returns_accumulation
@@ -469,7 +508,7 @@ class ModuleAnalysis:
         for call, scope, outermost in through:
             if id(outermost) in found:
                 continue
-            effect = self.call_effect(call, scope)
+            effect = self.call_effect(call, scope, NEED_IO)
             if effect is None:
                 continue
             chain = effect.summary.loads or effect.summary.writes
@@ -579,7 +618,7 @@ class ModuleAnalysis:
         for call in scope.calls:
             if not loop.contains(call.site.order):
                 continue
-            effect = self.call_effect(call, scope)
+            effect = self.call_effect(call, scope, NEED_GUARDS)
             if effect is None:
                 continue
             summary = effect.summary
@@ -600,14 +639,45 @@ class ModuleAnalysis:
         return children_by_name(self.scopes)
 
     def own_facts(self) -> ModuleFacts:
-        """This module's functions as the project sees them (read on first use)."""
+        """This module's functions as the project sees them (each read on first use)."""
         if self._own_facts is None:
+            facts = module_facts(self, self.path, self.display, "", None, lazy=True)
             if self._full_text is not None:
-                self._own_facts = self._full_facts(self._full_text)
-            else:
-                self._own_facts = module_facts(self, self.path, self.display, "", None, lazy=True)
-            self.project.set_checked(self._own_facts)
+                # Part of the module was left out (sparse.py): a function left out, or a
+                # class, is read from the whole text, and only then.
+                self._sparse_facts(facts, self._full_text)
+            self._own_facts = facts
+            self.project.set_checked(facts)
         return self._own_facts
+
+    def _sparse_facts(self, facts: ModuleFacts, text: str) -> None:
+        sparse_read = facts.factory
+        by_name = {qualified_name(s): s for s in self.scopes if s.kind == "function"}
+        whole: list[ModuleFacts] = []
+
+        def whole_facts() -> ModuleFacts:
+            if not whole:
+                whole.append(self._full_facts(text))
+            return whole[0]
+
+        def read(qualname: str) -> FunctionFacts | None:
+            scope = by_name.get(qualname)
+            if scope is not None and not _is_stub(scope) and sparse_read is not None:
+                return sparse_read(qualname)
+            function = whole_facts().function(qualname)
+            if function is not None:
+                function.module = facts
+            return function
+
+        facts.factory = read
+        stubbed_classes = [
+            name for name, cls in facts.classes.items() if not cls.methods and not cls.bases
+        ]
+        if stubbed_classes:
+            full = whole_facts()
+            for name in stubbed_classes:
+                if name in full.classes:
+                    facts.classes[name] = full.classes[name]
 
     def _full_facts(self, text: str) -> ModuleFacts:
         """Facts from the whole text, for an analysis of part of the module (sparse)."""
@@ -626,25 +696,48 @@ class ModuleAnalysis:
 
         return module_facts(analysis, self.path, self.display, "", locate, lazy=True)
 
-    def call_effect(self, call: CallSite, scope: Scope) -> CallEffect | None:
+    def call_effect(self, call: CallSite, scope: Scope, need: frozenset[str]) -> CallEffect | None:
         """The summary of the project function ``call`` calls, if it is one (SPEC 2.6
-        "Resolved call") and its summary says anything."""
+        "Resolved call") and its summary says anything. ``need``: what the question is
+        about (outline flags): a function of another module whose outline says it can do
+        none of it is not read."""
         key = id(call.node)
         if key in self._effects:
             return self._effects[key]
+        if key in self._refs:
+            found = self._refs[key]
+        else:
+            found = self._resolve_call(call, scope)
+            self._refs[key] = found
+        if found is None:
+            self._effects[key] = None
+            return None
+        ref, target, bound = found
+        own = self.own_facts()
+        if ref[0] != own.path and not (self.project.flags(ref) & need):
+            return None  # not asked again for this need; another need may read it
         effect: CallEffect | None = None
-        found = call_target(call.node, scope, self.imports.imports, self._children, self.scopes[0])
-        if found is not None:
-            target, bound = found
-            function = self.project.resolve(target, self.own_facts())
-            if function is not None:
-                summary = self.project.summary(function)
-                if not summary.is_empty():
-                    label = self.code(call.node.func)
-                    link = Link(f"calls `{label}()`", self.display, node=call.node)
-                    effect = CallEffect(call, function, summary, target, bound, link)
+        function = self.project.function(ref, own)
+        if function is not None:
+            summary = self.project.summary(function)
+            if not summary.is_empty():
+                label = self.code(call.node.func)
+                link = Link(f"calls `{label}()`", self.display, node=call.node)
+                effect = CallEffect(call, function, summary, target, bound, link)
         self._effects[key] = effect
         return effect
+
+    def _resolve_call(
+        self, call: CallSite, scope: Scope
+    ) -> tuple[tuple[str, str], Target, bool] | None:
+        found = call_target(call.node, scope, self.imports.imports, self._children, self.scopes[0])
+        if found is None:
+            return None
+        target, bound = found
+        ref = self.project.resolve_ref(target, self.own_facts())
+        if ref is None:
+            return None
+        return ref, target, bound
 
     def _argument_node(self, effect: CallEffect, name: str) -> cst.BaseExpression | None:
         """The expression the call passes for the input ``name`` of the callee."""
@@ -680,7 +773,7 @@ class ModuleAnalysis:
         call = self._call_sites.get(id(node))
         if call is None:
             return None
-        effect = self.call_effect(call, scope)
+        effect = self.call_effect(call, scope, NEED_RETURN)
         if effect is None or not effect.summary.returns_inputs:
             return None
         passed = [self._argument_node(effect, n) for n in effect.summary.returns_inputs]

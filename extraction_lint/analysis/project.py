@@ -17,7 +17,16 @@ import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from extraction_lint.analysis.outline import (
+    GROWS,
+    LOADS_OR_WRITES,
+    MATERIALIZES,
+    ModuleOutline,
+    guard_names,
+    read_outline,
+)
 from extraction_lint.analysis.settings import AnalysisSettings
 from extraction_lint.analysis.summary import (
     ArgFacts,
@@ -28,6 +37,9 @@ from extraction_lint.analysis.summary import (
     Summary,
     Target,
 )
+
+if TYPE_CHECKING:
+    from extraction_lint.prefilter import Triggers
 
 #: How many re-exports (``from .io import save`` in ``__init__.py``) a name is followed
 #: through before giving up.
@@ -71,6 +83,11 @@ class Project:
         self.settings = settings
         self.cwd = Path(os.path.abspath(cwd or Path.cwd()))
         self._modules: dict[str, ModuleFacts | None] = {}
+        self._outlines: dict[str, ModuleOutline | None] = {}
+        self._flags: dict[tuple[str, str], frozenset[str]] = {}
+        self._triggers: Triggers | None = None
+        self._guard_names: frozenset[str] = frozenset()
+        self.outlines_read = 0
         self._digests: dict[str, str] = {}
         self._checked: ModuleFacts | None = None
         #: Dependencies of the file being checked: module path -> digest.
@@ -166,7 +183,8 @@ class Project:
             return None
 
     def _module_file(self, base: Path, parts: list[str]) -> ModuleFacts | None:
-        """The module ``parts`` under ``base`` (``a/b.py`` or ``a/b/__init__.py``)."""
+        """The names of the module ``parts`` under ``base`` (``a/b.py`` or
+        ``a/b/__init__.py``), from its outline."""
         candidates = []
         if parts:
             candidates.append(base.joinpath(*parts[:-1], parts[-1] + ".py"))
@@ -176,10 +194,47 @@ class Project:
             if not self._under_root(path):
                 continue
             if os.path.isfile(path):
-                facts = self.module(path)
+                outline = self.outline(path)
                 self._note(path)
-                return facts
+                return outline.names if outline is not None else None
         return None
+
+    def outline(self, path: str) -> ModuleOutline | None:
+        """The outline of the module at ``path`` (read on first use), None if unreadable."""
+        if path in self._outlines:
+            return self._outlines[path]
+        outline = self._read_outline(path)
+        self._outlines[path] = outline
+        return outline
+
+    def _read_outline(self, path: str) -> ModuleOutline | None:
+        from extraction_lint.engine import SourceError, decode, syntax_check
+
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            self._digests[path] = ABSENT
+            return None
+        self._digests[path] = digest_of(data)
+        self.outlines_read += 1
+        display = self._display(path)
+        try:
+            text = decode(data)
+            tree = syntax_check(text, display)
+        except SourceError:
+            return None
+        return self.outline_of(tree, text, path, display)
+
+    def outline_of(self, tree: ast.Module, text: str, path: str, display: str) -> ModuleOutline:
+        """The outline of a module whose tree is at hand."""
+        from extraction_lint.prefilter import Triggers
+
+        if self._triggers is None:
+            self._triggers = Triggers.from_catalog(self.settings.catalog)
+            self._guard_names = guard_names(self.settings.catalog)
+        offsets = self._triggers.offsets(text)
+        return read_outline(tree, text, path, display, offsets, self._guard_names)
 
     def _note(self, path: str) -> None:
         digest = self._digests.get(path)
@@ -250,22 +305,16 @@ class Project:
                     break
         return None
 
-    def _function(self, module: ModuleFacts, qualname: str) -> FunctionFacts | None:
-        function = module.function(qualname)
-        if function is not None and function.module is None:
-            function.module = module
-        return function
-
     def _method(
         self, module: ModuleFacts, cls: ClassFacts, name: str, skip_own: bool, seen: set[int]
-    ) -> FunctionFacts | None:
+    ) -> tuple[str, str] | None:
         """``name`` looked up in ``cls`` (unless ``skip_own``) and its project bases, left
-        to right, depth first."""
+        to right, depth first: (module path, qualified name)."""
         if id(cls) in seen:
             return None
         seen.add(id(cls))
         if not skip_own and name in cls.methods:
-            return self._function(module, cls.methods[name])
+            return module.path, cls.methods[name]
         for base in cls.bases:
             found = self._symbol(module, base.split("."), 0)
             if found is None or found[1] != "class":
@@ -278,10 +327,11 @@ class Project:
                     return method
         return None
 
-    def resolve(self, target: Target, module: ModuleFacts) -> FunctionFacts | None:
-        """The function a call in ``module`` names, if it is defined in the project."""
+    def resolve_ref(self, target: Target, module: ModuleFacts) -> tuple[str, str] | None:
+        """Where the function a call in ``module`` names is defined: (path, qualified name),
+        if in the project. Only outlines are read."""
         if target.kind == "local":
-            return self._function(module, target.name)
+            return module.path, target.name
         if target.kind in {"method", "super"}:
             cls = module.classes.get(target.owner)
             if cls is None:
@@ -292,7 +342,7 @@ class Project:
             return None
         found_module, kind, qualname = found
         if kind == "function":
-            return self._function(found_module, qualname)
+            return found_module.path, qualname
         if kind == "method":
             owner, _, name = qualname.rpartition(".")
             cls = found_module.classes.get(owner)
@@ -300,6 +350,63 @@ class Project:
                 return None
             return self._method(found_module, cls, name, False, set())
         return None
+
+    def resolve(self, target: Target, module: ModuleFacts) -> FunctionFacts | None:
+        """The function a call in ``module`` names, with its facts, if it is defined in the
+        project (its module is read with libcst)."""
+        ref = self.resolve_ref(target, module)
+        if ref is None:
+            return None
+        return self.function(ref, module)
+
+    def function(self, ref: tuple[str, str], module: ModuleFacts) -> FunctionFacts | None:
+        """The facts of the function ``ref``, as seen from ``module`` (the module being
+        checked sees its own functions from its own analysis)."""
+        path, qualname = ref
+        if module is self._checked and path == module.path:
+            facts: ModuleFacts | None = module
+        else:
+            facts = self.module(path)
+        if facts is None:
+            return None
+        function = facts.function(qualname)
+        if function is not None and function.module is None:
+            function.module = facts
+        return function
+
+    def flags(self, ref: tuple[str, str]) -> frozenset[str]:
+        """What the function ``ref`` or anything it calls may do, by the outlines: a
+        superset of what its summary can say (see :mod:`extraction_lint.analysis.outline`)."""
+        known = self._flags.get(ref)
+        if known is not None:
+            return known
+        # Everything reachable, then one union: recursion is allowed.
+        reached: list[tuple[str, str]] = []
+        stack = [ref]
+        seen = {ref}
+        flags: set[str] = set()
+        while stack:
+            current = stack.pop()
+            reached.append(current)
+            done = self._flags.get(current)
+            if done is not None:
+                flags |= done
+                continue
+            outline = self.outline(current[0])
+            if outline is None:
+                continue
+            function = outline.functions.get(current[1])
+            if function is None:
+                continue
+            flags |= function.flags
+            for target in function.targets:
+                callee = self.resolve_ref(target, outline.names)
+                if callee is not None and callee not in seen:
+                    seen.add(callee)
+                    stack.append(callee)
+        result = frozenset(flags)
+        self._flags[ref] = result
+        return result
 
     # --- summaries -------------------------------------------------------------------------
 
@@ -323,7 +430,11 @@ class Project:
                 if module is None:
                     break
                 before = dict(self.used)
-                callee = self.resolve(edge.target, module)
+                ref = self.resolve_ref(edge.target, module)
+                callee = None
+                if ref is not None and (ref[0] == module.path or self.flags(ref)):
+                    # A function that can do nothing the rules look at is not read.
+                    callee = self.function(ref, module)
                 # What resolution read is a dependency of the caller's summary too.
                 for path, digest in self.used.items():
                     if path not in before:
@@ -352,6 +463,31 @@ class Project:
 
     def _use(self, function: FunctionFacts) -> None:
         self.used.update(function.depends)
+
+    # --- what the prefilter asks -------------------------------------------------------------
+
+    def calls_may_matter(
+        self, tree: ast.Module, text: str, path: str, display: str, *, names_triggers: bool
+    ) -> bool:
+        """Whether the module calls a project function (its own or another module's) that
+        may load or write: such a call is a trigger (SPEC 2.6). ``names_triggers``: the
+        module names a sink or a loader itself, so a call of a function that may grow,
+        flush or return a materialisation can matter too."""
+        outline = self.outline_of(tree, text, path, display)
+        self._outlines[path] = outline
+        wanted = {LOADS_OR_WRITES}
+        if names_triggers:
+            wanted |= {GROWS, MATERIALIZES}
+        seen: set[Target] = set()
+        for function in outline.functions.values():
+            for target in function.targets:
+                if target in seen:
+                    continue
+                seen.add(target)
+                ref = self.resolve_ref(target, outline.names)
+                if ref is not None and self.flags(ref) & wanted:
+                    return True
+        return False
 
 
 def _argument(callee: FunctionFacts, edge: Edge, name: str) -> ArgFacts | None:
@@ -419,109 +555,3 @@ def _apply(caller: FunctionFacts, edge: Edge, callee: FunctionFacts) -> bool:
     if theirs.stall is not None and mine.stall is None:
         mine.stall = (link, *theirs.stall)
     return mine.shape() != before
-
-
-# --- what the prefilter asks: does a file call a project function that loads or writes? ---
-
-
-def _import_bindings(tree: ast.Module) -> dict[str, str]:
-    """Local name -> qualified name for every import of the module (as
-    :class:`~extraction_lint.analysis.names.ImportMap` records them)."""
-    imports: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname is not None:
-                    imports[alias.asname] = alias.name
-                else:
-                    top = alias.name.split(".", 1)[0]
-                    imports.setdefault(top, top)
-        elif isinstance(node, ast.ImportFrom):
-            module = "." * node.level + (node.module or "")
-            for alias in node.names:
-                if alias.name == "*":
-                    continue
-                target = (
-                    f"{module}.{alias.name}"
-                    if module and not module.endswith(".")
-                    else module + alias.name
-                )
-                imports[alias.asname or alias.name] = target
-    return imports
-
-
-def _dotted(node: ast.expr) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
-
-
-def outline(tree: ast.Module, path: str, display: str) -> tuple[ModuleFacts, list[Target]]:
-    """A module's names, classes and imports from the interpreter's tree, with the targets
-    of its calls of other modules' functions and of ``self.``/``cls.`` methods (its own
-    functions are not summarised here)."""
-    imports = _import_bindings(tree)
-    top_level: dict[str, tuple[str, str]] = {}
-    classes: dict[str, ClassFacts] = {}
-    targets: list[Target] = []
-    for statement in tree.body:
-        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
-            top_level[statement.name] = ("function", statement.name)
-        elif isinstance(statement, ast.ClassDef):
-            top_level[statement.name] = ("class", statement.name)
-            methods = {
-                item.name: f"{statement.name}.{item.name}"
-                for item in statement.body
-                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
-            }
-            bases = tuple(b for base in statement.bases if (b := _dotted(base)) is not None)
-            classes[statement.name] = ClassFacts(statement.name, methods, bases)
-            for item in statement.body:
-                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.args.args:
-                    receiver = item.args.args[0].arg
-                    for node in ast.walk(item):
-                        if (
-                            isinstance(node, ast.Call)
-                            and isinstance(node.func, ast.Attribute)
-                            and isinstance(node.func.value, ast.Name)
-                            and node.func.value.id == receiver
-                        ):
-                            targets.append(Target("method", node.func.attr, statement.name))
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        dotted = _dotted(node.func)
-        if dotted is None:
-            continue
-        head, _, rest = dotted.partition(".")
-        imported = imports.get(head)
-        if imported is None:
-            continue
-        targets.append(Target("dotted", f"{imported}.{rest}" if rest else imported))
-    facts = ModuleFacts(path, display, "", {}, classes, top_level, imports)
-    return facts, targets
-
-
-def calls_project_loader_or_writer(project: Project, tree: ast.Module, path: str) -> bool:
-    """Whether the module calls a function of another project module (or a method of a
-    project base class) that loads or writes: such a call is a trigger (SPEC 2.6)."""
-    if project.root is None or not path:
-        return False
-    facts, targets = outline(tree, path, "")
-    seen: set[Target] = set()
-    for target in targets:
-        if target in seen:
-            continue
-        seen.add(target)
-        function = project.resolve(target, facts)
-        if function is None or function.path == path:
-            continue
-        summary = project.summary(function)
-        if summary.loads is not None or summary.writes is not None or summary.writes_inputs:
-            return True
-    return False
