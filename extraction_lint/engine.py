@@ -23,12 +23,8 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
-
-from extraction_lint.analysis.module import ModuleAnalysis
 from extraction_lint.analysis.outline import class_table
 from extraction_lint.analysis.project import Project
 from extraction_lint.analysis.settings import AnalysisSettings
@@ -48,8 +44,16 @@ from extraction_lint.prefilter import Prefilter, Relevance
 from extraction_lint.rules import FILE_NOT_CHECKED, RULES_BY_CODE, TREE_RULES, UNUSED_NOQA
 
 __all__ = ["CheckOptions", "check_path", "check_source", "decode", "parse", "syntax_check"]
+from extraction_lint.fallback import check_despite_libcst
 from extraction_lint.rules.base import Finding, FixSpec
-from extraction_lint.sparse import sparse_source
+
+if TYPE_CHECKING:
+    # libcst is imported when a file needs a tree, not to check one in which no rule can
+    # fire (most files of a pre-commit run): its import is most of the start-up time.
+    import libcst as cst
+    from libcst.metadata import CodeRange
+
+    from extraction_lint.analysis.module import ModuleAnalysis
 from extraction_lint.suppression import Noqa, find_noqa, has_skip_file, might_have_noqa
 
 #: The syntax check runs under Python's default recursion limit, which makes the
@@ -174,6 +178,8 @@ def parse(text: str, display: str) -> cst.Module:
 
 def parse_checked(text: str) -> cst.Module:
     """The libcst module of ``text``, which :func:`syntax_check` has accepted."""
+    import libcst as cst
+
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -254,6 +260,8 @@ def _check_file(
                 return _suppress(text, display, [], want_unused_noqa, options.enabled)
             relevance = None
             prefilter = None
+        from extraction_lint.sparse import sparse_source
+
         sparse = sparse_source(text, tree, relevance) if relevance is not None else None
         if sparse is not None:
             source, outside = sparse.text, sparse.outside
@@ -266,11 +274,20 @@ def _check_file(
         # syntax of the interpreter it runs on).
         module = parse_checked(source)
     except SourceError as error:
+        # Valid Python that libcst rejects (a legal mix of tabs and spaces, a construct it
+        # does not know) is checked all the same (fallback.py).
+        checked = check_despite_libcst(
+            data, text, lambda b: _check_file(b, display, options, path, project)
+        )
+        if checked is not None:
+            return checked
         # Valid Python that libcst cannot parse: checked all the same when no rule can
         # fire in it (so the result does not depend on the prefilter being on).
         if prefilter is not None or _may_match(options, text, syntax_check(text, display)):
             return _error(display, error.message, error.line, error.column)
         return _suppress(text, display, [], want_unused_noqa, options.enabled)
+    from extraction_lint.analysis.module import ModuleAnalysis
+
     findings: list[Finding] = []
     with _recursion_limit(ANALYSIS_RECURSION_LIMIT):
         analysis = ModuleAnalysis(
@@ -330,6 +347,8 @@ def _positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
     providers, which position computing does not need; on a large file that walk costs as
     much as the positions themselves. The wrapper is the fallback should libcst change.
     """
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
     provider = PositionProvider()
     try:
         provider._gen_impl(module)
@@ -372,17 +391,25 @@ def statement_lines(tree: ast.Module) -> list[TopStatement]:
     return lines
 
 
-def _import_insertion(lines: list[TopStatement], text: str) -> Edit:
-    """Where a fix adds an import line: after the last top-level import, else after the
-    docstring, else before the first statement."""
-    anchors = [s for s in lines if s.kind in {"import", "docstring"}]
-    if anchors:
-        line = max(s.end for s in anchors) + 1
+def _import_insertion(lines: list[TopStatement], text: str) -> tuple[Edit, bool]:
+    """Where a fix adds an import line, as libcst's and isort's import helpers place it:
+    after the module's leading imports (those before its first other statement, the
+    docstring aside), else after the docstring, else before the first statement; and
+    whether a blank line must follow it (code right after it, not an import)."""
+    index = 1 if lines and lines[0].kind == "docstring" else 0
+    anchor = lines[0] if index else None
+    while index < len(lines) and lines[index].kind == "import":
+        anchor = lines[index]
+        index += 1
+    if anchor is not None:
+        line = anchor.end + 1
     elif lines:
         line = lines[0].first
     else:
         line = text.count("\n") + 1
-    return Edit(line, 1, line, 1, "")
+    following = lines[index] if index < len(lines) else None
+    blank_after = following is not None and following.first == line and following.kind != "import"
+    return Edit(line, 1, line, 1, ""), blank_after
 
 
 def _statement_positions(
@@ -394,6 +421,8 @@ def _statement_positions(
     begin; where that is comes from the interpreter's tree. None when the two trees do not
     line up (the caller then computes positions for the whole module).
     """
+    import libcst as cst
+    from libcst.metadata import PositionProvider
     from libcst.metadata.position_provider import PositionProvidingCodegenState
 
     starts: list[tuple[int, int]] = []
@@ -419,7 +448,7 @@ def _statement_positions(
             line=first - leading,
         )
         statement._codegen(state)
-        computed = cast(CodeRange, provider._computed[statement])
+        computed = cast("CodeRange", provider._computed[statement])
         if computed.start.line not in (first, own):
             return None
     return provider._computed  # type: ignore[return-value]
@@ -438,13 +467,16 @@ def _fix(
             spec.replacement,
         )
     ]
-    merged = import_edit(text, spec.import_line) if spec.import_line is not None else None
+    merged = None
+    if spec.import_line is not None:
+        imports = [(s.first, s.end) for s in lines if s.kind == "import"]
+        merged = import_edit(text, spec.import_line, imports)
     if merged is not None:
         edits.insert(0, merged)
     elif spec.import_line is not None:
-        at = _import_insertion(lines, text)
+        at, blank_after = _import_insertion(lines, text)
         newline = "\r\n" if "\r\n" in text else "\n"
-        content = spec.import_line + newline
+        content = spec.import_line + newline + (newline if blank_after else "")
         if at.line > text.count("\n") + 1 or (at.line == text.count("\n") + 1 and text):
             content = (newline if not text.endswith(("\n", "\r")) else "") + content
         edits.insert(0, replace(at, content=content))

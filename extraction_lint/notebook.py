@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -381,48 +381,94 @@ def fixed_notebook(data: bytes, fixes: Iterable[Fix]) -> tuple[bytes | None, int
     from extraction_lint.fixes import apply_fixes
 
     try:
-        text = data.decode("utf-8")
         notebook = load(data)
         cells = {c.number: c for c in code_cells(notebook)}
-    except (NotebookError, UnicodeDecodeError):
+    except NotebookError:
         return None, 0
-    sources = {number: cell.source for number, cell in cells.items()}
+    accepted: dict[int, list[Fix]] = {number: [] for number in cells}
     applied = 0
     for fix in fixes:
         # A fix may edit several cells (an import in the first, the loop in another): all
-        # of its parts go in, or none.
+        # of its parts go in, or none. Identical edits of two fixes (the same import) are
+        # made once, as in a file.
         parts: dict[int, list[Edit]] = {}
         for edit in fix.edits:
-            if edit.cell is None or edit.cell not in sources:
+            if edit.cell is None or edit.cell not in cells:
                 break
             parts.setdefault(edit.cell, []).append(edit)
         else:
-            changed = {}
-            for number, edits in parts.items():
-                part = _at_end_of(sources[number], replace(fix, edits=tuple(edits)))
-                fixed = apply_fixes(sources[number], [part])
-                if not fixed.applied:
-                    break
-                changed[number] = fixed.text
-            else:
-                sources.update(changed)
+            pieces = {
+                number: _at_end_of(cells[number].source, replace(fix, edits=tuple(edits)))
+                for number, edits in parts.items()
+            }
+            if all(
+                apply_fixes(cells[n].source, [*accepted[n], piece]).applied == len(accepted[n]) + 1
+                for n, piece in pieces.items()
+            ):
+                for number, piece in pieces.items():
+                    accepted[number].append(piece)
                 applied += 1
+    sources = {
+        number: apply_fixes(cells[number].source, chosen).text
+        for number, chosen in accepted.items()
+        if chosen
+    }
+    new = rewrite_cells(data, sources)
+    return (new, applied) if new is not None else (None, 0)
+
+
+def noqa_notebook(
+    data: bytes, diagnostics: Iterable[Diagnostic]
+) -> tuple[bytes | None, int, list[tuple[int, int, str]]]:
+    """``--add-noqa`` for a notebook: the comments added on the lines of the cells (only
+    those cells' sources rewritten), how many codes went in, and the ``(cell, line,
+    reason)`` of lines that cannot hold a comment."""
+    from extraction_lint.add_noqa import add_noqa
+
+    try:
+        cells = {c.number: c for c in code_cells(load(data))}
+    except NotebookError:
+        return None, 0, []
+    by_cell: dict[int, list[Diagnostic]] = {}
+    for diagnostic in diagnostics:
+        if diagnostic.cell in cells:
+            by_cell.setdefault(diagnostic.cell, []).append(diagnostic)
+    sources: dict[int, str] = {}
+    added = 0
+    refused: list[tuple[int, int, str]] = []
+    for number, found in by_cell.items():
+        edits = add_noqa(cells[number].source, found)
+        added += edits.added
+        refused.extend((number, line, reason) for line, reason in edits.refused)
+        if edits.added:
+            sources[number] = edits.text
+    return rewrite_cells(data, sources), added, refused
+
+
+def rewrite_cells(data: bytes, sources: Mapping[int, str]) -> bytes | None:
+    """The notebook's bytes with the source of each cell numbered in ``sources`` replaced,
+    and nothing else touched; None when nothing changes."""
+    try:
+        text = data.decode("utf-8")
+        cells = {c.number: c for c in code_cells(load(data))}
+    except (NotebookError, UnicodeDecodeError):
+        return None
     replacements = {
         cells[number].position: source
         for number, source in sources.items()
-        if source != cells[number].source
+        if number in cells and source != cells[number].source
     }
     if not replacements:
-        return None, 0
+        return None
     spans = source_spans(text)
     out = text
     for position in sorted(replacements, reverse=True):
         span = spans.get(position)
         if span is None:
-            return None, 0
+            return None
         start, end = span
         out = out[:start] + _source_json(text, start, end, replacements[position]) + out[end:]
-    return out.encode("utf-8"), applied
+    return out.encode("utf-8")
 
 
 def _at_end_of(source: str, fix: Fix) -> Fix:

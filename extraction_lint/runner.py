@@ -14,9 +14,8 @@ import gc
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from extraction_lint.analysis.project import ABSENT, digest_of
 from extraction_lint.cache import ResultCache
@@ -25,6 +24,11 @@ from extraction_lint.diagnostics import FileError, FileResult
 from extraction_lint.discovery import SourceFile
 from extraction_lint.notebook import check_notebook, is_notebook
 from extraction_lint.options import CheckOptions
+
+if TYPE_CHECKING:
+    # The process pool (and multiprocessing) is imported when a run starts workers: a
+    # one-file run in this process does without.
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 #: Files per batch sent to a worker: big enough to amortise the round trip, small enough
 #: to keep both cores busy to the end of a run.
@@ -167,6 +171,8 @@ class Runner:
 
     def _submit(self, jobs: list[Job]) -> Future[list[FileResult]]:
         if self._pool is None:
+            from concurrent.futures import ProcessPoolExecutor
+
             self._pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_worker_init)
         return self._pool.submit(run_batch, jobs)
 
@@ -184,6 +190,9 @@ class Runner:
     @staticmethod
     def _alone(job: Job) -> FileResult:
         """Check one file in a process of its own; a crash there is the file's."""
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
         with ProcessPoolExecutor(max_workers=1, initializer=_worker_init) as pool:
             try:
                 return pool.submit(run_batch, [job]).result()[0]
@@ -198,6 +207,8 @@ class Runner:
         if slot.results is not None:
             return slot.results
         assert slot.future is not None
+        from concurrent.futures.process import BrokenProcessPool
+
         try:
             results = slot.future.result()
         except BrokenProcessPool:

@@ -37,7 +37,7 @@ def test_findings_exit_1_with_one_line_each(project):
     run = run_cli("pkg", cwd=project)
     assert run.code == 1
     lines = [line for line in run.out.splitlines() if ": EXL" in line]
-    assert lines[0].startswith("pkg/broken.py:4:1: EXL101 extraction loop `for path in paths`")
+    assert lines[0].startswith("pkg/broken.py:4:1: EXL101 extraction loop has no heartbeat")
     assert lines[-1].startswith("pkg/broken.py:6:1: EXL001 `rows` grows")
     assert run.out.splitlines()[-1] == "Found 4 problems (2 files checked)."
 

@@ -203,7 +203,7 @@ def test_fix_uses_the_enclosing_guard_keeps_enumerate_and_parentheses(tmp_path):
 def test_messages_do_not_reuse_the_loop_variable_for_the_guard(tmp_path):
     write(tmp_path / "job.py", "for g in groups:\n    data = pickle.load(open(g))\n")
     run = run_cli("--no-cache", "--select", "EXL102", "job.py", cwd=tmp_path)
-    assert "`with guard(...) as guarded:` / `for g in guarded.track(groups):`" in run.out
+    assert "`guarded.track(groups)` inside `with guard(memory_limit=...) as guarded:`" in run.out
 
 
 def test_fix_merges_into_an_existing_guardrails_import(tmp_path):

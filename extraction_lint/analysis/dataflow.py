@@ -85,6 +85,12 @@ class Dataflow:
                 key = key_of(assignment.target)
                 if key is not None:
                     events.setdefault(key, []).append((assignment.site.order, assignment))
+        # ``a, b = helper()``: tuple unpacking of a tainted value taints each name (SPEC 2.1).
+        # The names' own re-binding events come first, so this binding is the one that reaches.
+        for assignment in scope.assignments:
+            if assignment.operator == "=" and isinstance(assignment.target, cst.Tuple | cst.List):
+                for key in _unpacked_keys(assignment.target, scope):
+                    events.setdefault(key, []).append((assignment.site.order, assignment))
         for key, order in scope.rebinds:
             events.setdefault(key, []).append((order, None))
         for deletion in scope.deletions:
@@ -182,6 +188,21 @@ class Dataflow:
         for node in nodes:
             out |= self.carried(node, at)
         return out
+
+
+def _unpacked_keys(target: cst.Tuple | cst.List, scope: Scope) -> list[str]:
+    """The keys an unpacking target binds, nested and starred elements included."""
+    keys: list[str] = []
+    pending: list[cst.BaseExpression] = [e.value for e in target.elements]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, cst.Tuple | cst.List):
+            pending.extend(e.value for e in node.elements)
+        elif isinstance(node, cst.StarredElement):
+            pending.append(node.value)
+        elif (key := scope.key_of(node)) is not None:
+            keys.append(key)
+    return keys
 
 
 def _selects_many(node: cst.Subscript) -> bool:

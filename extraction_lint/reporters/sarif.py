@@ -104,7 +104,7 @@ class SarifReporter(Reporter):
         if diagnostic.cell is not None:
             # Lines and columns count in this cell of the notebook.
             location["properties"] = {"cell": diagnostic.cell}
-        if self._source_lines is not None:
+        elif self._source_lines is not None:
             self._add_snippets(location["physicalLocation"], diagnostic)
         result: dict[str, Any] = {
             "ruleId": diagnostic.code,

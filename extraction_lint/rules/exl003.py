@@ -568,6 +568,18 @@ def distinct_hosts(lines):
 with open("hosts.txt", "w") as fh:
     fh.writelines(list(distinct_hosts(open("access.log"))))  # EXL003
 """,
+        # SPEC 2.1: tuple unpacking of a helper's result taints each name.
+        """
+def collect(paths):
+    rows = []
+    for path in paths:
+        rows.extend(load(path))
+    return rows, len(rows)
+
+
+rows, count = collect(paths)
+con.executemany("INSERT INTO t VALUES (?)", rows)  # EXL003
+""",
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
@@ -580,20 +592,17 @@ with open("hosts.txt", "w") as fh:
                 if helper.scope is not None and helper.accumulation is not None:
                     name = helper.scope.name
                     key = helper.accumulation.key
-                    loop = analysis.describe_loop(helper.accumulation.loop)
                     related = accumulation_related(analysis, helper.accumulation)
                 else:
                     # A helper of another module (SPEC 2.6): the call leads to its chain.
-                    name, key, loop = helper.name, helper.key, helper.loop
+                    name, key = helper.name, helper.key
                     related = [Related(helper_call.call.node, f"`{name}()` is called here")]
                 yield Finding(
                     code=self.code,
                     node=sink.call.node,
                     message=(
-                        f"`{name}()` returns `{key}`, which it grows in unbounded loop "
-                        f"`{loop}`, and the result is written whole by {sink_label(sink)}; "
-                        f"make `{name}` yield per item or write inside its loop in bounded "
-                        f"batches"
+                        f"`{name}()` accumulates `{key}` unbounded for "
+                        f"{sink_label(sink, analysis)}; make it yield items or write in its loop"
                     ),
                     related=tuple(related),
                 )

@@ -144,6 +144,9 @@ def test_list_rules_and_explain_honour_format_json(tmp_path):
     assert page["code"] == "EXL101" and page["fix"] == "unsafe"
     assert "## What it does" in page["explanation"]
     assert run_cli("--list-rules", "--format", "sarif", cwd=tmp_path).code == 2
+    text = run_cli("--explain", "EXL001", cwd=tmp_path).out
+    assert text.rstrip().endswith(f"Online: {listing[0]['url']}")
+    assert listing[0]["url"].endswith("/rules/EXL001.md")
 
 
 def test_statistics_in_text_and_json_and_a_clear_error_elsewhere(project):

@@ -205,3 +205,62 @@ def test_walk_finds_notebooks_and_the_cache_keeps_cells(tmp_path):
     assert first.out == second.out
     (diagnostic,) = json.loads(second.out)["diagnostics"]
     assert (diagnostic["path"], diagnostic["cell"]) == ("pkg/extract.ipynb", 5)
+
+
+def test_add_noqa_writes_on_the_cell_lines(tmp_path):
+    path = save(tmp_path / "extract.ipynb", ACCUMULATE)
+    before = json.loads(path.read_text(encoding="utf-8"))
+    run = run_cli("--no-cache", "--add-noqa", "extract.ipynb", cwd=tmp_path)
+    assert run.code == 0, run.out + run.err
+    after = json.loads(path.read_text(encoding="utf-8"))
+    # Only the two flagged lines changed, each with its codes and the rules' names.
+    assert after["cells"][2]["source"][1] == (
+        "for path in files:  # noqa: EXL101, EXL102, EXL103 extraction-loop-without-heartbeat, "
+        "extraction-loop-without-memory-guard, extraction-loop-without-stall-guard\n"
+    )
+    assert after["cells"][4]["source"][0].endswith(
+        "rows)  # noqa: EXL001 accumulate-then-bulk-write\n"
+    )
+    for cell in (0, 1, 3):
+        assert after["cells"][cell] == before["cells"][cell]
+    assert run_cli("--no-cache", "extract.ipynb", cwd=tmp_path).code == 0
+
+
+def test_a_baseline_survives_a_cell_added_above(tmp_path):
+    path = save(tmp_path / "extract.ipynb", ACCUMULATE)
+    run_cli("--no-cache", "--write-baseline", "baseline.json", cwd=tmp_path)
+    nb = copy.deepcopy(ACCUMULATE)
+    nb["cells"].insert(1, code("import os", "HOME = os.environ['HOME']"))
+    nb["cells"][3]["source"].insert(0, "# rows of every file\n")
+    save(path, nb)
+    assert run_cli("--no-cache", "--baseline", "baseline.json", cwd=tmp_path).code == 0
+    # A new finding in another cell is reported.
+    nb["cells"].append(code("for p in files:", "    data = pickle.load(open(p, 'rb'))"))
+    save(path, nb)
+    run = run_cli("--no-cache", "--baseline", "baseline.json", cwd=tmp_path)
+    assert run.code == 1
+    assert {line.split(": ")[0] for line in _findings(run.out)} == {"extract.ipynb:cell 7:1:1"}
+
+
+def test_two_fixes_share_one_import(tmp_path):
+    nb = copy.deepcopy(FIXABLE)
+    nb["cells"].append(
+        code(
+            "def again(paths, con):",
+            "    for path in sorted(paths):",
+            '        con.executemany("INSERT INTO t VALUES (?)", pickle.load(open(path, "rb")))',
+        )
+    )
+    path = save(tmp_path / "job.ipynb", nb)
+    run = run_cli("--no-cache", "--fix", "--unsafe-fixes", "job.ipynb", cwd=tmp_path)
+    assert "Fixed 2 problems in 1 file." in run.err
+    text = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
+    assert text.count("from extraction_lint.guardrails import track") == 1
+    assert text.count("for path in track(sorted(paths)):") == 2
+
+
+def test_jupyter_checkpoints_are_not_walked(tmp_path):
+    save(tmp_path / "extract.ipynb", ACCUMULATE)
+    save(tmp_path / ".ipynb_checkpoints" / "extract-checkpoint.ipynb", ACCUMULATE)
+    run = run_cli("--no-cache", "--select", "EXL001", cwd=tmp_path)
+    assert [line.split(":")[0] for line in _findings(run.out)] == ["extract.ipynb"]
