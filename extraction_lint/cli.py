@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import sys
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from extraction_lint import __version__
+from extraction_lint.analysis.project import find_project_root
 from extraction_lint.baseline import Baseline, BaselineError, BaselineWriter
 from extraction_lint.cache import CACHE_DIR_ENV, DEFAULT_DIRNAME, ResultCache
 from extraction_lint.config import (
@@ -333,6 +335,8 @@ def _main(argv: list[str]) -> int:
         enabled=config.enabled_codes(),
         analysis=config.analysis_settings(),
         prefilter=not args.no_prefilter,
+        project_root=str(find_project_root(config.source, config.root, Path.cwd())),
+        run_id=uuid.uuid4().hex,
     )
     cwd = Path.cwd()
     stdin_text: str | None = None
