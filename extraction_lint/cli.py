@@ -624,7 +624,6 @@ class _Fixer:
             h = self.hidden
             _say(
                 f"{h} fix{'es' if h != 1 else ''} that may change what the code does "
-                f"({'they add' if h != 1 else 'it adds'} an import of extraction_lint) "
                 f"can be applied with --unsafe-fixes."
             )
 

@@ -467,6 +467,19 @@ def _fix(
             spec.replacement,
         )
     ]
+    for node, content in spec.more:
+        other = positions[node]
+        edits.append(
+            Edit(
+                other.start.line,
+                other.start.column + 1,
+                other.end.line,
+                other.end.column + 1,
+                content,
+            )
+        )
+    if spec.module_statement is not None:
+        edits.insert(0, _statement_after_imports(spec.module_statement, lines, text))
     merged = None
     if spec.import_line is not None:
         imports = [(s.first, s.end) for s in lines if s.kind == "import"]
@@ -481,6 +494,20 @@ def _fix(
             content = (newline if not text.endswith(("\n", "\r")) else "") + content
         edits.insert(0, replace(at, content=content))
     return Fix(spec.message, tuple(edits), spec.applicability)
+
+
+def _statement_after_imports(statement: str, lines: list[TopStatement], text: str) -> Edit:
+    """The edit that adds a line of code after the module's leading imports (or its
+    docstring, else before its first statement), set off by blank lines."""
+    at, blank_after = _import_insertion(lines, text)
+    newline = "\r\n" if "\r\n" in text else "\n"
+    anchored = bool(lines) and (lines[0].kind in {"docstring", "import"})
+    content = (newline if anchored else "") + statement + newline
+    if blank_after or not anchored:
+        content += newline
+    if at.line > text.count("\n") + 1 or (at.line == text.count("\n") + 1 and text):
+        content = (newline if not text.endswith(("\n", "\r")) else "") + content
+    return replace(at, content=content)
 
 
 def _locate(
@@ -507,6 +534,7 @@ def _locate(
     for f in findings:
         nodes.extend((f.node, *(r.node for r in f.related)))
         nodes.extend(n for n in (f.end_node, f.fix.node if f.fix else None) if n is not None)
+        nodes.extend(n for n, _ in (f.fix.more if f.fix else ()))
     nodes.extend(chain_nodes)
     # Findings and related locations point at nodes the analysis knows the statement of;
     # end nodes and fix nodes lie in the same statement as their finding.

@@ -183,6 +183,67 @@ FRAME_SINK_METHODS: frozenset[str] = frozenset(
     }
 )
 
+# --- Batched writes (the EXL001 fix): sinks that can take a part of the collection ---------
+
+#: Methods that write the records they are given and keep what was written before, so
+#: that several calls with parts write what one call with the whole writes.
+BATCHABLE_SINK_METHODS: frozenset[str] = frozenset(
+    {
+        "executemany",
+        "insert_many",
+        "bulk_insert_mappings",
+        "bulk_save_objects",
+        "add_all",
+        "copy_records_to_table",
+        "writerows",
+        "writelines",
+        "write_table",
+        "write_batch",
+        "append",
+    }
+)
+BATCHABLE_SINK_FUNCTIONS: frozenset[str] = frozenset(
+    {"psycopg2.extras.execute_values", "psycopg2.extras.execute_batch"}
+)
+#: Frame writes that append only when told to: ``df.to_sql(name, con, if_exists="append")``.
+APPENDING_SINK_KEYWORDS: dict[str, tuple[str, str]] = {"to_sql": ("if_exists", "append")}
+#: Derivations that turn a part of the collection into the same part of the result, so that
+#: ``sink(derive(part))`` for each part writes the rows ``sink(derive(whole))`` writes.
+ELEMENTWISE_DERIVATIONS: frozenset[str] = frozenset(
+    {
+        "pandas.DataFrame",
+        "pandas.concat",
+        "pandas.DataFrame.from_records",
+        "polars.DataFrame",
+        "polars.concat",
+        "polars.from_dicts",
+        "polars.from_records",
+        "pyarrow.Table.from_pylist",
+        "pyarrow.RecordBatch.from_pylist",
+        "list",
+        "tuple",
+    }
+)
+#: Sinks that write a whole file or value at once (a second call would replace the first, or
+#: write a second document), and what to write in the loop instead.
+_PARQUET_PARTS = "write with a ParquetWriter in the loop"
+_TABLE_PARTS = "write to a DuckDB table in the loop"
+WHOLE_VALUE_SINKS: dict[str, str] = {
+    "json.dump": "write JSON lines in the loop",
+    "pickle.dump": _TABLE_PARTS,
+    "numpy.save": _TABLE_PARTS,
+    "numpy.savez": _TABLE_PARTS,
+    "numpy.savez_compressed": _TABLE_PARTS,
+    "pyarrow.parquet.write_table": _PARQUET_PARTS,
+}
+#: Frame methods that write a whole file, and what to write in the loop instead.
+WHOLE_FILE_SINK_METHODS: dict[str, str] = {
+    "to_parquet": _PARQUET_PARTS,
+    "write_parquet": _PARQUET_PARTS,
+    "to_feather": _PARQUET_PARTS,
+    "to_json": "write JSON lines (`lines=True`) in the loop",
+}
+
 #: ``x.execute(sql, params)`` with a statement that starts with one of these reads: its
 #: parameters are a query's, however many (``WHERE id IN (%s, %s, ...)``).
 QUERY_KEYWORDS: frozenset[str] = frozenset({"SELECT", "SHOW", "DESCRIBE", "EXPLAIN", "PRAGMA"})

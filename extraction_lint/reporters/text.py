@@ -198,7 +198,7 @@ class TextReporter(Reporter):
             self._print(
                 Text(
                     f"{n} fix{'es' if n != 1 else ''} available with --unsafe-fixes "
-                    f"({'they add' if n != 1 else 'it adds'} an import of extraction_lint).",
+                    f"({'they' if n != 1 else 'it'} may change what the code does).",
                     style="dim",
                 )
             )

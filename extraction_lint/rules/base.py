@@ -29,19 +29,24 @@ class Related:
 
 @dataclass(frozen=True, slots=True)
 class FixSpec:
-    """An automatic fix in terms of the tree: replace ``node`` by ``replacement``, and add
-    ``import_line`` among the module's imports when it is given."""
+    """An automatic fix in terms of the tree: replace ``node`` by ``replacement`` (and each
+    node of ``more`` by its text), add ``import_line`` among the module's imports when it is
+    given, and ``module_statement`` (a line of code) right after the module's imports."""
 
     message: str
     node: cst.CSTNode
     replacement: str
     import_line: str | None = None
+    more: tuple[tuple[cst.CSTNode, str], ...] = ()
+    module_statement: str | None = None
+    #: The fix may change what the code does (beyond adding an import).
+    unsafe: bool = False
 
     @property
     def applicability(self) -> str:
         """``"unsafe"`` when the fix adds an import (a new runtime dependency of the
-        module), ``"safe"`` otherwise."""
-        return "unsafe" if self.import_line is not None else "safe"
+        module) or says it may change behaviour, ``"safe"`` otherwise."""
+        return "unsafe" if self.import_line is not None or self.unsafe else "safe"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from extraction_lint.rules.base import Finding, Related, Rule
 from extraction_lint.rules.common import accumulation_related, loops_label, sink_label
+from extraction_lint.rules.exl001_fix import batch_fix, whole_write_advice
 
 if TYPE_CHECKING:
     from extraction_lint.analysis.collections import Accumulation
@@ -1178,12 +1179,14 @@ con.executemany("INSERT INTO t VALUES (?)", others)  # EXL001
                     related: list[Related] = []
                     for accumulation in before:
                         related.extend(accumulation_related(analysis, accumulation))
+                    advice = whole_write_advice(analysis, sink)
                     yield Finding(
                         code=self.code,
                         node=sink.call.node,
                         message=(
                             f"`{key}` grows in {loops}, then {sink_label(sink, analysis)} writes it whole; "
-                            f"write in batches in the loop"
+                            + (advice or "write in batches in the loop")
                         ),
                         related=tuple(related),
+                        fix=batch_fix(analysis, scope, sink, before),
                     )
