@@ -4,13 +4,62 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from extraction_lint.diagnostics import Fix
+from extraction_lint.diagnostics import Edit, Fix
+
+if TYPE_CHECKING:
+    import libcst as cst
+    from libcst.metadata import CodeRange
+
+    from extraction_lint.positions import TopStatement
+    from extraction_lint.rules.base import FixSpec
 
 #: Line breaks as libcst counts them, so that fix positions match.
 _NEWLINE = re.compile(r"\r\n?|\n")
+
+
+def _import_insertion(lines: Sequence[TopStatement], text: str) -> Edit:
+    """Where a fix adds an import line: after the last top-level import, else after the
+    docstring, else before the first statement."""
+    anchors = [s for s in lines if s.kind in {"import", "docstring"}]
+    if anchors:
+        line = max(s.end for s in anchors) + 1
+    elif lines:
+        line = lines[0].first
+    else:
+        line = text.count("\n") + 1
+    return Edit(line, 1, line, 1, "")
+
+
+def fix_edits(
+    spec: FixSpec,
+    positions: Mapping[cst.CSTNode, CodeRange],
+    lines: Sequence[TopStatement],
+    text: str,
+) -> Fix:
+    """The :class:`Fix` a rule's :class:`FixSpec` describes, as edits of ``text``: the
+    node's replacement, and the import it needs among the module's imports."""
+    where = positions[spec.node]
+    edits = [
+        Edit(
+            where.start.line,
+            where.start.column + 1,
+            where.end.line,
+            where.end.column + 1,
+            spec.replacement,
+        )
+    ]
+    if spec.import_line is not None:
+        at = _import_insertion(lines, text)
+        newline = "\r\n" if "\r\n" in text else "\n"
+        content = spec.import_line + newline
+        if at.line > text.count("\n") + 1 or (at.line == text.count("\n") + 1 and text):
+            content = (newline if not text.endswith(("\n", "\r")) else "") + content
+        edits.insert(0, replace(at, content=content))
+    return Fix(spec.message, tuple(edits))
 
 
 @dataclass(frozen=True)
