@@ -22,6 +22,7 @@ from extraction_lint.config import (
     find_config,
     load_config,
     parse_codes,
+    per_file_timeout,
     with_cli_overrides,
 )
 from extraction_lint.diagnostics import FileResult
@@ -101,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="parse every file, even those in which no rule can fire (slower; same findings)",
     )
     parser.add_argument(
+        "--per-file-timeout",
+        metavar="SECONDS",
+        help="report a file whose analysis takes longer as not checked (EXL999); 0: no limit",
+    )
+    parser.add_argument(
         "--stdin-filename", metavar="NAME", help="read source from stdin, report it as NAME"
     )
     parser.add_argument(
@@ -147,6 +153,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+def _per_file_timeout(text: str) -> float:
+    try:
+        return per_file_timeout(float(text), "--per-file-timeout")
+    except (ValueError, ConfigError):
+        raise UsageError(
+            f"--per-file-timeout takes a number of seconds from 0 (no limit) to 1000000, "
+            f"got {text!r}"
+        ) from None
+
+
 def _main(argv: list[str]) -> int:
     parser = build_parser()
     try:
@@ -163,10 +179,14 @@ def _main(argv: list[str]) -> int:
     if args.stdin_filename is not None and args.paths not in ([], ["-"]):
         raise UsageError("--stdin-filename reads the source from stdin: give no paths")
     config = _load_config(args)
+    timeout = config.per_file_timeout
+    if args.per_file_timeout is not None:
+        timeout = _per_file_timeout(args.per_file_timeout)
     options = CheckOptions(
         enabled=config.enabled_codes(),
         analysis=config.analysis_settings(),
         prefilter=not args.no_prefilter,
+        file_timeout=timeout or None,
     )
     cwd = Path.cwd()
     stdin_text: str | None = None

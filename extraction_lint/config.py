@@ -19,6 +19,7 @@ from typing import Any
 
 from extraction_lint.analysis.catalog import Catalog
 from extraction_lint.analysis.settings import AnalysisSettings
+from extraction_lint.options import DEFAULT_FILE_TIMEOUT
 from extraction_lint.rules import ALL_RULES, FILE_NOT_CHECKED
 
 TABLE = "extraction-lint"
@@ -65,6 +66,8 @@ class Config:
     extend_exclude: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     bounded_range_limit: int = 1000
+    #: Seconds one file's analysis may take before it is reported as EXL999 (0: no limit).
+    per_file_timeout: float = DEFAULT_FILE_TIMEOUT
     extend_sink_methods: tuple[str, ...] = ()
     extend_sink_functions: tuple[str, ...] = ()
     extend_heartbeat_calls: tuple[str, ...] = ()
@@ -290,6 +293,8 @@ def parse_table(table: Mapping[str, Any], *, source: Path, where: str) -> Config
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{context}: `{key}` must be a positive integer, got {value!r}")
             values[name] = value
+        elif key == "per-file-timeout":
+            values[name] = per_file_timeout(value, f"{context}: `{key}`")
         elif key in {"extend-sink-methods"}:
             entries = _strings(key, value, context)
             for entry in entries:
@@ -307,6 +312,19 @@ def parse_table(table: Mapping[str, Any], *, source: Path, where: str) -> Config
         else:
             raise ConfigError(f"{context}: unknown key `{key}`")
     return Config(root=Path(os.path.abspath(source.parent)), source=source, **values)
+
+
+def per_file_timeout(value: object, context: str) -> float:
+    """A per-file time budget in seconds: a number >= 0 (0: no limit)."""
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not 0 <= value <= 1e6  # NaN fails both comparisons
+    ):
+        raise ConfigError(
+            f"{context} must be a number of seconds from 0 (no limit) to 1000000, got {value!r}"
+        )
+    return float(value)
 
 
 def with_cli_overrides(

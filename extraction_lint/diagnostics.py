@@ -105,3 +105,6 @@ class FileResult:
     skipped: bool = False
     #: Findings that a noqa comment suppressed (counted, not reported).
     suppressed: int = 0
+    #: The result depends on the run, not only on the file (the per-file time budget ran
+    #: out): it is reported but never cached.
+    transient: bool = False

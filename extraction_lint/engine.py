@@ -1,10 +1,12 @@
 """The per-file engine: bytes in, a :class:`FileResult` out, never an exception.
 
 The pipeline: decode and honour the skip directive; the interpreter's parser checks the
-syntax (source.py); the prefilter (prefilter.py) decides whether a rule can fire; if so,
-the definitions that can matter are parsed once with libcst (sparse.py), analysed once,
-and handed to every enabled rule; findings are located (positions.py) and noqa comments
-applied (suppression.py). Nothing is kept between files.
+syntax (source.py); the prefilter (prefilter.py) decides, from what the enabled rules
+declare they need, whether one can fire; if so, the definitions that can matter are
+parsed once with libcst (sparse.py), analysed once, and handed to every enabled rule, on
+a thread with a large stack and within the per-file time budget (budget.py); findings are
+located (positions.py) and noqa comments applied (suppression.py). Nothing is kept
+between files.
 """
 
 from __future__ import annotations
@@ -12,20 +14,25 @@ from __future__ import annotations
 import ast
 import functools
 import stat
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
+from extraction_lint.analysis.model import OutsideFacts
 from extraction_lint.analysis.module import ModuleAnalysis
 from extraction_lint.analysis.settings import AnalysisSettings
+from extraction_lint.budget import run_bounded
 from extraction_lint.diagnostics import FileError, FileResult
 from extraction_lint.options import CheckOptions
-from extraction_lint.positions import diagnostics_of, statement_lines
-from extraction_lint.prefilter import Prefilter, Relevance
-from extraction_lint.rules import RULES_BY_CODE, TREE_RULES, UNUSED_NOQA
-from extraction_lint.rules.base import Finding
+from extraction_lint.positions import TopStatement, diagnostics_of, statement_lines
+from extraction_lint.prefilter import Prefilter, Relevance, import_statements
+from extraction_lint.rules import RULES_BY_CODE, UNUSED_NOQA, tree_codes
+from extraction_lint.rules.base import Finding, Rule
 from extraction_lint.source import (
     ANALYSIS_RECURSION_LIMIT,
     SourceError,
     decode,
+    for_libcst,
     parse,
     parse_checked,
     quick_syntax_check,
@@ -45,9 +52,6 @@ __all__ = [
     "quick_syntax_check",
     "syntax_check",
 ]
-
-
-_TREE_CODES = frozenset(r.code for r in TREE_RULES)
 
 
 def check_path(path: Path, display: str, options: CheckOptions) -> FileResult:
@@ -84,9 +88,12 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
         return _error(display, error.message, error.line, error.column)
     if has_skip_file(text):
         return FileResult(path=display, skipped=True)
-    rules = [RULES_BY_CODE[c]() for c in sorted(options.enabled) if c in _TREE_CODES]
+    classes = tuple(RULES_BY_CODE[c] for c in sorted(options.enabled & tree_codes()))
+    rules = [rule() for rule in classes]
     want_unused_noqa = UNUSED_NOQA in options.enabled
-    prefilter = _prefilter_for(options.analysis, options.enabled) if options.prefilter else None
+    prefilter = _prefilter_for(options.analysis, classes) if options.prefilter else None
+    if prefilter is not None and prefilter.skips_nothing:
+        prefilter = None  # a rule that does not say what it needs is run on every file
     try:
         if not rules or (prefilter is not None and not prefilter.text_may_match(text)):
             # No rule can fire: nothing to find, and nothing for a noqa comment to suppress.
@@ -95,7 +102,9 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
         tree = syntax_check(text, display)
     except SourceError as error:
         return _error(display, error.message, error.line, error.column)
-    source, outside = text, None
+    source: str = text
+    outside: OutsideFacts | None = None
+    relevance: Relevance | None = None
     if prefilter is not None:
         relevance = _relevance(prefilter, text, tree)
         if relevance is None:
@@ -104,16 +113,45 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
         if sparse is not None:
             source, outside = sparse.text, sparse.outside
     lines = statement_lines(tree)
+    imports = relevance.imports if relevance is not None else tuple(import_statements(tree))
     del tree  # the libcst tree is next: do not hold both
+
+    def analyse() -> FileResult:
+        return _analyse(text, source, outside, imports, lines, rules, display, options)
+
+    finished, result = run_bounded(analyse, options.file_timeout)
+    if not finished or result is None:
+        message = (
+            f"cannot check: not finished within the per-file time budget of "
+            f"{options.file_timeout:g} s (per-file-timeout)"
+        )
+        return replace(_error(display, message), transient=True)
+    return result
+
+
+def _analyse(
+    text: str,
+    source: str,
+    outside: OutsideFacts | None,
+    imports: Sequence[ast.Import | ast.ImportFrom],
+    lines: list[TopStatement],
+    rules: list[Rule],
+    display: str,
+    options: CheckOptions,
+) -> FileResult:
+    """The libcst parse of ``source`` (the part of ``text`` that can matter), the analysis
+    and the rules: the costly part of a check, run within bounds (see budget.py)."""
+    want_unused_noqa = UNUSED_NOQA in options.enabled
     try:
         # Only the code that can matter; the rest can only hold libcst parse errors, which
         # a file in which a rule can fire is then spared (a rarity: libcst parses all the
         # syntax of the interpreter it runs on).
-        module = parse_checked(source)
+        with recursion_limit(ANALYSIS_RECURSION_LIMIT):
+            module = parse_checked(for_libcst(source, imports))
     except SourceError as error:
         # Valid Python that libcst cannot parse: checked all the same when no rule can
         # fire in it (so the result does not depend on the prefilter being on).
-        if prefilter is not None or _may_match(options, text, syntax_check(text, display)):
+        if options.prefilter or _may_match(options, text, syntax_check(text, display)):
             return _error(display, error.message, error.line, error.column)
         return apply_noqa(text, display, [], want_unused_noqa)
     findings: list[Finding] = []
@@ -126,13 +164,14 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
 
 
 @functools.lru_cache(maxsize=8)
-def _prefilter_for(settings: AnalysisSettings, enabled: frozenset[str]) -> Prefilter:
-    return Prefilter(settings.catalog, enabled, settings.bounded_range_limit)
+def _prefilter_for(settings: AnalysisSettings, rules: tuple[type[Rule], ...]) -> Prefilter:
+    return Prefilter(settings.catalog, [r.code for r in rules], settings.bounded_range_limit)
 
 
 def _may_match(options: CheckOptions, text: str, tree: ast.Module) -> bool:
+    classes = tuple(RULES_BY_CODE[c] for c in sorted(options.enabled & tree_codes()))
     with recursion_limit(ANALYSIS_RECURSION_LIMIT):
-        return _prefilter_for(options.analysis, options.enabled).may_match(text, tree)
+        return _prefilter_for(options.analysis, classes).may_match(text, tree)
 
 
 def _relevance(prefilter: Prefilter, text: str, tree: ast.Module) -> Relevance | None:

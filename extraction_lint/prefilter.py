@@ -1,12 +1,15 @@
 """Cheap tests that tell, before the libcst parse, that no enabled rule can fire in a file.
 
-Every rule needs a sink or a loader call, so a file whose text names none of them is done
-(stage 1, a substring search; ``x.execute(sql)`` counts only with parameters after the
-statement). A file that does is checked on the tree of the interpreter's own parser,
-which the engine builds for its syntax check (stage 2): a rule can
-only fire where a sink or loader call sits in a loop (EXL101-103), or where a sink call
-shares its scope with a loop (EXL001), with a comprehension or a ``list(...)``-like call
-(EXL002), or where some function of the module loops and returns a value (EXL003).
+The prefilter knows no rule: it reads what each enabled rule declares it needs
+(:class:`~extraction_lint.rules.base.Need`), and a rule that declares nothing makes it skip
+nothing. Every need includes a sink or a loader call, so a file whose text names none of
+them is done (stage 1, a substring search; ``x.execute(sql)`` counts only with parameters
+after the statement). A file that does is checked on the tree of the interpreter's own
+parser, which the engine builds for its syntax check (stage 2): is a sink or loader call in
+an unbounded loop (``Need.EXTRACTION_LOOP``), does a scope with a sink call grow something
+in a loop (``Need.ACCUMULATION``), materialise something (``Need.MATERIALIZATION``), or
+call a function of the module that loops and returns a value
+(``Need.ACCUMULATING_HELPER``).
 
 Both stages over-approximate the analysis: calls are resolved through imports the same
 way (module-wide, with the conventional aliases) but a local variable that shadows a
@@ -43,9 +46,8 @@ from extraction_lint.analysis.catalog import (
 from extraction_lint.analysis.catalog import (
     GROWTH_METHODS as CATALOG_GROWTH_METHODS,
 )
-
-EXL001, EXL002, EXL003 = "EXL001", "EXL002", "EXL003"
-GUARD_RULES = frozenset({"EXL101", "EXL102", "EXL103"})
+from extraction_lint.rules import RULES_BY_CODE, tree_codes
+from extraction_lint.rules.base import Need, Rule
 
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -653,17 +655,19 @@ class _TreeScan:
                 if scope.list_keys or pending.name in scope.call_keys:
                     self._note("sink", pending.in_loop, scope)
 
-    def verdict(self, enabled: frozenset[str]) -> bool:
-        """Whether any enabled rule can fire, from what the walk saw."""
+    def verdict(self, needs: frozenset[Need]) -> bool:
+        """Whether the file holds one of ``needs``, from what the walk saw."""
         self._settle()
         sink_scopes = [s for s in self._scopes if s.sink_calls]
-        if enabled & GUARD_RULES and self.loop_trigger:
+        if Need.EXTRACTION_LOOP in needs and self.loop_trigger:
             return True
-        if EXL001 in enabled and any(s.has_collection and s.grows_in_loop for s in sink_scopes):
+        if Need.ACCUMULATION in needs and any(
+            s.has_collection and s.grows_in_loop for s in sink_scopes
+        ):
             return True
-        if EXL002 in enabled and any(s.has_materialization for s in sink_scopes):
+        if Need.MATERIALIZATION in needs and any(s.has_materialization for s in sink_scopes):
             return True
-        if EXL003 not in enabled or not sink_scopes:
+        if Need.ACCUMULATING_HELPER not in needs or not sink_scopes:
             return False
         called = set().union(*(s.called for s in sink_scopes))
         for statement, scope in self._deferred:
@@ -764,6 +768,16 @@ def _line_numbers(text: str, offsets: list[int]) -> list[int]:
 _NEWLINE = re.compile(r"\r\n?|\n")
 
 
+def rules_needs(rules: Iterable[type[Rule]]) -> frozenset[Need] | None:
+    """What the rules need between them; None when one of them does not say."""
+    needs: set[Need] = set()
+    for rule in rules:
+        if rule.needs is None:
+            return None
+        needs.update(rule.needs)
+    return frozenset(needs)
+
+
 class Prefilter:
     """Decides, per file, whether the libcst parse can be skipped."""
 
@@ -771,10 +785,19 @@ class Prefilter:
         self.triggers = Triggers.from_catalog(catalog)
         self.enabled = frozenset(enabled)
         self.range_limit = range_limit
+        #: None when an enabled rule declares no needs: then nothing is skipped.
+        self.needs = rules_needs(
+            RULES_BY_CODE[code] for code in sorted(self.enabled) if code in tree_codes()
+        )
+
+    @property
+    def skips_nothing(self) -> bool:
+        """Whether an enabled rule declares no needs (every file is then analysed whole)."""
+        return self.needs is None
 
     def text_may_match(self, text: str) -> bool:
         """Stage 1 (see the module docstring)."""
-        return self.triggers.text_may_match(text)
+        return self.needs is None or self.triggers.text_may_match(text)
 
     def tree_may_match(self, text: str, tree: ast.Module) -> bool:
         """Stage 2, for a text that passed stage 1 (see the module docstring)."""
@@ -782,6 +805,8 @@ class Prefilter:
 
     def relevance(self, text: str, tree: ast.Module) -> Relevance | None:
         """Stage 2, and where the rules can look: None when no enabled rule can fire."""
+        if self.needs is None:
+            return Relevance([], frozenset(), (), keep_all=True)
         may_match, relevance = self.scan(text, tree)
         return relevance if may_match else None
 
@@ -795,7 +820,7 @@ class Prefilter:
             offsets.extend(m.start() for m in called.finditer(text))
         lines = _line_numbers(text, offsets)
         scan.scan(tree, lines)
-        may_match = scan.verdict(self.enabled)
+        may_match = self.needs is None or scan.verdict(self.needs)
         relevance = Relevance(lines, frozenset(scan.sink_callees()), tuple(scan.import_statements))
         return may_match, relevance
 
@@ -814,3 +839,5 @@ class Relevance:
     helper_names: frozenset[str]
     #: Every import statement of the file.
     imports: tuple[ast.Import | ast.ImportFrom, ...]
+    #: Nothing may be left out (an enabled rule declares no needs).
+    keep_all: bool = False

@@ -7,10 +7,11 @@ import _symtable
 import ast
 import contextlib
 import io
+import re
 import sys
 import tokenize
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import libcst as cst
 
@@ -18,6 +19,7 @@ __all__ = [
     "ANALYSIS_RECURSION_LIMIT",
     "SourceError",
     "decode",
+    "for_libcst",
     "parse",
     "parse_checked",
     "quick_syntax_check",
@@ -124,3 +126,118 @@ def parse_checked(text: str) -> cst.Module:
         raise SourceError(
             f"cannot parse: {error.message}", error.raw_line, error.raw_column + 1
         ) from None
+
+
+# --- What libcst's native parser is given ---------------------------------------------------
+
+#: The longest flat chain (``and``/``or`` operands, parts of a dotted import) handed to
+#: libcst. Its parser recurses once per operand (about 1 KiB of stack each, so a main
+#: thread's 8 MiB overflow near 8,000: a segmentation fault); the check runs on a thread
+#: whose stack holds 50 times this (see :mod:`extraction_lint.budget`), and the parse of
+#: a chain this long takes seconds.
+MAX_CHAIN = 10_000
+#: libcst refuses an implicit concatenation of more than about 3,000 string literals (a
+#: parse error, for valid code): the parts after the first of a longer one are blanked.
+MAX_STRING_PARTS = 1_000
+
+_BOOLEAN_WORD = re.compile(r"\b(?:and|or)\b")
+_STRING_TOKENS = frozenset({tokenize.STRING})
+_FSTRING_START = getattr(tokenize, "FSTRING_START", None)  # Python 3.12+
+_FSTRING_END = getattr(tokenize, "FSTRING_END", None)
+_SKIPPED_BETWEEN_PARTS = frozenset({tokenize.NL, tokenize.COMMENT, tokenize.NEWLINE})
+
+
+def for_libcst(source: str, imports: Iterable[ast.Import | ast.ImportFrom]) -> str:
+    """``source`` as libcst's parser can take it, or :class:`SourceError` when it cannot.
+
+    Refuses a flat chain longer than :data:`MAX_CHAIN` (``imports``: the import statements
+    of the file, from the interpreter's tree); shortens implicit concatenations of more than
+    :data:`MAX_STRING_PARTS` string literals to their first literal, keeping every other
+    line and column where it is. Both tests start with a count over the text, so an
+    ordinary file costs next to nothing.
+    """
+    for statement in imports:
+        names = [alias.name for alias in statement.names]
+        if isinstance(statement, ast.ImportFrom) and statement.module:
+            names.append(statement.module)
+        for name in names:
+            parts = name.count(".") + 1
+            if parts > MAX_CHAIN:
+                raise SourceError(
+                    f"cannot check: a dotted name of {parts} parts (at most {MAX_CHAIN} can be "
+                    "analysed)",
+                    statement.lineno,
+                    statement.col_offset + 1,
+                )
+    if len(_BOOLEAN_WORD.findall(source)) >= MAX_CHAIN:
+        _refuse_long_boolean_chains(source)
+    if source.count('"') + source.count("'") >= 2 * MAX_STRING_PARTS:
+        source = _shorten_concatenations(source)
+    return source
+
+
+def _refuse_long_boolean_chains(source: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BoolOp) and len(node.values) > MAX_CHAIN:
+            word = "and" if isinstance(node.op, ast.And) else "or"
+            raise SourceError(
+                f"cannot check: a chain of {len(node.values)} `{word}` operands (at most "
+                f"{MAX_CHAIN} can be analysed)",
+                node.lineno,
+                node.col_offset + 1,
+            )
+
+
+def _shorten_concatenations(source: str) -> str:
+    """Blank the literals after the first of each too long implicit concatenation."""
+    runs: list[list[tuple[tuple[int, int], tuple[int, int]]]] = []
+    run: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    depth = 0  # brackets
+    fstring_start: tuple[int, int] | None = None
+    fstring_depth = 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            kind = token.type
+            if _FSTRING_START is not None and kind == _FSTRING_START:
+                if fstring_depth == 0:
+                    fstring_start = token.start
+                fstring_depth += 1
+                continue
+            if fstring_depth:
+                if kind == _FSTRING_END:
+                    fstring_depth -= 1
+                    if fstring_depth == 0 and fstring_start is not None:
+                        run.append((fstring_start, token.end))
+                continue
+            if kind in _STRING_TOKENS:
+                run.append((token.start, token.end))
+                continue
+            if kind in _SKIPPED_BETWEEN_PARTS and (depth or kind == tokenize.COMMENT):
+                continue
+            if len(run) > MAX_STRING_PARTS:
+                runs.append(run)
+            run = []
+            if kind == tokenize.OP:
+                if token.string in "([{":
+                    depth += 1
+                elif token.string in ")]}":
+                    depth = max(0, depth - 1)
+    except (tokenize.TokenError, SyntaxError):
+        return source  # the syntax check has accepted it: leave it to libcst
+    if len(run) > MAX_STRING_PARTS:
+        runs.append(run)
+    if not runs:
+        return source
+    lines = source.splitlines(keepends=True)
+    for parts in runs:
+        for (start_line, start_column), (end_line, end_column) in parts[1:]:
+            if start_line != end_line:
+                continue  # a literal over several lines: kept (blank lines would end it)
+            line = lines[start_line - 1]
+            lines[start_line - 1] = (
+                line[:start_column] + " " * (end_column - start_column) + line[end_column:]
+            )
+    return "".join(lines)

@@ -69,7 +69,7 @@ def sparse_source(text: str, tree: ast.Module, relevance: Relevance) -> SparseSo
     what the prefilter found in it: the lines that name a sink or a loader, the names that
     scopes with a sink call (possible accumulating helpers), the imports.
     """
-    if _PROCESS_WIDE.search(text):
+    if relevance.keep_all or _PROCESS_WIDE.search(text):
         return None
     dropper = _Dropper(text, relevance)
     for statement in tree.body:

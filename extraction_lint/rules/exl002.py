@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from extraction_lint.rules.base import Finding, Related, Rule
+from extraction_lint.rules.base import Finding, Need, Related, Rule
 from extraction_lint.rules.common import sink_label, writes
 
 if TYPE_CHECKING:
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 class MaterializeThenBulkWrite(Rule):
     code = "EXL002"
+    needs = frozenset({Need.MATERIALIZATION})
     name = "materialize-then-bulk-write"
     summary = "An unbounded source is materialised whole in memory and then written in bulk."
     what_it_does = """

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 from extraction_lint.analysis.catalog import PROGRESS_ITERATORS
-from extraction_lint.rules.base import Finding, FixSpec, Rule
+from extraction_lint.rules.base import Finding, FixSpec, Need, Rule
 
 if TYPE_CHECKING:
     from extraction_lint.analysis.guards import LoopGuards
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 class GuardedLoopRule(Rule):
     """Reports outermost extraction loops that lack one protection."""
+
+    needs = frozenset({Need.EXTRACTION_LOOP})
 
     #: What is missing, for the message ("heartbeat").
     missing: ClassVar[str]
