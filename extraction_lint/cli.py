@@ -266,12 +266,24 @@ class _Fixer:
         fixed = apply_fixes(text, fixes)
         if not fixed.applied or fixed.text == text:
             return result, None
-        self.fixed += fixed.applied
-        self.files += 1
         if not self.write:
+            self.fixed += fixed.applied
+            self.files += 1
             sys.stdout.write(unified_diff(result.path, text, fixed.text))
             return result, None
-        new = fixed.text.encode(_encoding_of(data))
+        encoding = _encoding_of(data)
+        try:
+            new = fixed.text.encode(encoding)
+        except (UnicodeError, LookupError) as error:
+            # A codec that decodes the file but cannot encode the fixed text (``idna``).
+            print(
+                f"extraction-lint: cannot fix {result.path}: the fixed text cannot be encoded "
+                f"as {encoding} (its coding declaration): {error}; left unchanged",
+                file=sys.stderr,
+            )
+            return result, None
+        self.fixed += fixed.applied
+        self.files += 1
         return run_job(Job(file, options_for(self.config, self.options, file), new)), new
 
     def handle(self, result: FileResult) -> FileResult:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import _symtable
 import ast
+import codecs
 import contextlib
 import io
 import re
@@ -61,12 +62,23 @@ class SourceError(Exception):
 def decode(data: bytes) -> str:
     """Decode source bytes by their BOM or coding cookie (PEP 263); UTF-8 by default.
 
-    Raises :class:`SourceError` with a readable reason.
+    Raises :class:`SourceError` with a readable reason: an unknown codec, a codec that is
+    not a text encoding (``hex``, ``zlib``), or bytes the codec refuses (``punycode``).
     """
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
-        raise SourceError(f"cannot decode: {error}") from None
+        raise SourceError(f"cannot decode: {error.msg if error.msg else error}") from None
+    try:
+        codec = codecs.lookup(encoding)
+    except LookupError:
+        raise SourceError(
+            f"cannot decode: unknown encoding {encoding!r} in the coding declaration"
+        ) from None
+    if not getattr(codec, "_is_text_encoding", True):
+        raise SourceError(
+            f"cannot decode: {encoding!r} (the coding declaration) is not a text encoding"
+        )
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as error:
@@ -75,8 +87,9 @@ def decode(data: bytes) -> str:
         raise SourceError(
             f"cannot decode as {encoding}: invalid byte 0x{byte} on line {line}", line
         ) from None
-    except LookupError:
-        raise SourceError(f"cannot decode: unknown encoding {encoding!r}") from None
+    except (UnicodeError, LookupError, ValueError, TypeError) as error:
+        # Codecs that fail otherwise (``punycode``, ``idna``), whatever they raise.
+        raise SourceError(f"cannot decode as {encoding}: {error}") from None
 
 
 def syntax_check(text: str, display: str) -> ast.Module:

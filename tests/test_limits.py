@@ -183,3 +183,96 @@ def test_the_time_budget_from_the_configuration_applies(endless, tmp_path):
     data = json.loads(run.out)
     assert [e["path"] for e in data["errors"]] == ["slow.py"]
     assert "0.5 s" in data["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("codec", "reason"),
+    [
+        ("punycode", "cannot decode as punycode"),
+        ("hex", "'hex' (the coding declaration) is not a text encoding"),
+        ("zlib", "'zlib' (the coding declaration) is not a text encoding"),
+        ("rot13", "'rot13' (the coding declaration) is not a text encoding"),
+        ("no-such-codec", "unknown encoding"),
+    ],
+)
+def test_a_codec_that_cannot_decode_the_file_is_a_clear_error(tmp_path, codec, reason):
+    write(tmp_path / "declared.py", f"# coding: {codec}\n" + BROKEN)
+    write(tmp_path / "good.py", BROKEN)
+    run = run_cli("--format", "json", "--no-cache", ".", cwd=tmp_path)
+    assert run.code == 1, run.err
+    data = json.loads(run.out)
+    assert ("EXL001", 6) in findings(data, "good.py")
+    [error] = data["errors"]
+    assert error["path"] == "declared.py"
+    assert reason in error["message"]
+    assert "internal error" not in error["message"]
+
+
+def test_fix_on_a_file_whose_codec_cannot_encode_the_fix_leaves_it_and_goes_on(tmp_path):
+    long_name = "connection_to_the_database_of_the_signals_and_subjects_extracted_here"
+    source = (
+        "# coding: idna\n"
+        "import pickle\n\n\n"
+        f"def main(paths, {long_name}):\n"
+        "    rows = []\n"
+        "    for p in paths:\n"
+        "        rows.append(pickle.load(p))\n"
+        f'    {long_name}.executemany("x", rows)\n'
+    )
+    declared = tmp_path / "declared.py"
+    declared.write_bytes(source.encode("utf-8"))
+    write(tmp_path / "good.py", BROKEN)
+    run = run_process("--no-cache", "--fix", ".", cwd=tmp_path)
+    assert "Traceback" not in run.stderr
+    assert run.returncode == 1
+    assert "cannot fix declared.py" in run.stderr and "idna" in run.stderr
+    assert declared.read_bytes() == source.encode("utf-8")
+    assert "from extraction_lint.guardrails import track" in (tmp_path / "good.py").read_text()
+
+
+def test_terminal_escape_sequences_quoted_from_source_are_escaped_in_text(tmp_path):
+    header = 'for p in glob("\x1b[31mred\x1b]0;title\x07\u202e"):'
+    source = f"import pickle\nrows = []\n{header}\n    rows.append(pickle.load(p))\n"
+    source += 'con.executemany("x", rows)\n'
+    (tmp_path / "e.py").write_text(source, encoding="utf-8")
+    run = run_process("--no-cache", "--show-source", ".", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    assert "EXL101" in run.stdout
+    for raw in ("\x1b", "\x07", "\u202e"):
+        assert raw not in run.stdout
+    assert "\\x1b[31mred\\x1b]0;title\\x07\\u202e" in run.stdout
+    # The structured formats keep the text as it is (JSON escapes it itself).
+    data = json.loads(run_process("--no-cache", "--format", "json", ".", cwd=tmp_path).stdout)
+    assert any("\x1b[31m" in d["message"] for d in data["diagnostics"])
+
+
+def many_loops(n: int) -> str:
+    """One function with ``n`` extraction loops one after the other."""
+    body = "".join(
+        f"    for p{i} in paths:\n        con.executemany('x', pickle.load(p{i}))\n"
+        for i in range(n)
+    )
+    return "import pickle\n\n\ndef main(paths, con):\n" + body
+
+
+def test_the_guard_analysis_of_a_loop_looks_only_inside_it(monkeypatch):
+    """Finding a loop's guards must not scan the events of every other loop of its
+    function: with twice the loops, the work (events looked at) doubles, not quadruples.
+    Counted, not timed."""
+    from extraction_lint.analysis import model
+
+    counted = {"n": 0}
+    original = model.Loop.contains
+
+    def contains(self, order):
+        counted["n"] += 1
+        return original(self, order)
+
+    monkeypatch.setattr(model.Loop, "contains", contains)
+    work = {}
+    for n in (100, 400):
+        counted["n"] = 0
+        result = check_source(many_loops(n).encode(), "loops.py", CheckOptions())
+        assert len(result.diagnostics) == 3 * n  # EXL101-103 on every loop
+        work[n] = counted["n"]
+    assert work[400] <= 5 * work[100], work

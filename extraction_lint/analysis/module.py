@@ -104,6 +104,7 @@ class ModuleAnalysis:
                     node.iter, scope
                 )
         self._collections: dict[int, CollectionFacts] = {}
+        self._code: dict[int, str] = {}
         self._dataflows: dict[int, Dataflow] = {}
 
     @property
@@ -121,8 +122,12 @@ class ModuleAnalysis:
         return self._top_of.get(id(node))
 
     def code(self, node: cst.CSTNode) -> str:
-        """The source text of a node, on one line."""
-        return " ".join(self.module.code_for_node(node).split())
+        """The source text of a node, on one line (generated once per node: every guard
+        rule quotes the same loop)."""
+        text = self._code.get(id(node))
+        if text is None:
+            text = self._code[id(node)] = " ".join(self.module.code_for_node(node).split())
+        return text
 
     # --- collections and data ------------------------------------------------------------
 

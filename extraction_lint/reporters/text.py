@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from typing import TextIO
 
@@ -17,6 +18,22 @@ SourceLines = Callable[[str], list[str] | None]
 
 #: Lines of context around the primary line in ``--show-source``.
 CONTEXT = 1
+
+#: Characters that would act on the terminal rather than show: C0 and C1 controls (the
+#: escape that starts a colour, cursor or title sequence, the bell, a carriage return) and
+#: the invisible bidirectional and zero-width marks that reorder what a reader sees.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that a terminal would act on written as an escape
+    (``\\x1b``), as Ruff shows them: source quoted in a message cannot drive the terminal."""
+    return _UNPRINTABLE.sub(_escape, text)
 
 
 def wants_color(stream: TextIO) -> bool:
@@ -58,10 +75,10 @@ class TextReporter(Reporter):
     def add(self, result: FileResult) -> None:
         for diagnostic in reported(result):
             line = Text()
-            line.append(diagnostic.path, style="bold")
+            line.append(printable(diagnostic.path), style="bold")
             line.append(f":{diagnostic.line}:{diagnostic.column}: ", style="cyan")
             line.append(diagnostic.code, style="bold red")
-            line.append(" " + diagnostic.message)
+            line.append(" " + printable(diagnostic.message))
             self.console.print(line)
             if self.show_source:
                 self._frame(diagnostic)
@@ -87,12 +104,12 @@ class TextReporter(Reporter):
                 self.console.print(Text(" " * width + " ..", style="dim"))
             previous = n
             text = Text(f"{n:>{width}} | ", style="dim")
-            text.append(lines[n - 1].rstrip("\r\n").expandtabs())
+            text.append(printable(lines[n - 1].rstrip("\r\n").expandtabs()))
             self.console.print(text)
             if n in marks:
                 column, label, style = marks[n]
                 pointer = Text(" " * width + " | " + " " * (column - 1), style="dim")
-                pointer.append("^ " + label, style=style)
+                pointer.append("^ " + printable(label), style=style)
                 self.console.print(pointer)
         self.console.print()
 
