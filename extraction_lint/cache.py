@@ -1,41 +1,73 @@
-"""The result cache: a file's result, keyed so that it is reused only when nothing that
-could change it has changed.
+"""The result cache: a file's result, reused only when nothing that could change it has
+changed, and never trusted further than it can be checked.
 
-The key of an entry hashes the file's bytes, the path it is reported under, the options in
-force for it (enabled codes after ``per-file-ignores``, catalogue extensions,
-``bounded-range-limit``) and the tool itself (its version and the size and modification
-time of each of its source files, so that an upgrade or an edit never serves a stale
-result). Entries are written atomically (a temporary file renamed into place) in a
-directory tagged with ``CACHEDIR.TAG`` and holding its own ``.gitignore``; an entry that
-cannot be read or decoded is a miss, never an error.
+Each file has one entry per set of options: its place (the *slot*) hashes the tool
+itself (its version and the size and modification time of each of its source files, so
+that an upgrade or an edit never serves a stale result), the path the file is reported
+under and the options in force for it; the entry records a digest of the file's bytes.
+Editing a file rewrites its entry instead of adding one, so the cache does not grow with
+edits. Entries that no run has used for :data:`MAX_AGE_DAYS` are pruned, and so are the
+oldest when the cache is larger than :data:`MAX_CACHE_BYTES`.
+
+Reading an entry is defensive: regular files only (a FIFO, a device, a symbolic link are
+misses), at most :data:`MAX_ENTRY_BYTES`, every field of the expected type and every code
+a known rule, and a keyed digest (a secret made for this cache directory) that a file
+not written by this tool, or copied from another slot, does not have. Whatever an entry
+holds, a bad one is a miss, never an error. Entries are written atomically (a temporary
+file renamed into place) in a directory tagged with ``CACHEDIR.TAG`` and holding its own
+``.gitignore``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import hmac
 import json
 import os
+import secrets
+import shutil
+import stat
 import tempfile
+import time
 from dataclasses import asdict
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from extraction_lint import __version__
-from extraction_lint.diagnostics import Diagnostic, FileError, FileResult
+from extraction_lint.diagnostics import (
+    Diagnostic,
+    Edit,
+    FileError,
+    FileResult,
+    Fix,
+    RelatedLocation,
+)
 
 #: Where the cache lives when neither ``--cache-dir`` nor this variable says otherwise:
 #: ``.extraction_lint_cache`` next to the configuration file (or in the current directory).
 CACHE_DIR_ENV = "EXTRACTION_LINT_CACHE_DIR"
 DEFAULT_DIRNAME = ".extraction_lint_cache"
-#: Bumped when the layout of entries changes.
-FORMAT = "1"
+#: Bumped when the layout of entries changes; other layouts are removed when pruning.
+FORMAT = "2"
+#: The largest entry written (and so the most read): a result larger than this is not kept.
+MAX_ENTRY_BYTES = 4 * 1024 * 1024
+#: Entries not used by any run for this long are removed.
+MAX_AGE_DAYS = 14
+#: When the entries take more than this, the least recently used go first.
+MAX_CACHE_BYTES = 256 * 1024 * 1024
+#: A run that wrote entries prunes the cache when the last pruning is older than this.
+PRUNE_INTERVAL_SECONDS = 3600
+#: A hit refreshes its entry's time (its "last used") when it is older than this.
+_TOUCH_AFTER_SECONDS = 3600
 
 _CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by extraction-lint.\n"
     "# For information about cache directory tags see https://bford.info/cachedir/\n"
 )
+_SECRET_BYTES = 32
 
 
 @cache
@@ -44,8 +76,8 @@ def tool_fingerprint() -> str:
     package = Path(__file__).resolve().parent
     digest = hashlib.blake2b(f"{__version__}|{FORMAT}".encode(), digest_size=16)
     for path in sorted(package.rglob("*.py")):
-        stat = path.stat()
-        digest.update(f"{path.relative_to(package)}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+        st = path.stat()
+        digest.update(f"{path.relative_to(package)}|{st.st_size}|{st.st_mtime_ns}".encode())
     return digest.hexdigest()
 
 
@@ -60,16 +92,179 @@ def result_to_json(result: FileResult) -> dict[str, Any]:
     }
 
 
-def result_from_json(data: dict[str, Any]) -> FileResult:
-    """Inverse of :func:`result_to_json`; raises on malformed data."""
-    error = data["error"]
-    return FileResult(
-        path=data["path"],
-        diagnostics=tuple(Diagnostic.from_dict(d) for d in data["diagnostics"]),
-        error=FileError(**error) if error is not None else None,
-        skipped=bool(data["skipped"]),
-        suppressed=int(data["suppressed"]),
+class _Invalid(Exception):
+    """An entry that does not have the shape of a result."""
+
+
+def _need(condition: bool) -> None:
+    if not condition:
+        raise _Invalid
+
+
+def _object(value: object, required: dict[str, type | tuple[type, ...]]) -> dict[str, Any]:
+    """``value`` as a dict with exactly the ``required`` keys, each of its type."""
+    _need(isinstance(value, dict) and set(value) == set(required))
+    assert isinstance(value, dict)
+    for key, kind in required.items():
+        item = value[key]
+        _need(isinstance(item, kind) and not (isinstance(item, bool) and kind is int))
+    return value
+
+
+def _position(value: int) -> int:
+    _need(1 <= value < 1 << 40)
+    return value
+
+
+def _list(value: object) -> list[Any]:
+    _need(isinstance(value, list))
+    assert isinstance(value, list)
+    return value
+
+
+_DIAGNOSTIC_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "code": str,
+    "name": str,
+    "path": str,
+    "line": int,
+    "column": int,
+    "end_line": int,
+    "end_column": int,
+    "message": str,
+    "related": list,
+    "fix": (dict, type(None)),
+    "fingerprint": str,
+}
+_RELATED_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "path": str,
+    "line": int,
+    "column": int,
+    "message": str,
+}
+_FIX_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "message": str,
+    "applicability": str,
+    "edits": list,
+}
+_EDIT_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "line": int,
+    "column": int,
+    "end_line": int,
+    "end_column": int,
+    "content": str,
+}
+_ERROR_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "path": str,
+    "message": str,
+    "line": int,
+    "column": int,
+}
+
+
+def _diagnostic(value: object, path: str) -> Diagnostic:
+    from extraction_lint.rules import RULES_BY_CODE
+
+    data = _object(value, _DIAGNOSTIC_FIELDS)
+    rule = RULES_BY_CODE.get(data["code"])
+    _need(rule is not None and rule.name == data["name"] and data["path"] == path)
+    related = tuple(
+        RelatedLocation(r["path"], _position(r["line"]), _position(r["column"]), r["message"])
+        for r in (_object(item, _RELATED_FIELDS) for item in _list(data["related"]))
     )
+    fix = None
+    if data["fix"] is not None:
+        fix_data = _object(data["fix"], _FIX_FIELDS)
+        _need(fix_data["applicability"] in {"safe", "unsafe"})
+        edits = tuple(
+            Edit(
+                _position(e["line"]),
+                _position(e["column"]),
+                _position(e["end_line"]),
+                _position(e["end_column"]),
+                e["content"],
+            )
+            for e in (_object(item, _EDIT_FIELDS) for item in _list(fix_data["edits"]))
+        )
+        fix = Fix(fix_data["message"], edits, fix_data["applicability"])
+    return Diagnostic(
+        code=data["code"],
+        name=data["name"],
+        path=path,
+        line=_position(data["line"]),
+        column=_position(data["column"]),
+        end_line=_position(data["end_line"]),
+        end_column=_position(data["end_column"]),
+        message=data["message"],
+        related=related,
+        fix=fix,
+        fingerprint=data["fingerprint"],
+    )
+
+
+def result_from_json(data: object, path: str | None = None) -> FileResult:
+    """Inverse of :func:`result_to_json`, validating every field (and, when given, that
+    the result is for ``path``); raises ``ValueError`` on anything else."""
+    try:
+        fields = _object(
+            data,
+            {
+                "path": str,
+                "diagnostics": list,
+                "error": (dict, type(None)),
+                "skipped": bool,
+                "suppressed": int,
+            },
+        )
+        shown = fields["path"]
+        _need(path is None or shown == path)
+        _need(fields["suppressed"] >= 0)
+        error = None
+        if fields["error"] is not None:
+            e = _object(fields["error"], _ERROR_FIELDS)
+            _need(e["path"] == shown)
+            error = FileError(shown, e["message"], _position(e["line"]), _position(e["column"]))
+        return FileResult(
+            path=shown,
+            diagnostics=tuple(_diagnostic(d, shown) for d in fields["diagnostics"]),
+            error=error,
+            skipped=fields["skipped"],
+            suppressed=fields["suppressed"],
+        )
+    except _Invalid:
+        raise ValueError("not a cached result") from None
+
+
+def _canonical(result: dict[str, Any]) -> bytes:
+    return json.dumps(result, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def read_regular_file(path: Path, limit: int) -> bytes | None:
+    """The bytes of ``path`` if it is a regular file (not a link to one) of at most
+    ``limit`` bytes; None otherwise. Opening never blocks (a FIFO) and reading never
+    runs past ``limit`` (a device)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        chunks = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+        return data if len(data) <= limit else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 class ResultCache:
@@ -79,32 +274,108 @@ class ResultCache:
         self.directory = directory
         self._entries = directory / f"v{FORMAT}"
         self._writable: bool | None = None
+        self._secret: bytes | None = None
         self.hits = 0
         self.misses = 0
+        self.writes = 0
 
     @staticmethod
     def key(data: bytes, display: str, options: str) -> str:
-        """The key of one file's result under these options."""
-        digest = hashlib.blake2b(digest_size=20)
-        for part in (tool_fingerprint(), display, options):
-            digest.update(part.encode("utf-8", "surrogatepass"))
-            digest.update(b"\0")
-        digest.update(data)
-        return digest.hexdigest()
+        """The key of one file's result under these options: its slot (tool, path,
+        options) and the digest of its bytes."""
+        slot = hashlib.blake2b(digest_size=20)
+        # The absolute path too: projects that share a cache directory do not share slots.
+        for part in (tool_fingerprint(), os.path.abspath(display), display, options):
+            slot.update(part.encode("utf-8", "surrogatepass"))
+            slot.update(b"\0")
+        content = hashlib.blake2b(data, digest_size=20)
+        return f"{slot.hexdigest()}:{content.hexdigest()}:{display}"
 
-    def _path(self, key: str) -> Path:
-        return self._entries / key[:2] / f"{key}.json"
+    @staticmethod
+    def _split(key: str) -> tuple[str, str, str]:
+        slot, digest, display = key.split(":", 2)
+        return slot, digest, display
+
+    def _path(self, slot: str) -> Path:
+        return self._entries / slot[:2] / f"{slot}.json"
+
+    # --- the secret ------------------------------------------------------------------------
+
+    def _read_secret(self) -> bytes | None:
+        if self._secret is None:
+            data = read_regular_file(self._entries / "secret", _SECRET_BYTES)
+            if data is not None and len(data) == _SECRET_BYTES:
+                self._secret = data
+        return self._secret
+
+    def _make_secret(self) -> bytes | None:
+        if self._read_secret() is not None:
+            return self._secret
+        target = self._entries / "secret"
+        try:
+            fd, temporary = tempfile.mkstemp(dir=self._entries, prefix=".secret-")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(secrets.token_bytes(_SECRET_BYTES))
+                # A link fails if another run made the secret first: then that one is used.
+                with contextlib.suppress(FileExistsError):
+                    os.link(temporary, target)
+            finally:
+                os.unlink(temporary)
+        except OSError:
+            return None
+        return self._read_secret()
+
+    def _mac(self, secret: bytes, slot: str, digest: str, body: bytes) -> str:
+        mac = hmac.new(secret, digestmod=hashlib.blake2b)
+        mac.update(f"{FORMAT}\0{slot}\0{digest}\0".encode())
+        mac.update(body)
+        return mac.hexdigest()
+
+    # --- entries ---------------------------------------------------------------------------
 
     def get(self, key: str) -> FileResult | None:
-        """The stored result, or None (missing, unreadable or corrupt)."""
-        try:
-            with self._path(key).open("rb") as handle:
-                result = result_from_json(json.load(handle))
-        except (OSError, ValueError, KeyError, TypeError):
+        """The stored result, or None (missing, unreadable, corrupt or forged)."""
+        result = self._get(key)
+        if result is None:
             self.misses += 1
-            return None
-        self.hits += 1
+        else:
+            self.hits += 1
         return result
+
+    def _get(self, key: str) -> FileResult | None:
+        slot, digest, display = self._split(key)
+        path = self._path(slot)
+        raw = read_regular_file(path, MAX_ENTRY_BYTES)
+        secret = self._read_secret() if raw is not None else None
+        if raw is None or secret is None:
+            return None
+        try:
+            entry = json.loads(raw.decode("utf-8"))
+            if not (
+                isinstance(entry, dict)
+                and set(entry) == {"format", "slot", "digest", "mac", "result"}
+                and entry["format"] == FORMAT
+                and entry["slot"] == slot
+                and entry["digest"] == digest
+                and isinstance(entry["mac"], str)
+            ):
+                return None
+            body = _canonical(entry["result"])
+            if not hmac.compare_digest(entry["mac"], self._mac(secret, slot, digest, body)):
+                return None
+            result = result_from_json(entry["result"], display)
+        except (ValueError, RecursionError, MemoryError, TypeError, KeyError):
+            return None
+        self._touch(path)
+        return result
+
+    @staticmethod
+    def _touch(path: Path) -> None:
+        """Mark an entry as used (pruning removes the entries no run has used)."""
+        with contextlib.suppress(OSError):
+            if time.time() - path.stat().st_mtime > _TOUCH_AFTER_SECONDS:
+                os.utime(path)
 
     def put(self, key: str, result: FileResult) -> None:
         """Store a result; a cache that cannot be written is silently left alone."""
@@ -112,13 +383,36 @@ class ResultCache:
             self._writable = self._prepare()
         if not self._writable:
             return
-        path = self._path(key)
+        secret = self._make_secret()
+        if secret is None:
+            self._writable = False
+            return
+        slot, digest, _ = self._split(key)
+        data = result_to_json(result)
+        body = _canonical(data)
+        entry = {
+            "format": FORMAT,
+            "slot": slot,
+            "digest": digest,
+            "mac": self._mac(secret, slot, digest, body),
+            "result": data,
+        }
+        text = json.dumps(entry, ensure_ascii=True)
+        if len(text) > MAX_ENTRY_BYTES:
+            return  # too large to be read back: not worth keeping
+        path = self._path(slot)
         try:
             path.parent.mkdir(exist_ok=True)
-            fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(result_to_json(result), handle)
-            os.replace(temporary, path)
+            fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                os.replace(temporary, path)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+                raise
+            self.writes += 1
         except OSError:
             self._writable = False
 
@@ -134,3 +428,80 @@ class ResultCache:
         except OSError:
             return False
         return True
+
+    # --- pruning ---------------------------------------------------------------------------
+
+    def finish(self) -> None:
+        """End of a run: prune when this run wrote entries and the last pruning is old."""
+        if not self.writes:
+            return
+        stamp = self.directory / "last-prune"
+        try:
+            if time.time() - stamp.stat().st_mtime < PRUNE_INTERVAL_SECONDS:
+                return
+        except OSError:
+            pass
+        self.prune()
+        with contextlib.suppress(OSError):
+            stamp.touch()
+
+    def prune(
+        self, *, max_age_days: float = MAX_AGE_DAYS, max_bytes: int = MAX_CACHE_BYTES
+    ) -> tuple[int, int]:
+        """Remove entries unused for ``max_age_days``, then the least recently used until
+        the entries take at most ``max_bytes``, and directories of other entry formats.
+        Returns (entries removed, entries kept)."""
+        removed = 0
+        with contextlib.suppress(OSError):
+            for child in self.directory.iterdir():
+                if child.name.startswith("v") and child.name != f"v{FORMAT}" and child.is_dir():
+                    shutil.rmtree(child, ignore_errors=True)
+        entries: list[tuple[float, int, str]] = []
+        limit = time.time() - max_age_days * 86400
+        try:
+            buckets = list(os.scandir(self._entries))
+        except OSError:
+            return 0, 0
+        for bucket in buckets:
+            if not bucket.is_dir(follow_symlinks=False):
+                continue
+            try:
+                items = list(os.scandir(bucket.path))
+            except OSError:
+                continue
+            for item in items:
+                try:
+                    st = item.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                stale_temporary = item.name.startswith(".tmp-") and st.st_mtime < time.time() - 3600
+                if st.st_mtime < limit or stale_temporary or not stat.S_ISREG(st.st_mode):
+                    removed += _remove(item.path)
+                elif item.name.endswith(".json"):
+                    entries.append((st.st_mtime, st.st_size, item.path))
+        total = sum(size for _, size, _ in entries)
+        entries.sort()
+        kept = len(entries)
+        for _, size, path in entries:
+            if total <= max_bytes:
+                break
+            removed += _remove(path)
+            total -= size
+            kept -= 1
+        return removed, kept
+
+
+def _remove(path: str) -> int:
+    try:
+        os.unlink(path)
+    except IsADirectoryError:
+        shutil.rmtree(path, ignore_errors=True)
+    except OSError:
+        return 0
+    return 1
+
+
+def is_cache_directory(path: Path) -> bool:
+    """Whether ``path`` is a cache directory this tool made (it holds our tag)."""
+    tag = read_regular_file(path / "CACHEDIR.TAG", 4096)
+    return tag is not None and tag.decode("utf-8", "replace").startswith(_CACHEDIR_TAG[:44])

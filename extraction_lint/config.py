@@ -9,6 +9,7 @@ specific (longer) entry wins; on a tie, ignore wins.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 import re
 import tomllib
@@ -19,6 +20,7 @@ from typing import Any
 
 from extraction_lint.analysis.catalog import Catalog
 from extraction_lint.analysis.settings import AnalysisSettings
+from extraction_lint.ignore import PatternSet
 from extraction_lint.options import DEFAULT_FILE_TIMEOUT
 from extraction_lint.rules import ALL_RULES, FILE_NOT_CHECKED
 
@@ -73,6 +75,11 @@ class Config:
     extend_heartbeat_calls: tuple[str, ...] = ()
     extend_memory_guard_calls: tuple[str, ...] = ()
     extend_stall_guard_calls: tuple[str, ...] = ()
+    #: Skip what ``.gitignore`` files, ``.git/info/exclude`` and the global git excludes
+    #: file ignore when walking directories (as Ruff).
+    respect_gitignore: bool = True
+    #: Apply fixes that may change what the code does (``--unsafe-fixes``).
+    unsafe_fixes: bool = False
     #: Directory that relative patterns (``exclude``, ``per-file-ignores``) are relative to.
     root: Path = field(default_factory=Path.cwd)
     #: The file this configuration was read from, if any.
@@ -101,9 +108,34 @@ class Config:
         """``exclude`` and ``extend-exclude`` together."""
         return self.exclude + self.extend_exclude
 
-    def is_excluded(self, path: Path) -> bool:
-        """Whether ``path`` (a file or a directory) matches an exclude pattern."""
-        return matches_any(path, self.exclude_patterns(), self.root)
+    @functools.cached_property
+    def _exclude_set(self) -> PatternSet:
+        # Compiled once per configuration: a run asks for every file and directory.
+        # ``./name`` is written for "at the root": gitignore spells that ``/name``.
+        return PatternSet("/" + p[2:] if p.startswith("./") else p for p in self.exclude_patterns())
+
+    def is_excluded(self, path: Path, is_dir: bool | None = None) -> bool:
+        """Whether ``path`` (a file or a directory) matches the exclude patterns.
+
+        Gitignore semantics, relative to the root: ``*`` does not cross ``/``, a pattern
+        with a ``/`` is anchored at the root, one without matches a name at any depth, a
+        trailing ``/`` matches directories only, ``!`` re-includes. A path outside the
+        root is matched by its name only.
+        """
+        patterns = self._exclude_set
+        if not patterns:
+            return False
+        absolute = os.path.abspath(path)
+        base = os.path.abspath(self.root)
+        if absolute.startswith(base.rstrip(os.sep) + os.sep):
+            relative = PurePosixPath(Path(absolute[len(base.rstrip(os.sep)) + 1 :])).as_posix()
+        else:
+            relative = Path(absolute).name
+        if not relative or relative == ".":
+            return False
+        if is_dir is None:
+            is_dir = os.path.isdir(path)
+        return patterns.match(relative, is_dir) is True
 
     def is_excluded_with_parents(self, path: Path) -> bool:
         """Whether ``path`` or a directory above it (below the root) is excluded.
@@ -113,12 +145,11 @@ class Config:
         """
         absolute = Path(os.path.abspath(path))
         root = Path(os.path.abspath(self.root))
-        for candidate in (absolute, *absolute.parents):
-            if candidate == root or root not in candidate.parents:
-                break
-            if self.is_excluded(candidate):
+        above = [p for p in absolute.parents if root in p.parents]
+        for candidate in reversed(above):
+            if self.is_excluded(candidate, is_dir=True):
                 return True
-        return self.is_excluded(path)
+        return self.is_excluded(absolute)
 
     def ignored_for(self, path: Path) -> frozenset[str]:
         """Codes that ``per-file-ignores`` switches off for ``path``."""
@@ -158,7 +189,8 @@ def _specificity(entry: str) -> int:
     return 1 if entry == ALL else len(entry)
 
 
-def _matches(entry: str, code: str) -> bool:
+def code_matches(entry: str, code: str) -> bool:
+    """Whether a selection entry (``ALL``, a code or a prefix) covers ``code``."""
     return entry == ALL or code.startswith(entry)
 
 
@@ -171,9 +203,9 @@ def resolve_selection(
         code = rule.code
         positive: int | None = 0 if select is None and rule.default_enabled else None
         for entry in (*(select or ()), *extend_select):
-            if _matches(entry, code):
+            if code_matches(entry, code):
                 positive = max(positive or 0, _specificity(entry))
-        negative = max((_specificity(e) for e in ignore if _matches(e, code)), default=None)
+        negative = max((_specificity(e) for e in ignore if code_matches(e, code)), default=None)
         if positive is not None and (negative is None or positive > negative):
             enabled.add(code)
     return frozenset(enabled)
@@ -202,40 +234,86 @@ def parse_codes(value: str, option: str) -> tuple[str, ...]:
 # --- files -----------------------------------------------------------------------------------
 
 
+#: A configuration file larger than this is refused before it is parsed.
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+#: How much of a bad value an error message shows.
+_SHOWN = 120
+
+
+def show(value: object) -> str:
+    """``repr(value)``, cut to a readable length (a huge bad list is not echoed whole)."""
+    if isinstance(value, list | dict) and len(value) > 20:
+        kind = "list" if isinstance(value, list) else "table"
+        return f"a {kind} of {len(value)} entries"
+    try:
+        text = repr(value)
+    except RecursionError:
+        return f"a deeply nested {type(value).__name__}"
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 5] + " ...]"
+
+
 def find_config(start: Path) -> Path | None:
     """The nearest ``pyproject.toml`` upward from ``start`` with a ``[tool.extraction-lint]``."""
     for directory in (start, *start.parents):
         candidate = directory / "pyproject.toml"
         if candidate.is_file():
-            data = _read_toml(candidate)
-            tool = data.get("tool", {})
+            tool = _tool_table(candidate, _read_toml(candidate))
             if TABLE in tool or "extraction_lint" in tool:
                 return candidate
     return None
 
 
+def _tool_table(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: `tool` must be a table, got {show(tool)}")
+    return tool
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
+        if not path.is_file():
+            raise ConfigError(f"{path}: not a regular file")
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise ConfigError(
+            f"{path}: invalid TOML: not valid UTF-8 (byte 0x{raw[error.start]:02x} on line {line})"
+        ) from None
+    return _parse_toml(text, str(path))
+
+
+def _parse_toml(text: str, where: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+        raise ConfigError(f"{where}: invalid TOML: {error}") from None
+    except (RecursionError, MemoryError):
+        raise ConfigError(f"{where}: invalid TOML: nested too deeply") from None
 
 
-def load_config(path: Path, *, explicit: bool = False) -> Config:
+def load_config(
+    path: Path, *, explicit: bool = False, overrides: Mapping[str, Any] | None = None
+) -> Config:
     """Read and validate a configuration file.
 
     A ``pyproject.toml`` (or any file with a ``[tool.extraction-lint]`` table) is read from
     that table; any other TOML file is read from its top level. A file named explicitly
     (``--config``) must hold a configuration; a misspelt table name is an error.
+    ``overrides`` (from ``--config KEY=VALUE``) replace the file's values of their keys.
     """
     data = _read_toml(path)
-    tool = data.get("tool")
-    if isinstance(tool, dict) and "extraction_lint" in tool and TABLE not in tool:
+    tool = _tool_table(path, data)
+    if "extraction_lint" in tool and TABLE not in tool:
         raise ConfigError(f"{path}: [tool.extraction_lint] is not read; name it [tool.{TABLE}]")
-    if isinstance(tool, dict) and TABLE in tool:
+    if TABLE in tool:
         table = tool[TABLE]
         where = f"[tool.{TABLE}]"
     elif path.name == "pyproject.toml":
@@ -246,12 +324,14 @@ def load_config(path: Path, *, explicit: bool = False) -> Config:
         table, where = data, "top level"
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: {where} must be a table")
+    if overrides:
+        table = {**table, **overrides}
     return parse_table(table, source=path, where=where)
 
 
 def _strings(key: str, value: object, context: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{context}: `{key}` must be a list of strings, got {value!r}")
+        raise ConfigError(f"{context}: `{key}` must be a list of strings, got {show(value)}")
     return tuple(value)
 
 
@@ -259,7 +339,7 @@ def _codes(key: str, value: object, context: str) -> tuple[str, ...]:
     codes = _strings(key, value, context)
     for code in codes:
         if not known_code_prefix(code):
-            raise ConfigError(f"{context}: `{key}`: unknown rule code or prefix {code!r}")
+            raise ConfigError(f"{context}: `{key}`: unknown rule code or prefix {show(code)}")
     return codes
 
 
@@ -268,13 +348,20 @@ def _identifiers(key: str, value: object, context: str, *, methods: bool) -> tup
     for entry in entries:
         ok = _DOTTED.match(entry) or (methods and _METHOD_ENTRY.match(entry))
         if not ok:
-            raise ConfigError(f"{context}: `{key}`: {entry!r} is not a valid name")
+            raise ConfigError(f"{context}: `{key}`: {show(entry)} is not a valid name")
     return entries
 
 
-def parse_table(table: Mapping[str, Any], *, source: Path, where: str) -> Config:
+def parse_table(
+    table: Mapping[str, Any],
+    *,
+    source: Path,
+    where: str,
+    root: Path | None = None,
+    context: str | None = None,
+) -> Config:
     """Validate a configuration table; every key is checked, unknown keys are errors."""
-    context = f"{source}: {where}"
+    context = context or f"{source}: {where}"
     values: dict[str, Any] = {}
     for key, value in table.items():
         name = key.replace("-", "_")
@@ -289,9 +376,15 @@ def parse_table(table: Mapping[str, Any], *, source: Path, where: str) -> Config
                 (pattern, _codes(f"{key}.{pattern}", codes, context))
                 for pattern, codes in value.items()
             )
+        elif key == "respect-gitignore":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{context}: `{key}` must be true or false, got {value!r}")
+            values[name] = value
         elif key == "bounded-range-limit":
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"{context}: `{key}` must be a positive integer, got {value!r}")
+                raise ConfigError(
+                    f"{context}: `{key}` must be a positive integer, got {show(value)}"
+                )
             values[name] = value
         elif key == "per-file-timeout":
             values[name] = per_file_timeout(value, f"{context}: `{key}`")
@@ -299,7 +392,7 @@ def parse_table(table: Mapping[str, Any], *, source: Path, where: str) -> Config
             entries = _strings(key, value, context)
             for entry in entries:
                 if not entry.isidentifier():
-                    raise ConfigError(f"{context}: `{key}`: {entry!r} is not a method name")
+                    raise ConfigError(f"{context}: `{key}`: {show(entry)} is not a method name")
             values[name] = entries
         elif key == "extend-sink-functions":
             values[name] = _identifiers(key, value, context, methods=False)
@@ -309,9 +402,31 @@ def parse_table(table: Mapping[str, Any], *, source: Path, where: str) -> Config
             "extend-stall-guard-calls",
         }:
             values[name] = _identifiers(key, value, context, methods=True)
+        elif key == "unsafe-fixes":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{context}: `{key}` must be true or false, got {show(value)}")
+            values[name] = value
         else:
-            raise ConfigError(f"{context}: unknown key `{key}`")
-    return Config(root=Path(os.path.abspath(source.parent)), source=source, **values)
+            raise ConfigError(f"{context}: unknown key `{show(key)[1:-1]}`")
+    if root is None:
+        root = Path(os.path.abspath(source.parent))
+    return Config(root=root, source=source if source.name else None, **values)
+
+
+def parse_overrides(entries: Sequence[str]) -> dict[str, Any]:
+    """``--config KEY=VALUE`` entries (the value in TOML, as Ruff): one table, each entry
+    checked on its own so that an error names it."""
+    table: dict[str, Any] = {}
+    for entry in entries:
+        option = f"--config {show(entry)}"
+        if "=" not in entry:
+            raise ConfigError(f"{option}: expected a file or KEY = VALUE (a TOML value)")
+        parsed = _parse_toml(entry, option)
+        if len(parsed) != 1:
+            raise ConfigError(f"{option}: expected one KEY = VALUE")
+        parse_table(parsed, source=Path(), where=option, root=Path.cwd(), context=option)
+        table.update(parsed)
+    return table
 
 
 def per_file_timeout(value: object, context: str) -> float:

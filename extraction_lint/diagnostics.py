@@ -18,6 +18,8 @@ class RelatedLocation:
     line: int
     column: int
     message: str
+    #: In a notebook: the cell (numbered from 1) that ``line`` counts in.
+    cell: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,23 +32,44 @@ class Edit:
     end_line: int
     end_column: int
     content: str
+    #: In a notebook: the cell (numbered from 1) that the lines count in.
+    cell: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Fix:
-    """An automatic fix: what it does, and its edits (which never overlap)."""
+    """An automatic fix: what it does, and its edits (which never overlap).
+
+    ``applicability`` is ``"safe"`` for a fix that keeps what the code does, ``"unsafe"``
+    for one that may change it (adding an import of this package adds a runtime
+    dependency): as in Ruff, unsafe fixes are applied only with ``--unsafe-fixes``.
+    """
 
     message: str
     edits: tuple[Edit, ...]
+    applicability: str = "safe"
+
+    @property
+    def is_safe(self) -> bool:
+        """Whether ``--fix`` applies it without ``--unsafe-fixes``."""
+        return self.applicability == "safe"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data."""
-        return {"message": self.message, "edits": [asdict(e) for e in self.edits]}
+        return {
+            "message": self.message,
+            "applicability": self.applicability,
+            "edits": [_without_cell(asdict(e)) for e in self.edits],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Fix:
         """Inverse of :meth:`to_dict`."""
-        return cls(data["message"], tuple(Edit(**e) for e in data["edits"]))
+        return cls(
+            data["message"],
+            tuple(Edit(**e) for e in data["edits"]),
+            data.get("applicability", "safe"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +86,10 @@ class Diagnostic:
     message: str
     related: tuple[RelatedLocation, ...] = ()
     fix: Fix | None = None
+    #: In a notebook: the cell (numbered from 1) that ``line`` and ``end_line`` count in.
+    cell: int | None = None
+    #: Identifies the finding across unrelated edits of its file (see baseline.py).
+    fingerprint: str = ""
 
     def sort_key(self) -> tuple[str, int, int, str]:
         """Order of reporting within a run: path, position, code."""
@@ -70,8 +97,8 @@ class Diagnostic:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of SPEC section 4."""
-        data = asdict(self)
-        data["related"] = [asdict(r) for r in self.related]
+        data = _without_cell(asdict(self))
+        data["related"] = [_without_cell(asdict(r)) for r in self.related]
         data["fix"] = self.fix.to_dict() if self.fix is not None else None
         return data
 
@@ -92,6 +119,15 @@ class FileError:
     message: str
     line: int = 1
     column: int = 1
+    #: In a notebook: the cell (numbered from 1) that ``line`` counts in.
+    cell: int | None = None
+
+
+def _without_cell(data: dict[str, Any]) -> dict[str, Any]:
+    """Plain data, with ``cell`` only for positions in a notebook."""
+    if data.get("cell", 0) is None:
+        del data["cell"]
+    return data
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,17 @@
-"""Which files a run checks (SPEC 3): the paths given, directories walked for Python files.
+"""Which files a run checks (SPEC 3): the paths given, directories walked for Python files
+and notebooks.
 
 Directories are walked in sorted order without following symbolic links to directories
-(so a link loop cannot trap the walk); excluded directories are not entered; a virtualenv
-is recognised by its ``pyvenv.cfg``. A file named on the command line is checked even when
-an exclude pattern matches it, unless ``force_exclude`` is set (as pre-commit hooks do).
+(so a link loop cannot trap the walk). A walk does not enter a directory that ``exclude``
+/ ``extend-exclude`` names, a virtualenv (recognised by its ``pyvenv.cfg``), or, with
+``respect-gitignore`` (the default, as Ruff), what the ``.gitignore`` files, the work
+tree's ``.git/info/exclude`` and the global git excludes file ignore; nor does it yield
+such files. Patterns have gitignore semantics (ignore.py).
+
+As in Ruff, a path named on the command line is checked even when a pattern matches it:
+``force_exclude`` (what pre-commit hooks pass) applies ``exclude`` to named paths and the
+directories above them too. Ignore files never exclude a named path: git does not ignore
+a tracked file, and pre-commit names only tracked files.
 """
 
 from __future__ import annotations
@@ -14,8 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from extraction_lint.config import Config
+from extraction_lint.ignore import GitIgnore
 
-SOURCE_SUFFIXES = (".py", ".pyi")
+#: Python files and Jupyter notebooks (whose code cells are checked as one module).
+SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
 
 
 class MissingPathError(Exception):
@@ -79,23 +89,46 @@ def discover(
 
 
 def _walk(root: Path, config: Config) -> Iterator[Path | OSError]:
-    errors: list[OSError] = []
-    for directory, dirnames, filenames in os.walk(root, onerror=errors.append, followlinks=False):
-        yield from errors
-        errors.clear()
-        base = Path(directory)
-        kept = []
-        for name in sorted(dirnames):
-            child = base / name
-            if child.is_symlink() or config.is_excluded(child):
+    ignore = None
+    if config.respect_gitignore:
+        absolute = Path(os.path.abspath(root))
+        ignore = GitIgnore.for_directory(absolute, Path(os.path.abspath(config.root)))
+    # A stack, not recursion: a tree may be deeper than the interpreter's recursion limit.
+    pending: list[tuple[Path, GitIgnore | None]] = [(root, ignore)]
+    while pending:
+        directory, ignore = pending.pop()
+        subdirectories: list[tuple[Path, GitIgnore | None]] = []
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as error:
+            if error.filename is None:
+                error.filename = str(directory)
+            yield error
+            continue
+        absolute = Path(os.path.abspath(directory))
+        for entry in entries:
+            child = directory / entry.name
+            try:
+                is_link = entry.is_symlink()
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
                 continue
-            if (child / "pyvenv.cfg").is_file():
-                continue
-            kept.append(name)
-        dirnames[:] = kept
-        for name in sorted(filenames):
-            if name.endswith(SOURCE_SUFFIXES):
-                child = base / name
-                if not config.is_excluded(child):
-                    yield child
-    yield from errors
+            if is_dir:
+                if config.is_excluded(child, is_dir=True) or (child / "pyvenv.cfg").is_file():
+                    continue
+                inner = None
+                if ignore is not None:
+                    if ignore.ignores(absolute / entry.name, True):
+                        continue
+                    inner = ignore.child(absolute / entry.name)
+                subdirectories.append((child, inner))
+            elif entry.name.endswith(SOURCE_SUFFIXES):
+                if is_link and os.path.isdir(child):
+                    continue  # a link to a directory is not followed
+                if config.is_excluded(child, is_dir=False):
+                    continue
+                if ignore is not None and ignore.ignores(absolute / entry.name, False):
+                    continue
+                yield child
+        pending.extend(reversed(subdirectories))

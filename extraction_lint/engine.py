@@ -98,7 +98,7 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
         if not rules or (prefilter is not None and not prefilter.text_may_match(text)):
             # No rule can fire: nothing to find, and nothing for a noqa comment to suppress.
             quick_syntax_check(text, display)
-            return apply_noqa(text, display, [], want_unused_noqa)
+            return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
         tree = syntax_check(text, display)
     except SourceError as error:
         return _error(display, error.message, error.line, error.column)
@@ -108,7 +108,7 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
     if prefilter is not None:
         relevance = _relevance(prefilter, text, tree)
         if relevance is None:
-            return apply_noqa(text, display, [], want_unused_noqa)
+            return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
         sparse = sparse_source(text, tree, relevance)
         if sparse is not None:
             source, outside = sparse.text, sparse.outside
@@ -153,14 +153,14 @@ def _analyse(
         # fire in it (so the result does not depend on the prefilter being on).
         if options.prefilter or _may_match(options, text, syntax_check(text, display)):
             return _error(display, error.message, error.line, error.column)
-        return apply_noqa(text, display, [], want_unused_noqa)
+        return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
     findings: list[Finding] = []
     with recursion_limit(ANALYSIS_RECURSION_LIMIT):
         analysis = ModuleAnalysis(module, options.analysis, outside)
         for rule in rules:
             findings.extend(rule.check(analysis))
         diagnostics = diagnostics_of(analysis, findings, display, lines, text)
-    return apply_noqa(text, display, diagnostics, want_unused_noqa)
+    return apply_noqa(text, display, diagnostics, want_unused_noqa, options.enabled)
 
 
 @functools.lru_cache(maxsize=8)

@@ -31,6 +31,7 @@ from extraction_lint.analysis.catalog import (
     BOUNDED_WRAPPERS,
     CONVENTIONAL_ALIASES,
     DEQUE_CALL,
+    DRIVER_PULL_METHODS,
     DUCKDB_APPEND_METHOD,
     EMPTY_CONTAINER_CALLS,
     EMPTY_FRAME_CALLS,
@@ -41,6 +42,7 @@ from extraction_lint.analysis.catalog import (
     MATERIALIZING_CALLS,
     ROUND_TRIP_SERIALIZERS,
     SETDEFAULT_METHOD,
+    WHOLE_READ_METHODS,
     Catalog,
 )
 from extraction_lint.analysis.catalog import (
@@ -56,6 +58,7 @@ _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp)
 _ONE_ROW = (ast.Tuple, ast.Dict, ast.Set, ast.DictComp, ast.SetComp, ast.Constant, ast.JoinedStr)
 _ONE_ROW_CALLS = frozenset({"tuple", "dict", "set"})
 _SEQUENCE_CALLS = frozenset({"list", DEQUE_CALL, "deque"})
+_WHOLE_READS = WHOLE_READ_METHODS | DRIVER_PULL_METHODS
 
 
 #: ``x.execute(``: a sink only with parameters after the statement (see
@@ -481,8 +484,14 @@ class _TreeScan:
 
     def _note_assignment(self, targets: list[ast.expr], value: ast.expr, scope: _Scope) -> None:
         """A container bound, or (in a loop) a container grown by assignment."""
-        if isinstance(value, ast.List | ast.Dict | ast.Set) or (
-            isinstance(value, ast.Call) and _last_name(value.func) in _CONTAINER_CALLS
+        # ``rows, token = [], None`` binds a container element-wise (SPEC 2.1).
+        values = [value]
+        while any(isinstance(v, ast.Tuple) for v in values):
+            values = [e for v in values for e in (v.elts if isinstance(v, ast.Tuple) else [v])]
+        if any(
+            isinstance(v, ast.List | ast.Dict | ast.Set)
+            or (isinstance(v, ast.Call) and _last_name(v.func) in _CONTAINER_CALLS)
+            for v in values
         ):
             scope.has_collection = True
         if self._loop_depth[-1] == 0:
@@ -508,6 +517,14 @@ class _TreeScan:
 
     @staticmethod
     def _bound(target: ast.expr, value: ast.expr, scope: _Scope) -> None:
+        if (
+            isinstance(target, ast.Tuple | ast.List)
+            and isinstance(value, ast.Tuple | ast.List)
+            and len(target.elts) == len(value.elts)
+        ):
+            for element_target, element_value in zip(target.elts, value.elts, strict=True):
+                _TreeScan._bound(element_target, element_value, scope)
+            return
         key = _key(target)
         if key is None:
             _TreeScan._bound_otherwise(target, scope)
@@ -532,6 +549,8 @@ class _TreeScan:
             scope.called.add(func.attr)
             if in_loop and func.attr in GROWTH_METHODS:
                 scope.grows_in_loop = True
+            if func.attr in _WHOLE_READS:
+                scope.has_materialization = True  # fetchall(), toPandas(), ... (SPEC 2.3)
         if isinstance(func, ast.Attribute):
             method = func.attr
             if method == EXECUTE_METHOD:

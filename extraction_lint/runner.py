@@ -19,9 +19,10 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
 from extraction_lint.cache import ResultCache
-from extraction_lint.config import Config
+from extraction_lint.config import Config, code_matches
 from extraction_lint.diagnostics import FileError, FileResult
 from extraction_lint.discovery import SourceFile
+from extraction_lint.notebook import check_notebook, is_notebook
 from extraction_lint.options import CheckOptions
 
 #: Files per batch sent to a worker: big enough to amortise the round trip, small enough
@@ -38,6 +39,16 @@ class Job:
     file: SourceFile
     options: CheckOptions
     data: bytes | None = None
+
+
+#: The most worker processes a run starts, whatever ``--jobs`` asks.
+MAX_JOBS = 64
+
+
+def worker_count(requested: int, files: int) -> int:
+    """Workers for ``files`` files: never more than the files, nor than :data:`MAX_JOBS`
+    (each worker is a process with its own interpreter)."""
+    return max(1, min(requested, files, MAX_JOBS))
 
 
 def default_jobs() -> int:
@@ -60,7 +71,7 @@ def options_for(config: Config, base: CheckOptions, file: SourceFile) -> CheckOp
     if not ignored:
         return base
     enabled = frozenset(
-        code for code in base.enabled if not any(code.startswith(p) for p in ignored)
+        code for code in base.enabled if not any(code_matches(p, code) for p in ignored)
     )
     return replace(base, enabled=enabled)
 
@@ -72,9 +83,27 @@ def run_job(job: Job) -> FileResult:
     file = job.file
     if file.error is not None:
         return FileResult(path=file.display, error=FileError(file.display, file.error))
+    if is_notebook(file.display):
+        return _run_notebook(job)
     if job.data is not None:
         return check_source(job.data, file.display, job.options)
     return check_path(file.path, file.display, job.options)
+
+
+def _run_notebook(job: Job) -> FileResult:
+    """A notebook's code cells, checked as one module (notebook.py)."""
+    from extraction_lint.engine import check_source
+
+    display, data = job.file.display, job.data
+    if data is None:
+        if not job.file.path.is_file():
+            return FileResult(path=display, error=FileError(display, "cannot read: not a file"))
+        try:
+            data = job.file.path.read_bytes()
+        except OSError as error:
+            reason = error.strerror or str(error)
+            return FileResult(path=display, error=FileError(display, f"cannot read: {reason}"))
+    return check_notebook(data, display, lambda source: check_source(source, display, job.options))
 
 
 def run_batch(jobs: Sequence[Job]) -> list[FileResult]:
@@ -221,6 +250,8 @@ class Runner:
                 yield from self._drain(slots, in_flight_limit, block=False)
             dispatch()
             yield from self._drain(slots, 0, block=True)
+            if self.cache is not None:
+                self.cache.finish()
         finally:
             self.close()
 

@@ -37,7 +37,7 @@ def test_findings_exit_1_with_one_line_each(project):
     run = run_cli("pkg", cwd=project)
     assert run.code == 1
     lines = [line for line in run.out.splitlines() if ": EXL" in line]
-    assert lines[0].startswith("pkg/broken.py:4:1: EXL101 extraction loop `for path in paths`")
+    assert lines[0].startswith("pkg/broken.py:4:1: EXL101 extraction loop has no heartbeat")
     assert lines[-1].startswith("pkg/broken.py:6:1: EXL001 `rows` grows")
     assert run.out.splitlines()[-1] == "Found 4 problems (2 files checked)."
 
@@ -272,7 +272,7 @@ def test_codes_on_the_command_line_are_case_insensitive(project):
 def test_fix_on_stdin_prints_the_fixed_source(tmp_path):
     source = "import pickle\n\nfor path in paths:\n    data = pickle.load(open(path))\n"
     run = run_cli(
-        "--no-cache", "--fix", "--select", "EXL101", "--stdin-filename", "job.py",
+        "--no-cache", "--fix", "--unsafe-fixes", "--select", "EXL101", "--stdin-filename", "job.py",
         cwd=tmp_path, stdin=source.encode(),
     )  # fmt: skip
     assert run.out == (
@@ -281,7 +281,8 @@ def test_fix_on_stdin_prints_the_fixed_source(tmp_path):
     )
     assert run.code == 0
     diff = run_cli(
-        "--no-cache", "--diff", "--select", "EXL101", "--stdin-filename", "job.py",
+        "--no-cache", "--diff", "--unsafe-fixes", "--select", "EXL101",
+        "--stdin-filename", "job.py",
         cwd=tmp_path, stdin=source.encode(),
     )  # fmt: skip
     assert diff.code == 1 and "+for path in track(paths):" in diff.out

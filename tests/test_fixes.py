@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 
 from extraction_lint.diagnostics import Edit, Fix
@@ -26,7 +28,7 @@ def main(paths, con):
 def test_diff_shows_the_fix_and_changes_nothing(tmp_path):
     job = write(tmp_path / "job.py", JOB)
     before = job.read_text()
-    run = run_cli("--no-cache", "--diff", "job.py", cwd=tmp_path)
+    run = run_cli("--no-cache", "--diff", "--unsafe-fixes", "job.py", cwd=tmp_path)
     assert run.code == 1
     assert job.read_text() == before
     assert "+from extraction_lint.guardrails import track\n" in run.out
@@ -37,7 +39,7 @@ def test_diff_shows_the_fix_and_changes_nothing(tmp_path):
 
 def test_fix_applies_and_reports_what_is_left(tmp_path):
     job = write(tmp_path / "job.py", JOB)
-    run = run_cli("--no-cache", "--fix", "job.py", cwd=tmp_path)
+    run = run_cli("--no-cache", "--fix", "--unsafe-fixes", "job.py", cwd=tmp_path)
     assert "Fixed 1 problem in 1 file." in run.err
     assert "EXL101" not in run.out
     assert "EXL102" in run.out and "EXL103" in run.out
@@ -70,7 +72,7 @@ def test_fix_reuses_an_existing_import_and_avoids_a_clash(tmp_path):
                 data = pickle.load(handle)
         """,
     )
-    run_cli("--no-cache", "--fix", "--select", "EXL101", ".", cwd=tmp_path)
+    run_cli("--no-cache", "--fix", "--unsafe-fixes", "--select", "EXL101", ".", cwd=tmp_path)
     assert "for path in progress(paths):" in reuse.read_text()
     assert reuse.read_text().count("import") == 2
     text = clash.read_text()
@@ -89,12 +91,12 @@ def test_import_goes_after_the_docstring_or_at_the_top(tmp_path):
         ''',
     )
     bare = write(tmp_path / "bare.py", "for path in paths:\n    data = pickle.load(open(path))\n")
-    run_cli("--no-cache", "--fix", "--select", "EXL101", ".", cwd=tmp_path)
+    run_cli("--no-cache", "--fix", "--unsafe-fixes", "--select", "EXL101", ".", cwd=tmp_path)
     assert only_doc.read_text().startswith(
         '"""A script."""\nfrom extraction_lint.guardrails import track\n\nfor path in track(paths):'
     )
     assert bare.read_text().startswith(
-        "from extraction_lint.guardrails import track\nfor path in track(paths):"
+        "from extraction_lint.guardrails import track\n\nfor path in track(paths):"
     )
 
 
@@ -104,7 +106,9 @@ def test_two_loops_share_one_import_and_line_endings_are_kept(tmp_path):
         "def f(ys):\r\n    for b in ys:\r\n        pickle.load(b)\r\n"
     )
     (tmp_path / "two.py").write_bytes(source.encode())
-    run = run_cli("--no-cache", "--fix", "--select", "EXL101", "two.py", cwd=tmp_path)
+    run = run_cli(
+        "--no-cache", "--fix", "--unsafe-fixes", "--select", "EXL101", "two.py", cwd=tmp_path
+    )
     assert "Fixed 2 problems in 1 file." in run.err
     fixed = (tmp_path / "two.py").read_bytes().decode()
     assert fixed.count("from extraction_lint.guardrails import track\r\n") == 1
@@ -139,6 +143,7 @@ def test_json_carries_the_fix_edits(tmp_path):
     (diagnostic,) = data["diagnostics"]
     assert diagnostic["fix"] == {
         "message": "wrap the iterable in `track(...)` from `extraction_lint.guardrails`",
+        "applicability": "unsafe",
         "edits": [
             {
                 "line": 5,
@@ -185,7 +190,7 @@ def test_fix_uses_the_enclosing_guard_keeps_enumerate_and_parentheses(tmp_path):
             data = pickle.load(open(x, "rb"))
         """,
     )
-    run_cli("--no-cache", "--fix", "--select", "EXL101", "job.py", cwd=tmp_path)
+    run_cli("--no-cache", "--fix", "--unsafe-fixes", "--select", "EXL101", "job.py", cwd=tmp_path)
     text = job.read_text()
     assert "    for path in g.track(paths):" in text
     assert "for i, path in enumerate(track(paths), start=1):" in text
@@ -198,4 +203,88 @@ def test_fix_uses_the_enclosing_guard_keeps_enumerate_and_parentheses(tmp_path):
 def test_messages_do_not_reuse_the_loop_variable_for_the_guard(tmp_path):
     write(tmp_path / "job.py", "for g in groups:\n    data = pickle.load(open(g))\n")
     run = run_cli("--no-cache", "--select", "EXL102", "job.py", cwd=tmp_path)
-    assert "`with guard(...) as guarded:` / `for g in guarded.track(groups):`" in run.out
+    assert "`guarded.track(groups)` inside `with guard(memory_limit=...) as guarded:`" in run.out
+
+
+def test_fix_merges_into_an_existing_guardrails_import(tmp_path):
+    one_line = write(
+        tmp_path / "one_line.py",
+        """
+        import pickle
+
+        from extraction_lint.guardrails import guard
+
+        for path in paths:
+            data = pickle.load(open(path, "rb"))
+        """,
+    )
+    parenthesised = write(
+        tmp_path / "parenthesised.py",
+        """
+        import pickle
+
+        from extraction_lint.guardrails import (
+            guard,
+        )
+
+        for path in paths:
+            data = pickle.load(open(path, "rb"))
+
+        for name in names:
+            data = pickle.load(open(name, "rb"))
+        """,
+    )
+    run = run_cli("--no-cache", "--fix", "--unsafe-fixes", "--select", "EXL101", ".", cwd=tmp_path)
+    assert "Fixed 3 problems in 2 files." in run.err
+    text = one_line.read_text()
+    assert "from extraction_lint.guardrails import guard, track\n" in text
+    assert text.count("extraction_lint.guardrails") == 1
+    assert "for path in track(paths):" in text
+    text = parenthesised.read_text()
+    assert "from extraction_lint.guardrails import (\n    guard,\n    track,\n)\n" in text
+    assert text.count("import") == 2
+    # What the fix leaves is what Ruff's isort and pyflakes accept.
+    ruff = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "I,F811",
+         "--no-cache", str(one_line), str(parenthesised)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert "I001" not in ruff.stdout and "F811" not in ruff.stdout, ruff.stdout
+
+
+def test_safe_fixes_stay_with_fix_and_unsafe_ones_wait(tmp_path):
+    job = write(
+        tmp_path / "job.py",
+        """
+        import pickle
+        from extraction_lint.guardrails import guard
+
+        with guard(memory_limit="1 GiB", stall_timeout="5m") as g:
+            for path in paths:
+                data = pickle.load(open(path, "rb"))
+
+        for name in names:
+            data = pickle.load(open(name, "rb"))
+        """,
+    )
+    listed = run_cli("--no-cache", "--select", "EXL101", "job.py", cwd=tmp_path)
+    assert "job.py:5:5: EXL101 [*] " in listed.out  # the guard's own track(): safe
+    assert "job.py:8:1: EXL101 extraction" in listed.out  # a new import: unsafe
+    assert "1 fix available with --unsafe-fixes" in listed.out
+    assert "[*] 1 fixable with the --fix option." in listed.out
+    safe = run_cli("--no-cache", "--fix", "--select", "EXL101", "job.py", cwd=tmp_path)
+    assert "Fixed 1 problem in 1 file." in safe.err
+    assert "can be applied with --unsafe-fixes" in safe.err
+    text = job.read_text()
+    assert "for path in g.track(paths):" in text and "for name in names:" in text
+    (tmp_path / "pyproject.toml").write_text("[tool.extraction-lint]\nunsafe-fixes = true\n")
+    refused = run_cli(
+        "--no-cache", "--fix", "--no-unsafe-fixes", "--select", "EXL101", "job.py", cwd=tmp_path
+    )
+    assert "No safe automatic fixes" in refused.err
+    configured = run_cli(
+        "--no-cache", "--fix", "--show-fixes", "--select", "EXL101", "job.py", cwd=tmp_path
+    )
+    assert "Fixed 1 problem in 1 file." in configured.err
+    assert "job.py: 1 x EXL101 (extraction-loop-without-heartbeat)" in configured.err
+    assert "for name in track(names):" in job.read_text()

@@ -58,7 +58,7 @@ def test_hook_definition_follows_the_conventions():
     (hook,) = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
     assert hook["id"] == "extraction-lint"
     assert hook["language"] == "python"
-    assert hook["types_or"] == ["python", "pyi"]
+    assert hook["types_or"] == ["python", "pyi", "jupyter"]
     assert hook["require_serial"] is True
     assert hook["entry"] == "extraction-lint --force-exclude"
     assert hook["minimum_pre_commit_version"]
@@ -154,3 +154,28 @@ def test_hook_arguments_are_passed(user_repo, pre_commit_home):
     assert result.returncode == 1
     assert "EXL001" in result.stdout
     assert "EXL101" not in result.stdout
+
+
+def test_hook_checks_notebooks(user_repo, pre_commit_home):
+    # pre-commit tags .ipynb files `jupyter`: the hook's types_or names it, as Ruff's does.
+    from tests.notebooks.nb import ACCUMULATE, FIXABLE, save
+
+    save(user_repo / "analysis" / "extract.ipynb", ACCUMULATE)
+    save(user_repo / "analysis" / "other.ipynb", FIXABLE)
+    write(user_repo / "jobs" / "util.py", CLEAN)
+    commit_all(user_repo)
+    result = run_pre_commit(
+        user_repo, pre_commit_home, "try-repo", str(REPO), "extraction-lint", "--all-files"
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "analysis/extract.ipynb:cell 5:1:1: EXL001 `rows` grows" in result.stdout
+    assert "analysis/other.ipynb:cell 3:2:5: EXL101" in result.stdout
+
+    # On a commit, only the staged notebook is checked.
+    save(user_repo / "analysis" / "other.ipynb", {**FIXABLE, "cells": FIXABLE["cells"][:2]})
+    git(user_repo, "add", "analysis/other.ipynb")
+    staged = run_pre_commit(
+        user_repo, pre_commit_home, "try-repo", str(REPO), "extraction-lint", "--verbose"
+    )
+    assert staged.returncode == 0, staged.stdout + staged.stderr
+    assert "All checks passed (1 file checked)." in staged.stdout

@@ -77,6 +77,11 @@ LOADER_FUNCTION_PREFIXES: tuple[str, ...] = ("pandas.read_", "polars.read_", "po
 
 LOADER_METHODS: frozenset[str] = frozenset({"fetchall", "fetchmany", "fetchone", "fetchdf"})
 
+#: Methods of the iteration protocol: a loop inside one hands each item to the consumer.
+ITERATION_PROTOCOL_METHODS: frozenset[str] = frozenset(
+    {"__iter__", "__next__", "__aiter__", "__anext__"}
+)
+
 #: Serialisers whose output, fed straight back to ``pickle.loads``, is a round trip (a deep
 #: copy made in memory), not data loaded from anywhere.
 ROUND_TRIP_SERIALIZERS: frozenset[str] = frozenset(
@@ -136,6 +141,47 @@ DERIVATION_CALLS: frozenset[str] = frozenset(
 
 #: Built-ins that materialise an iterable whole (EXL002) when given a call or a generator.
 MATERIALIZING_CALLS: frozenset[str] = frozenset({"list", "tuple", "set", "sorted"})
+
+# --- Whole reads (SPEC 2.3): a source read whole that the sink could take in batches -------
+
+#: ``<x>.fetchall()``, ``<x>.fetchdf()``, ``<x>.fetch_df()``: every row of a result at once.
+WHOLE_READ_METHODS: frozenset[str] = frozenset({"fetchall", "fetchdf", "fetch_df"})
+#: The distributed engines' pulls to the driver, called with no arguments: Spark's
+#: ``toPandas()``/``collect()``, polars' lazy ``collect()``, Dask's ``compute()``.
+DRIVER_PULL_METHODS: frozenset[str] = frozenset({"toPandas", "collect", "compute"})
+#: ``list(r)`` of a name bound to one of these reads every row: readers...
+READER_FACTORIES: frozenset[str] = frozenset({"csv.reader", "csv.DictReader"})
+#: ... and cursors (``con.cursor()``, sqlite3's and DuckDB's ``con.execute(sql)``).
+CURSOR_METHODS: frozenset[str] = frozenset({"cursor", "execute"})
+
+#: Sinks that take any iterable of records, so a generator streams into them.
+ITERATOR_SINK_METHODS: frozenset[str] = frozenset(
+    {
+        "executemany",
+        "insert_many",
+        "add_all",
+        "copy_records_to_table",
+        "writerows",
+        "writelines",
+    }
+)
+ITERATOR_SINK_FUNCTIONS: frozenset[str] = frozenset(
+    {"psycopg2.extras.execute_values", "psycopg2.extras.execute_batch"}
+)
+#: Sinks that write a data frame (the DuckDB ``append`` form too): one frame per chunk.
+FRAME_SINK_METHODS: frozenset[str] = frozenset(
+    {
+        "to_sql",
+        "to_parquet",
+        "to_csv",
+        "to_feather",
+        "to_json",
+        "write_parquet",
+        "write_csv",
+        "write_database",
+        "append",
+    }
+)
 
 #: ``x.execute(sql, params)`` with a statement that starts with one of these reads: its
 #: parameters are a query's, however many (``WHERE id IN (%s, %s, ...)``).
@@ -351,6 +397,12 @@ class Catalog:
             extra_memory_guards=ExtraCalls.parse(extend_memory_guard_calls),
             extra_stall_guards=ExtraCalls.parse(extend_stall_guard_calls),
         )
+
+    def implements_loader_or_sink(self, name: str) -> bool:
+        """Whether a function named ``name`` implements a loader or a sink of this
+        catalogue (SPEC 2.5): exactly one of their method names. ``append`` and ``execute``
+        are not among them (they name jobs too), nor are ``load``/``save``-like words."""
+        return name in LOADER_METHODS or name in self.sink_methods
 
     def is_loader(self, qualname: str | None, method: str | None) -> bool:
         """Whether a call loads data (SPEC 2.1 "Loader")."""

@@ -102,6 +102,38 @@ def _comp_clauses(node: cst.CompFor) -> list[cst.CompFor]:
     return clauses
 
 
+def _element_pairs(
+    target: cst.BaseExpression, value: cst.BaseExpression
+) -> list[tuple[cst.BaseExpression, cst.BaseExpression]] | None:
+    """The (target, value) pairs of an element-wise unpacking, ``a, b = [], {}``; None when
+    the assignment is not one: a value that is not a display of as many plain elements, a
+    starred target, or a value that reads one of the targets (``a, b = b, a`` swaps: one
+    pair after the other would not)."""
+    if not isinstance(target, cst.Tuple | cst.List) or not isinstance(value, cst.Tuple | cst.List):
+        return None
+    targets, values = target.elements, value.elements
+    if len(targets) != len(values) or any(
+        isinstance(e, cst.StarredElement) for e in (*targets, *values)
+    ):
+        return None
+    names = {_root_name(e.value) for e in targets} - {None}
+    for element in values:
+        stack: list[cst.CSTNode] = [element.value]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Name) and node.value in names:
+                return None
+            stack.extend(node.children)
+    return [(t.value, v.value) for t, v in zip(targets, values, strict=True)]
+
+
+def _root_name(node: cst.BaseExpression) -> str | None:
+    """``rows`` for ``rows``, ``self`` for ``self.rows``."""
+    while isinstance(node, cst.Attribute | cst.Subscript):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
 class Collector:
     """Walks a module once and fills :attr:`scopes` and :attr:`imports`.
 
@@ -144,6 +176,7 @@ class Collector:
             cst.NamedExpr: self._named_expr,  # type: ignore[dict-item]
             cst.Del: self._del,  # type: ignore[dict-item]
             cst.Return: self._return,  # type: ignore[dict-item]
+            cst.Yield: self._yield,  # type: ignore[dict-item]
             cst.With: self._with,  # type: ignore[dict-item]
             cst.ExceptHandler: self._handler,  # type: ignore[dict-item]
             cst.ExceptStarHandler: self._handler,  # type: ignore[dict-item]
@@ -221,6 +254,12 @@ class Collector:
         operator: str,
         statement: cst.CSTNode,
     ) -> None:
+        pairs = _element_pairs(target, value) if operator == "=" else None
+        if pairs is not None:
+            # ``rows, token = [], None`` binds each name as ``rows = []`` would (SPEC 2.1).
+            for element_target, element_value in pairs:
+                self._assign(element_target, element_value, operator, statement)
+            return
         self.top_of[id(statement)] = self.top_index
         self._bind(target, plain=True)
         self._frame.scope.assignments.append(
@@ -411,6 +450,10 @@ class Collector:
     def _return(self, node: cst.Return) -> None:
         if node.value is not None:
             self._frame.scope.returns.append(Return(node.value, self._site()))
+        self._children(node)
+
+    def _yield(self, node: cst.Yield) -> None:
+        self._frame.scope.is_generator = True
         self._children(node)
 
     def _with(self, node: cst.With) -> None:

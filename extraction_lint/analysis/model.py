@@ -170,6 +170,8 @@ class Scope:
     other_bindings: set[str] = field(default_factory=set)
     #: The same bindings with their order, for following which binding reaches a use.
     rebinds: list[tuple[str, int]] = field(default_factory=list)
+    #: A function whose body holds ``yield`` or ``yield from`` (a generator function).
+    is_generator: bool = False
 
     @property
     def enclosing_class(self) -> Scope | None:

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Literal
 
 import libcst as cst
 
 from extraction_lint.analysis.calls import SinkCall, is_loader, match_sink
 from extraction_lint.analysis.catalog import (
+    CURSOR_METHODS,
+    DRIVER_PULL_METHODS,
     MATERIALIZING_CALLS,
+    READER_FACTORIES,
     RECORD_LIST_BUILDERS,
     RECORD_LIST_METHODS,
     RECORDS_ORIENT_METHOD,
     ROUND_TRIP_SERIALIZERS,
+    WHOLE_READ_METHODS,
     Catalog,
 )
 from extraction_lint.analysis.collections import (
@@ -41,13 +46,20 @@ from extraction_lint.analysis.model import (
 )
 from extraction_lint.analysis.settings import AnalysisSettings
 
+#: What a materialisation is (SPEC 2.3): a comprehension, ``list(...)``-like call or
+#: ``[*...]`` over an unbounded source; a whole read (``fetchall()``); a distributed engine's
+#: pull to the driver (``toPandas()``, ``collect()``, ``compute()``); ``list(reader)`` of a
+#: csv reader or a cursor.
+MaterializationKind = Literal["materialization", "whole-read", "driver-pull", "reader"]
+
 
 @dataclass(frozen=True, slots=True)
 class Materialization:
-    """A comprehension, ``list(...)``-like call or ``[*...]`` over an unbounded source."""
+    """A value that holds an unbounded source whole (SPEC 2.3)."""
 
     node: cst.BaseExpression
     site: Site
+    kind: MaterializationKind = "materialization"
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +233,54 @@ class ModuleAnalysis:
         for candidate in candidates:
             if not self._is_per_item(candidate.site, scope):
                 found.append(Materialization(candidate.node, candidate.site))
+        for call in scope.calls:
+            kind = self._whole_read_kind(call, scope)
+            if kind is not None and not self._is_per_item(call.site, scope):
+                found.append(Materialization(call.node, call.site, kind))
         return found
+
+    def _whole_read_kind(self, call: CallSite, scope: Scope) -> MaterializationKind | None:
+        """Whether ``call`` reads a source whole (SPEC 2.3 "Whole reads"), and how."""
+        method = call.method
+        if method in WHOLE_READ_METHODS:
+            return "whole-read"
+        if method in DRIVER_PULL_METHODS:
+            receiver = call.receiver
+            if call.node.args or (
+                isinstance(receiver, cst.Name) and receiver.value in self.imports.imports
+            ):
+                return None  # ``gc.collect()``, ``dask.compute(x)``: not a frame's pull
+            return "driver-pull"
+        if call.qualname in MATERIALIZING_CALLS:
+            positional = [a for a in call.node.args if a.keyword is None]
+            if len(positional) == 1 and not positional[0].star:
+                key = scope.key_of(positional[0].value)
+                if key is not None and self._is_reader(key, scope, call.site.order):
+                    return "reader"
+        return None
+
+    def _is_reader(self, key: str, scope: Scope, at: int) -> bool:
+        """``key`` is bound, where it is used at ``at``, to a csv reader or a cursor: its
+        bindings in ``scope`` (assignments and ``with ... as``) before ``at`` are all such."""
+        values = [
+            a.value
+            for a in scope.assignments
+            if a.site.order < at and scope.key_of(a.target) == key
+        ]
+        values += [
+            w.expr
+            for w in scope.with_items
+            if w.target is not None and w.site.order < at and scope.key_of(w.target) == key
+        ]
+        return bool(values) and all(self._makes_reader(v) for v in values)
+
+    def _makes_reader(self, node: cst.BaseExpression) -> bool:
+        if not isinstance(node, cst.Call):
+            return False
+        if self.resolve(node.func) in READER_FACTORIES:
+            return True
+        func = node.func
+        return isinstance(func, cst.Attribute) and func.attr.value in CURSOR_METHODS
 
     # --- EXL003: accumulating helpers ------------------------------------------------------
 
@@ -332,6 +391,9 @@ class ModuleAnalysis:
             name = self.resolve(source.func)
             if name in {"list", "sorted"}:
                 return True
+            func = source.func
+            if isinstance(func, cst.Attribute) and func.attr.value == "fetchall":
+                return True  # a list of rows
             helper = self._called_helper(source, scope)
             if helper is not None:
                 return is_new_sequence(helper.accumulation.binding.assignment.value, self.resolve)

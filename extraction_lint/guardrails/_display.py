@@ -189,6 +189,16 @@ class _BarHub:
 _hub = _BarHub()
 
 
+def _after_fork_in_child() -> None:
+    global _hub
+    # The parent's bar stays the parent's; a guard in the child starts its own.
+    _hub = _BarHub()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class BarDisplay:
     """A task in the shared rich progress bar, with rate, ETA, memory and output size."""
 

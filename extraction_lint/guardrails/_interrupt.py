@@ -12,10 +12,12 @@ thread that runs the job. Three tiers, from gentlest to last resort:
    (a catastrophic regular expression) never lets the watchdog run at all, so the
    same handler is also driven by a *CPU-time* timer (``ITIMER_VIRTUAL``, which
    fires ``SIGVTALRM`` without needing the GIL): C code that checks for signals,
-   as the ``re`` engine does, then gets the error raised inside it. The watchdog
-   keeps pushing the timer back to the next possible stall or deadline while the
-   job progresses; on a healthy run it fires only if several threads burn CPU
-   close to such a moment, and the handler then finds nothing to do.
+   as the ``re`` engine does, then gets the error raised inside it. The timer is
+   set for a quarter of the time left before the next possible stall or deadline
+   (CPU time runs slower than wall time on a loaded machine), the handler re-arms
+   it for a quarter of what is left, and the watchdog keeps pushing it back while
+   the job progresses; on a healthy run it fires only in the last seconds before
+   such a moment, with the main thread busy, and the handler finds nothing to do.
 2. **Watchdog exit.** Raising the error is not always enough: the thread may
    block the signal, sit in a C call that retries on ``EINTR``, or be in C code
    that takes the exception and carries on. If the job's code then stays at the
@@ -32,17 +34,27 @@ Guards entered in other threads use tiers 2 and 3 only when asked to
 ``track``/``tick`` call. The handler is installed only from the main thread, only
 if ``SIGVTALRM`` has no handler and no CPU timer running (else tiers 2 and 3 stand
 alone), and the previous state is restored when the last main-thread guard exits.
+
+**Fork.** A child made by ``os.fork`` (``multiprocessing``'s default start method
+on Linux) inherits this module's state but none of its threads: not the watchdogs,
+not faulthandler's timer thread. faulthandler keeps, in C, a lock that its timer
+thread holds while armed; a child that armed or cancelled the timer would wait for
+that lock for ever. So the dead-man switch is cancelled just before a fork and
+re-armed in the parent just after, and the child starts with no targets, no handler
+of ours and fresh locks: the guards of the parent do not watch the child, which may
+enter guards of its own.
 """
 
 from __future__ import annotations
 
 import faulthandler
+import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import FrameType
 from typing import Any, Protocol
 
@@ -51,6 +63,14 @@ _CAN_KILL_THREAD = hasattr(signal, "pthread_kill")
 # Extra time the dead-man switch waits beyond the grace period, so that a watchdog
 # that can still run ends the process itself, with the full message.
 DEADMAN_MARGIN = 1.0
+# The longest delay either timer accepts: both count nanoseconds in a signed 64-bit
+# integer (about 292 years). Durations are capped well below (units.MAX_DURATION), so
+# this only keeps a figure computed from them from ever raising in the watchdog.
+MAX_TIMER = 9e9
+# The CPU timer is set for this share of the time left before a stall or timeout
+# could happen, and never for less than CPU_TIMER_MIN (unless less is left).
+CPU_TIMER_SHARE = 0.25
+CPU_TIMER_MIN = 0.05
 
 
 class Target(Protocol):
@@ -185,11 +205,17 @@ def _arm_cpu_timer(now: float) -> None:
         if not times:
             signal.setitimer(signal.ITIMER_VIRTUAL, 0)
         else:
-            # CPU time runs no faster than wall time for one busy thread, so the
-            # timer never fires before the condition can hold; with several busy
-            # threads it may, and the handler re-arms for the rest.
-            signal.setitimer(signal.ITIMER_VIRTUAL, max(min(times) - now, 0.0) + 0.01)
-    except (ValueError, OSError):
+            # CPU time runs slower than wall time when other processes take the
+            # CPU (a quarter as fast with four busy processes per core), so the timer
+            # is set for a share of the time left: the handler finds nothing to do,
+            # re-arms for a share of what is left, and reaches the moment the
+            # condition holds soon after it, however loaded the machine. On a healthy
+            # run the watchdog pushes the timer back every second, so it fires only
+            # in the last seconds before a condition, with the main thread busy.
+            left = max(min(times) - now, 0.0)
+            delay = max(min(left, CPU_TIMER_MIN), CPU_TIMER_SHARE * left) + 0.01
+            signal.setitimer(signal.ITIMER_VIRTUAL, min(delay, MAX_TIMER))
+    except (ValueError, OSError, OverflowError):
         pass
 
 
@@ -226,9 +252,58 @@ def _arm_deadman(now: float) -> None:
             return
         try:
             faulthandler.dump_traceback_later(
-                max(target_at - now, 0.05), repeat=False, file=stream, exit=True
+                min(max(target_at - now, 0.05), MAX_TIMER), repeat=False, file=stream, exit=True
             )
-        except (ValueError, OSError, RuntimeError):
+        except (ValueError, OSError, RuntimeError, OverflowError):
             return
         _deadman_at = target_at
         _deadman_file = stream
+
+
+# -- fork ---------------------------------------------------------------------------
+
+_fork_from_main = False
+
+
+def _before_fork() -> None:
+    global _deadman_at, _fork_from_main
+    # Held across the fork, so that no thread of the parent is half-way through an
+    # update of the state the child copies.
+    _lock.acquire()
+    _fork_from_main = _in_main_thread()
+    if _deadman_at is not None:
+        with suppress(RuntimeError):
+            faulthandler.cancel_dump_traceback_later()
+        _deadman_at = None
+
+
+def _after_fork_in_parent() -> None:
+    _lock.release()
+    rearm(time.monotonic())
+
+
+def _after_fork_in_child() -> None:
+    global _lock, _installed, _previous_handler, _defer_depth, _signal_deferred
+    global _deadman_at, _deadman_file
+    _lock = threading.RLock()
+    _main_targets.clear()
+    _all_targets.clear()
+    if _installed and SIGNAL is not None:
+        with suppress(ValueError, OSError):
+            signal.signal(SIGNAL, _previous_handler)
+    _installed = False
+    _previous_handler = None
+    if not _fork_from_main:
+        # The thread that forked is the child's main thread; it was in no section.
+        _defer_depth = 0
+    _signal_deferred = False
+    _deadman_at = None
+    _deadman_file = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )

@@ -14,6 +14,7 @@ Both are undone when the last guard exits.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 from typing import TextIO
@@ -44,6 +45,15 @@ _lock = threading.Lock()
 _users = 0
 _handler: logging.Handler | None = None
 _saved_level = logging.NOTSET
+
+
+def _after_fork_in_child() -> None:
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def acquire(target: logging.Logger) -> None:

@@ -6,10 +6,20 @@ reports an error the supervisor *trips*: the error is logged at once, then raise
 the owner thread (the thread that entered the guard) by signal when that is the main
 thread (see :mod:`._interrupt`), and in any case at the owner's next ``track``/``tick``
 call. A tripped supervisor stays tripped: every later call raises the same error
-again, so code that swallows it still stops at the next item.
+again, so code that swallows it still stops at the next item. A loop that swallows
+every exception and goes on without calling the guard again is stopped by a second
+stall or timeout: once a :class:`StallDetected` has been raised in the owner thread,
+the block must end within one more ``stall_timeout``, and after a
+:class:`DeadlineExceeded` within one more ``timeout`` or ``grace``, whichever is
+shorter; a block still running then ends the process as an unresponsive thread does
+(where ``hard_exit`` is on).
 
 Supervisors entered in one thread nest: the inner one registers as a child of the
 outer one, and the outer one counts the inner one's progress as its own sign of life.
+
+A supervisor watches the process that started it. In a child made by ``os.fork``
+its watchdog thread is gone, so it is retired there (it trips nothing, raises
+nothing, draws nothing) and the child's own guards start afresh.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ import os
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from types import FrameType
 from typing import TYPE_CHECKING, Protocol
@@ -26,7 +37,7 @@ from typing import TYPE_CHECKING, Protocol
 from . import _interrupt
 from . import _logging as guard_logging
 from ._stacks import WATCHDOG_THREAD_PREFIX, format_thread_stacks, job_position
-from .errors import GuardrailError
+from .errors import DeadlineExceeded, GuardrailError, StallDetected
 from .units import format_duration
 
 if TYPE_CHECKING:
@@ -71,6 +82,8 @@ class Monitor(Protocol):
 
 
 _local = threading.local()
+# Every started supervisor not yet stopped, for the fork handler.
+_running: weakref.WeakSet[Supervisor] = weakref.WeakSet()
 
 
 def _stack() -> list[Supervisor]:
@@ -118,12 +131,15 @@ class Supervisor:
         self._stuck_since = 0.0
         self._next_nudge = 0.0
         self.delivered = False
+        # When the tripped error was first raised in the owner thread.
+        self.delivered_at: float | None = None
         self._closed = False
         # Re-entrant: the main thread's signal handler may trip while the main thread
         # itself is inside trip() (a checkpoint), and must not deadlock on itself.
         self._fire_lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.retired = False
 
     # -- life cycle (owner thread) -------------------------------------------------
 
@@ -154,6 +170,7 @@ class Supervisor:
             )
             self._thread.daemon = True
             self._thread.start()
+            _running.add(self)
 
     def stop(self, outcome: BaseException | None) -> GuardrailError | None:
         """Stop the watchdog and undo :meth:`start`.
@@ -163,6 +180,7 @@ class Supervisor:
         (DuckDB reports an interrupted query, not why it was interrupted).
         """
         with _interrupt.deferred():
+            _running.discard(self)
             with self._fire_lock:
                 self._closed = True
             self._stop.set()
@@ -201,6 +219,21 @@ class Supervisor:
             cause = cause.__cause__ or cause.__context__
         return tripped
 
+    def _retire_after_fork(self) -> None:
+        """In a forked child: stop acting for a process this supervisor does not watch."""
+        # Locks a thread of the parent may have held at the fork are never released.
+        self._fire_lock = threading.RLock()
+        self._stop = threading.Event()
+        self.tracker._count_lock = threading.Lock()
+        self.retired = True
+        self._closed = True
+        self.hard_exit = False
+        self.signals = False
+        if self.drive_display:
+            # The parent draws its bar and writes its final line; the child must not.
+            self.drive_display = False
+            self.tracker._display = None
+
     # -- progress seen by this supervisor ------------------------------------------
 
     def latest_beat(self) -> float:
@@ -224,6 +257,7 @@ class Supervisor:
             self._trip_position = self._owner_position = job_position(owner)
             self._moved = False
             self.delivered = delivered
+            self.delivered_at = self.tripped_at if delivered else None
             # The owner's next item takes the slow path, where the error is raised.
             self.tracker._next_check = float("-inf")
             if not delivered and self.owner_is_main and self.signals:
@@ -233,6 +267,28 @@ class Supervisor:
         _interrupt.rearm(time.monotonic())
         self._announce(error)
         return True
+
+    def _mark_delivered(self) -> None:
+        self.delivered = True
+        if self.delivered_at is None:
+            self.delivered_at = time.monotonic()
+
+    def escalation_at(self) -> float | None:
+        """When a block that took a stall or timeout error and went on counts as a second one.
+
+        A stall gets one more ``stall_timeout`` after its error was raised in the
+        owner thread, a timeout one more ``timeout`` but no more than ``grace``;
+        other errors are not escalated (their block is stopped at its next item, or
+        by the grace period when stuck).
+        """
+        error, since = self.tripped, self.delivered_at
+        if error is None or since is None:
+            return None
+        if isinstance(error, StallDetected):
+            return since + max(error.limit, 0.0)
+        if isinstance(error, DeadlineExceeded):
+            return since + min(max(error.limit, 0.0), self.grace)
+        return None
 
     def _announce(self, error: GuardrailError) -> None:
         owner = self.owner.name if self.owner is not None else "?"
@@ -254,10 +310,10 @@ class Supervisor:
 
     def checkpoint(self, now: float) -> None:
         """Owner thread, between items: raise a tripped error or a condition found now."""
-        if self.owner is None or threading.get_ident() != self.owner.ident:
+        if self.owner is None or threading.get_ident() != self.owner.ident or self.retired:
             return
         if self.tripped is not None:
-            self.delivered = True
+            self._mark_delivered()
             raise self.tripped.with_traceback(None)
         for monitor in self.monitors:
             error = monitor.at_checkpoint(now)
@@ -275,7 +331,7 @@ class Supervisor:
                     return error
         # Tripped earlier, or just now by the watchdog racing this handler.
         if self.tripped is not None and not self.delivered:
-            self.delivered = True
+            self._mark_delivered()
             return self.tripped.with_traceback(None)
         return None
 
@@ -295,7 +351,11 @@ class Supervisor:
         if not self.hard_exit or self._closed:
             return None
         if self.tripped is not None:
-            return self._stuck_since + self.grace + _interrupt.DEADMAN_MARGIN
+            at = self._stuck_since + self.grace
+            escalation = self.escalation_at()
+            if escalation is not None:
+                at = min(at, escalation)
+            return at + _interrupt.DEADMAN_MARGIN
         urgent = self.cpu_alarm_at()
         return None if urgent is None else urgent + self.grace + _interrupt.DEADMAN_MARGIN
 
@@ -316,9 +376,14 @@ class Supervisor:
                 else:
                     self._follow_owner(now)
                     if self.hard_exit:
+                        escalation = self.escalation_at()
+                        if escalation is not None and now >= escalation:
+                            self._exit_process(escalated=True)
                         if now >= self._stuck_since + self.grace:
                             self._exit_process()
                         wake = min(wake, self._stuck_since + self.grace)
+                        if escalation is not None:
+                            wake = min(wake, escalation)
                 if self.drive_display:
                     wake = min(wake, self.tracker._refresh_display(now))
                 _interrupt.rearm(now)
@@ -353,16 +418,28 @@ class Supervisor:
                     self.delivered = False
                     _interrupt.interrupt_main()
 
-    def _exit_process(self) -> None:
+    def _exit_process(self, *, escalated: bool = False) -> None:
         error = self.tripped
         if error is None or self._closed:
             return
         owner = self.owner.name if self.owner is not None else "?"
+        name = type(error).__name__
+        if escalated:
+            since = self.delivered_at if self.delivered_at is not None else self.tripped_at
+            kind = "stall" if isinstance(error, StallDetected) else "timeout"
+            why = (
+                f"{self.label}: a second {kind}: {name} was raised in thread {owner} "
+                f"{format_duration(time.monotonic() - since)} ago and the block is still "
+                "running (the error was caught and not acted on); ending the process "
+                "(exit status 1)."
+            )
+        else:
+            why = (
+                f"{self.label}: thread {owner} did not respond within the grace period of "
+                f"{format_duration(self.grace)}; ending the process (exit status 1)."
+            )
         text = (
-            f"{type(error).__name__}: {error.summary}\n"
-            f"{self.label}: thread {owner} did not respond within the grace period of "
-            f"{format_duration(self.grace)}; ending the process (exit status 1).\n"
-            f"{format_thread_stacks(title='Thread stacks now')}\n"
+            f"{name}: {error.summary}\n{why}\n{format_thread_stacks(title='Thread stacks now')}\n"
         )
         for stream in (sys.stdout, sys.stderr):
             try:
@@ -378,3 +455,16 @@ class Supervisor:
     def _describe_limits(self) -> str:
         parts = [getattr(m, "description", "") for m in self.monitors]
         return ", ".join(p for p in parts if p)
+
+
+def _after_fork_in_child() -> None:
+    global _local
+    for supervisor in list(_running):
+        supervisor._retire_after_fork()
+    _running.clear()
+    # The forking thread's stack of active guards belongs to the parent's guards.
+    _local = threading.local()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

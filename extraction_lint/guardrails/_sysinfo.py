@@ -9,6 +9,7 @@ and a memory limit cannot be enforced.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from dataclasses import dataclass
@@ -67,6 +68,21 @@ def _read_proc_status(path: str = PROC_STATUS) -> MemoryReading | None:
     if rss is None:
         return None
     return MemoryReading(rss=rss, swap=_status_field(text, b"\nVmSwap:") or 0)
+
+
+def _after_fork_in_child() -> None:
+    global _status_fd, _status_key, _status_lock
+    # The watchdog thread may have been reading at the fork: a fresh lock, and the
+    # parent's descriptor closed (it would go on describing the parent).
+    _status_lock = threading.Lock()
+    if _status_fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(_status_fd)
+    _status_fd = _status_key = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _status_field(text: bytes, name: bytes) -> int | None:

@@ -31,7 +31,7 @@ from .output import OutputGrowthCheck
 from .progress import DisplayMode, PathLike, ProgressSnapshot, ProgressTracker
 from .stall import StallDetector
 from .status import GuardReporter
-from .units import DurationLike, SizeLike, parse_duration
+from .units import MAX_DURATION, DurationLike, SizeLike, parse_duration
 
 T = TypeVar("T")
 
@@ -46,7 +46,7 @@ def _resolve_output_stall(
     if output_stall == "auto":
         if watch_output is None or stall_timeout is None:
             return None
-        return OUTPUT_STALL_FACTOR * stall_timeout
+        return min(OUTPUT_STALL_FACTOR * stall_timeout, MAX_DURATION)
     seconds = parse_duration(output_stall, "output_stall")
     if seconds is not None and watch_output is None:
         raise ValueError(

@@ -448,6 +448,8 @@ class GuardReporter:
 
     def finish(self, outcome: BaseException | None) -> None:
         """The guard exits: the final status record, the verdict and the history's end."""
+        if os.getpid() != self.pid:
+            return  # a forked child leaving its parent's block: the record is the parent's
         now = time.monotonic()
         if outcome is None:
             state = "finished"

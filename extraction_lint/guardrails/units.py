@@ -9,7 +9,9 @@ Durations are seconds: a number, a :class:`datetime.timedelta`, or a string such
 ``"90s"``, ``"5m"``, ``"1.5h"``, ``"1h30m"``, ``"500ms"`` or ``"2 days"``.
 
 ``None`` passes through as ``None`` ("this guard is off"); anything unreadable is a
-:class:`ValueError` that names the parameter and repeats the bad value.
+:class:`ValueError` that names the parameter and repeats the bad value. So is a
+duration longer than :data:`MAX_DURATION` (100 years): the system's timers, which the
+guards arm from such figures, cannot count that far, and ``None`` says "no limit".
 """
 
 from __future__ import annotations
@@ -65,6 +67,12 @@ _DURATION_FACTORS: dict[str, float] = {
     "day": 86400.0,
     "days": 86400.0,
 }
+
+# The longest duration a guard accepts. The CPU timer and faulthandler's timer take
+# nanoseconds in a signed 64-bit count (at most about 292 years), and a guard arms
+# them for a stall or timeout plus the grace period, so each of those stays well below.
+MAX_DURATION = 100 * 365 * 86400.0
+_MAX_DURATION_TEXT = "100 years"
 
 _NUMBER = r"(\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _SIZE_RE = re.compile(rf"^\s*(?P<num>{_NUMBER})\s*(?P<unit>[a-zA-Z]*)\s*$")
@@ -122,6 +130,12 @@ def parse_duration(value: DurationLike | None, name: str = "duration") -> float 
         raise _bad(name, value, "duration", example)
     if not math.isfinite(seconds) or seconds <= 0:
         raise _bad(name, value, "duration", f"a positive duration ({example})")
+    if seconds > MAX_DURATION:
+        raise ValueError(
+            f"{name}: {value!r} is longer than {_MAX_DURATION_TEXT} "
+            f"({MAX_DURATION:,.0f} s), the longest duration a guard can time; "
+            "use None for no limit"
+        )
     return seconds
 
 

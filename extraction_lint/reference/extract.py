@@ -24,13 +24,14 @@ from pathlib import Path
 import duckdb
 
 from extraction_lint.guardrails import guard
+from extraction_lint.guardrails.units import format_bytes
 
 from . import rss
 from .data import FILE_PATTERN
 from .errors import InputFileError, SetupError
-from .records import SignalRecord, check_content, check_record
+from .records import AllocationCheck, SignalRecord, check_content, check_record, stored_bytes
 from .store import Layout, Store, utc_now
-from .unpickle import PickleReadError, hash_file, read_pickle
+from .unpickle import PickleReadError, ReadLimits, hash_file, read_pickle
 
 logger = logging.getLogger("extraction_lint.reference")
 
@@ -38,6 +39,9 @@ MIB = 1024**2
 DEFAULT_BATCH_ROWS = 1_024
 DEFAULT_BATCH_BYTES = 64 * MIB
 DEFAULT_DUCKDB_MEMORY = 256 * MIB
+# One file may take this share of --memory-limit: its objects while it is unpickled, and
+# its signals as float64. The rest is for the batch being written and DuckDB.
+FILE_SHARE_OF_MEMORY_LIMIT = 0.5
 
 
 class OnError(Enum):
@@ -110,17 +114,43 @@ def input_files(directory: Path, pattern: str) -> list[Path]:
     return paths
 
 
-def read_records(path: Path, name: str) -> tuple[int, str, list[SignalRecord]]:
-    """Size, SHA-256 and checked records of one input file; :class:`InputFileError` if bad."""
+def file_limits(memory_limit: int | None, check_allocation: AllocationCheck | None) -> ReadLimits:
+    """What one input file may ask of memory under ``memory_limit`` (``None``: no limit)."""
+    if memory_limit is None:
+        return ReadLimits(check_allocation=check_allocation)
+    return ReadLimits(
+        max_bytes=int(memory_limit * FILE_SHARE_OF_MEMORY_LIMIT),
+        reason=f"half of --memory-limit {format_bytes(memory_limit)}",
+        check_allocation=check_allocation,
+    )
+
+
+def read_records(
+    path: Path, name: str, limits: ReadLimits | None = None
+) -> tuple[int, str, list[SignalRecord]]:
+    """Size, SHA-256 and checked records of one input file; :class:`InputFileError` if bad.
+
+    ``limits`` bounds what the file may take (see :func:`file_limits`); a guardrail error
+    raised meanwhile (by ``limits.check_allocation`` or the guard) passes through.
+    """
+    limits = limits or ReadLimits()
     try:
-        content = read_pickle(path)
+        content = read_pickle(path, limits)
     except PickleReadError as error:
         raise InputFileError(name, str(error)) from None
     except OSError as error:
         raise InputFileError(name, f"cannot read: {error.strerror or error}") from None
     subjects = check_content(name, content.obj)
+    stored = stored_bytes(subjects)
+    if limits.max_bytes is not None and stored > limits.max_bytes:
+        raise InputFileError(
+            name,
+            f"too large: its {len(subjects):,} signals take {format_bytes(stored)} as float64, "
+            f"over {format_bytes(limits.max_bytes)} ({limits.reason}); raise --memory-limit "
+            "or split the file",
+        )
     records = [
-        check_record(name, position, key, value)
+        check_record(name, position, key, value, limits.check_allocation)
         for position, (key, value) in enumerate(subjects.items(), start=1)
     ]
     return content.size, content.sha256, records
@@ -140,6 +170,7 @@ def load_one(
     options: ExtractOptions,
     summary: ExtractSummary,
     on_batch: Callable[[int], None],
+    limits: ReadLimits | None = None,
 ) -> _FileOutcome:
     """Load one file in its own transaction, or skip it when the manifest already has it.
 
@@ -157,7 +188,7 @@ def load_one(
             f"{sha256[:12]}...); its {entry.rows:,} rows from the earlier load stay in the "
             "table: delete them and its manifest row to load it again",
         )
-    size, sha256, records = read_records(path, name)
+    size, sha256, records = read_records(path, name, limits)
     largest = max((record.signal.nbytes for record in records), default=0)
     summary.largest_signal_bytes = max(summary.largest_signal_bytes, largest)
     rows = store.load_file(
@@ -205,8 +236,13 @@ def run_extract(
 
             for path in g.track(paths):
                 name = path.relative_to(options.input_dir).as_posix()
+
+                def check_allocation(nbytes: int, what: str, name: str = name) -> object:
+                    return g.check_allocation(nbytes, f"{what} of {name}")
+
+                allowance = file_limits(options.guard.memory_limit, check_allocation)
                 try:
-                    outcome = load_one(store, path, name, options, summary, on_batch)
+                    outcome = load_one(store, path, name, options, summary, on_batch, allowance)
                 except InputFileError as error:
                     if options.on_error is OnError.FAIL:
                         raise

@@ -21,10 +21,23 @@ class Summary:
     skipped: int = 0
     by_code: Counter[str] = field(default_factory=Counter)
     files_with_findings: int = 0
+    #: Findings a baseline accepted (not reported).
+    baselined: int = 0
+    #: Reported findings whose fix ``--fix`` would apply, by code.
+    fixable: Counter[str] = field(default_factory=Counter)
+    #: Reported findings with a fix that only ``--unsafe-fixes`` applies.
+    hidden_fixes: int = 0
 
-    def add(self, result: FileResult) -> None:
+    def add(self, result: FileResult, *, unsafe_fixes: bool = False) -> None:
         """Count one file's result."""
         self.files += 1
+        for d in result.diagnostics:
+            if d.fix is None:
+                continue
+            if d.fix.is_safe or unsafe_fixes:
+                self.fixable[d.code] += 1
+            else:
+                self.hidden_fixes += 1
         self.suppressed += result.suppressed
         if result.skipped:
             self.skipped += 1
@@ -42,6 +55,50 @@ class Summary:
         return bool(self.diagnostics or self.errors)
 
 
+#: Where each rule's page is published (``rules/CODE.md`` of the repository).
+RULES_URL = "https://github.com/extraction-lint/extraction-lint/blob/main/rules/"
+
+
+def rule_url(code: str) -> str:
+    """The address of a rule's page (SARIF ``helpUri``, ``--explain``, ``--list-rules``)."""
+    return f"{RULES_URL}{code}.md"
+
+
+def statistics(summary: Summary) -> list[dict[str, object]]:
+    """Counts per code, most frequent first, as Ruff's ``--statistics`` gives them."""
+    return [
+        {
+            "code": code,
+            "name": RULES_BY_CODE[code].name,
+            "count": count,
+            "fixable": summary.fixable.get(code, 0),
+        }
+        for code, count in sorted(summary.by_code.items(), key=lambda item: (-item[1], item[0]))
+    ]
+
+
+def printable(text: str) -> str:
+    """``text`` as a terminal or a UTF-8 file can show it: control characters (escape
+    sequences from the linted source) and bytes of a file name that are not UTF-8 written
+    as ``\\xNN`` escapes."""
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        point = ord(char)
+        if 0xDC80 <= point <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+            out.append(f"\\x{point - 0xDC00:02x}")
+        elif char == "\t" or char.isprintable():
+            out.append(char)
+        elif 0xD800 <= point <= 0xDFFF:
+            out.append(f"\\u{point:04x}")
+        elif point < 0x100:
+            out.append(f"\\x{point:02x}")
+        else:
+            out.append(char.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
 def error_as_diagnostic(error: FileError) -> Diagnostic:
     """A file that could not be checked, as an EXL999 diagnostic for line-based formats."""
     return Diagnostic(
@@ -53,7 +110,14 @@ def error_as_diagnostic(error: FileError) -> Diagnostic:
         end_line=error.line,
         end_column=error.column,
         message=error.message,
+        cell=error.cell,
     )
+
+
+def position(diagnostic: Diagnostic) -> str:
+    """``line:col``, or ``cell N:line:col`` in a notebook (Ruff's form)."""
+    where = f"{diagnostic.line}:{diagnostic.column}"
+    return where if diagnostic.cell is None else f"cell {diagnostic.cell}:{where}"
 
 
 def reported(result: FileResult) -> list[Diagnostic]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from extraction_lint.diagnostics import FileResult
-from extraction_lint.reporters.base import Reporter, reported
+from extraction_lint.reporters.base import Reporter, printable, reported
 
 
 def _escape_data(text: str) -> str:
+    text = printable(text)
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
@@ -29,4 +30,7 @@ class GithubReporter(Reporter):
                     f"title={_escape_property(d.code)}",
                 )
             )
-            self.stream.write(f"::error {properties}::{_escape_data(d.code + ' ' + d.message)}\n")
+            # In a notebook, line and col count in the cell the message names.
+            where = f"cell {d.cell}:{d.line}:{d.column}: " if d.cell is not None else ""
+            text = _escape_data(where + d.code + " " + d.message)
+            self.stream.write(f"::error {properties}::{text}\n")

@@ -3,25 +3,35 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
 from urllib.parse import quote
 
 from extraction_lint import __version__
+from extraction_lint.baseline import location_fingerprint
 from extraction_lint.diagnostics import Diagnostic, FileError, FileResult
-from extraction_lint.reporters.base import Reporter, Summary, reported
+from extraction_lint.reporters.base import Reporter, Summary, reported, rule_url
 from extraction_lint.rules import ALL_RULES
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/extraction-lint/"
 SRCROOT = "%SRCROOT%"
+#: The name of our fingerprint in ``partialFingerprints`` (versioned, as SARIF advises).
+FINGERPRINT_KEY = "extractionLint/v1"
+#: Lines around a finding in ``contextRegion`` (``--show-source``).
+CONTEXT_LINES = 2
+
+SourceLines = Callable[[str], list[str] | None]
 
 
 def artifact_location(path: str) -> dict[str, str]:
     """A relative, percent-encoded URI under ``%SRCROOT%``, or an absolute ``file:`` URI."""
+    # A name that is not UTF-8 (kept as surrogate escapes) is percent-encoded byte by byte.
+    raw = path.encode("utf-8", "surrogateescape")
     if PurePosixPath(path).is_absolute():
-        return {"uri": Path(path).as_uri()}
-    return {"uri": quote(path), "uriBaseId": SRCROOT}
+        return {"uri": "file://" + quote(raw)}
+    return {"uri": quote(raw), "uriBaseId": SRCROOT}
 
 
 def _region(
@@ -41,6 +51,7 @@ def rule_descriptor(rule: type[Any]) -> dict[str, Any]:
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": " ".join(rule.what_it_does.split())},
         "help": {"text": rule.documentation(), "markdown": rule.documentation()},
+        "helpUri": rule_url(rule.code),
         "defaultConfiguration": {"level": "error", "enabled": rule.default_enabled},
         "properties": {"tags": ["extraction-lint"]},
     }
@@ -49,8 +60,12 @@ def rule_descriptor(rule: type[Any]) -> dict[str, Any]:
 class SarifReporter(Reporter):
     """One run, every rule described, one result per finding or unchecked file."""
 
-    def __init__(self, stream: TextIO, *, root: Path) -> None:
+    def __init__(
+        self, stream: TextIO, *, root: Path, source_lines: SourceLines | None = None
+    ) -> None:
         super().__init__(stream)
+        #: With ``--show-source``: each region gets its snippet and a context region.
+        self._source_lines = source_lines
         self._first = True
         self._index = {rule.code: i for i, rule in enumerate(ALL_RULES)}
         self._errors: list[FileError] = []
@@ -75,7 +90,7 @@ class SarifReporter(Reporter):
         self.stream.write(', "results": [')
 
     def _result(self, diagnostic: Diagnostic) -> dict[str, Any]:
-        location = {
+        location: dict[str, Any] = {
             "physicalLocation": {
                 "artifactLocation": artifact_location(diagnostic.path),
                 "region": _region(
@@ -86,6 +101,11 @@ class SarifReporter(Reporter):
                 ),
             }
         }
+        if diagnostic.cell is not None:
+            # Lines and columns count in this cell of the notebook.
+            location["properties"] = {"cell": diagnostic.cell}
+        if self._source_lines is not None:
+            self._add_snippets(location["physicalLocation"], diagnostic)
         result: dict[str, Any] = {
             "ruleId": diagnostic.code,
             "ruleIndex": self._index[diagnostic.code],
@@ -93,6 +113,12 @@ class SarifReporter(Reporter):
             "message": {"text": diagnostic.message},
             "locations": [location],
         }
+        if diagnostic.fingerprint:
+            result["partialFingerprints"] = {
+                FINGERPRINT_KEY: location_fingerprint(diagnostic.path, diagnostic)
+            }
+        if diagnostic.fix is not None:
+            result["properties"] = {"fixApplicability": diagnostic.fix.applicability}
         if diagnostic.related:
             result["relatedLocations"] = [
                 {
@@ -103,9 +129,24 @@ class SarifReporter(Reporter):
                         "region": _region(r.line, r.column),
                     },
                 }
+                | ({"properties": {"cell": r.cell}} if r.cell is not None else {})
                 for i, r in enumerate(diagnostic.related, start=1)
             ]
         return result
+
+    def _add_snippets(self, physical: dict[str, Any], diagnostic: Diagnostic) -> None:
+        assert self._source_lines is not None
+        lines = self._source_lines(diagnostic.path)
+        if not lines or not 1 <= diagnostic.line <= len(lines):
+            return
+        last = min(max(diagnostic.end_line, diagnostic.line), len(lines))
+        physical["region"]["snippet"] = {"text": "\n".join(lines[diagnostic.line - 1 : last])}
+        first, end = max(1, diagnostic.line - CONTEXT_LINES), min(len(lines), last + CONTEXT_LINES)
+        physical["contextRegion"] = {
+            "startLine": first,
+            "endLine": end,
+            "snippet": {"text": "\n".join(lines[first - 1 : end])},
+        }
 
     def add(self, result: FileResult) -> None:
         if result.error is not None:

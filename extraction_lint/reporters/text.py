@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable
 from typing import TextIO
 
@@ -11,29 +10,21 @@ from rich.console import Console
 from rich.text import Text
 
 from extraction_lint.diagnostics import Diagnostic, FileResult
-from extraction_lint.reporters.base import Reporter, Summary, reported
-from extraction_lint.rules import RULES_BY_CODE
+from extraction_lint.reporters.base import (
+    Reporter,
+    Summary,
+    position,
+    printable,
+    reported,
+    statistics,
+)
 
 SourceLines = Callable[[str], list[str] | None]
+#: The lines of one cell of a notebook: (path, cell number) -> lines.
+CellLines = Callable[[str, int], list[str] | None]
 
 #: Lines of context around the primary line in ``--show-source``.
 CONTEXT = 1
-
-#: Characters that would act on the terminal rather than show: C0 and C1 controls (the
-#: escape that starts a colour, cursor or title sequence, the bell, a carriage return) and
-#: the invisible bidirectional and zero-width marks that reorder what a reader sees.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def printable(text: str) -> str:
-    """``text`` with every character that a terminal would act on written as an escape
-    (``\\x1b``), as Ruff shows them: source quoted in a message cannot drive the terminal."""
-    return _UNPRINTABLE.sub(_escape, text)
 
 
 def wants_color(stream: TextIO) -> bool:
@@ -47,7 +38,13 @@ def wants_color(stream: TextIO) -> bool:
 
 
 class TextReporter(Reporter):
-    """``path:line:col: CODE message``; styled only when :func:`wants_color` says so."""
+    """``path:line:col: CODE message``; styled only when :func:`wants_color` says so.
+
+    ``style`` is Ruff's ``--output-format`` for text: ``concise`` (one line per finding),
+    ``full`` (each with its code frame) or ``grouped`` (findings under their file's name).
+    With ``statistics`` the findings give way to counts per rule, as in Ruff; ``quiet``
+    prints the findings and nothing else.
+    """
 
     def __init__(
         self,
@@ -55,8 +52,12 @@ class TextReporter(Reporter):
         *,
         color: bool | None = None,
         show_source: bool = False,
+        style: str = "concise",
         statistics: bool = False,
+        quiet: bool = False,
+        unsafe_fixes: bool = False,
         source_lines: SourceLines | None = None,
+        cell_lines: CellLines | None = None,
     ) -> None:
         super().__init__(stream)
         styled = wants_color(stream) if color is None else color
@@ -67,31 +68,55 @@ class TextReporter(Reporter):
             highlight=False,
             soft_wrap=True,
             emoji=False,
+            markup=False,
         )
-        self.show_source = show_source
+        self.style = "full" if show_source and style == "concise" else style
         self.statistics = statistics
+        self.quiet = quiet
+        self.unsafe_fixes = unsafe_fixes
         self.source_lines = source_lines
+        self.cell_lines = cell_lines
+
+    def _fixable(self, diagnostic: Diagnostic) -> bool:
+        fix = diagnostic.fix
+        return fix is not None and (fix.is_safe or self.unsafe_fixes)
 
     def add(self, result: FileResult) -> None:
-        for diagnostic in reported(result):
+        if self.statistics:
+            return
+        findings = reported(result)
+        if self.style == "grouped" and findings:
+            self.console.print(Text(printable(result.path) + ":", style="bold underline"))
+        for diagnostic in findings:
             line = Text()
-            line.append(printable(diagnostic.path), style="bold")
-            line.append(f":{diagnostic.line}:{diagnostic.column}: ", style="cyan")
+            if self.style == "grouped":
+                line.append(f"  {position(diagnostic)} ", style="cyan")
+            else:
+                line.append(printable(diagnostic.path), style="bold")
+                line.append(f":{position(diagnostic)}: ", style="cyan")
             line.append(diagnostic.code, style="bold red")
+            if self._fixable(diagnostic):
+                line.append(" [*]", style="cyan")
             line.append(" " + printable(diagnostic.message))
             self.console.print(line)
-            if self.show_source:
+            if self.style == "full":
                 self._frame(diagnostic)
+        if self.style == "grouped" and findings:
+            self.console.print()
 
     def _frame(self, diagnostic: Diagnostic) -> None:
-        lines = self.source_lines(diagnostic.path) if self.source_lines else None
+        if diagnostic.cell is not None:
+            lines = self.cell_lines(diagnostic.path, diagnostic.cell) if self.cell_lines else None
+        else:
+            lines = self.source_lines(diagnostic.path) if self.source_lines else None
         if not lines:
             return
         marks: dict[int, tuple[int, str, str]] = {
             diagnostic.line: (diagnostic.column, diagnostic.code, "bold red")
         }
         for related in diagnostic.related:
-            marks.setdefault(related.line, (related.column, related.message, "yellow"))
+            if related.cell == diagnostic.cell:  # a frame shows one cell of a notebook
+                marks.setdefault(related.line, (related.column, related.message, "yellow"))
         shown: set[int] = set()
         for number in sorted(marks):
             for n in range(number - CONTEXT, number + CONTEXT + 1):
@@ -114,15 +139,32 @@ class TextReporter(Reporter):
         self.console.print()
 
     def finish(self, summary: Summary) -> None:
+        if self.quiet:
+            return
         if self.statistics and summary.by_code:
-            for code, count in sorted(summary.by_code.items()):
-                self.console.print(f"{count:>6}  {code}  {RULES_BY_CODE[code].name}")
+            for row in statistics(summary):
+                marker = "  [*]" if row["fixable"] else ""
+                self.console.print(f"{row['count']:>6}  {row['code']}  {row['name']}{marker}")
+        fixable = sum(summary.fixable.values())
+        if fixable:
+            self.console.print(Text(f"[*] {fixable} fixable with the --fix option.", style="cyan"))
+        if summary.hidden_fixes:
+            n = summary.hidden_fixes
+            self.console.print(
+                Text(
+                    f"{n} fix{'es' if n != 1 else ''} available with --unsafe-fixes "
+                    f"({'they add' if n != 1 else 'it adds'} an import of extraction_lint).",
+                    style="dim",
+                )
+            )
         checked = summary.files - summary.skipped
         where = f"{checked} file{'s' if checked != 1 else ''} checked"
         if summary.skipped:
             where += f", {summary.skipped} skipped"
         if summary.suppressed:
             where += f", {summary.suppressed} suppressed by noqa"
+        if summary.baselined:
+            where += f", {summary.baselined} in the baseline"
         if not summary.failed:
             self.console.print(Text(f"All checks passed ({where}).", style="green"))
             return

@@ -38,6 +38,12 @@ class FixSpec:
     replacement: str
     import_line: str | None = None
 
+    @property
+    def applicability(self) -> str:
+        """``"unsafe"`` when the fix adds an import (a new runtime dependency of the
+        module), ``"safe"`` otherwise."""
+        return "unsafe" if self.import_line is not None else "safe"
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from extraction_lint.analysis.calls import SinkCall
     from extraction_lint.analysis.collections import Accumulation
     from extraction_lint.analysis.dataflow import Source
-    from extraction_lint.analysis.model import Scope
+    from extraction_lint.analysis.model import Loop, Scope
     from extraction_lint.analysis.module import ModuleAnalysis
 
 T = TypeVar("T")
@@ -35,11 +35,48 @@ def writes(
                 yield sink, source
 
 
-def sink_label(sink: SinkCall) -> str:
-    """``executemany()`` for a method sink, ``json.dump()`` for a function sink."""
+#: The longest spelling of a function sink a message uses; longer, its qualified name.
+SINK_SPELLING_LIMIT = 24
+
+
+def sink_label(sink: SinkCall, analysis: ModuleAnalysis | None = None) -> str:
+    """```.executemany()``` for a method sink; for a function sink, as the source spells it
+    when ``analysis`` is given and the spelling is short (```np.savez()```), else its
+    qualified name (```numpy.savez()```)."""
     if sink.call.method == sink.name:
         return f"`.{sink.name}()`"
+    if analysis is not None:
+        spelled = analysis.code(sink.call.node.func)
+        if len(spelled) <= SINK_SPELLING_LIMIT:
+            return f"`{spelled}()`"
     return f"`{sink.name}()`"
+
+
+#: The longest loop target a message spells out (``for path``); longer is ``for ...``.
+TARGET_LIMIT = 16
+
+
+def loop_label(analysis: ModuleAnalysis, loop: Loop) -> str:
+    """A loop as a message names it, without its whole header: ```for path``` loop,
+    ```async for page``` loop, ```while``` loop."""
+    import libcst as cst  # loaded already: there is a tree
+
+    node = loop.node
+    if isinstance(node, cst.While):
+        return "`while` loop"
+    target = analysis.code(node.target)
+    if len(target) > TARGET_LIMIT:
+        target = "..."
+    prefix = "async for" if node.asynchronous is not None else "for"
+    return f"`{prefix} {target}` loop"
+
+
+def loops_label(analysis: ModuleAnalysis, loops: Sequence[Loop]) -> str:
+    """``the `for path` loop``, or ``the `for a` and `for b` loops``."""
+    labels = [loop_label(analysis, loop).removesuffix(" loop") for loop in loops]
+    if len(labels) == 1:
+        return f"the {labels[0]} loop"
+    return f"the {', '.join(labels[:-1])} and {labels[-1]} loops"
 
 
 def accumulation_related(analysis: ModuleAnalysis, accumulation: Accumulation) -> list[Related]:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from extraction_lint.rules.base import Finding, Need, Related, Rule
-from extraction_lint.rules.common import accumulation_related, sink_label
+from extraction_lint.rules.common import accumulation_related, loops_label, sink_label
 
 if TYPE_CHECKING:
     from extraction_lint.analysis.collections import Accumulation
@@ -445,6 +445,63 @@ def copy(stream, chunks, con):
     for rows in chunks:
         pass
     con.executemany("INSERT INTO t VALUES (?)", rows)
+""",
+        # SPEC 2.1: a collection bound by tuple unpacking and flushed by re-binding it so.
+        """
+batch, size = [], 0
+for rec in records:
+    batch.append(rec)
+    size += 1
+    if size >= 1_000:
+        con.executemany("INSERT INTO t VALUES (?, ?)", batch)
+        batch, size = [], 0
+con.executemany("INSERT INTO t VALUES (?, ?)", batch)
+""",
+        # SPEC 2.1: unpacking a call's result binds no collection (what it holds is unknown).
+        """
+rows, token = fetch_page(None)
+while token:
+    more, token = fetch_page(token)
+    rows.extend(more)
+con.executemany("INSERT INTO t VALUES (?, ?)", rows)
+""",
+        # SPEC 2.1: tuple unpacking inside an unbounded loop makes per-item collections.
+        """
+for path in paths:
+    rows, errors = [], []
+    for rec in read(path):
+        (rows if rec.ok else errors).append(rec)
+        rows.append(rec)
+    con.executemany("INSERT INTO t VALUES (?, ?)", rows)
+""",
+        # SPEC 2.1: `.items()`, `.keys()` and `.values()` of a module constant are bounded.
+        """
+import pandas as pd
+
+TABLES = {"users": "u.parquet", "orders": "o.parquet"}
+
+
+def export(con):
+    frames = []
+    for table, path in TABLES.items():
+        frames.append(pd.read_parquet(path).assign(table=table))
+    for i, table in enumerate(TABLES.keys()):
+        frames.append(pd.read_sql(f"SELECT * FROM {table}", con).assign(rank=i))
+    for path in sorted(TABLES.values()):
+        frames.append(pd.read_parquet(path))
+    pd.concat(frames).to_parquet("all.parquet")
+""",
+        # SPEC 2.1: a module constant bound once by element-wise unpacking is a display.
+        """
+import pickle
+
+REGIONS, KINDS = ("eu", "us"), ("daily",)
+
+out = []
+for region in REGIONS:
+    for kind in KINDS:
+        out.append(pickle.load(open(f"{region}-{kind}.pkl", "rb")))
+con.executemany("INSERT INTO t VALUES (?)", out)
 """,
     )
     invalid = (
@@ -1044,6 +1101,42 @@ for path in paths:
     rows.extend(load(path))
 con.executemany("INSERT INTO s VALUES (?, ?)", rows)  # EXL001
 """,
+        # SPEC 2.1: a collection bound element-wise in tuple unpacking.
+        """
+rows, token = [], None
+while True:
+    page = api.get("/items", params={"cursor": token})
+    rows.extend(page["items"])
+    token = page.get("next")
+    if not token:
+        break
+con.executemany("INSERT INTO items VALUES (?, ?)", rows)  # EXL001
+""",
+        # SPEC 2.1: `self.attr` collections bound by one unpacking, and a parenthesised one.
+        """
+import pandas as pd
+
+
+class Collector:
+    def run(self, stream):
+        self.rows, self.errors = [], []
+        (frames, names) = ([], set())
+        for msg in stream:
+            self.rows.append(msg.value)
+            frames.append(pd.DataFrame(msg.batch))
+        self.sink.insert_many(self.rows)  # EXL001
+        pd.concat(frames).to_parquet("out.parquet")  # EXL001
+""",
+        # SPEC 2.1: nested unpacking binds each element.
+        """
+import json
+
+(ids, by_id), count = ([], {}), 0
+for rec in read_records(path):
+    by_id[rec["id"]] = rec
+    count += 1
+json.dump(by_id, open("by_id.json", "w"))  # EXL001
+""",
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
@@ -1066,7 +1159,7 @@ con.executemany("INSERT INTO s VALUES (?, ?)", rows)  # EXL001
                     if not before:
                         continue
                     key = before[0].key
-                    loops = " and ".join(f"`{analysis.describe_loop(a.loop)}`" for a in before)
+                    loops = loops_label(analysis, [a.loop for a in before])
                     related: list[Related] = []
                     for accumulation in before:
                         related.extend(accumulation_related(analysis, accumulation))
@@ -1074,9 +1167,8 @@ con.executemany("INSERT INTO s VALUES (?, ?)", rows)  # EXL001
                         code=self.code,
                         node=sink.call.node,
                         message=(
-                            f"`{key}` grows in unbounded loop {loops} and is written whole "
-                            f"by {sink_label(sink)} after it; write inside the loop, per item "
-                            f"or in bounded batches (clear `{key}` after each write)"
+                            f"`{key}` grows in {loops}, then {sink_label(sink, analysis)} writes it whole; "
+                            f"write in batches in the loop"
                         ),
                         related=tuple(related),
                     )

@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from extraction_lint.analysis.catalog import (
+    FRAME_SINK_METHODS,
+    ITERATOR_SINK_FUNCTIONS,
+    ITERATOR_SINK_METHODS,
+)
 from extraction_lint.rules.base import Finding, Need, Related, Rule
 from extraction_lint.rules.common import sink_label, writes
 
 if TYPE_CHECKING:
-    from extraction_lint.analysis.module import ModuleAnalysis
+    import libcst as cst
+
+    from extraction_lint.analysis.calls import SinkCall
+    from extraction_lint.analysis.model import Scope
+    from extraction_lint.analysis.module import Materialization, ModuleAnalysis
 
 
 class MaterializeThenBulkWrite(Rule):
@@ -25,11 +34,30 @@ Reports a bulk write (a *sink*) of a value that materialises an unbounded source
   generator expression or a call (`list(map(load, paths))`,
   `list(itertools.chain.from_iterable(...))`).
 
+Whole reads are materialisations too, since the sink could take the source in batches:
+
+- `<x>.fetchall()`, `<x>.fetchdf()`, `<x>.fetch_df()`;
+- `list(...)` (or `tuple`, `set`, `sorted`) of a name bound to `csv.reader(...)`,
+  `csv.DictReader(...)` or a cursor (`con.cursor()`, `con.execute(sql)`, also as
+  `with con.cursor() as cur:`);
+- the distributed engines' pulls to the driver, called with no arguments:
+  `<x>.toPandas()` and `<x>.collect()` (Spark, polars lazy frames), `<x>.compute()` (Dask).
+  `gc.collect()` and `dask.compute(x)` are not pulls.
+
 The materialisation may reach the sink directly, through a name it is assigned to, or
 through a derivation (`pd.DataFrame([...])`). A plain name as the argument (`list(rows)`)
 is a copy, not a materialisation. A materialisation inside an unbounded loop (or inside an
 unbounded comprehension) holds one iteration's worth and is not reported; a generator
-expression passed straight to the sink is fine.
+expression passed straight to the sink is fine. Nested materialisations written by one sink
+are reported once (`[f(r) for r in cur.fetchall()]` as the whole read).
+
+The message says what streams instead, for that sink and engine: a generator expression
+only where the sink takes any iterable (`executemany`, `writerows`, `writelines`,
+`insert_many`, `add_all`, `copy_records_to_table`, `execute_values`, `execute_batch`);
+one frame per chunk for frame writers (`to_parquet`, `to_csv`, `to_sql`, ...); JSON lines
+for `json.dump`; a `fetchmany(n)` loop for `fetchall()`; iterating the reader; the
+engine's own writer for a pull (`sdf.write.parquet(p)`, `ddf.to_parquet(p)`,
+`lf.sink_parquet(p)`).
 """
     why_bad = """
 The whole source is held in memory before the first record is written: the same failure as
@@ -46,11 +74,22 @@ for path in paths:
 
 # or stream a generator straight into the sink:
 writer.writerows(to_row(rec) for path in paths for rec in load(path))
+
+# read a result in batches rather than with fetchall():
+while batch := src.fetchmany(10_000):
+    dst.executemany(SQL, batch)
+
+# let the engine write, rather than pulling to the driver with toPandas():
+sdf.write.parquet("out.parquet")
 """
     known_problems = """
 Whether a comprehension over a name is large is not known from the source: iterating a
 parameter or a local list counts as unbounded unless it is a display or a module constant
 bound once to a display.
+A `collect()` or `compute()` with no arguments on an object that is not a data frame (a
+custom class's method) counts as a pull when its result reaches a sink. Whether `collect()`
+is Spark's or polars' is told from the module's imports; with both or neither, the
+message names both writers.
 """
     options = """
 - `bounded-range-limit` (default 1000): the largest `range` of literals that counts as
@@ -217,7 +256,7 @@ cursor.execute(query, {key: adapt(value) for key, value in row.items()})
 def sync(stream, cur, con):
     rows = [r.id for r in stream]
     print(len(rows))
-    rows = cur.fetchall()
+    rows = load_ids(cur)
     con.executemany("INSERT INTO t VALUES (?)", rows)
 """,
         # SPEC 2.1: `reversed` of a display runs a known, small number of times.
@@ -226,6 +265,61 @@ import json
 
 names = list(reversed(("alpha", "beta", "gamma")))
 json.dump(names, open("names.json", "w"))
+""",
+        # SPEC 2.3: `fetchmany` in a loop streams: each batch is per-item.
+        """
+while rows := src.fetchmany(10_000):
+    dst.executemany("INSERT INTO t VALUES (?, ?)", rows)
+""",
+        # SPEC 2.3: a whole read inside an unbounded loop holds one table at a time.
+        """
+for table in tables_to_copy(src):
+    rows = src.execute(f"SELECT * FROM {table}").fetchall()
+    dst.executemany(INSERT_SQL[table], rows)
+""",
+        # SPEC 2.3: Spark's own writer streams; `toPandas()` of a small preview writes nothing.
+        """
+def export(sdf, path):
+    sdf.write.parquet(path)
+    preview = sdf.limit(20).toPandas()
+    print(preview)
+""",
+        # SPEC 2.3: `gc.collect()` and `dask.compute(...)` are no frame's pull to the driver.
+        """
+import gc
+import json
+
+import dask
+
+
+def dump(ddf, rows, fh):
+    gc.collect()
+    json.dump(rows, fh)
+    (total,) = dask.compute(ddf.amount.sum())
+    print(total)
+""",
+        # SPEC 2.3: a pull called with arguments is not a whole read.
+        """
+batch = consumer.collect(max_records=500)
+dst.executemany("INSERT INTO events VALUES (?, ?)", batch)
+""",
+        # SPEC 2.3: the reader passed itself to `writerows` streams.
+        """
+import csv
+
+with open("in.csv", newline="") as src, open("out.csv", "w", newline="") as out:
+    csv.writer(out).writerows(csv.reader(src))
+""",
+        # SPEC 2.3: `list(rows)` of a name not bound to a reader or a cursor is a copy.
+        """
+def save(con, rows):
+    con.executemany("INSERT INTO t VALUES (?, ?)", list(rows))
+""",
+        # SPEC 2.3: a whole read that reaches no sink.
+        """
+def count(cur):
+    cur.execute("SELECT id FROM users")
+    return len(cur.fetchall())
 """,
     )
     invalid = (
@@ -468,26 +562,289 @@ for line in open("manifest.txt"):
 frames = [pd.read_parquet(p) for p in paths]
 pd.concat(frames).to_parquet("all.parquet")  # EXL002
 """,
+        # SPEC 2.3: `fetchall()` reads the whole result before `executemany` writes it.
+        """
+def copy(src, dst):
+    src.execute("SELECT id, email FROM users")
+    rows = src.fetchall()
+    dst.executemany("INSERT INTO users VALUES (?, ?)", rows)  # EXL002
+""",
+        # SPEC 2.3: Spark's `toPandas()` pulls the whole frame to the driver.
+        """
+def export(sdf, path):
+    sdf.toPandas().to_parquet(path)  # EXL002
+""",
+        # SPEC 2.3: Dask's `compute()` builds the whole frame in memory.
+        """
+import dask.dataframe as dd
+
+frame = dd.read_csv("raw/*.csv").compute()
+frame.to_csv("all.csv", index=False)  # EXL002
+""",
+        # SPEC 2.3: a polars lazy frame's `collect()` through a method chain.
+        """
+import polars as pl
+
+pl.scan_csv("events/*.csv").filter(pl.col("ok")).collect().write_parquet("ok.parquet")  # EXL002
+""",
+        # SPEC 2.3: Spark's `collect()` reaching `to_sql` through a derivation.
+        """
+import pandas as pd
+
+pd.DataFrame(sdf.collect()).to_sql("events", engine)  # EXL002
+""",
+        # SPEC 2.3: DuckDB's `fetchdf()` / `fetch_df()` read the whole result.
+        """
+def export(con, path):
+    con.execute("SELECT * FROM events").fetchdf().to_parquet(path)  # EXL002
+    con.sql("SELECT * FROM users").fetch_df().to_csv(path.with_suffix(".csv"))  # EXL002
+""",
+        # SPEC 2.3: `list(...)` of a name bound to a csv reader.
+        """
+import csv
+
+with open("users.csv", newline="") as fh:
+    reader = csv.DictReader(fh)
+    db.users.insert_many(list(reader))  # EXL002
+""",
+        # SPEC 2.3: `list(...)` of a name bound to a cursor by `with ... as`.
+        """
+def copy(conn, dst):
+    with conn.cursor() as cur:
+        cur.execute("SELECT id, total FROM orders")
+        dst.executemany("INSERT INTO orders VALUES (%s, %s)", list(cur))  # EXL002
+""",
+        # SPEC 2.3: a whole read in a bounded loop is not per-item.
+        """
+for table in ("users", "orders"):
+    rows = src.execute(f"SELECT * FROM {table}").fetchall()
+    dst.executemany(INSERT_SQL[table], rows)  # EXL002
+""",
+        # SPEC 2.3: SQLAlchemy's `session.execute(stmt, rows)` with a whole read.
+        """
+from sqlalchemy import insert
+
+session.execute(insert(Order), legacy_cur.fetchall())  # EXL002
+""",
+        # SPEC 2.3: a comprehension over a whole read is reported once, as the whole read.
+        """
+def copy(cur, dst):
+    dst.executemany("INSERT INTO t VALUES (?)", [(r[0],) for r in cur.fetchall()])  # EXL002
+""",
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
         for scope in analysis.scopes:
             materializations = analysis.materializations(scope)
-            for sink, materialization in writes(
-                analysis, scope, materializations, lambda m: m.node, lambda m: m.site.order
-            ):
-                text = _shorten(analysis.code(materialization.node))
+            found = list(
+                writes(analysis, scope, materializations, lambda m: m.node, lambda m: m.site.order)
+            )
+            for sink, materialization in found:
+                if any(
+                    other is not materialization
+                    and other_sink is sink
+                    and _stands_for(other, materialization)
+                    for other_sink, other in found
+                ):
+                    continue
+                if materialization.kind == "materialization":
+                    # ``[f(r) for r in cur.fetchall()]``: the whole read says what streams.
+                    materialization = next(
+                        (
+                            m
+                            for m in materializations
+                            if m.kind != "materialization"
+                            and _contains(materialization.node, m.node)
+                        ),
+                        materialization,
+                    )
+                read = materialization.kind != "materialization"
                 yield Finding(
                     code=self.code,
                     node=sink.call.node,
-                    message=(
-                        f"`{text}` materialises an unbounded source whole and is written "
-                        f"by {sink_label(sink)}; pass a generator to the sink or write in "
-                        f"bounded batches inside the loop"
+                    message=message(analysis, scope, sink, materialization),
+                    related=(
+                        Related(
+                            materialization.node, "read whole here" if read else "materialised here"
+                        ),
                     ),
-                    related=(Related(materialization.node, "materialised here"),),
                 )
 
 
-def _shorten(text: str, limit: int = 50) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def _stands_for(kept: Materialization, other: Materialization) -> bool:
+    """Of two nested materialisations written by one sink, one finding is enough: the whole
+    read when there is one (``list(cur.fetchall())``, ``[f(r) for r in cur.fetchall()]``: its
+    advice says what streams), else the outermost."""
+    kept_read = kept.kind != "materialization"
+    other_read = other.kind != "materialization"
+    if kept_read != other_read:
+        return kept_read and _contains(other.node, kept.node)
+    return _contains(kept.node, other.node)
+
+
+def _contains(outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
+    pending = list(outer.children)
+    while pending:
+        node = pending.pop()
+        if node is inner:
+            return True
+        pending.extend(node.children)
+    return False
+
+
+#: The longest receiver or expression a message spells out.
+TEXT_LIMIT = 16
+
+#: What each engine calls its writer for a kind of output (``parquet``, ``csv``, ``json``,
+#: ``table`` for databases), written after the frame: ``sdf.write.parquet(...)``.
+ENGINE_WRITERS: dict[str, dict[str, str]] = {
+    "Spark": {
+        "parquet": "write.parquet",
+        "csv": "write.csv",
+        "json": "write.json",
+        "table": "write.jdbc",
+    },
+    "Dask": {"parquet": "to_parquet", "csv": "to_csv", "json": "to_json", "table": "to_sql"},
+    "polars": {
+        "parquet": "sink_parquet",
+        "csv": "sink_csv",
+        "json": "sink_ndjson",
+        "table": "sink_parquet",
+    },
+}
+_OUTPUT_KINDS: dict[str, str] = {
+    "to_parquet": "parquet",
+    "write_parquet": "parquet",
+    "pyarrow.parquet.write_table": "parquet",
+    "to_feather": "parquet",
+    "to_csv": "csv",
+    "write_csv": "csv",
+    "writerows": "csv",
+    "to_json": "json",
+    "json.dump": "json",
+}
+#: Advice for sinks that take a whole value (not an iterator), by sink name.
+_WHOLE_VALUE_ADVICE: dict[str, str] = {
+    "json.dump": "write JSON lines, one `json.dumps()` per item",
+    "pickle.dump": "`pickle.dump()` one item at a time instead",
+    "pyarrow.parquet.write_table": "write batches with a `pyarrow.parquet.ParquetWriter`",
+}
+
+
+def _short(analysis: ModuleAnalysis, node: cst.CSTNode) -> str | None:
+    text = analysis.code(node)
+    return text if len(text) <= TEXT_LIMIT else None
+
+
+def _is_direct(scope: Scope, sink: SinkCall, node: cst.CSTNode) -> bool:
+    """The sink takes the materialisation itself, or a name it is assigned to."""
+    keys = {
+        key
+        for a in scope.assignments
+        if a.value is node and (key := scope.key_of(a.target)) is not None
+    }
+    return any(d is node or scope.key_of(d) in keys for d in sink.data)
+
+
+def _accepts_iterator(sink: SinkCall) -> bool:
+    """The sink takes any iterable of records, so a generator streams into it."""
+    if sink.call.method == sink.name:
+        return sink.name in ITERATOR_SINK_METHODS
+    return sink.name in ITERATOR_SINK_FUNCTIONS
+
+
+def _engine(analysis: ModuleAnalysis, method: str) -> str | None:
+    """Which engine pulls with ``method``: ``toPandas`` is Spark's, ``compute`` Dask's;
+    ``collect`` is Spark's or polars', told apart by the module's imports."""
+    if method == "toPandas":
+        return "Spark"
+    if method == "compute":
+        return "Dask"
+    imported = {q.split(".", 1)[0] for q in analysis.imports.imports.values()}
+    if "polars" in imported and "pyspark" not in imported:
+        return "polars"
+    if "pyspark" in imported and "polars" not in imported:
+        return "Spark"
+    return None
+
+
+def message(
+    analysis: ModuleAnalysis, scope: Scope, sink: SinkCall, materialization: Materialization
+) -> str:
+    """One sentence: what is held whole, by which sink, and what streams instead."""
+    import libcst as cst  # loaded already: there is a tree
+
+    node = materialization.node
+    label = sink_label(sink, analysis)
+    kind = materialization.kind
+    output = _OUTPUT_KINDS.get(sink.name, "table")
+    if kind in {"whole-read", "driver-pull"}:
+        assert isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+        method = node.func.attr.value
+        receiver = _short(analysis, node.func.value)
+        called = f"`{receiver}.{method}()`" if receiver else f"`{method}()`"
+        frame = receiver or "df"
+        if kind == "whole-read":
+            if method == "fetchall":
+                advice = f"loop over `{receiver or 'cursor'}.fetchmany(n)` and write each batch"
+            else:
+                advice = f"loop over `{receiver or 'result'}.fetch_df_chunk()` and write each chunk"
+            return f"{called} reads the whole result for {label}; {advice}"
+        engine = _engine(analysis, method)
+        if engine is None:
+            spark, polars = ENGINE_WRITERS["Spark"][output], ENGINE_WRITERS["polars"][output]
+            return (
+                f"{called} pulls all the data for {label}; use the engine's writer: "
+                f"Spark `.{spark}()`, polars `.{polars}()`"
+            )
+        writer = ENGINE_WRITERS[engine][output]
+        where = "to the driver" if engine == "Spark" else "into memory"
+        return (
+            f"{called} pulls all the data {where} for {label}; write with {engine}'s own "
+            f"`{frame}.{writer}(...)`"
+        )
+    direct = _is_direct(scope, sink, node)
+    if kind == "reader":
+        assert isinstance(node, cst.Call)
+        source = _short(analysis, node.args[0].value) or "the reader"
+        shown = f"`{source}`" if source != "the reader" else source
+        if direct and _accepts_iterator(sink):
+            advice = f"pass {shown} itself to it"
+        else:
+            advice = f"iterate {shown} and write in bounded batches"
+        return f"`{_short(analysis, node) or 'list(...)'}` reads every row for {label}; {advice}"
+    if direct and _accepts_iterator(sink):
+        comprehension = isinstance(node, cst.ListComp | cst.SetComp | cst.DictComp)
+        advice = (
+            "pass it a generator expression instead"
+            if comprehension
+            else "pass it the iterator instead"
+        )
+    elif sink.call.method == sink.name and sink.name in FRAME_SINK_METHODS:
+        advice = "build and write one frame per chunk in the loop"
+    else:
+        advice = _WHOLE_VALUE_ADVICE.get(sink.name, "write per item or in batches in the loop")
+    return f"{_what(analysis, scope, node)} materialises an unbounded source for {label}; {advice}"
+
+
+def _what(analysis: ModuleAnalysis, scope: Scope, node: cst.BaseExpression) -> str:
+    """The name a materialisation is assigned to, or its code if short, or what it is."""
+    import libcst as cst  # loaded already: there is a tree
+
+    for assignment in scope.assignments:
+        if assignment.value is node:
+            key = scope.key_of(assignment.target)
+            if key is not None:
+                return f"`{key}`"
+    text = _short(analysis, node)
+    if text is not None:
+        return f"`{text}`"
+    if isinstance(node, cst.ListComp):
+        return "a list comprehension"
+    if isinstance(node, cst.SetComp):
+        return "a set comprehension"
+    if isinstance(node, cst.DictComp):
+        return "a dict comprehension"
+    if isinstance(node, cst.Call):
+        return f"`{analysis.code(node.func)}(...)`"
+    return "`[*...]`"

@@ -584,10 +584,8 @@ with open("hosts.txt", "w") as fh:
                     code=self.code,
                     node=sink.call.node,
                     message=(
-                        f"`{name}()` returns `{key}`, which it grows in unbounded loop "
-                        f"`{analysis.describe_loop(helper.accumulation.loop)}`, and the "
-                        f"result is written whole by {sink_label(sink)}; make `{name}` "
-                        f"yield per item or write inside its loop in bounded batches"
+                        f"`{name}()` accumulates `{key}` unbounded for {sink_label(sink, analysis)}; "
+                        f"make it yield items or write in its loop"
                     ),
                     related=tuple(accumulation_related(analysis, helper.accumulation)),
                 )

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from extraction_lint.analysis.catalog import GUARDRAILS_MODULE, canonical_guardrails_name
 from extraction_lint.rules.base import FixSpec
-from extraction_lint.rules.guarded_loop import GuardedLoopRule
+from extraction_lint.rules.guarded_loop import GuardedLoopRule, iterable_text
 
 if TYPE_CHECKING:
     from extraction_lint.analysis.guards import LoopGuards
@@ -49,7 +49,6 @@ class ExtractionLoopWithoutHeartbeat(GuardedLoopRule):
     name = "extraction-loop-without-heartbeat"
     summary = "A loop that loads or writes data reports no progress."
     missing = "heartbeat"
-    advice = "report progress with {guard_form}, a progress bar (`tqdm`) or a log line"
     what_it_does = """
 Reports an *extraction loop* that reports no progress. An extraction loop is an unbounded
 `for`, `async for` or `while` loop whose header or body (nested statements included, called
@@ -79,6 +78,22 @@ A heartbeat is any of:
 
 What a name is bound to is looked up in the function that uses it, then in the functions
 around it and the module; `self.x` in any method of the class.
+
+Not checked (here and by EXL102 and EXL103): loops whose function hands its work to a
+caller, whose own loop is then the extraction loop that owns the guards:
+
+- loops in a generator function (its body holds `yield` or `yield from`, also `async`):
+  each item goes to the consumer;
+- loops in a function or method that implements a loader, a sink or the iteration
+  protocol: its name is exactly a loader or sink method name of the catalogue
+  (`fetchall`, `fetchmany`, `fetchone`, `fetchdf`, `executemany`, `writerows`,
+  `to_parquet`, ..., and names added by `extend-sink-methods`) or `__iter__`, `__next__`,
+  `__aiter__`, `__anext__`. `append` and `execute` do not count (they name jobs too, such
+  as an Airflow operator's `execute`), nor do names that merely end in a loader's word
+  (`load`, `save`, `fetch_all`).
+
+Only the function that holds the loop directly counts: a function nested in a generator is
+checked when it is not a generator itself.
 """
     why_bad = """
 A long job that prints nothing cannot be told apart from a stuck one. The job this tool was
@@ -647,6 +662,85 @@ for proto in protocols:
     blob = pickle.dumps(model, proto)
     restored = pickle.loads(blob)
 """,
+        # SPEC 2.5: a loop in a generator function hands each chunk to the consumer.
+        """
+def iter_chunks(cur, size=10_000):
+    while True:
+        rows = cur.fetchmany(size)
+        if not rows:
+            return
+        yield rows
+""",
+        # SPEC 2.5: `yield from` makes a generator function too.
+        """
+import pickle
+
+
+def iter_subjects(paths):
+    for path in paths:
+        with open(path, "rb") as fh:
+            yield from pickle.load(fh)
+""",
+        # SPEC 2.5: an async generator function.
+        """
+async def stream_batches(cur):
+    while batch := await cur.fetchmany(500):
+        yield [tuple(r) for r in batch]
+""",
+        # SPEC 2.5: a method that implements `fetchall` on top of `fetchmany`.
+        """
+class PagedCursor:
+    def fetchall(self):
+        rows = []
+        while True:
+            page = self.fetchmany(self.arraysize)
+            if not page:
+                break
+            rows.extend(page)
+        return rows
+""",
+        # SPEC 2.5: a method that implements `executemany` in batches.
+        """
+class BatchingCursor:
+    def executemany(self, sql, rows):
+        for chunk in batched(rows, 1_000):
+            self._cursor.executemany(sql, chunk)
+""",
+        # SPEC 2.5: a function named after a sink method (`to_parquet`) implements it.
+        """
+import pyarrow.parquet as pq
+
+
+def to_parquet(tables, path):
+    with pq.ParquetWriter(path, SCHEMA) as writer:
+        for table in tables:
+            writer.write_table(table)
+            pq.write_table(table, path.with_suffix(".bak"))
+""",
+        # SPEC 2.5: `__next__` of the iteration protocol, not a generator.
+        """
+class Rows:
+    def __next__(self):
+        while True:
+            row = self._cur.fetchone()
+            if row is None:
+                raise StopIteration
+            if row[0] is not None:
+                return row
+""",
+        # SPEC 2.5: `__iter__` and `__anext__` of the iteration protocol.
+        """
+class Pages:
+    def __iter__(self):
+        return iter(self._cur.fetchall())
+
+    async def __anext__(self):
+        while True:
+            page = await self._cur.fetchmany(100)
+            if page:
+                return page
+            raise StopAsyncIteration
+""",
     )
     invalid = (
         # SPEC 2.1: a `pandas.read_*` loader imported under another name is a loader.
@@ -986,10 +1080,74 @@ for key in redis_client.scan_iter("session:*"):  # EXL101
     session = pickle.loads(redis_client.get(key))
     sessions_table.insert(session)
 """,
+        # SPEC 2.5: a function nested in a generator runs when it is called: it is checked.
+        """
+import pickle
+
+
+def iter_results(root):
+    def load_all(folder):
+        out = []
+        for part in folder.glob("*.pkl"):  # EXL101
+            out.append(pickle.load(open(part, "rb")))
+        return out
+
+    yield load_all(root)
+""",
+        # SPEC 2.5: `execute` names jobs too (an Airflow operator's): its loop is checked.
+        """
+import pandas as pd
+
+
+class ExportOperator(BaseOperator):
+    def execute(self, context):
+        for path in self.paths:  # EXL101
+            pd.read_csv(path).to_sql("raw", self.engine, if_exists="append")
+""",
+        # SPEC 2.5: `append` names jobs too: its loop is checked.
+        """
+class Table:
+    def append(self, frames):
+        for frame in frames:  # EXL101
+            frame.to_parquet(self.next_path())
+""",
+        # SPEC 2.5: `fetch_all` and `load` are not loader or sink names of the catalogue.
+        """
+import pickle
+
+
+def fetch_all(cur):
+    rows = []
+    while batch := cur.fetchmany(1_000):  # EXL101
+        rows.extend(batch)
+    return rows
+
+
+def load(paths):
+    for path in paths:  # EXL101
+        register(pickle.load(open(path, "rb")))
+""",
+        # SPEC 2.5: a generator nested in the function does not exempt the function's loop.
+        """
+def export(paths, con):
+    def rows(path):
+        yield from parse(path)
+
+    for path in paths:  # EXL101
+        con.executemany("INSERT INTO t VALUES (?, ?)", rows(path))
+""",
     )
 
     def has_protection(self, guards: LoopGuards) -> bool:
         return guards.heartbeat
+
+    def advice(self, analysis: ModuleAnalysis, loop: Loop) -> str:
+        items = iterable_text(analysis, loop)
+        if items is None:
+            return "call `.tick()` of a `guard(...)` or `.update()` of a `tqdm` bar in it, or log in it"
+        guard = _enclosing_guard(analysis, loop)
+        track = f"{guard}.track" if guard is not None else track_name(analysis)[0]
+        return f"wrap `{items}` in `{track}(...)` or `tqdm(...)`, or log progress in its body"
 
     def fix_for(self, analysis: ModuleAnalysis, loop: Loop) -> FixSpec | None:
         """Wrap a ``for`` loop's iterable in the guardrails' ``track(...)``."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from extraction_lint.rules.guarded_loop import GuardedLoopRule
+from extraction_lint.rules.guarded_loop import GuardedLoopRule, guard_advice
 
 if TYPE_CHECKING:
     from extraction_lint.analysis.guards import LoopGuards
+    from extraction_lint.analysis.model import Loop
+    from extraction_lint.analysis.module import ModuleAnalysis
 
 
 class ExtractionLoopWithoutMemoryGuard(GuardedLoopRule):
@@ -15,11 +17,10 @@ class ExtractionLoopWithoutMemoryGuard(GuardedLoopRule):
     name = "extraction-loop-without-memory-guard"
     summary = "A loop that loads or writes data runs with no memory limit."
     missing = "memory guard"
-    advice = "bound its memory with `guard(memory_limit=...)`: {guard_form}"
     what_it_does = """
 Reports an *extraction loop* (see EXL101: an unbounded loop that calls a loader or a bulk
-write; only the outermost of a nest) that runs without a memory guard. A memory guard is
-any of:
+write; only the outermost of a nest; not in a generator function or in an implementation of
+a loader, a sink or `__iter__`) that runs without a memory guard. A memory guard is any of:
 
 - a `with guard(...)` or `with MemoryGuard(...)` block of `extraction_lint.guardrails`
   around the loop (or inside it);
@@ -332,6 +333,23 @@ for path in paths:
     g.check()
     data = pickle.load(open(path, "rb"))
 """,
+        # SPEC 2.5: loops in generator functions and loader implementations are not checked.
+        """
+import pandas as pd
+
+
+def iter_frames(paths):
+    for path in paths:
+        yield pd.read_parquet(path)
+
+
+class Cursor:
+    def fetchall(self):
+        rows = []
+        while page := self.fetchmany(1_000):
+            rows.extend(page)
+        return rows
+""",
     )
     invalid = (
         # SPEC 2.5: a plain extraction loop with no memory guard.
@@ -612,7 +630,20 @@ with guard("/tmp/subjects.lock"):
     for path in pickle_paths:  # EXL102
         con.executemany(INSERT_SQL, pickle.load(open(path, "rb")))
 """,
+        # SPEC 2.5: an operator's `execute` is a job, not a sink: its loop is checked.
+        """
+import pandas as pd
+
+
+class ExportOperator(BaseOperator):
+    def execute(self, context):
+        for path in self.paths:  # EXL102
+            pd.read_csv(path).to_sql("raw", self.engine, if_exists="append")
+""",
     )
+
+    def advice(self, analysis: ModuleAnalysis, loop: Loop) -> str:
+        return guard_advice(analysis, loop, "memory_limit=...")
 
     def has_protection(self, guards: LoopGuards) -> bool:
         return guards.memory

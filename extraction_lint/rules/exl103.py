@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from extraction_lint.rules.guarded_loop import GuardedLoopRule
+from extraction_lint.rules.guarded_loop import GuardedLoopRule, guard_advice
 
 if TYPE_CHECKING:
     from extraction_lint.analysis.guards import LoopGuards
+    from extraction_lint.analysis.model import Loop
+    from extraction_lint.analysis.module import ModuleAnalysis
 
 
 class ExtractionLoopWithoutStallGuard(GuardedLoopRule):
     code = "EXL103"
     name = "extraction-loop-without-stall-guard"
     summary = "A loop that loads or writes data runs with no stall detection or timeout."
-    missing = "stall or timeout guard"
-    advice = "bound its time with `guard(stall_timeout=..., timeout=...)`: {guard_form}"
+    missing = "stall guard"
     what_it_does = """
-Reports an *extraction loop* (see EXL101; only the outermost of a nest) that runs without
+Reports an *extraction loop* (see EXL101; only the outermost of a nest; not in a generator
+function or in an implementation of a loader, a sink or `__iter__`) that runs without
 stall detection or a timeout. A stall or timeout guard is any of:
 
 - a `with guard(...)`, `with StallDetector(...)` or `with Deadline(...)` block of
@@ -320,6 +322,23 @@ with open("out.csv", "w") as out, StallDetector(timeout="5m"):
     while rows := cur.fetchmany(10_000):
         csv.writer(out).writerows(rows)
 """,
+        # SPEC 2.5: loops in generator functions and loader implementations are not checked.
+        """
+import pandas as pd
+
+
+def iter_frames(paths):
+    for path in paths:
+        yield pd.read_parquet(path)
+
+
+class Cursor:
+    def fetchall(self):
+        rows = []
+        while page := self.fetchmany(1_000):
+            rows.extend(page)
+        return rows
+""",
     )
     invalid = (
         # SPEC 2.5: a plain extraction loop with no stall or timeout guard.
@@ -620,7 +639,20 @@ def monthly_sales(paths):
         frames.append(pd.read_parquet(path))
     return pd.concat(frames)
 """,
+        # SPEC 2.5: an operator's `execute` is a job, not a sink: its loop is checked.
+        """
+import pandas as pd
+
+
+class ExportOperator(BaseOperator):
+    def execute(self, context):
+        for path in self.paths:  # EXL103
+            pd.read_csv(path).to_sql("raw", self.engine, if_exists="append")
+""",
     )
+
+    def advice(self, analysis: ModuleAnalysis, loop: Loop) -> str:
+        return guard_advice(analysis, loop, "stall_timeout=...")
 
     def has_protection(self, guards: LoopGuards) -> bool:
         return guards.stall

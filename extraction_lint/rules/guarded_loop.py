@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 from extraction_lint.analysis.catalog import PROGRESS_ITERATORS
+from extraction_lint.analysis.exemptions import guard_exemption
 from extraction_lint.rules.base import Finding, FixSpec, Need, Rule
 
 if TYPE_CHECKING:
@@ -22,11 +23,13 @@ class GuardedLoopRule(Rule):
 
     #: What is missing, for the message ("heartbeat").
     missing: ClassVar[str]
-    #: What to do instead, for the message.
-    advice: ClassVar[str]
 
     def has_protection(self, guards: LoopGuards) -> bool:
         """Whether the loop has the protection this rule asks for."""
+        raise NotImplementedError
+
+    def advice(self, analysis: ModuleAnalysis, loop: Loop) -> str:
+        """What to write instead, for the message (a clause, no final period)."""
         raise NotImplementedError
 
     def fix_for(self, analysis: ModuleAnalysis, loop: Loop) -> FixSpec | None:
@@ -35,45 +38,56 @@ class GuardedLoopRule(Rule):
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
         for loop in analysis.extraction_loops:
+            if guard_exemption(loop, analysis.catalog) is not None:
+                continue
             if self.has_protection(analysis.loop_guards(loop)):
                 continue
             yield Finding(
                 code=self.code,
                 node=loop.node,
                 end_node=loop.header,
-                message=(
-                    f"extraction loop `{analysis.describe_loop(loop)}` has no {self.missing}; "
-                    + self.advice.format(guard_form=guard_form(analysis, loop))
-                ),
+                message=f"extraction loop has no {self.missing}; {self.advice(analysis, loop)}",
                 fix=self.fix_for(analysis, loop),
             )
 
 
-def guard_form(analysis: ModuleAnalysis, loop: Loop) -> str:
-    """The compliant form of this loop with the guardrails API."""
+#: The longest iterable a message spells out; a longer one is written ``...``.
+ITERABLE_LIMIT = 16
+
+
+def iterable_text(analysis: ModuleAnalysis, loop: Loop) -> str | None:
+    """The iterable of a ``for`` loop as a message writes it (a progress iterator around it
+    left out: ``track(xs)`` is ``xs``), ``...`` when long; None for a ``while`` loop."""
     import libcst as cst  # loaded already: there is a tree
 
     node = loop.node
-    if isinstance(node, cst.For):
-        target = analysis.code(node.target)
-        iterable = node.iter
-        if (
-            isinstance(iterable, cst.Call)
-            and iterable.args
-            and analysis.resolve(iterable.func) in PROGRESS_ITERATORS
-        ):
-            iterable = iterable.args[0].value  # track(xs) becomes g.track(xs)
-        items = analysis.code(iterable)
-        guard = _free_name(analysis.code(node))
-        if len(items) > 30:
-            items = "..."
-        return f"`with guard(...) as {guard}:` / `for {target} in {guard}.track({items}):`"
-    guard = _free_name(analysis.code(node))
-    return f"`with guard(...) as {guard}:` around the loop and `{guard}.tick()` in its body"
+    if not isinstance(node, cst.For):
+        return None
+    iterable = node.iter
+    if (
+        isinstance(iterable, cst.Call)
+        and iterable.args
+        and analysis.resolve(iterable.func) in PROGRESS_ITERATORS
+    ):
+        iterable = iterable.args[0].value
+    items = analysis.code(iterable)
+    return items if len(items) <= ITERABLE_LIMIT else "..."
 
 
-def _free_name(code: str) -> str:
+def guard_advice(analysis: ModuleAnalysis, loop: Loop, arguments: str) -> str:
+    """``iterate `g.track(xs)` inside `with guard(<arguments>) as g:``` (or call
+    ``g.tick()`` in a ``while`` loop), with a guard name the loop does not use."""
+    guard = guard_name(analysis, loop)
+    items = iterable_text(analysis, loop)
+    context = f"`with guard({arguments}) as {guard}:`"
+    if items is None:
+        return f"call `{guard}.tick()` in it inside {context}"
+    return f"iterate `{guard}.track({items})` inside {context}"
+
+
+def guard_name(analysis: ModuleAnalysis, loop: Loop) -> str:
     """``g`` for the guard, unless the loop already uses that name."""
+    code = analysis.module.code_for_node(loop.node)
     for name in ("g", "guarded", "extraction_guard"):
         if re.search(rf"\b{name}\b", code) is None:
             return name

@@ -210,7 +210,31 @@ def test_a_job_that_swallows_the_error_and_sits_still_is_ended_after_the_grace_p
     )
     assert result.returncode == 1, result.explain()
     assert result.stdout == "swallowed\n"
-    assert 0.5 + 1.0 <= result.elapsed < 0.5 + 1.0 + 6
-    assert "extract: thread MainThread did not respond within the grace period of 1.0s" in (
+    # A second stall_timeout after the error was raised comes before the grace period.
+    assert 0.5 + 0.5 <= result.elapsed < 0.5 + 1.0 + 6
+    assert "extract: a second stall: StallDetected was raised in thread MainThread " in (
         result.stderr
     )
+
+
+def test_the_longest_durations_accepted_arm_every_timer_without_an_error(
+    run_child: RunChild,
+) -> None:
+    result = run_child(
+        """
+        import time
+        from extraction_lint.guardrails import guard
+        from extraction_lint.guardrails.units import MAX_DURATION
+
+        with guard(total=3, label="extract", heartbeat_every=MAX_DURATION,
+                   stall_timeout=MAX_DURATION, timeout=MAX_DURATION, grace=MAX_DURATION,
+                   watch_output="out.bin", memory_limit="4 GiB", display="log") as g:
+            for i in g.track(range(3)):
+                time.sleep(1.1)  # the watchdog re-arms both timers every second
+        print("done", g.done)
+        """
+    )
+    assert result.returncode == 0, result.explain()
+    assert result.stdout == "done 3\n"
+    assert "Traceback" not in result.stderr, result.explain()
+    assert not result.records("ERROR"), result.explain()

@@ -158,3 +158,75 @@ def test_a_main_thread_that_ignores_the_error_is_ended_after_the_grace_period(
         "ending the process (exit status 1)." in result.stderr
     )
     assert "in stuck_in_signal_blocked" in result.stderr
+
+
+SWALLOWER = """
+import sys, time
+from extraction_lint.guardrails import guard
+
+kind, calls_guard = sys.argv[1], sys.argv[2] == "ticks"
+limits = {"stall": {"stall_timeout": 1}, "deadline": {"timeout": 1}}[kind]
+start = time.monotonic()
+with guard(label="extract", heartbeat_every=60, grace=30, **limits) as g:
+    # Swallows every exception, the guard's too, and keeps moving: a different line
+    # at every step, so the grace period for a thread stuck in one place never ends.
+    while time.monotonic() - start < 20:
+        try:
+            for step in range(5):
+                time.sleep(0.05)
+                if calls_guard:
+                    g.tick(steps=1)
+        except BaseException:
+            pass
+print("not stopped")
+"""
+
+
+@pytest.mark.parametrize(
+    ("kind", "calls"), [("stall", "no-ticks"), ("deadline", "no-ticks"), ("deadline", "ticks")]
+)
+def test_a_loop_that_swallows_the_error_and_goes_on_is_ended_at_the_second_stall_or_timeout(
+    run_child: RunChild, kind: str, calls: str
+) -> None:
+    result = run_child(SWALLOWER, kind, calls)
+    assert result.returncode == 1, result.explain()
+    assert "not stopped" not in result.stdout
+    name, what = ("StallDetected", "stall") if kind == "stall" else ("DeadlineExceeded", "timeout")
+    # The first error at about 1 s, the second one stall_timeout or timeout later: far
+    # sooner than the 30 s grace for a thread stuck in one place.
+    assert result.elapsed < 1.0 + 1.0 + 8.0, result.explain()
+    assert re.search(rf"^{name}: extract: ", result.stderr, re.MULTILINE), result.explain()
+    assert re.search(
+        rf"^extract: a second {what}: {name} was raised in thread MainThread [\d.]+s ago and the "
+        r"block is still running \(the error was caught and not acted on\); ending the process "
+        r"\(exit status 1\)\.$",
+        result.stderr,
+        re.MULTILINE,
+    ), result.explain()
+    assert "Thread stacks now:" in result.stderr
+
+
+def test_a_job_that_takes_the_error_and_cleans_up_within_the_period_ends_as_it_chooses(
+    run_child: RunChild,
+) -> None:
+    result = run_child(
+        """
+        import time
+        from extraction_lint.guardrails import StallDetected, guard
+
+        try:
+            with guard(label="extract", heartbeat_every=60, stall_timeout=1, grace=30):
+                try:
+                    time.sleep(30)
+                except StallDetected:
+                    for _ in range(10):  # saves partial results, well within stall_timeout
+                        time.sleep(0.03)
+                    raise
+        except StallDetected:
+            print("cleaned up")
+        time.sleep(2.5)  # longer than a second stall: nothing is armed any more
+        print("still alive")
+        """
+    )
+    assert result.returncode == 0, result.explain()
+    assert result.stdout == "cleaned up\nstill alive\n"

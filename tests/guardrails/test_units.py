@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from extraction_lint.guardrails import guard, parse_duration, parse_size
-from extraction_lint.guardrails.units import format_bytes, format_duration
+from extraction_lint.guardrails.units import MAX_DURATION, format_bytes, format_duration
 
 GIB = 1024**3
 
@@ -149,3 +149,23 @@ def test_formatted_durations_are_compact() -> None:
     assert format_duration(90) == "1m30s"
     assert format_duration(5025) == "1h23m45s"
     assert format_duration(2 * 86400 + 3600) == "2d01h00m"
+
+
+@pytest.mark.parametrize("parameter", ["stall_timeout", "timeout", "grace", "heartbeat_every"])
+@pytest.mark.parametrize("value", [1e13, 10**16, "1e13s", "200000 days", timedelta.max])
+def test_a_duration_no_timer_can_count_is_refused_when_the_guard_is_built(
+    parameter: str, value: object
+) -> None:
+    with pytest.raises(ValueError, match=rf"^{parameter}: ") as caught:
+        guard(**{parameter: value})  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert repr(value) in message
+    assert "longer than 100 years" in message
+    assert "use None for no limit" in message
+
+
+def test_the_longest_duration_accepted_is_a_hundred_years() -> None:
+    assert parse_duration(MAX_DURATION, "timeout") == MAX_DURATION
+    assert parse_duration("36500 days", "timeout") == MAX_DURATION
+    with pytest.raises(ValueError, match="longer than 100 years"):
+        parse_duration(MAX_DURATION * 1.001, "timeout")

@@ -7,11 +7,12 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from extraction_lint.reference.data import DataShape, make_signals, write_file
 
-from .conftest import fingerprint, rows_by_file, run_reference, write_inputs
+from .conftest import fingerprint, query, rows_by_file, run_reference, write_inputs
 
 MIB = 1024**2
 
@@ -101,3 +102,25 @@ def test_peak_memory_does_not_grow_with_the_number_of_files(tmp_path: Path) -> N
         fingerprint(tmp_path / "many.duckdb").rows == 4 * fingerprint(tmp_path / "few.duckdb").rows
     )
     assert abs(peaks["many"] - peaks["few"]) < 0.2 * peaks["few"], peaks
+
+
+@pytest.mark.slow
+def test_a_stall_while_a_file_is_unpickled_stops_the_run_as_a_stall_not_a_corrupt_file(
+    tmp_path: Path,
+) -> None:
+    data = write_inputs(tmp_path / "in", files=1, subjects=3, length=10)
+    # A valid file that takes seconds to unpickle: 200,000 one-sample signals.
+    write_file(data / "signals_0001_slow.pkl", {f"s{i}": np.zeros(1) for i in range(200_000)})
+    db = tmp_path / "out.duckdb"
+
+    result = run_reference(
+        "extract", data, "--db", db, "--on-error", "skip", "--stall-timeout", "1s"
+    )
+
+    assert result.returncode == 1, result.explain()
+    assert "stopped by StallDetected" in result.stderr, result.explain()
+    assert "corrupt" not in result.stderr
+    assert "signals_0001_slow.pkl" in result.stderr
+    assert result.summary()["status"] == "stopped"
+    assert (result.count("loaded"), result.count("failed")) == (1, 0)
+    assert query(db, "SELECT count(*) FROM errors") == [(0,)]

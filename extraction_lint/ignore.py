@@ -1,0 +1,377 @@
+"""Gitignore patterns (``exclude``, ``.gitignore``, ``.git/info/exclude``, the global git
+excludes file), matched as git matches them.
+
+A pattern is matched against one path at a time, relative to the directory it applies to
+(``exclude``: the configuration's root; a ``.gitignore``: its own directory): ``*`` and
+``?`` never match ``/``, a pattern with a ``/`` before its end is anchored there, one
+without matches a name at any depth, a trailing ``/`` matches directories only, ``**``
+matches across directories, ``!`` re-includes, and the last matching pattern decides. As
+in git, a walk does not enter an ignored directory, which is why nothing under it can be
+re-included.
+
+Patterns are compiled once into an index (``PatternSet``): a path meets only the patterns
+that can match it, each wildcard pattern's regular expression is compiled on first use,
+so a list of tens of thousands of patterns costs little per path.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+
+class _Rule(NamedTuple):
+    """One pattern: its position in the list, whether it re-includes, and its shape."""
+
+    position: int
+    negated: bool
+    dir_only: bool
+    anchored: bool
+    #: The pattern with escapes kept, trailing ``/`` and anchoring ``/`` removed.
+    body: str
+    #: Literal text the matched path (or name) starts and ends with; the whole of it for a
+    #: ``literal`` pattern.
+    head: str
+    tail: str
+    literal: bool
+
+
+_WILDCARD = re.compile(r"[*?\[]")
+_LAST_WILDCARD = re.compile(r"[*?\[\]][^*?\[\]]*\Z")
+_ESCAPE = re.compile(r"\\(.)")
+
+
+def _literal_parts(body: str) -> tuple[str, str, bool]:
+    """The literal text before the first and after the last wildcard, and whether the
+    whole pattern is literal (then head and tail are the unescaped pattern)."""
+    if "\\" in body:
+        if _WILDCARD.search(_ESCAPE.sub("", body)) is None:
+            literal = _ESCAPE.sub(r"\1", body)  # only escapes: a literal in disguise
+            return literal, literal, True
+        first = min(i for i in (body.find(c) for c in "*?[\\") if i >= 0)
+        last = _LAST_WILDCARD.search(body)
+        tail = body[last.start() + 1 :] if last is not None else ""
+        return body[:first], tail if "\\" not in tail else "", False
+    first_match = _WILDCARD.search(body)
+    if first_match is None:
+        return body, body, True
+    last = _LAST_WILDCARD.search(body)
+    return body[: first_match.start()], body[last.start() + 1 :] if last else "", False
+
+
+def parse_pattern(line: str, index: int) -> _Rule | None:
+    """One line of a gitignore file as a rule; None for blank lines and comments."""
+    line = line.rstrip("\r\n")
+    if not line or line[0] == "#":
+        return None
+    if line[-1] == " ":
+        # Trailing spaces are dropped unless escaped with a backslash.
+        stripped = line.rstrip(" ")
+        if stripped.endswith("\\") and not stripped.endswith("\\\\"):
+            stripped += " "
+        line = stripped
+    negated = line[0] == "!"
+    if negated or line.startswith(("\\!", "\\#")):
+        line = line[1:]
+    dir_only = line.endswith("/") and not line.endswith("\\/")
+    if dir_only:
+        line = line.rstrip("/")
+    if not line:
+        return None
+    anchored = "/" in line
+    if anchored:
+        if line.startswith("**/") and "/" not in line[3:]:
+            # ``**/name`` matches ``name`` at any depth: the unanchored form.
+            line, anchored = line[3:], False
+        line = line.removeprefix("/")
+        if not line:
+            return None
+    head, tail, literal = _literal_parts(line)
+    return _Rule(index, negated, dir_only, anchored, line, head, tail, literal)
+
+
+def _segment_regex(segment: str) -> str:
+    """One ``/``-free piece of a pattern as a regular expression."""
+    out: list[str] = []
+    i = 0
+    while i < len(segment):
+        c = segment[i]
+        if c == "\\" and i + 1 < len(segment):
+            out.append(re.escape(segment[i + 1]))
+            i += 2
+            continue
+        if c == "*":
+            while i + 1 < len(segment) and segment[i + 1] == "*":
+                i += 1
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            end = i + 1
+            if end < len(segment) and segment[end] in "!^":
+                end += 1
+            if end < len(segment) and segment[end] == "]":
+                end += 1
+            while end < len(segment) and segment[end] != "]":
+                end += 1
+            if end >= len(segment):
+                out.append(re.escape(c))  # no closing bracket: a literal '['
+            else:
+                inner = segment[i + 1 : end]
+                negate = inner[:1] in ("!", "^")
+                if negate:
+                    inner = inner[1:]
+                inner = inner.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+                out.append(f"[^/{inner}]" if negate else f"[{inner}]")
+                i = end
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
+
+
+def _pattern_regex(body: str) -> re.Pattern[str]:
+    segments = body.split("/")
+    parts: list[str] = []
+    last = len(segments) - 1
+    for position, segment in enumerate(segments):
+        if segment == "**":
+            if position == last:
+                parts.append(".*" if position == 0 else "/.*")
+            elif position == 0:
+                parts.append("(?:.*/)?")
+            else:
+                parts.append("/(?:.*/)?")
+            continue
+        if position > 0 and segments[position - 1] != "**":
+            parts.append("/")
+        parts.append(_segment_regex(segment))
+    return re.compile("".join(parts) + r"\Z", re.DOTALL)
+
+
+class PatternSet:
+    """An ordered list of gitignore patterns, indexed for matching many paths quickly.
+
+    Literal patterns are found by the name (or, anchored, the path) they spell. A wildcard
+    pattern is filed under its literal head, else its literal tail, so that a path meets
+    only the patterns whose head is one of its prefixes or whose tail one of its
+    suffixes (a few dictionary look-ups per character); only patterns with neither (``*``,
+    ``?x*``) are tried on every path.
+    """
+
+    __slots__ = ("_by_head", "_by_tail", "_literal", "_regexes", "_unindexed", "size")
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        #: (anchored, text) -> rules: literal patterns.
+        self._literal: dict[tuple[bool, str], list[_Rule]] = {}
+        self._by_head: dict[tuple[bool, str], list[_Rule]] = {}
+        self._by_tail: dict[tuple[bool, str], list[_Rule]] = {}
+        self._unindexed: list[_Rule] = []
+        self._regexes: dict[int, re.Pattern[str]] = {}
+        count = 0
+        for index, line in enumerate(patterns):
+            rule = parse_pattern(line, index)
+            if rule is None:
+                continue
+            count += 1
+            if rule.literal:
+                self._literal.setdefault((rule.anchored, rule.head), []).append(rule)
+            elif rule.head:
+                self._by_head.setdefault((rule.anchored, rule.head), []).append(rule)
+            elif rule.tail:
+                self._by_tail.setdefault((rule.anchored, rule.tail), []).append(rule)
+            else:
+                self._unindexed.append(rule)
+        self.size = count
+
+    def __bool__(self) -> bool:
+        return self.size > 0
+
+    def _candidates(self, anchored: bool, subject: str) -> Iterator[_Rule]:
+        yield from self._literal.get((anchored, subject), ())
+        if self._by_head:
+            for end in range(1, len(subject) + 1):
+                yield from self._by_head.get((anchored, subject[:end]), ())
+        if self._by_tail:
+            for start in range(len(subject)):
+                yield from self._by_tail.get((anchored, subject[start:]), ())
+
+    def match(self, relative: str, is_dir: bool) -> bool | None:
+        """True: ignored; False: re-included by a ``!`` pattern; None: no pattern matches.
+
+        ``relative`` is ``/``-separated, relative to the directory the patterns apply to.
+        """
+        name = relative.rpartition("/")[2]
+        candidates = [
+            *self._candidates(False, name),
+            *self._candidates(True, relative),
+            *(r for r in self._unindexed),
+        ]
+        # The last pattern that matches decides: try the latest first.
+        candidates.sort(key=lambda r: r.position, reverse=True)
+        for rule in candidates:
+            if rule.dir_only and not is_dir:
+                continue
+            subject = relative if rule.anchored else name
+            if rule.literal or self._regex(rule).match(subject):
+                return not rule.negated
+        return None
+
+    def _regex(self, rule: _Rule) -> re.Pattern[str]:
+        regex = self._regexes.get(rule.position)
+        if regex is None:
+            regex = self._regexes[rule.position] = _pattern_regex(rule.body)
+        return regex
+
+
+def read_patterns(path: Path) -> list[str]:
+    """The lines of an ignore file; none when it is missing or cannot be read (as git)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return []
+    return data.decode("utf-8", errors="surrogateescape").splitlines()
+
+
+# --- git -------------------------------------------------------------------------------------
+
+
+def find_worktree(start: Path) -> Path | None:
+    """The top of the git work tree holding ``start`` (a directory), if any."""
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return None
+
+
+def git_dir(worktree: Path) -> Path | None:
+    """The repository directory of a work tree: ``.git``, or where a ``.git`` file points
+    (linked work trees and submodules), then its common directory."""
+    dot_git = worktree / ".git"
+    if dot_git.is_dir():
+        directory = dot_git
+    else:
+        try:
+            text = dot_git.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        if not text.startswith("gitdir:"):
+            return None
+        directory = Path(text[len("gitdir:") :].strip())
+        if not directory.is_absolute():
+            directory = worktree / directory
+    common = directory / "commondir"
+    if common.is_file():
+        try:
+            pointed = Path(common.read_text(encoding="utf-8", errors="replace").strip())
+        except OSError:
+            return directory
+        return pointed if pointed.is_absolute() else directory / pointed
+    return directory
+
+
+def _config_excludes_file(path: Path) -> str | None:
+    """``core.excludesFile`` as one git config file sets it (the last setting wins)."""
+    value: str | None = None
+    section = ""
+    for raw in read_patterns(path):
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("["):
+            section = line[1 : line.find("]")].strip().split(" ")[0].lower()
+            continue
+        key, sep, rest = line.partition("=")
+        if section == "core" and sep and key.strip().lower() == "excludesfile":
+            rest = rest.split(" #")[0].split(" ;")[0].strip()
+            if len(rest) >= 2 and rest[0] == rest[-1] == '"':
+                rest = rest[1:-1]
+            value = rest
+    return value
+
+
+def global_excludes_file(repository: Path | None) -> Path | None:
+    """The global git excludes file: ``core.excludesFile`` from the system, global and
+    repository configuration, else ``$XDG_CONFIG_HOME/git/ignore``."""
+    home = Path(os.path.expanduser("~"))
+    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    files: list[Path] = []
+    if not os.environ.get("GIT_CONFIG_NOSYSTEM"):
+        files.append(Path(os.environ.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig"))
+    if os.environ.get("GIT_CONFIG_GLOBAL"):
+        files.append(Path(os.environ["GIT_CONFIG_GLOBAL"]))
+    else:
+        files += [xdg / "git" / "config", home / ".gitconfig"]
+    if repository is not None:
+        files.append(repository / "config")
+    value: str | None = None
+    for file in files:
+        value = _config_excludes_file(file) or value
+    if value is None:
+        return xdg / "git" / "ignore"
+    return Path(os.path.expanduser(value))
+
+
+@dataclass(frozen=True, slots=True)
+class IgnoreLevel:
+    """Patterns that apply below ``base``."""
+
+    base: Path
+    patterns: PatternSet
+
+
+class GitIgnore:
+    """The ignore files in force in one directory of a walk, deepest last."""
+
+    __slots__ = ("levels",)
+
+    def __init__(self, levels: Sequence[IgnoreLevel] = ()) -> None:
+        self.levels = tuple(levels)
+
+    @classmethod
+    def for_directory(cls, directory: Path, stop: Path) -> GitIgnore:
+        """What applies inside ``directory`` (absolute): the global excludes file and
+        ``.git/info/exclude`` of its work tree, then the ``.gitignore`` files from the top
+        of the work tree (outside one: from ``stop``, when above) down to ``directory``.
+        """
+        worktree = find_worktree(directory)
+        levels: list[IgnoreLevel] = []
+        if worktree is not None:
+            repository = git_dir(worktree)
+            excludes = global_excludes_file(repository)
+            if excludes is not None:
+                levels.append(IgnoreLevel(worktree, PatternSet(read_patterns(excludes))))
+            if repository is not None:
+                info = read_patterns(repository / "info" / "exclude")
+                levels.append(IgnoreLevel(worktree, PatternSet(info)))
+            top = worktree
+        else:
+            top = stop if stop == directory or stop in directory.parents else directory
+        chain = [directory, *directory.parents]
+        for folder in reversed(chain[: chain.index(top) + 1]):
+            levels.append(IgnoreLevel(folder, PatternSet(read_patterns(folder / ".gitignore"))))
+        return cls([level for level in levels if level.patterns])
+
+    def child(self, directory: Path) -> GitIgnore:
+        """What applies inside ``directory``, a subdirectory of this one's."""
+        patterns = PatternSet(read_patterns(directory / ".gitignore"))
+        if not patterns:
+            return self
+        return GitIgnore((*self.levels, IgnoreLevel(directory, patterns)))
+
+    def ignores(self, path: Path, is_dir: bool) -> bool:
+        """Whether the deepest ignore file with a matching pattern ignores ``path``."""
+        for level in reversed(self.levels):
+            try:
+                relative = path.relative_to(level.base).as_posix()
+            except ValueError:
+                continue
+            verdict = level.patterns.match(relative, is_dir)
+            if verdict is not None:
+                return verdict
+        return False

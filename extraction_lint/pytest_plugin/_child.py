@@ -1,0 +1,127 @@
+"""One size of a memory-scaling test, in a fresh interpreter.
+
+``python -m extraction_lint.pytest_plugin._child REQUEST RESULT``: ``REQUEST`` is a pickle
+written by :mod:`extraction_lint.pytest_plugin.scaling` (the job, its size, the test
+session's ``sys.path`` and working directory, what to measure); ``RESULT`` receives JSON:
+the peaks, or the error that stopped the job with its traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import pickle
+import sys
+import traceback
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .measure import PeakMonitor
+from .sites import top_sites
+
+SNAPSHOT_STEP = 1.25  # a new snapshot each time traced memory passes 1.25x the last one's
+SNAPSHOT_FLOOR = 256 * 1024
+
+
+def load_job(spec: Any) -> Callable[[Any], object]:
+    """The job from its request form: pickled bytes, or ``"module:function"`` /
+    ``"path/to/file.py:function"``."""
+    if isinstance(spec, bytes):
+        job = pickle.loads(spec)
+    else:
+        target, _, qualname = str(spec).rpartition(":")
+        if target.endswith(".py"):
+            path = Path(target).resolve()
+            module_spec = importlib.util.spec_from_file_location(path.stem, path)
+            if module_spec is None or module_spec.loader is None:
+                raise ImportError(f"cannot import {target}")
+            module = importlib.util.module_from_spec(module_spec)
+            sys.modules[path.stem] = module
+            module_spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(target)
+        job = module
+        for part in qualname.split("."):
+            job = getattr(job, part)
+    if not callable(job):
+        raise TypeError(f"the job {spec!r} is not callable")
+    return job
+
+
+class _PeakSnapshots:
+    """Keep the tracemalloc snapshot taken nearest the traced peak."""
+
+    def __init__(self) -> None:
+        self.snapshot: tracemalloc.Snapshot | None = None
+        self.snapshot_traced = 0
+
+    def __call__(self, traced_now: int) -> None:
+        if traced_now < SNAPSHOT_FLOOR or traced_now < self.snapshot_traced * SNAPSHOT_STEP:
+            return
+        # Drop the old one first: two snapshots of a large heap at once would double the cost.
+        self.snapshot = None
+        self.snapshot = tracemalloc.take_snapshot()
+        self.snapshot_traced = traced_now
+
+
+def run(request: dict[str, Any]) -> dict[str, Any]:
+    """Run the job once at ``request["n"]``; the result for the parent."""
+    for entry in reversed(request["sys_path"]):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+    os.chdir(request["cwd"])
+    try:
+        job = load_job(request["job"])
+    except BaseException as error:  # anything the job's import or unpickling raises
+        return {"error": "load", "message": _one_line(error), "traceback": traceback.format_exc()}
+    snapshots = _PeakSnapshots() if request["sites"] else None
+    monitor = PeakMonitor(nframes=request["nframes"], on_sample=snapshots)
+    monitor.start()
+    try:
+        job(request["n"])
+    except BaseException as error:  # the job's own failure, reported by the parent
+        monitor.stop()
+        return {"error": "job", "message": _one_line(error), "traceback": traceback.format_exc()}
+    if snapshots is not None and tracemalloc.is_tracing():
+        # The job's locals are gone by now; this is for jobs whose peak is at their end.
+        snapshots(tracemalloc.get_traced_memory()[0])
+    reading = monitor.stop()
+    result: dict[str, Any] = {
+        "rss_start": reading.rss_start,
+        "peak_rss": reading.peak_rss,
+        "peak_traced": reading.peak_traced,
+        "tracemalloc_overhead": reading.tracemalloc_overhead,
+        "seconds": reading.seconds,
+    }
+    if snapshots is not None:
+        result["sites_traced"] = snapshots.snapshot_traced
+        result["sites"] = (
+            []
+            if snapshots.snapshot is None
+            else [s.to_json() for s in top_sites(snapshots.snapshot)]
+        )
+    return result
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+def main(argv: list[str]) -> int:
+    """Entry point: read the request, run, write the result."""
+    request_path, result_path = argv
+    with open(request_path, "rb") as handle:
+        request = pickle.load(handle)
+    result = run(request)
+    with open(result_path, "w", encoding="utf-8") as handle:
+        json.dump(result, handle)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
