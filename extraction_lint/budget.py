@@ -54,13 +54,9 @@ def run_bounded(work: Callable[[], T], budget: float | None) -> tuple[bool, T | 
             if not expired.is_set():
                 failure.append(error)
 
-    with _stack_lock:
-        previous = threading.stack_size(STACK_SIZE)
-        try:
-            thread = threading.Thread(target=target, name="extraction-lint-check", daemon=True)
-            thread.start()
-        finally:
-            threading.stack_size(previous)
+    thread = _start(target)
+    if thread is None:  # no thread can be made here (a limit on address space): inline
+        return True, work()
     thread.join(budget)
     if thread.is_alive():
         expired.set()
@@ -74,6 +70,24 @@ def run_bounded(work: Callable[[], T], budget: float | None) -> tuple[bool, T | 
     if not outcome:  # interrupted just as it finished
         return False, None
     return True, outcome[0]
+
+
+def _start(target: Callable[[], None]) -> threading.Thread | None:
+    """A started daemon thread running ``target`` on the largest stack it can have:
+    :data:`STACK_SIZE`, else smaller ones where address space is limited; None when no
+    thread can be started."""
+    with _stack_lock:
+        for size in (STACK_SIZE, STACK_SIZE // 8, 0):
+            previous = threading.stack_size(size)
+            try:
+                thread = threading.Thread(target=target, name="extraction-lint-check", daemon=True)
+                thread.start()
+                return thread
+            except (RuntimeError, MemoryError):
+                continue
+            finally:
+                threading.stack_size(previous)
+    return None
 
 
 def _interrupt(ident: int) -> None:

@@ -273,3 +273,21 @@ def test_the_guard_analysis_of_a_loop_looks_only_inside_it(monkeypatch):
         assert len(result.diagnostics) == 3 * n  # EXL101-103 on every loop
         work[n] = counted["n"]
     assert work[400] <= 5 * work[100], work
+
+
+def test_a_check_runs_even_where_no_thread_can_be_started(monkeypatch):
+    """Where address space is limited, a smaller stack is tried, then the check runs inline."""
+    import threading
+
+    from extraction_lint import budget
+
+    sizes = []
+
+    def refuse(self):
+        sizes.append(threading.stack_size())
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    result = check_source(BROKEN.encode(), "good.py", CheckOptions(file_timeout=5))
+    assert [d.code for d in result.diagnostics if d.code == "EXL001"] == ["EXL001"]
+    assert sizes[:2] == [budget.STACK_SIZE, budget.STACK_SIZE // 8]

@@ -22,7 +22,6 @@ from extraction_lint.analysis.catalog import (
     RECORD_LIST_BUILDERS,
     RECORD_LIST_METHODS,
     RECORDS_ORIENT_METHOD,
-    ROUND_TRIP_SERIALIZERS,
     WHOLE_READ_METHODS,
     Catalog,
 )
@@ -33,6 +32,7 @@ from extraction_lint.analysis.collections import (
 )
 from extraction_lint.analysis.collector import Collector
 from extraction_lint.analysis.dataflow import Dataflow, Source
+from extraction_lint.analysis.facts import is_bound_to_serialized, is_serialized
 from extraction_lint.analysis.guards import GuardFacts, LoopGuards
 from extraction_lint.analysis.loops import BoundedLoops, module_constants
 from extraction_lint.analysis.model import (
@@ -438,14 +438,14 @@ class ModuleAnalysis:
             return False
         data = args[0].value
         if isinstance(data, cst.Call):
-            return self.resolve(data.func) in ROUND_TRIP_SERIALIZERS
+            return is_serialized(self.resolve(data.func))
         key = scope.key_of(data)
         if key is None or key in scope.other_bindings:
             return False
-        values = [a.value for a in scope.assignments if scope.key_of(a.target) == key]
-        return bool(values) and all(
-            isinstance(v, cst.Call) and self.resolve(v.func) in ROUND_TRIP_SERIALIZERS
-            for v in values
+        return is_bound_to_serialized(
+            self.resolve(a.value.func) if isinstance(a.value, cst.Call) else None
+            for a in scope.assignments
+            if scope.key_of(a.target) == key
         )
 
     @cached_property
