@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -193,6 +192,8 @@ class BaselineWriter:
             "findings": sorted(self.findings, key=lambda f: (f["path"], f["line"], f["code"])),
         }
         text = json.dumps(data, indent=1, ensure_ascii=True) + "\n"
+        import tempfile
+
         try:
             fd, temporary = tempfile.mkstemp(dir=self.base, prefix=".baseline-", suffix=".tmp")
         except OSError as error:

@@ -6,8 +6,9 @@ itself (its version and the size and modification time of each of its source fil
 that an upgrade or an edit never serves a stale result), the path the file is reported
 under and the options in force for it; the entry records a digest of the file's bytes.
 Editing a file rewrites its entry instead of adding one, so the cache does not grow with
-edits. Entries that no run has used for :data:`MAX_AGE_DAYS` are pruned, and so are the
-oldest when the cache is larger than :data:`MAX_CACHE_BYTES`.
+edits. A run that wrote entries prunes the cache: entries that no run has used for
+:data:`MAX_AGE_DAYS` go, and so do the least recently used when the cache is larger than
+:data:`MAX_CACHE_BYTES`.
 
 Reading an entry is defensive: regular files only (a FIFO, a device, a symbolic link are
 misses), at most :data:`MAX_ENTRY_BYTES`, every field of the expected type and every code
@@ -25,10 +26,7 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
-import shutil
 import stat
-import tempfile
 import time
 from dataclasses import asdict
 from functools import cache
@@ -50,15 +48,13 @@ from extraction_lint.diagnostics import (
 CACHE_DIR_ENV = "EXTRACTION_LINT_CACHE_DIR"
 DEFAULT_DIRNAME = ".extraction_lint_cache"
 #: Bumped when the layout of entries changes; other layouts are removed when pruning.
-FORMAT = "2"
+FORMAT = "3"
 #: The largest entry written (and so the most read): a result larger than this is not kept.
 MAX_ENTRY_BYTES = 4 * 1024 * 1024
 #: Entries not used by any run for this long are removed.
 MAX_AGE_DAYS = 14
 #: When the entries take more than this, the least recently used go first.
 MAX_CACHE_BYTES = 256 * 1024 * 1024
-#: A run that wrote entries prunes the cache when the last pruning is older than this.
-PRUNE_INTERVAL_SECONDS = 3600
 #: A hit refreshes its entry's time (its "last used") when it is older than this.
 _TOUCH_AFTER_SECONDS = 3600
 
@@ -89,6 +85,7 @@ def result_to_json(result: FileResult) -> dict[str, Any]:
         "error": asdict(result.error) if result.error is not None else None,
         "skipped": result.skipped,
         "suppressed": result.suppressed,
+        "dependencies": [list(d) for d in result.dependencies],
     }
 
 
@@ -102,12 +99,15 @@ def _need(condition: bool) -> None:
 
 
 def _object(value: object, required: dict[str, type | tuple[type, ...]]) -> dict[str, Any]:
-    """``value`` as a dict with exactly the ``required`` keys, each of its type."""
-    _need(isinstance(value, dict) and set(value) == set(required))
+    """``value`` as a dict with exactly the ``required`` keys, each of its type, and
+    perhaps a ``cell`` (a position in a notebook: a cell number, or null)."""
+    _need(isinstance(value, dict) and set(value) - {"cell"} == set(required))
     assert isinstance(value, dict)
     for key, kind in required.items():
         item = value[key]
         _need(isinstance(item, kind) and not (isinstance(item, bool) and kind is int))
+    cell = value.get("cell")
+    _need(cell is None or (type(cell) is int and 1 <= cell < 1 << 31))
     return value
 
 
@@ -168,7 +168,9 @@ def _diagnostic(value: object, path: str) -> Diagnostic:
     rule = RULES_BY_CODE.get(data["code"])
     _need(rule is not None and rule.name == data["name"] and data["path"] == path)
     related = tuple(
-        RelatedLocation(r["path"], _position(r["line"]), _position(r["column"]), r["message"])
+        RelatedLocation(
+            r["path"], _position(r["line"]), _position(r["column"]), r["message"], r.get("cell")
+        )
         for r in (_object(item, _RELATED_FIELDS) for item in _list(data["related"]))
     )
     fix = None
@@ -182,6 +184,7 @@ def _diagnostic(value: object, path: str) -> Diagnostic:
                 _position(e["end_line"]),
                 _position(e["end_column"]),
                 e["content"],
+                e.get("cell"),
             )
             for e in (_object(item, _EDIT_FIELDS) for item in _list(fix_data["edits"]))
         )
@@ -197,8 +200,18 @@ def _diagnostic(value: object, path: str) -> Diagnostic:
         message=data["message"],
         related=related,
         fix=fix,
+        cell=data.get("cell"),
         fingerprint=data["fingerprint"],
     )
+
+
+def _dependency(value: object) -> tuple[str, str]:
+    """A module the result depended on: [absolute path, digest of its bytes]."""
+    _need(isinstance(value, list) and len(value) == 2)
+    assert isinstance(value, list)
+    path, digest = value
+    _need(isinstance(path, str) and isinstance(digest, str))
+    return path, digest
 
 
 def result_from_json(data: object, path: str | None = None) -> FileResult:
@@ -213,6 +226,7 @@ def result_from_json(data: object, path: str | None = None) -> FileResult:
                 "error": (dict, type(None)),
                 "skipped": bool,
                 "suppressed": int,
+                "dependencies": list,
             },
         )
         shown = fields["path"]
@@ -222,13 +236,16 @@ def result_from_json(data: object, path: str | None = None) -> FileResult:
         if fields["error"] is not None:
             e = _object(fields["error"], _ERROR_FIELDS)
             _need(e["path"] == shown)
-            error = FileError(shown, e["message"], _position(e["line"]), _position(e["column"]))
+            error = FileError(
+                shown, e["message"], _position(e["line"]), _position(e["column"]), e.get("cell")
+            )
         return FileResult(
             path=shown,
             diagnostics=tuple(_diagnostic(d, shown) for d in fields["diagnostics"]),
             error=error,
             skipped=fields["skipped"],
             suppressed=fields["suppressed"],
+            dependencies=tuple(_dependency(d) for d in fields["dependencies"]),
         )
     except _Invalid:
         raise ValueError("not a cached result") from None
@@ -311,6 +328,9 @@ class ResultCache:
     def _make_secret(self) -> bytes | None:
         if self._read_secret() is not None:
             return self._secret
+        import secrets
+        import tempfile
+
         target = self._entries / "secret"
         try:
             fd, temporary = tempfile.mkstemp(dir=self._entries, prefix=".secret-")
@@ -400,6 +420,8 @@ class ResultCache:
         text = json.dumps(entry, ensure_ascii=True)
         if len(text) > MAX_ENTRY_BYTES:
             return  # too large to be read back: not worth keeping
+        import tempfile
+
         path = self._path(slot)
         try:
             path.parent.mkdir(exist_ok=True)
@@ -432,18 +454,10 @@ class ResultCache:
     # --- pruning ---------------------------------------------------------------------------
 
     def finish(self) -> None:
-        """End of a run: prune when this run wrote entries and the last pruning is old."""
-        if not self.writes:
-            return
-        stamp = self.directory / "last-prune"
-        try:
-            if time.time() - stamp.stat().st_mtime < PRUNE_INTERVAL_SECONDS:
-                return
-        except OSError:
-            pass
-        self.prune()
-        with contextlib.suppress(OSError):
-            stamp.touch()
+        """End of a run: a run that wrote entries prunes the cache (a run served wholly
+        from the cache changed nothing to prune)."""
+        if self.writes:
+            self.prune()
 
     def prune(
         self, *, max_age_days: float = MAX_AGE_DAYS, max_bytes: int = MAX_CACHE_BYTES
@@ -451,6 +465,8 @@ class ResultCache:
         """Remove entries unused for ``max_age_days``, then the least recently used until
         the entries take at most ``max_bytes``, and directories of other entry formats.
         Returns (entries removed, entries kept)."""
+        import shutil
+
         removed = 0
         with contextlib.suppress(OSError):
             for child in self.directory.iterdir():
@@ -492,6 +508,8 @@ class ResultCache:
 
 
 def _remove(path: str) -> int:
+    import shutil
+
     try:
         os.unlink(path)
     except IsADirectoryError:

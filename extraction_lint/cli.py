@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import sys
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from extraction_lint import __version__
+from extraction_lint.analysis.project import find_project_root
 from extraction_lint.baseline import Baseline, BaselineError, BaselineWriter
 from extraction_lint.cache import CACHE_DIR_ENV, DEFAULT_DIRNAME, ResultCache
 from extraction_lint.config import (
@@ -33,9 +35,14 @@ from extraction_lint.config import (
     with_cli_overrides,
 )
 from extraction_lint.diagnostics import FileResult, Fix
-from extraction_lint.discovery import MissingPathError, SourceFile, discover, display_path
+from extraction_lint.discovery import (
+    MissingPathError,
+    SourceFile,
+    discover,
+    display_path,
+    is_notebook,
+)
 from extraction_lint.fixes import apply_fixes, unified_diff
-from extraction_lint.notebook import is_notebook
 from extraction_lint.options import CheckOptions
 from extraction_lint.reporters import FORMATS, Reporter, Summary
 from extraction_lint.rules import ALL_RULES, FILE_NOT_CHECKED, RULES_BY_CODE, UNUSED_NOQA, Rule
@@ -120,7 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--show-source", action="store_true", help="show the code around each finding"
     )
-    parser.add_argument("--fix", action="store_true", help="apply automatic fixes")
+    parser.add_argument(
+        "--fix", action="store_true", help="apply the safe automatic fixes (see --unsafe-fixes)"
+    )
     parser.add_argument("--diff", action="store_true", help="show automatic fixes as a diff")
     unsafe = parser.add_mutually_exclusive_group()
     unsafe.add_argument(
@@ -136,7 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="apply only safe fixes, whatever the configuration says",
     )
     parser.add_argument(
-        "--show-fixes", action="store_true", help="list the fixes applied (or available)"
+        "--show-fixes",
+        action="store_true",
+        help="with --fix or --diff: list the fixes per file and rule",
     )
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="print the findings and nothing else"
@@ -176,6 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="skip what .gitignore files and git's excludes ignore (default: on)",
+    )
+    parser.add_argument(
+        "--exclude",
+        metavar="PATTERNS",
+        action="append",
+        default=None,
+        help="gitignore-style patterns to exclude instead of the default list and the "
+        "configuration's `exclude`, comma separated (repeatable)",
     )
     parser.add_argument(
         "--extend-exclude",
@@ -322,6 +341,12 @@ def _main(argv: list[str]) -> int:
         config = replace(config, unsafe_fixes=args.unsafe_fixes)
     baseline = Baseline.read(Path(args.baseline)) if args.baseline else None
     writer = BaselineWriter(Path(args.write_baseline)) if args.write_baseline else None
+    if writer is not None and not _is_dir(writer.base):
+        # Said before the run, not after it.
+        shown = _printable(args.write_baseline)[:200]
+        raise UsageError(
+            f"--write-baseline {shown}: no such directory {_printable(str(writer.base))[:200]}"
+        )
     timeout = config.per_file_timeout
     if args.per_file_timeout is not None:
         timeout = _per_file_timeout(args.per_file_timeout)
@@ -330,6 +355,8 @@ def _main(argv: list[str]) -> int:
         analysis=config.analysis_settings(),
         prefilter=not args.no_prefilter,
         file_timeout=timeout or None,
+        project_root=str(find_project_root(config.source, config.root, Path.cwd())),
+        run_id=uuid.uuid4().hex,
     )
     cwd = Path.cwd()
     stdin_text: str | None = None
@@ -347,8 +374,8 @@ def _main(argv: list[str]) -> int:
                 choice,
                 stream,
                 cwd,
-                lambda path: _lines(path, stdin_text, args),
                 config,
+                lambda path: _lines(path, stdin_text, args),
                 lambda path, cell: _cell_lines(path, cell, stdin_text, args),
             )
         summary = Summary()
@@ -356,10 +383,16 @@ def _main(argv: list[str]) -> int:
             reporter.start()
 
         def take(result: FileResult, *, fixed: bool = False) -> None:
-            if fixer is not None and not fixed:
-                result = fixer.handle(result)
-            if adder is not None:
-                result = adder.handle(result)
+            try:
+                if fixer is not None and not fixed:
+                    result = fixer.handle(result)
+                if adder is not None:
+                    result = adder.handle(result)
+            except Exception as error:  # a bug must cost one file's edit, not the run
+                _say(
+                    f"extraction-lint: internal error while editing {result.path}: "
+                    f"{type(error).__name__}: {error}; the file is left as it was"
+                )
             before = len(result.diagnostics)
             if writer is not None:
                 writer.add(result)
@@ -390,20 +423,22 @@ def _main(argv: list[str]) -> int:
                 take(result)
         if reporter is not None:
             reporter.finish(summary)
+    # -q prints the findings and nothing else; -s nothing at all (as Ruff).
+    chatty = not (args.quiet or args.silent)
     if writer is not None:
         writer.write()
-        if not args.silent:
+        if chatty:
             n, files_n = len(writer.findings), len(writer.files)
             _say(
                 f"extraction-lint: wrote {n} finding{'s' if n != 1 else ''} in {files_n} "
                 f"file{'s' if files_n != 1 else ''} to the baseline {args.write_baseline}"
             )
-    if adder is not None and not args.silent:
+    if adder is not None and chatty:
         adder.report()
     if fixer is not None:
         if from_stdin and fixer.write and fixed_source is not None:
             sys.stdout.write(fixed_source)
-        if not args.silent:
+        if chatty:
             fixer.report()
         if args.diff:
             return EXIT_FINDINGS if fixer.fixed and not args.exit_zero else EXIT_OK
@@ -435,29 +470,41 @@ class _NoqaAdder:
         if not result.diagnostics:
             return result
         path = Path(result.path)
+        refused: dict[tuple[int | None, int], str]
         try:
             data = path.read_bytes()
-            text = decode(data)
-        except (OSError, SourceError) as error:
+            if is_notebook(result.path):
+                from extraction_lint.notebook import noqa_notebook
+
+                new, added, cell_refused = noqa_notebook(data, result.diagnostics)
+                refused = {(cell, line): reason for cell, line, reason in cell_refused}
+            else:
+                edits = add_noqa(decode(data), result.diagnostics)
+                new = _encoded(edits.text, data) if edits.added else None
+                if edits.added and new is None:
+                    raise UnicodeError(f"its encoding ({_encoding_of(data)}) cannot hold them")
+                added, refused = edits.added, {(None, line): r for line, r in edits.refused}
+        except (OSError, SourceError, UnicodeError) as error:
             reason = getattr(error, "message", None) or getattr(error, "strerror", None)
             _say(f"extraction-lint: cannot add noqa comments to {result.path}: {reason or error}")
             return result
-        edits = add_noqa(text, result.diagnostics)
-        if edits.added:
+        if new is not None:
             try:
-                path.write_bytes(edits.text.encode(_encoding_of(data)))
-            except (OSError, UnicodeEncodeError) as error:
+                path.write_bytes(new)
+            except OSError as error:
                 _say(f"extraction-lint: cannot write {result.path}: {error}")
                 return result
-            self.added += edits.added
+            self.added += added
             self.files += 1
-        refused = {line for line, _ in edits.refused}
-        for line, reason in edits.refused:
-            _say(f"extraction-lint: {result.path}:{line}: no noqa comment added: {reason}")
+        for (cell, line), reason in sorted(
+            refused.items(), key=lambda item: (item[0][0] or 0, item[0][1])
+        ):
+            where = f"cell {cell}:{line}" if cell is not None else str(line)
+            _say(f"extraction-lint: {result.path}:{where}: no noqa comment added: {reason}")
         kept = tuple(
             d
             for d in result.diagnostics
-            if d.line in refused or d.code in {FILE_NOT_CHECKED, UNUSED_NOQA}
+            if (d.cell, d.line) in refused or d.code in {FILE_NOT_CHECKED, UNUSED_NOQA}
         )
         return dataclasses.replace(
             result,
@@ -508,9 +555,7 @@ class _Fixer:
         if not chosen:
             return result, None
         if is_notebook(result.path):
-            return self._fix_notebook(
-                result, file, data, [d.fix for d in chosen if d.fix is not None]
-            )
+            return self._fix_notebook(result, file, data, [d.fix for d in chosen if d.fix])
         try:
             text = decode(data)
         except SourceError:
@@ -518,17 +563,19 @@ class _Fixer:
         fixed = apply_fixes(text, [d.fix for d in chosen if d.fix is not None])
         if not fixed.applied or fixed.text == text:
             return result, None
+        new = _encoded(fixed.text, data)
+        if self.write and new is None:
+            _say(
+                f"extraction-lint: cannot write the fix of {result.path}: its encoding "
+                f"({_encoding_of(data)}) cannot hold the fixed text"
+            )
+            return result, None
         self.fixed += fixed.applied
         self.files += 1
         for d in chosen:
             self.applied[result.path, d.code] += 1
-        if not self.write:
+        if not self.write or new is None:
             self.stream.write(unified_diff(result.path, text, fixed.text))
-            return result, None
-        try:
-            new = fixed.text.encode(_encoding_of(data))
-        except (UnicodeError, LookupError) as error:  # idna raises UnicodeError
-            _say(f"extraction-lint: cannot write the fix of {result.path}: {error}")
             return result, None
         return run_job(Job(file, options_for(self.config, self.options, file), new)), new
 
@@ -602,6 +649,17 @@ class _Fixer:
             )
 
 
+def _encoded(text: str, original: bytes) -> bytes | None:
+    """``text`` in the encoding ``original`` declares, if that encoding holds it exactly
+    (a codec such as idna or punycode may refuse it or change it)."""
+    encoding = _encoding_of(original)
+    try:
+        new = text.encode(encoding)
+        return new if new.decode(encoding) == text else None
+    except (UnicodeError, LookupError, ValueError):
+        return None
+
+
 def _encoding_of(data: bytes) -> str:
     import io
     import tokenize
@@ -644,10 +702,11 @@ def _load_config(args: argparse.Namespace) -> Config:
         config = parse_table(overrides, source=Path(), where="--config", root=Path.cwd())
     elif files:
         path = Path(files[0])
+        shown = _printable(files[0])[:200]
         if _is_dir(path):
-            raise UsageError(f"--config {files[0]}: is a directory, not a file")
+            raise UsageError(f"--config {shown}: is a directory, not a file")
         if not _is_file(files[0]):
-            raise UsageError(f"--config {files[0]}: no such file")
+            raise UsageError(f"--config {shown}: no such file")
         config = load_config(path, explicit=True, overrides=overrides)
     else:
         found = find_config(Path.cwd())
@@ -664,15 +723,28 @@ def _load_config(args: argparse.Namespace) -> Config:
 
 
 def _with_discovery_options(config: Config, args: argparse.Namespace) -> Config:
-    """``--respect-gitignore`` / ``--no-respect-gitignore`` and ``--extend-exclude`` over
-    the configuration file's settings."""
+    """``--[no-]respect-gitignore``, ``--exclude`` and ``--extend-exclude`` over the
+    configuration file's settings (as Ruff: ``--exclude`` replaces, the other adds)."""
     from dataclasses import replace
 
-    extra = tuple(p.strip() for value in args.extend_exclude for p in value.split(",") if p.strip())
-    if args.respect_gitignore is None and not extra:
-        return config
+    from extraction_lint.ignore import pattern_error
+
+    def patterns(values: list[str]) -> tuple[str, ...]:
+        return tuple(p.strip() for value in values for p in value.split(",") if p.strip())
+
+    extra = patterns(args.extend_exclude)
+    exclude = config.exclude if args.exclude is None else patterns(args.exclude)
+    for pattern in (*extra, *(exclude if args.exclude is not None else ())):
+        problem = pattern_error(pattern)
+        if problem is not None:
+            raise UsageError(f"--exclude/--extend-exclude: {pattern!r}: {problem}")
     respect = config.respect_gitignore if args.respect_gitignore is None else args.respect_gitignore
-    return replace(config, respect_gitignore=respect, extend_exclude=config.extend_exclude + extra)
+    return replace(
+        config,
+        respect_gitignore=respect,
+        exclude=exclude,
+        extend_exclude=config.extend_exclude + extra,
+    )
 
 
 def _is_file(path: str | Path) -> bool:
@@ -745,8 +817,8 @@ def _reporter(
     choice: OutputChoice,
     stream: TextIO,
     cwd: Path,
-    source_lines: Callable[[str], list[str] | None],
     config: Config,
+    source_lines: Callable[[str], list[str] | None],
     cell_lines: Callable[[str, int], list[str] | None] | None = None,
 ) -> Reporter:
     if choice.format == "json":
@@ -852,6 +924,9 @@ def _explain(code: str, stream: TextIO, fmt: str) -> int:
         Console(file=stream, highlight=False).print(Markdown(rule.documentation()))
     else:
         stream.write(rule.documentation())
+    from extraction_lint.reporters.base import rule_url
+
+    stream.write(f"\nOnline: {rule_url(rule.code)}\n")
     return EXIT_OK
 
 

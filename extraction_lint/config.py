@@ -20,7 +20,7 @@ from typing import Any
 
 from extraction_lint.analysis.catalog import Catalog
 from extraction_lint.analysis.settings import AnalysisSettings
-from extraction_lint.ignore import PatternSet
+from extraction_lint.ignore import PatternSet, pattern_error
 from extraction_lint.options import DEFAULT_FILE_TIMEOUT
 from extraction_lint.rules import ALL_RULES, FILE_NOT_CHECKED
 
@@ -46,6 +46,10 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
     ".pytest_cache",
     ".extraction_lint_cache",
     "site-packages",
+    # Jupyter's autosaved copies of every notebook, as in Ruff's defaults.
+    ".ipynb_checkpoints",
+    "__pypackages__",
+    ".direnv",
 )
 
 _CODE_PREFIX = re.compile(r"EXL[0-9]{0,3}\Z")
@@ -75,11 +79,11 @@ class Config:
     extend_heartbeat_calls: tuple[str, ...] = ()
     extend_memory_guard_calls: tuple[str, ...] = ()
     extend_stall_guard_calls: tuple[str, ...] = ()
+    #: Apply fixes that may change what the code does (``--unsafe-fixes``).
+    unsafe_fixes: bool = False
     #: Skip what ``.gitignore`` files, ``.git/info/exclude`` and the global git excludes
     #: file ignore when walking directories (as Ruff).
     respect_gitignore: bool = True
-    #: Apply fixes that may change what the code does (``--unsafe-fixes``).
-    unsafe_fixes: bool = False
     #: Directory that relative patterns (``exclude``, ``per-file-ignores``) are relative to.
     root: Path = field(default_factory=Path.cwd)
     #: The file this configuration was read from, if any.
@@ -122,20 +126,30 @@ class Config:
         trailing ``/`` matches directories only, ``!`` re-includes. A path outside the
         root is matched by its name only.
         """
-        patterns = self._exclude_set
-        if not patterns:
+        if not self._exclude_set:
             return False
         absolute = os.path.abspath(path)
-        base = os.path.abspath(self.root)
-        if absolute.startswith(base.rstrip(os.sep) + os.sep):
-            relative = PurePosixPath(Path(absolute[len(base.rstrip(os.sep)) + 1 :])).as_posix()
-        else:
-            relative = Path(absolute).name
-        if not relative or relative == ".":
+        relative = self.relative_to_root(absolute)
+        if relative == "":
             return False
         if is_dir is None:
             is_dir = os.path.isdir(path)
-        return patterns.match(relative, is_dir) is True
+        return self.is_excluded_relative(relative or os.path.basename(absolute), is_dir)
+
+    def relative_to_root(self, absolute: str) -> str | None:
+        """``absolute`` relative to the root, ``/``-separated ('' for the root itself);
+        None when it is not under the root."""
+        base = os.path.abspath(self.root).rstrip(os.sep)
+        if absolute == base:
+            return ""
+        if not absolute.startswith(base + os.sep):
+            return None
+        return absolute[len(base) + 1 :].replace(os.sep, "/")
+
+    def is_excluded_relative(self, relative: str, is_dir: bool) -> bool:
+        """:meth:`is_excluded` for a path already made relative to the root (or, outside
+        it, its name)."""
+        return self._exclude_set.match(relative, is_dir) is True
 
     def is_excluded_with_parents(self, path: Path) -> bool:
         """Whether ``path`` or a directory above it (below the root) is excluded.
@@ -369,6 +383,10 @@ def parse_table(
             values[name] = _codes(key, value, context)
         elif key in {"exclude", "extend-exclude"}:
             values[name] = _strings(key, value, context)
+            for pattern in values[name]:
+                problem = pattern_error(pattern)
+                if problem is not None:
+                    raise ConfigError(f"{context}: `{key}`: {pattern!r}: {problem}")
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
                 raise ConfigError(f"{context}: `{key}` must be a table of glob = [codes]")
@@ -378,7 +396,7 @@ def parse_table(
             )
         elif key == "respect-gitignore":
             if not isinstance(value, bool):
-                raise ConfigError(f"{context}: `{key}` must be true or false, got {value!r}")
+                raise ConfigError(f"{context}: `{key}` must be true or false, got {show(value)}")
             values[name] = value
         elif key == "bounded-range-limit":
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:

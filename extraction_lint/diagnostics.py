@@ -144,3 +144,6 @@ class FileResult:
     #: The result depends on the run, not only on the file (the per-file time budget ran
     #: out): it is reported but never cached.
     transient: bool = False
+    #: Other modules of the project whose code the result depends on (SPEC 2.6), as
+    #: (absolute path, digest of its bytes): the cached result holds while they do.
+    dependencies: tuple[tuple[str, str], ...] = ()

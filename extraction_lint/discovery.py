@@ -6,7 +6,9 @@ Directories are walked in sorted order without following symbolic links to direc
 / ``extend-exclude`` names, a virtualenv (recognised by its ``pyvenv.cfg``), or, with
 ``respect-gitignore`` (the default, as Ruff), what the ``.gitignore`` files, the work
 tree's ``.git/info/exclude`` and the global git excludes file ignore; nor does it yield
-such files. Patterns have gitignore semantics (ignore.py).
+such files. Patterns have gitignore semantics (ignore.py). Inside a repository nested in
+the tree (a submodule, a vendored clone) its own ignore files apply, not the outer ones,
+as git and Ruff see it.
 
 As in Ruff, a path named on the command line is checked even when a pattern matches it:
 ``force_exclude`` (what pre-commit hooks pass) applies ``exclude`` to named paths and the
@@ -26,6 +28,13 @@ from extraction_lint.ignore import GitIgnore
 
 #: Python files and Jupyter notebooks (whose code cells are checked as one module).
 SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
+NOTEBOOK_SUFFIX = ".ipynb"
+
+
+def is_notebook(path: str) -> bool:
+    """Whether a path names a notebook (by its suffix, as Jupyter does); notebook.py, which
+    reads them, is imported only when one is met."""
+    return path.endswith(NOTEBOOK_SUFFIX)
 
 
 class MissingPathError(Exception):
@@ -46,12 +55,15 @@ class SourceFile:
 
 def display_path(path: Path, cwd: Path) -> str:
     """Relative to ``cwd`` when under it, ``/``-separated (SPEC 4)."""
-    absolute = path if path.is_absolute() else cwd / path
-    try:
-        relative = Path(os.path.normpath(absolute)).relative_to(cwd)
-    except ValueError:
-        return Path(os.path.normpath(absolute)).as_posix()
-    return relative.as_posix() or "."
+    # String operations: this runs once per file of a run.
+    absolute = os.path.normpath(os.path.join(cwd, path))
+    base = os.path.normpath(cwd)
+    if absolute == base:
+        return "."
+    prefix = base.rstrip(os.sep) + os.sep
+    if absolute.startswith(prefix):
+        absolute = absolute[len(prefix) :]
+    return absolute.replace(os.sep, "/") if os.sep != "/" else absolute
 
 
 def discover(
@@ -89,46 +101,62 @@ def discover(
 
 
 def _walk(root: Path, config: Config) -> Iterator[Path | OSError]:
+    # Strings, not Path objects: a walk makes several per entry, and on a tree of a few
+    # thousand files building Path objects cost more than the listing.
+    absolute = os.path.abspath(root)
     ignore = None
     if config.respect_gitignore:
-        absolute = Path(os.path.abspath(root))
-        ignore = GitIgnore.for_directory(absolute, Path(os.path.abspath(config.root)))
+        ignore = GitIgnore.for_directory(Path(absolute), Path(os.path.abspath(config.root)))
     # A stack, not recursion: a tree may be deeper than the interpreter's recursion limit.
-    pending: list[tuple[Path, GitIgnore | None]] = [(root, ignore)]
+    pending: list[tuple[str, str, str | None, GitIgnore | None]] = [
+        (str(root), absolute, config.relative_to_root(absolute), ignore)
+    ]
     while pending:
-        directory, ignore = pending.pop()
-        subdirectories: list[tuple[Path, GitIgnore | None]] = []
+        directory, absolute, relative, ignore = pending.pop()
+        subdirectories: list[tuple[str, str, str | None, GitIgnore | None]] = []
         try:
             with os.scandir(directory) as listing:
                 entries = sorted(listing, key=lambda e: e.name)
         except OSError as error:
             if error.filename is None:
-                error.filename = str(directory)
+                error.filename = directory
             yield error
             continue
-        absolute = Path(os.path.abspath(directory))
         for entry in entries:
-            child = directory / entry.name
+            name = entry.name
             try:
                 is_link = entry.is_symlink()
                 is_dir = entry.is_dir(follow_symlinks=False)
             except OSError:
                 continue
+            if not is_dir and not name.endswith(SOURCE_SUFFIXES):
+                continue
+            child = os.path.join(directory, name)
+            child_absolute = absolute.rstrip(os.sep) + os.sep + name
+            # Outside the configuration's root, exclude patterns see the name only.
+            child_relative = (
+                (f"{relative}/{name}" if relative else name) if relative is not None else None
+            )
+            if config.is_excluded_relative(child_relative or name, is_dir):
+                continue
             if is_dir:
-                if config.is_excluded(child, is_dir=True) or (child / "pyvenv.cfg").is_file():
+                if os.path.isfile(os.path.join(child, "pyvenv.cfg")):
                     continue
                 inner = None
                 if ignore is not None:
-                    if ignore.ignores(absolute / entry.name, True):
+                    if ignore.ignores(child_absolute, True):
                         continue
-                    inner = ignore.child(absolute / entry.name)
-                subdirectories.append((child, inner))
-            elif entry.name.endswith(SOURCE_SUFFIXES):
+                    if os.path.lexists(os.path.join(child, ".git")):
+                        # A repository of its own (a submodule, a nested clone): its
+                        # ignore files and excludes apply inside, not the outer ones.
+                        inner = GitIgnore.for_directory(Path(child_absolute), Path(child_absolute))
+                    else:
+                        inner = ignore.child(child_absolute)
+                subdirectories.append((child, child_absolute, child_relative, inner))
+            else:
                 if is_link and os.path.isdir(child):
                     continue  # a link to a directory is not followed
-                if config.is_excluded(child, is_dir=False):
+                if ignore is not None and ignore.ignores(child_absolute, False):
                     continue
-                if ignore is not None and ignore.ignores(absolute / entry.name, False):
-                    continue
-                yield child
+                yield Path(child)
         pending.extend(reversed(subdirectories))

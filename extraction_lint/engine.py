@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import ast
 import functools
+import os
 import stat
-from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from extraction_lint.analysis.model import OutsideFacts
-from extraction_lint.analysis.module import ModuleAnalysis
+from extraction_lint.analysis.outline import class_table
+from extraction_lint.analysis.project import Project
 from extraction_lint.analysis.settings import AnalysisSettings
 from extraction_lint.budget import run_bounded
 from extraction_lint.diagnostics import FileError, FileResult
+from extraction_lint.fallback import check_despite_libcst
 from extraction_lint.options import CheckOptions
-from extraction_lint.positions import TopStatement, diagnostics_of, statement_lines
+from extraction_lint.positions import diagnostics_of, statement_lines
 from extraction_lint.prefilter import Prefilter, Relevance, import_statements
 from extraction_lint.rules import RULES_BY_CODE, UNUSED_NOQA, tree_codes
 from extraction_lint.rules.base import Finding, Rule
@@ -39,8 +41,12 @@ from extraction_lint.source import (
     recursion_limit,
     syntax_check,
 )
-from extraction_lint.sparse import sparse_source
 from extraction_lint.suppression import apply_noqa, has_skip_file
+
+if TYPE_CHECKING:
+    # libcst is imported when a file needs a tree, not to check one in which no rule can
+    # fire (most files of a pre-commit run): its import is most of the start-up time.
+    from extraction_lint.analysis.model import OutsideFacts
 
 __all__ = [
     "CheckOptions",
@@ -64,13 +70,16 @@ def check_path(path: Path, display: str, options: CheckOptions) -> FileResult:
     except OSError as error:
         reason = error.strerror or str(error)
         return _error(display, f"cannot read: {reason}")
-    return check_source(data, display, options)
+    return check_source(data, display, options, path)
 
 
-def check_source(data: bytes, display: str, options: CheckOptions) -> FileResult:
-    """Check the source bytes of one file reported as ``display``."""
+def check_source(
+    data: bytes, display: str, options: CheckOptions, path: Path | None = None
+) -> FileResult:
+    """Check the source bytes of one file reported as ``display``; ``path``: where the file
+    is, for following its imports into the project (SPEC 2.6)."""
     try:
-        return _check(data, display, options)
+        return _check(data, display, options, path)
     except RecursionError:
         return _error(display, "cannot check: code nested too deeply to analyse")
     except Exception as error:  # a bug must cost one file, not the run
@@ -81,7 +90,41 @@ def _error(display: str, message: str, line: int = 1, column: int = 1) -> FileRe
     return FileResult(path=display, error=FileError(display, message, line, column))
 
 
-def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
+def project_for(options: CheckOptions) -> Project:
+    """The project of this run (one per run and process: its modules are read once)."""
+    if not options.run_id:
+        return _new_project(options)
+    key = (options.run_id, options.project_root, options.analysis)
+    project = _PROJECTS.get(key)
+    if project is None:
+        _PROJECTS.clear()  # one run at a time
+        project = _PROJECTS[key] = _new_project(options)
+    return project
+
+
+def _new_project(options: CheckOptions) -> Project:
+    root = Path(options.project_root) if options.project_root is not None else None
+    return Project(root, options.analysis)
+
+
+_PROJECTS: dict[tuple[str, str | None, AnalysisSettings], Project] = {}
+
+
+def _check(data: bytes, display: str, options: CheckOptions, path: Path | None) -> FileResult:
+    project = project_for(options)
+    project.begin(None)
+    try:
+        result = _check_file(data, display, options, path, project)
+    finally:
+        used = project.end()
+    if used and result.error is None:
+        result = replace(result, dependencies=tuple(sorted(used.items())))
+    return result
+
+
+def _check_file(
+    data: bytes, display: str, options: CheckOptions, path: Path | None, project: Project
+) -> FileResult:
     try:
         text = decode(data)
     except SourceError as error:
@@ -94,12 +137,22 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
     prefilter = _prefilter_for(options.analysis, classes) if options.prefilter else None
     if prefilter is not None and prefilter.skips_nothing:
         prefilter = None  # a rule that does not say what it needs is run on every file
+    follows_imports = project.root is not None and path is not None
     try:
-        if not rules or (prefilter is not None and not prefilter.text_may_match(text)):
-            # No rule can fire: nothing to find, and nothing for a noqa comment to suppress.
+        if not rules:
             quick_syntax_check(text, display)
             return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
-        tree = syntax_check(text, display)
+        if prefilter is not None and not prefilter.text_may_match(text):
+            # No rule can fire, unless through a project function the file calls.
+            if not follows_imports:
+                quick_syntax_check(text, display)
+                return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
+            tree = syntax_check(text, display)
+            if not _calls_may_matter(project, tree, text, path, display, names_triggers=False):
+                return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
+            prefilter = None
+        else:
+            tree = syntax_check(text, display)
     except SourceError as error:
         return _error(display, error.message, error.line, error.column)
     source: str = text
@@ -108,16 +161,61 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
     if prefilter is not None:
         relevance = _relevance(prefilter, text, tree)
         if relevance is None:
-            return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
-        sparse = sparse_source(text, tree, relevance)
-        if sparse is not None:
-            source, outside = sparse.text, sparse.outside
+            # A call of a function that loads or writes is a trigger (SPEC 2.6): of this
+            # module, or of another module of the project.
+            if not _calls_may_matter(project, tree, text, path, display, names_triggers=True):
+                return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
+            prefilter = None
+        else:
+            from extraction_lint.sparse import sparse_source
+
+            sparse = sparse_source(text, tree, relevance)
+            if sparse is not None:
+                source, outside = sparse.text, sparse.outside
     lines = statement_lines(tree)
     imports = relevance.imports if relevance is not None else tuple(import_statements(tree))
+    classes_of = class_table(tree) if outside is not None else None
     del tree  # the libcst tree is next: do not hold both
+    prefiltered = prefilter is not None
 
     def analyse() -> FileResult:
-        return _analyse(text, source, outside, imports, lines, rules, display, options)
+        try:
+            # Only the code that can matter; the rest can only hold libcst parse errors,
+            # which a file in which a rule can fire is then spared (a rarity: libcst parses
+            # all the syntax of the interpreter it runs on).
+            with recursion_limit(ANALYSIS_RECURSION_LIMIT):
+                module = parse_checked(for_libcst(source, imports))
+        except SourceError as error:
+            # Valid Python that libcst rejects (a legal mix of tabs and spaces, a construct
+            # it does not know) is checked all the same (fallback.py).
+            checked = check_despite_libcst(
+                data, text, lambda b: _check_file(b, display, options, path, project)
+            )
+            if checked is not None:
+                return checked
+            # Valid Python that libcst cannot parse: checked all the same when no rule can
+            # fire in it (so the result does not depend on the prefilter being on).
+            if prefiltered or _may_match(options, text, syntax_check(text, display)):
+                return _error(display, error.message, error.line, error.column)
+            return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
+        from extraction_lint.analysis.module import ModuleAnalysis
+
+        findings: list[Finding] = []
+        with recursion_limit(ANALYSIS_RECURSION_LIMIT):
+            analysis = ModuleAnalysis(
+                module,
+                options.analysis,
+                outside,
+                project=project,
+                path=os.path.abspath(path) if path is not None else "",
+                display=display,
+                full_text=text,
+                classes=classes_of,
+            )
+            for rule in rules:
+                findings.extend(rule.check(analysis))
+            diagnostics = diagnostics_of(analysis, findings, display, lines, text)
+        return apply_noqa(text, display, diagnostics, want_unused_noqa, options.enabled)
 
     finished, result = run_bounded(analyse, options.file_timeout)
     if not finished or result is None:
@@ -129,40 +227,6 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
     return result
 
 
-def _analyse(
-    text: str,
-    source: str,
-    outside: OutsideFacts | None,
-    imports: Sequence[ast.Import | ast.ImportFrom],
-    lines: list[TopStatement],
-    rules: list[Rule],
-    display: str,
-    options: CheckOptions,
-) -> FileResult:
-    """The libcst parse of ``source`` (the part of ``text`` that can matter), the analysis
-    and the rules: the costly part of a check, run within bounds (see budget.py)."""
-    want_unused_noqa = UNUSED_NOQA in options.enabled
-    try:
-        # Only the code that can matter; the rest can only hold libcst parse errors, which
-        # a file in which a rule can fire is then spared (a rarity: libcst parses all the
-        # syntax of the interpreter it runs on).
-        with recursion_limit(ANALYSIS_RECURSION_LIMIT):
-            module = parse_checked(for_libcst(source, imports))
-    except SourceError as error:
-        # Valid Python that libcst cannot parse: checked all the same when no rule can
-        # fire in it (so the result does not depend on the prefilter being on).
-        if options.prefilter or _may_match(options, text, syntax_check(text, display)):
-            return _error(display, error.message, error.line, error.column)
-        return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
-    findings: list[Finding] = []
-    with recursion_limit(ANALYSIS_RECURSION_LIMIT):
-        analysis = ModuleAnalysis(module, options.analysis, outside)
-        for rule in rules:
-            findings.extend(rule.check(analysis))
-        diagnostics = diagnostics_of(analysis, findings, display, lines, text)
-    return apply_noqa(text, display, diagnostics, want_unused_noqa, options.enabled)
-
-
 @functools.lru_cache(maxsize=8)
 def _prefilter_for(settings: AnalysisSettings, rules: tuple[type[Rule], ...]) -> Prefilter:
     return Prefilter(settings.catalog, [r.code for r in rules], settings.bounded_range_limit)
@@ -172,6 +236,22 @@ def _may_match(options: CheckOptions, text: str, tree: ast.Module) -> bool:
     classes = tuple(RULES_BY_CODE[c] for c in sorted(options.enabled & tree_codes()))
     with recursion_limit(ANALYSIS_RECURSION_LIMIT):
         return _prefilter_for(options.analysis, classes).may_match(text, tree)
+
+
+def _calls_may_matter(
+    project: Project,
+    tree: ast.Module,
+    text: str,
+    path: Path | None,
+    display: str,
+    *,
+    names_triggers: bool,
+) -> bool:
+    """Whether the file calls a project function that may load or write (see
+    :meth:`Project.calls_may_matter`): the prefilter's verdict does not hold then."""
+    where = os.path.abspath(path) if path is not None else ""
+    with recursion_limit(ANALYSIS_RECURSION_LIMIT):
+        return project.calls_may_matter(tree, text, where, display, names_triggers=names_triggers)
 
 
 def _relevance(prefilter: Prefilter, text: str, tree: ast.Module) -> Relevance | None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import bisect
-import difflib
-import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from extraction_lint.diagnostics import Edit, Fix
 
@@ -23,17 +22,25 @@ if TYPE_CHECKING:
 _NEWLINE = re.compile(r"\r\n?|\n")
 
 
-def _import_insertion(lines: Sequence[TopStatement], text: str) -> Edit:
-    """Where a fix adds an import line: after the last top-level import, else after the
-    docstring, else before the first statement."""
-    anchors = [s for s in lines if s.kind in {"import", "docstring"}]
-    if anchors:
-        line = max(s.end for s in anchors) + 1
+def _import_insertion(lines: Sequence[TopStatement], text: str) -> tuple[Edit, bool]:
+    """Where a fix adds an import line, as libcst's and isort's import helpers place it:
+    after the module's leading imports (those before its first other statement, the
+    docstring aside), else after the docstring, else before the first statement; and
+    whether a blank line must follow it (code right after it, not an import)."""
+    index = 1 if lines and lines[0].kind == "docstring" else 0
+    anchor = lines[0] if index else None
+    while index < len(lines) and lines[index].kind == "import":
+        anchor = lines[index]
+        index += 1
+    if anchor is not None:
+        line = anchor.end + 1
     elif lines:
         line = lines[0].first
     else:
         line = text.count("\n") + 1
-    return Edit(line, 1, line, 1, "")
+    following = lines[index] if index < len(lines) else None
+    blank_after = following is not None and following.first == line and following.kind != "import"
+    return Edit(line, 1, line, 1, ""), blank_after
 
 
 def fix_edits(
@@ -43,7 +50,8 @@ def fix_edits(
     text: str,
 ) -> Fix:
     """The :class:`Fix` a rule's :class:`FixSpec` describes, as edits of ``text``: the
-    node's replacement, and the import it needs among the module's imports."""
+    node's replacement, and the import it needs among the module's imports (merged into
+    an existing ``from M import ...`` when there is one)."""
     where = positions[spec.node]
     edits = [
         Edit(
@@ -54,13 +62,16 @@ def fix_edits(
             spec.replacement,
         )
     ]
-    merged = import_edit(text, spec.import_line) if spec.import_line is not None else None
+    merged = None
+    if spec.import_line is not None:
+        imports = [(s.first, s.end) for s in lines if s.kind == "import"]
+        merged = import_edit(text, spec.import_line, imports)
     if merged is not None:
         edits.insert(0, merged)
     elif spec.import_line is not None:
-        at = _import_insertion(lines, text)
+        at, blank_after = _import_insertion(lines, text)
         newline = "\r\n" if "\r\n" in text else "\n"
-        content = spec.import_line + newline
+        content = spec.import_line + newline + (newline if blank_after else "")
         if at.line > text.count("\n") + 1 or (at.line == text.count("\n") + 1 and text):
             content = (newline if not text.endswith(("\n", "\r")) else "") + content
         edits.insert(0, replace(at, content=content))
@@ -127,6 +138,8 @@ def _overlaps(a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
 
 def unified_diff(path: str, before: str, after: str) -> str:
     """The change as a unified diff, as ``git diff`` would show it."""
+    import difflib
+
     lines = difflib.unified_diff(
         before.splitlines(keepends=True),
         after.splitlines(keepends=True),
@@ -141,49 +154,77 @@ _FROM_IMPORT = re.compile(
 )
 
 
-def import_edit(text: str, import_line: str) -> Edit | None:
-    """The edit that makes ``text`` import what ``import_line`` (``from M import N [as A]``)
-    names, made by libcst's own import helper: merged into an existing ``from M import ...``
-    when there is one, else a new line after the module's leading imports. None when
-    libcst cannot parse the module or the import is there already."""
+def import_edit(text: str, import_line: str, imports: Sequence[tuple[int, int]]) -> Edit | None:
+    """The edit that adds the name ``import_line`` (``from M import N [as A]``) imports to
+    an existing top-level ``from M import ...`` of ``text``, where isort would put it (at
+    the end when the names are not sorted), in the statement's layout (one name per line
+    stays one name per line). None when there is no such statement to merge into.
+
+    ``imports`` are the (first, last) lines of the module's top-level import statements.
+    The statements are read with the interpreter's parser, one by one: no tree of the
+    whole module is built again.
+    """
     match = _FROM_IMPORT.match(import_line)
     if match is None:
         return None
-    return _import_edit(text, match["module"], match["name"], match["alias"])
+    lines = text.splitlines(keepends=True)
+    for first, last in reversed(imports):
+        snippet = "".join(lines[first - 1 : last])
+        try:
+            tree = ast.parse(snippet)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        if len(tree.body) != 1:
+            continue
+        statement = tree.body[0]
+        if not (
+            isinstance(statement, ast.ImportFrom)
+            and statement.level == 0
+            and statement.module == match["module"]
+            and statement.names[0].name != "*"
+        ):
+            continue
+        return _merged_name(lines, first, statement, match["name"], match["alias"])
+    return None
 
 
-@functools.lru_cache(maxsize=4)
-def _import_edit(text: str, module: str, name: str, alias: str | None) -> Edit | None:
-    import libcst as cst
-    from libcst.codemod import CodemodContext
-    from libcst.codemod.visitors import AddImportsVisitor
+def _merged_name(
+    lines: list[str], first: int, statement: ast.ImportFrom, name: str, alias: str | None
+) -> Edit:
+    names = statement.names
+    keys = [_name_key(a.name) for a in names]
+    position = bisect.bisect(keys, _name_key(name)) if keys == sorted(keys) else len(names)
+    added = f"{name} as {alias}" if alias else name
+    one_per_line = len({a.lineno for a in names}) == len(names) and names[0].lineno > 1
+    if position < len(names):  # before a name
+        at = names[position]
+        line, offset = at.lineno, at.col_offset
+        if one_per_line:
+            indent = _character_column(lines[first + line - 2], offset) - 1
+            content = f"{added},{_newline(lines)}{' ' * indent}"
+        else:
+            content = f"{added}, "
+    else:  # after the last name
+        at = names[-1]
+        line, offset = at.end_lineno or at.lineno, at.end_col_offset or 0
+        if one_per_line:
+            start = names[-1]
+            indent = _character_column(lines[first + start.lineno - 2], start.col_offset) - 1
+            content = f",{_newline(lines)}{' ' * indent}{added}"
+        else:
+            content = f", {added}"
+    number = first + line - 1
+    column = _character_column(lines[number - 1], offset)
+    return Edit(number, column, number, column, content)
 
-    try:
-        tree = cst.parse_module(text)
-    except (cst.ParserSyntaxError, RecursionError, ValueError):
-        return None
-    context = CodemodContext()
-    AddImportsVisitor.add_needed_import(context, module, name, alias)
-    try:
-        changed = AddImportsVisitor(context).transform_module(tree)
-        new = changed.visit(_SortAddedName(module, name, alias)).code
-    except (cst.CSTValidationError, RecursionError, ValueError):
-        return None
-    if new == text:
-        return None
-    start = 0
-    limit = min(len(text), len(new))
-    while start < limit and text[start] == new[start]:
-        start += 1
-    end = 0
-    while end < limit - start and text[len(text) - 1 - end] == new[len(new) - 1 - end]:
-        end += 1
-    old_end = len(text) - end
-    content = new[start : len(new) - end]
-    starts = _line_starts(text)
-    line, column = _position(starts, start)
-    end_line, end_column = _position(starts, old_end)
-    return Edit(line, column, end_line, end_column, content)
+
+def _newline(lines: list[str]) -> str:
+    return "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+
+
+def _character_column(line: str, byte_offset: int) -> int:
+    """The 1-based character column of a UTF-8 byte offset in ``line`` (ast counts bytes)."""
+    return len(line.encode("utf-8")[:byte_offset].decode("utf-8", "replace")) + 1
 
 
 def _name_key(name: str) -> tuple[int, str]:
@@ -191,75 +232,6 @@ def _name_key(name: str) -> tuple[int, str]:
     if len(name) > 1 and name.isupper():
         return 0, name
     return (1 if name[:1].isupper() else 2), name
-
-
-def _alias_name(alias: Any) -> str:
-    import libcst as cst
-
-    return cst.helpers.get_full_name_for_node(alias.name) or ""
-
-
-def _added_name_transformer() -> type[Any]:
-    import libcst as cst
-
-    class SortAddedName(cst.CSTTransformer):
-        """Moves a name that libcst added to an existing ``from M import ...`` to where
-        isort would put it (at the end when the names are not sorted), keeping the
-        statement's comma style."""
-
-        def __init__(self, module: str, name: str, alias: str | None) -> None:
-            super().__init__()
-            self.module, self.name, self.alias = module, name, alias
-
-        def leave_ImportFrom(
-            self, original: cst.ImportFrom, updated: cst.ImportFrom
-        ) -> cst.ImportFrom:
-            names = updated.names
-            if isinstance(names, cst.ImportStar) or updated.relative or updated.module is None:
-                return updated
-            if cst.helpers.get_full_name_for_node(updated.module) != self.module:
-                return updated
-            if len(names) < 2:
-                return updated
-            added = [
-                a
-                for a in names
-                if _alias_name(a) == self.name
-                and (a.evaluated_alias if a.asname else None) == self.alias
-            ]
-            if len(added) != 1:
-                return updated
-            new = added[0]
-            others = [a for a in names if a is not new]
-            keys = [_name_key(_alias_name(a)) for a in others]
-            position = (
-                bisect.bisect(keys, _name_key(self.name)) if keys == sorted(keys) else len(others)
-            )
-            ordered = [*others[:position], new, *others[position:]]
-            # A separator between two of the names, else the line break after the
-            # parenthesis (one name per line), else a space.
-            separators = [a.comma for a in others[:-1] if isinstance(a.comma, cst.Comma)]
-            between: cst.Comma
-            if separators:
-                between = separators[0]
-            elif updated.lpar is not None and isinstance(
-                updated.lpar.whitespace_after, cst.ParenthesizedWhitespace
-            ):
-                between = cst.Comma(whitespace_after=updated.lpar.whitespace_after)
-            else:
-                between = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-            last_comma = others[-1].comma
-            rebuilt = [
-                a.with_changes(comma=between if i < len(ordered) - 1 else last_comma)
-                for i, a in enumerate(ordered)
-            ]
-            return updated.with_changes(names=rebuilt)
-
-    return SortAddedName
-
-
-def _SortAddedName(module: str, name: str, alias: str | None) -> Any:
-    return _added_name_transformer()(module, name, alias)
 
 
 def _position(starts: list[int], offset: int) -> tuple[int, int]:

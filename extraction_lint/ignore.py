@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ class _Rule(NamedTuple):
     literal: bool
 
 
+_NEVER = re.compile(r"(?!)")
 _WILDCARD = re.compile(r"[*?\[]")
 _LAST_WILDCARD = re.compile(r"[*?\[\]][^*?\[\]]*\Z")
 _ESCAPE = re.compile(r"\\(.)")
@@ -91,6 +93,8 @@ def parse_pattern(line: str, index: int) -> _Rule | None:
         if not line:
             return None
     head, tail, literal = _literal_parts(line)
+    if "**/" in line:
+        tail = tail.lstrip("/")  # ``**/`` matches no directory too: ``**/b`` matches ``b``
     return _Rule(index, negated, dir_only, anchored, line, head, tail, literal)
 
 
@@ -134,8 +138,11 @@ def _segment_regex(segment: str) -> str:
     return "".join(out)
 
 
-def _pattern_regex(body: str) -> re.Pattern[str]:
-    segments = body.split("/")
+def _body_regex(body: str) -> str:
+    segments: list[str] = []
+    for segment in body.split("/"):
+        if not (segment == "**" and segments and segments[-1] == "**"):
+            segments.append(segment)  # a run of ``**`` matches what one does
     parts: list[str] = []
     last = len(segments) - 1
     for position, segment in enumerate(segments):
@@ -150,7 +157,28 @@ def _pattern_regex(body: str) -> re.Pattern[str]:
         if position > 0 and segments[position - 1] != "**":
             parts.append("/")
         parts.append(_segment_regex(segment))
-    return re.compile("".join(parts) + r"\Z", re.DOTALL)
+    return "".join(parts)
+
+
+def _pattern_regex(body: str) -> re.Pattern[str]:
+    """The regular expression of a pattern's body, matched against a whole path.
+
+    As git's matcher does: a literal head is compared first and the rest matched alone,
+    so a ``**`` right after the head (``/a**``, ``/a**/b``) is a ``**`` that crosses
+    directories, while ``*`` elsewhere never does.
+    """
+    first = next((i for i, c in enumerate(body) if c in "*?[\\"), None)
+    if first and body.startswith("**", first):
+        end = first
+        while end < len(body) and body[end] == "*":
+            end += 1
+        head = re.escape(body[:first])
+        if end == len(body):
+            return re.compile(head + ".*\\Z", re.DOTALL)
+        if body[end] == "/":
+            rest = _body_regex(body[end + 1 :])
+            return re.compile(head + "(?:.*/)?" + rest + "\\Z", re.DOTALL)
+    return re.compile(_body_regex(body) + r"\Z", re.DOTALL)
 
 
 class PatternSet:
@@ -224,15 +252,49 @@ class PatternSet:
     def _regex(self, rule: _Rule) -> re.Pattern[str]:
         regex = self._regexes.get(rule.position)
         if regex is None:
-            regex = self._regexes[rule.position] = _pattern_regex(rule.body)
+            try:
+                regex = _pattern_regex(rule.body)
+            except re.error:
+                regex = _NEVER  # a range such as [z-a]: git's matcher matches nothing
+            self._regexes[rule.position] = regex
         return regex
 
 
-def read_patterns(path: Path) -> list[str]:
-    """The lines of an ignore file; none when it is missing or cannot be read (as git)."""
+def pattern_error(line: str) -> str | None:
+    """What is wrong with a pattern git would silently never match (a reversed range such
+    as ``[z-a]``), for patterns that a configuration names; None when it is usable."""
+    if "[" not in line:
+        return None
+    rule = parse_pattern(line, 0)
+    if rule is None or rule.literal:
+        return None
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        _pattern_regex(rule.body)
+    except re.error as error:
+        return f"bad character class ({error.msg})"
+    return None
+
+
+#: An ignore or git configuration file larger than this is not read (nor anything past it).
+MAX_IGNORE_FILE_BYTES = 64 * 1024 * 1024
+
+
+def read_patterns(path: Path) -> list[str]:
+    """The lines of an ignore file; none when it is missing or cannot be read (as git).
+
+    Only regular files are read, and at most :data:`MAX_IGNORE_FILE_BYTES`: a FIFO would
+    block the walk, a link to ``/dev/zero`` would never end.
+    """
+    try:
+        # Non-blocking, so that opening a FIFO returns at once (then it is refused).
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return []
+    try:
+        with open(descriptor, "rb", buffering=0, closefd=True) as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return []
+            data = handle.read(MAX_IGNORE_FILE_BYTES)
     except OSError:
         return []
     return data.decode("utf-8", errors="surrogateescape").splitlines()
@@ -256,10 +318,7 @@ def git_dir(worktree: Path) -> Path | None:
     if dot_git.is_dir():
         directory = dot_git
     else:
-        try:
-            text = dot_git.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return None
+        text = "\n".join(read_patterns(dot_git))
         if not text.startswith("gitdir:"):
             return None
         directory = Path(text[len("gitdir:") :].strip())
@@ -267,10 +326,10 @@ def git_dir(worktree: Path) -> Path | None:
             directory = worktree / directory
     common = directory / "commondir"
     if common.is_file():
-        try:
-            pointed = Path(common.read_text(encoding="utf-8", errors="replace").strip())
-        except OSError:
+        lines = read_patterns(common)
+        if not lines or not lines[0].strip():
             return directory
+        pointed = Path(lines[0].strip())
         return pointed if pointed.is_absolute() else directory / pointed
     return directory
 
@@ -319,9 +378,9 @@ def global_excludes_file(repository: Path | None) -> Path | None:
 
 @dataclass(frozen=True, slots=True)
 class IgnoreLevel:
-    """Patterns that apply below ``base``."""
+    """Patterns that apply below ``base`` (an absolute path, as a string)."""
 
-    base: Path
+    base: str
     patterns: PatternSet
 
 
@@ -345,33 +404,34 @@ class GitIgnore:
             repository = git_dir(worktree)
             excludes = global_excludes_file(repository)
             if excludes is not None:
-                levels.append(IgnoreLevel(worktree, PatternSet(read_patterns(excludes))))
+                levels.append(IgnoreLevel(str(worktree), PatternSet(read_patterns(excludes))))
             if repository is not None:
                 info = read_patterns(repository / "info" / "exclude")
-                levels.append(IgnoreLevel(worktree, PatternSet(info)))
+                levels.append(IgnoreLevel(str(worktree), PatternSet(info)))
             top = worktree
         else:
             top = stop if stop == directory or stop in directory.parents else directory
         chain = [directory, *directory.parents]
         for folder in reversed(chain[: chain.index(top) + 1]):
-            levels.append(IgnoreLevel(folder, PatternSet(read_patterns(folder / ".gitignore"))))
+            patterns = PatternSet(read_patterns(folder / ".gitignore"))
+            levels.append(IgnoreLevel(str(folder), patterns))
         return cls([level for level in levels if level.patterns])
 
-    def child(self, directory: Path) -> GitIgnore:
-        """What applies inside ``directory``, a subdirectory of this one's."""
-        patterns = PatternSet(read_patterns(directory / ".gitignore"))
+    def child(self, directory: str) -> GitIgnore:
+        """What applies inside ``directory`` (absolute), a subdirectory of this one's."""
+        patterns = PatternSet(read_patterns(Path(directory, ".gitignore")))
         if not patterns:
             return self
         return GitIgnore((*self.levels, IgnoreLevel(directory, patterns)))
 
-    def ignores(self, path: Path, is_dir: bool) -> bool:
-        """Whether the deepest ignore file with a matching pattern ignores ``path``."""
+    def ignores(self, path: str, is_dir: bool) -> bool:
+        """Whether the deepest ignore file with a matching pattern ignores ``path``
+        (absolute)."""
         for level in reversed(self.levels):
-            try:
-                relative = path.relative_to(level.base).as_posix()
-            except ValueError:
+            base = level.base.rstrip("/")
+            if not path.startswith(base + "/"):
                 continue
-            verdict = level.patterns.match(relative, is_dir)
+            verdict = level.patterns.match(path[len(base) + 1 :], is_dir)
             if verdict is not None:
                 return verdict
         return False

@@ -11,22 +11,26 @@ and its continuation lines become blank; a cell magic (``%%bash``) leaves its ce
 unless it runs its body as Python (``%%time``, ``%%capture``...), when only its first line
 is blanked.
 
-``--fix`` writes a notebook back by replacing, in the original bytes, only the JSON
-strings of the cells whose source changed: indentation, key order, escapes, outputs and
-the trailing newline stay as they were.
+``--fix`` and ``--add-noqa`` write a notebook back by replacing, in the original text,
+only the JSON values of the cells whose source changed: indentation, key order, escapes,
+outputs and the trailing newline stay as they were. For formats that count the file's own
+lines (SARIF, GitHub annotations), :class:`FilePositions` finds where a cell's line stands
+in the notebook's JSON.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from extraction_lint.diagnostics import Diagnostic, Edit, FileError, FileResult, Fix
+from extraction_lint.discovery import NOTEBOOK_SUFFIX, is_notebook
 
-NOTEBOOK_SUFFIX = ".ipynb"
+__all__ = ["NOTEBOOK_SUFFIX", "check_notebook", "is_notebook"]
+
 
 #: Cell magics whose body is Python run by IPython (the rest hold other languages).
 PYTHON_CELL_MAGICS = frozenset(
@@ -40,11 +44,6 @@ _HELP = re.compile(r"\?{1,2}[A-Za-z_]|[A-Za-z_][\w.]*\?{1,2}\s*\Z")
 
 class NotebookError(Exception):
     """A file that is not a notebook this tool can read; the message says why."""
-
-
-def is_notebook(path: str) -> bool:
-    """Whether a path names a notebook (by its suffix, as Jupyter does)."""
-    return path.endswith(NOTEBOOK_SUFFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,8 +308,9 @@ def _diagnostic_in_cells(diagnostic: Diagnostic, module: NotebookModule) -> Diag
         span = module.cell(cell)
         end_line = span.count if span is not None else line
         end_column = 1
+    # Related locations in other modules (a helper's line, SPEC 2.6) stay as they are.
     related = tuple(
-        replace(r, line=where[1], cell=where[0])
+        replace(r, line=where[1], cell=where[0]) if r.path == diagnostic.path else r
         for r in diagnostic.related
         for where in (module.locate(r.line),)
     )
@@ -368,6 +368,70 @@ def cell_source_lines(data: bytes, number: int) -> list[str] | None:
     return None
 
 
+# --- positions in the notebook's own text (SARIF, GitHub annotations) ----------------------
+
+
+class FilePositions:
+    """Where the lines of a notebook's cells stand in its JSON text, for formats whose
+    positions are the file's own lines (a SARIF region, a GitHub annotation)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.spans = source_spans(text)
+        self.ascii_only = text.isascii() and "\\u" in text
+        self._cells: dict[int, tuple[list[tuple[int, str]], list[int]]] = {}
+
+    @classmethod
+    def of_file(cls, path: str) -> FilePositions | None:
+        """The positions of the notebook at ``path``; None when it cannot be read."""
+        try:
+            with open(path, "rb") as handle:
+                return cls(handle.read().decode("utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError, IndexError, RecursionError):
+            return None  # changed since it was checked, or unreadable: the cell's positions
+
+    def _cell(self, number: int) -> tuple[list[tuple[int, str]], list[int]] | None:
+        """The cell's JSON strings (where each starts, what it holds) and the offsets in
+        its source where its lines start."""
+        if number in self._cells:
+            return self._cells[number]
+        span = self.spans.get(number - 1)
+        if span is None:
+            return None
+        start, end = span
+        if self.text.startswith('"', start):
+            pieces = [(start, end)]
+        else:
+            pieces = list(_elements(self.text, start, json.JSONDecoder()))
+        strings = [(s, json.loads(self.text[s:e])) for s, e in pieces]
+        if not all(isinstance(value, str) for _, value in strings):
+            return None
+        source = "".join(value for _, value in strings)
+        starts = [0, *(m.end() for m in _NEWLINE.finditer(source))]
+        self._cells[number] = (strings, starts)
+        return self._cells[number]
+
+    def locate(self, cell: int, line: int, column: int) -> tuple[int, int] | None:
+        """The file's ``(line, column)`` (1-based) of a position in a cell."""
+        found = self._cell(cell)
+        if found is None:
+            return None
+        strings, starts = found
+        if not 1 <= line <= len(starts):
+            return None
+        offset = starts[line - 1] + column - 1
+        consumed = 0
+        for position, value in strings:
+            if offset <= consumed + len(value):
+                inside = value[: offset - consumed]
+                escaped = json.dumps(inside, ensure_ascii=self.ascii_only)[1:-1]
+                at = position + 1 + len(escaped)
+                line_start = self.text.rfind("\n", 0, at) + 1
+                return self.text.count("\n", 0, at) + 1, at - line_start + 1
+            consumed += len(value)
+        return None
+
+
 # --- writing fixes back ----------------------------------------------------------------------
 
 
@@ -380,48 +444,94 @@ def fixed_notebook(data: bytes, fixes: Iterable[Fix]) -> tuple[bytes | None, int
     from extraction_lint.fixes import apply_fixes
 
     try:
-        text = data.decode("utf-8")
         notebook = load(data)
         cells = {c.number: c for c in code_cells(notebook)}
-    except (NotebookError, UnicodeDecodeError):
+    except NotebookError:
         return None, 0
-    sources = {number: cell.source for number, cell in cells.items()}
+    accepted: dict[int, list[Fix]] = {number: [] for number in cells}
     applied = 0
     for fix in fixes:
         # A fix may edit several cells (an import in the first, the loop in another): all
-        # of its parts go in, or none.
+        # of its parts go in, or none. Identical edits of two fixes (the same import) are
+        # made once, as in a file.
         parts: dict[int, list[Edit]] = {}
         for edit in fix.edits:
-            if edit.cell is None or edit.cell not in sources:
+            if edit.cell is None or edit.cell not in cells:
                 break
             parts.setdefault(edit.cell, []).append(edit)
         else:
-            changed = {}
-            for number, edits in parts.items():
-                part = _at_end_of(sources[number], replace(fix, edits=tuple(edits)))
-                fixed = apply_fixes(sources[number], [part])
-                if not fixed.applied:
-                    break
-                changed[number] = fixed.text
-            else:
-                sources.update(changed)
+            pieces = {
+                number: _at_end_of(cells[number].source, replace(fix, edits=tuple(edits)))
+                for number, edits in parts.items()
+            }
+            if all(
+                apply_fixes(cells[n].source, [*accepted[n], piece]).applied == len(accepted[n]) + 1
+                for n, piece in pieces.items()
+            ):
+                for number, piece in pieces.items():
+                    accepted[number].append(piece)
                 applied += 1
+    sources = {
+        number: apply_fixes(cells[number].source, chosen).text
+        for number, chosen in accepted.items()
+        if chosen
+    }
+    new = rewrite_cells(data, sources)
+    return (new, applied) if new is not None else (None, 0)
+
+
+def noqa_notebook(
+    data: bytes, diagnostics: Iterable[Diagnostic]
+) -> tuple[bytes | None, int, list[tuple[int, int, str]]]:
+    """``--add-noqa`` for a notebook: the comments added on the lines of the cells (only
+    those cells' sources rewritten), how many codes went in, and the ``(cell, line,
+    reason)`` of lines that cannot hold a comment."""
+    from extraction_lint.add_noqa import add_noqa
+
+    try:
+        cells = {c.number: c for c in code_cells(load(data))}
+    except NotebookError:
+        return None, 0, []
+    by_cell: dict[int, list[Diagnostic]] = {}
+    for diagnostic in diagnostics:
+        if diagnostic.cell in cells:
+            by_cell.setdefault(diagnostic.cell, []).append(diagnostic)
+    sources: dict[int, str] = {}
+    added = 0
+    refused: list[tuple[int, int, str]] = []
+    for number, found in by_cell.items():
+        edits = add_noqa(cells[number].source, found)
+        added += edits.added
+        refused.extend((number, line, reason) for line, reason in edits.refused)
+        if edits.added:
+            sources[number] = edits.text
+    return rewrite_cells(data, sources), added, refused
+
+
+def rewrite_cells(data: bytes, sources: Mapping[int, str]) -> bytes | None:
+    """The notebook's bytes with the source of each cell numbered in ``sources`` replaced,
+    and nothing else touched; None when nothing changes."""
+    try:
+        text = data.decode("utf-8")
+        cells = {c.number: c for c in code_cells(load(data))}
+    except (NotebookError, UnicodeDecodeError):
+        return None
     replacements = {
         cells[number].position: source
         for number, source in sources.items()
-        if source != cells[number].source
+        if number in cells and source != cells[number].source
     }
     if not replacements:
-        return None, 0
+        return None
     spans = source_spans(text)
     out = text
     for position in sorted(replacements, reverse=True):
         span = spans.get(position)
         if span is None:
-            return None, 0
+            return None
         start, end = span
         out = out[:start] + _source_json(text, start, end, replacements[position]) + out[end:]
-    return out.encode("utf-8"), applied
+    return out.encode("utf-8")
 
 
 def _at_end_of(source: str, fix: Fix) -> Fix:

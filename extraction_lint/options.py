@@ -27,7 +27,18 @@ class CheckOptions:
     #: Seconds one file's analysis may take (None: no limit). Not part of the fingerprint:
     #: a result that finishes does not depend on it, and one that does not is not cached.
     file_timeout: float | None = DEFAULT_FILE_TIMEOUT
+    #: The project root whose modules calls are followed into (SPEC 2.6); None follows
+    #: calls of functions of the checked module only.
+    project_root: str | None = None
+    #: One run of the tool: the project's modules are read once per run and process.
+    run_id: str = ""
 
     def fingerprint(self) -> str:
         """A stable text of everything here that can change a file's result."""
-        return ",".join(sorted(self.enabled)) + "#" + self.analysis.fingerprint()
+        return (
+            ",".join(sorted(self.enabled))
+            + "#"
+            + self.analysis.fingerprint()
+            + "#"
+            + (self.project_root or "")
+        )

@@ -12,15 +12,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
-import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
-
 from extraction_lint.diagnostics import Diagnostic, RelatedLocation
 from extraction_lint.fixes import fix_edits
 from extraction_lint.rules import RULES_BY_CODE
 
 if TYPE_CHECKING:
+    # libcst is imported when a file needs a tree (see engine.py).
+    import libcst as cst
+    from libcst.metadata import CodeRange
+
     from extraction_lint.analysis.module import ModuleAnalysis
+    from extraction_lint.analysis.summary import Link
     from extraction_lint.rules.base import Finding
 
 __all__ = [
@@ -73,6 +75,8 @@ def module_positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
     providers, which position computing does not need; on a large file that walk costs as
     much as the positions themselves. The wrapper is the fallback should libcst change.
     """
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
     provider = PositionProvider()
     try:
         provider._gen_impl(module)
@@ -90,6 +94,8 @@ def statement_positions(
     begin; where that is comes from the interpreter's tree. None when the two trees do not
     line up (the caller then computes positions for the whole module).
     """
+    import libcst as cst
+    from libcst.metadata import PositionProvider
     from libcst.metadata.position_provider import PositionProvidingCodegenState
 
     starts: list[tuple[int, int]] = []
@@ -115,19 +121,23 @@ def statement_positions(
             line=first - leading,
         )
         statement._codegen(state)
-        computed = cast(CodeRange, provider._computed[statement])
+        computed = cast("CodeRange", provider._computed[statement])
         if computed.start.line not in (first, own):
             return None
     return provider._computed  # type: ignore[return-value]
 
 
 def _positions_for(
-    analysis: ModuleAnalysis, findings: list[Finding], lines: list[TopStatement]
+    analysis: ModuleAnalysis,
+    findings: list[Finding],
+    lines: list[TopStatement],
+    chain_nodes: list[cst.CSTNode],
 ) -> Mapping[cst.CSTNode, CodeRange]:
     nodes: list[cst.CSTNode] = []
     for f in findings:
         nodes.extend((f.node, *(r.node for r in f.related)))
         nodes.extend(n for n in (f.end_node, f.fix.node if f.fix else None) if n is not None)
+    nodes.extend(chain_nodes)
     # Findings and related locations point at nodes the analysis knows the statement of;
     # end nodes and fix nodes lie in the same statement as their finding.
     indexes = [
@@ -135,6 +145,7 @@ def _positions_for(
         for f in findings
         for n in (f.node, *(r.node for r in f.related))
     ]
+    indexes.extend(analysis.top_level_index(n) for n in chain_nodes)
     positions: Mapping[cst.CSTNode, CodeRange] | None = None
     if None not in indexes:
         try:
@@ -157,7 +168,19 @@ def diagnostics_of(
     """The diagnostics of ``findings`` (one per code, position and message), located."""
     if not findings:
         return []
-    positions = _positions_for(analysis, findings, lines)
+    # The chains through project functions (SPEC 2.6): after the node they explain.
+    chains = {
+        id(f): [_chain_of(analysis, n) for n in (f.node, *(r.node for r in f.related))]
+        for f in findings
+    }
+    chain_nodes = [
+        link.node
+        for f in findings
+        for chain in chains[id(f)]
+        for link in chain
+        if link.node is not None
+    ]
+    positions = _positions_for(analysis, findings, lines, chain_nodes)
     out: list[Diagnostic] = []
     seen: set[tuple[str, int, int, str]] = set()
     for finding in findings:
@@ -167,15 +190,14 @@ def diagnostics_of(
         if key in seen:
             continue
         seen.add(key)
-        related = tuple(
-            RelatedLocation(
-                display,
-                positions[r.node].start.line,
-                positions[r.node].start.column + 1,
-                r.message,
-            )
-            for r in finding.related
-        )
+        related_list: list[RelatedLocation] = []
+        own_chain, *related_chains = chains[id(finding)]
+        _add_chain(related_list, own_chain, positions, display)
+        for r, chain in zip(finding.related, related_chains, strict=True):
+            where = positions[r.node].start
+            related_list.append(RelatedLocation(display, where.line, where.column + 1, r.message))
+            _add_chain(related_list, chain, positions, display)
+        related = tuple(related_list)
         out.append(
             Diagnostic(
                 code=finding.code,
@@ -191,3 +213,27 @@ def diagnostics_of(
             )
         )
     return out
+
+
+def _add_chain(
+    related: list[RelatedLocation],
+    chain: tuple[Link, ...],
+    positions: Mapping[cst.CSTNode, CodeRange],
+    display: str,
+) -> None:
+    """Append the locations of ``chain`` that are not there yet."""
+    for link in chain:
+        if link.node is not None:
+            where = positions[link.node].start
+            location = RelatedLocation(display, where.line, where.column + 1, link.message)
+        else:
+            location = RelatedLocation(link.path, link.line, link.column, link.message)
+        if location not in related:
+            related.append(location)
+
+
+def _chain_of(analysis: ModuleAnalysis, node: cst.CSTNode) -> tuple[Link, ...]:
+    """The links that explain ``node`` through project functions, minus the call itself
+    when it is the node (its own location is already reported)."""
+    chain = analysis.chains.get(id(node), ())
+    return tuple(link for link in chain if link.node is not node)

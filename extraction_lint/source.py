@@ -13,8 +13,10 @@ import sys
 import tokenize
 import warnings
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
-import libcst as cst
+if TYPE_CHECKING:
+    import libcst as cst
 
 __all__ = [
     "ANALYSIS_RECURSION_LIMIT",
@@ -133,6 +135,8 @@ def parse(text: str, display: str) -> cst.Module:
 
 def parse_checked(text: str) -> cst.Module:
     """The libcst module of ``text``, which :func:`syntax_check` has accepted."""
+    import libcst as cst  # here, not at start-up (see engine.py)
+
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:

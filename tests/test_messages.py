@@ -90,6 +90,27 @@ def test_guard_messages_say_what_to_write_for_this_loop():
     assert ".tick()" in by_line[(5, "EXL101")]
 
 
+def test_an_async_loop_is_advised_a_tick_not_track():
+    source = """
+    async def copy(stream, con):
+        async for batch in stream:
+            await con.executemany("INSERT INTO t VALUES (?)", batch)
+    """
+    for message in messages(source, "EXL101", "EXL102", "EXL103"):
+        assert "track(" not in message and ".tick()" in message, message
+
+
+def test_the_advice_names_the_iterable_inside_enumerate():
+    source = """
+    import pickle
+
+    for i, path in enumerate(paths, start=1):
+        data = pickle.load(open(path, "rb"))
+    """
+    for message in messages(source, "EXL101", "EXL102"):
+        assert "enumerate" not in message and "paths" in message, message
+
+
 def test_the_guard_name_is_not_the_loop_variable():
     source = """
     import pickle
@@ -227,3 +248,12 @@ def test_a_reader_is_advised_to_be_passed_or_iterated():
         """
     )
     assert "iterate `reader`" in iterated
+    called = exl002(
+        """
+        import csv
+
+        with open("in.csv") as fh:
+            con.executemany("INSERT INTO t VALUES (?, ?)", list(csv.reader(fh)))
+        """
+    )
+    assert "pass `csv.reader(fh)` itself" in called

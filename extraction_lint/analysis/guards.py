@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import libcst as cst
 
@@ -95,6 +95,23 @@ def _is_true(node: cst.BaseExpression) -> bool:
 def _in_iterable(call: CallSite) -> bool:
     """The call is part of a ``for`` loop's iterable (``for x in tqdm(xs)``)."""
     return call.site.header_of is not None
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionGuardCalls:
+    """The first call of a function's body (outside ``except`` handlers) that counts as a
+    heartbeat, a memory guard or a stall guard for a loop that calls the function."""
+
+    heartbeat: cst.Call | None = None
+    memory: cst.Call | None = None
+    stall: cst.Call | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Outside:
+    """Stands for a loop outside every ``except`` handler, to judge a function's calls."""
+
+    except_depth: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,11 +328,51 @@ class GuardFacts:
             for inner in events.within(events.loops, events.loop_orders, loop)
         )
 
+    def calls_in(self, loop: Loop) -> Sequence[CallSite]:
+        """The calls of ``loop``'s scope in its header or body, in order (by bisection)."""
+        events = self._events(loop.scope)
+        return events.within(events.calls, events.call_orders, loop)
+
     def _events(self, scope: Scope) -> _InOrder:
         events = self._in_order.get(id(scope))
         if events is None:
             events = self._in_order[id(scope)] = _InOrder(scope)
         return events
+
+    # --- per function (SPEC 2.6 "Summary") ------------------------------------------------
+
+    def function_guard_calls(self, scope: Scope) -> FunctionGuardCalls:
+        """What the body of ``scope`` does, outside ``except`` handlers, that 2.5 counts in a
+        loop's body: progress and log calls, memory checks, stall checks, process-wide
+        limits (a progress iterator over one of its own loops counts as a heartbeat)."""
+        loop = cast(Loop, _Outside())
+        heartbeat = memory = stall = None
+        for call in scope.calls:
+            if call.site.except_depth > 0:
+                continue
+            if heartbeat is None and self._is_heartbeat(scope, call, loop):
+                heartbeat = call.node
+            if memory is None and (
+                self._is_memory_check(scope, call, loop) or self._sets_memory_limit(call)
+            ):
+                memory = call.node
+            if stall is None and (
+                self._is_stall_check(scope, call, loop) or self._sets_timeout(call)
+            ):
+                stall = call.node
+        return FunctionGuardCalls(heartbeat, memory, stall)
+
+    def _sets_memory_limit(self, call: CallSite) -> bool:
+        return (
+            call.qualname == SETRLIMIT
+            and bool(call.node.args)
+            and _last_name(call.node.args[0].value) in MEMORY_RLIMITS
+        )
+
+    def _sets_timeout(self, call: CallSite) -> bool:
+        return call.qualname in PROCESS_TIMEOUT_FUNCTIONS or (
+            call.qualname == FAULTHANDLER_LATER and self._exits(call.node)
+        )
 
     # --- per loop --------------------------------------------------------------------------
 

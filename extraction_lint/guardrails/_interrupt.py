@@ -13,11 +13,13 @@ thread that runs the job. Three tiers, from gentlest to last resort:
    same handler is also driven by a *CPU-time* timer (``ITIMER_VIRTUAL``, which
    fires ``SIGVTALRM`` without needing the GIL): C code that checks for signals,
    as the ``re`` engine does, then gets the error raised inside it. The timer is
-   set for a quarter of the time left before the next possible stall or deadline
-   (CPU time runs slower than wall time on a loaded machine), the handler re-arms
-   it for a quarter of what is left, and the watchdog keeps pushing it back while
-   the job progresses; on a healthy run it fires only in the last seconds before
-   such a moment, with the main thread busy, and the handler finds nothing to do.
+   set for a twentieth of the time left before the next possible stall or deadline
+   (CPU time runs slower than wall time on a loaded machine: a job that gets 5% of
+   a CPU is still reached in time), the handler re-arms it for a twentieth of what
+   is left, and the watchdog keeps pushing it back while the job progresses. On a
+   healthy run it fires only within 20 s of such a moment, with the main thread
+   busy (with ``stall_timeout=1`` and a busy loop, about 20 times a second), and
+   the handler finds nothing to do.
 2. **Watchdog exit.** Raising the error is not always enough: the thread may
    block the signal, sit in a C call that retries on ``EINTR``, or be in C code
    that takes the exception and carries on. If the job's code then stays at the
@@ -69,8 +71,8 @@ DEADMAN_MARGIN = 1.0
 MAX_TIMER = 9e9
 # The CPU timer is set for this share of the time left before a stall or timeout
 # could happen, and never for less than CPU_TIMER_MIN (unless less is left).
-CPU_TIMER_SHARE = 0.25
-CPU_TIMER_MIN = 0.05
+CPU_TIMER_SHARE = 0.05
+CPU_TIMER_MIN = 0.02
 
 
 class Target(Protocol):
@@ -209,9 +211,8 @@ def _arm_cpu_timer(now: float) -> None:
             # CPU (a quarter as fast with four busy processes per core), so the timer
             # is set for a share of the time left: the handler finds nothing to do,
             # re-arms for a share of what is left, and reaches the moment the
-            # condition holds soon after it, however loaded the machine. On a healthy
-            # run the watchdog pushes the timer back every second, so it fires only
-            # in the last seconds before a condition, with the main thread busy.
+            # condition holds soon after it unless the job gets under 5% of a CPU.
+            # On a healthy run the watchdog pushes the timer back every second.
             left = max(min(times) - now, 0.0)
             delay = max(min(left, CPU_TIMER_MIN), CPU_TIMER_SHARE * left) + 0.01
             signal.setitimer(signal.ITIMER_VIRTUAL, min(delay, MAX_TIMER))

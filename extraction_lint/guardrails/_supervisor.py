@@ -17,6 +17,17 @@ shorter; a block still running then ends the process as an unresponsive thread d
 Supervisors entered in one thread nest: the inner one registers as a child of the
 outer one, and the outer one counts the inner one's progress as its own sign of life.
 
+A guard entered inside an asyncio task is delivered through the task's event loop:
+the task is cancelled at the await where it waits, and the block ends with the
+guard's error instead of :class:`asyncio.CancelledError`. A signal raises the error
+only where the task's own code is running (a coroutine stuck in synchronous code),
+never inside the event loop's machinery or another task.
+
+In an interactive session (a REPL, ``python -i``, IPython, a Jupyter kernel) the
+process is never ended: the error is raised in the main thread as usual, and when
+that thread does not take it (stuck in C code) the watchdog says so once, with
+every thread's stack, and leaves the session running.
+
 A supervisor watches the process that started it. In a child made by ``os.fork``
 its watchdog thread is gone, so it is retired there (it trips nothing, raises
 nothing, draws nothing) and the child's own guards start afresh.
@@ -24,6 +35,7 @@ nothing, draws nothing) and the child's own guards start afresh.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -32,7 +44,7 @@ import time
 import weakref
 from collections.abc import Sequence
 from types import FrameType
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _interrupt
 from . import _logging as guard_logging
@@ -140,18 +152,45 @@ class Supervisor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.retired = False
+        # The asyncio task that entered the guard, and whether it was cancelled to
+        # deliver the tripped error.
+        self._loop: Any = None
+        self._task: Any = None
+        self._cancelled_task = False
+        self.interactive = False
+        self._stuck_reported = False
 
     # -- life cycle (owner thread) -------------------------------------------------
 
     def start(self) -> None:
         """Begin watching; call from the thread that runs the job."""
         self.owner = threading.current_thread()
+        self._loop, self._task = _running_task()
         self.owner_is_main = self.owner is threading.main_thread()
         # Ending the whole process from a library is only the default for the main
         # thread; a worker thread's guard may live in a server that must go on.
         self.hard_exit = (
             self.owner_is_main if self.hard_exit_setting is None else self.hard_exit_setting
         )
+        # Ending a REPL or a notebook's kernel would lose the user's whole session.
+        self.interactive = interactive_session()
+        if self.interactive:
+            self.hard_exit = False
+        try:
+            self._start_deferred()
+        except GuardrailError as error:
+            # An error tripped while entering (the watchdog's first reading, or an
+            # outer guard) is raised when the deferred section ends: here, inside the
+            # `with` statement's __enter__. Raised from here it would escape before
+            # the block, and no __exit__ would ever stop this watchdog, which would
+            # end the process later. It is raised inside the block instead: at the
+            # next item, or by the watchdog's next nudge.
+            for supervisor in list(_running):
+                if supervisor.tripped is error:
+                    supervisor.delivered = False
+                    supervisor.delivered_at = None
+
+    def _start_deferred(self) -> None:
         with _interrupt.deferred():
             stack = _stack()
             self.parent = stack[-1] if stack else None
@@ -163,7 +202,7 @@ class Supervisor:
             for monitor in self.monitors:
                 monitor.bind(self)
             if self.drive_display:
-                self.tracker._open_display(self.logger, self._describe_limits())
+                self.tracker._open_display(self.logger, self._describe_limits(), self)
             self.signals = _interrupt.register(self)
             self._thread = threading.Thread(
                 target=self._run, name=f"{WATCHDOG_THREAD_PREFIX}[{self.label}]"
@@ -206,6 +245,11 @@ class Supervisor:
         tripped = self.tripped
         if tripped is None or outcome is tripped:
             return None
+        cancelled = sys.modules["asyncio"].CancelledError if self._task is not None else None
+        if self._cancelled_task and cancelled is not None and isinstance(outcome, cancelled):
+            # Our own cancellation: the task goes on with the guard's error instead.
+            self._task.uncancel()
+            return tripped
         if outcome is None:
             return None if self.delivered else tripped
         if not isinstance(outcome, Exception):
@@ -260,6 +304,8 @@ class Supervisor:
             self.delivered_at = self.tripped_at if delivered else None
             # The owner's next item takes the slow path, where the error is raised.
             self.tracker._next_check = float("-inf")
+            if not delivered and self._task is not None:
+                self._schedule_cancel()
             if not delivered and self.owner_is_main and self.signals:
                 _interrupt.interrupt_main()
         # Logging may wait for the GIL on its write, which C code in the main thread
@@ -267,6 +313,29 @@ class Supervisor:
         _interrupt.rearm(time.monotonic())
         self._announce(error)
         return True
+
+    def _schedule_cancel(self) -> None:
+        # The loop is closed when the block is ending anyway.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._cancel_task)
+
+    def _cancel_task(self) -> None:
+        """In the event loop: cancel the guarded task, unless the error already reached it."""
+        error = self.tripped
+        if self._closed or self.delivered or error is None or self._task.done():
+            return
+        self._cancelled_task = True
+        self._mark_delivered()
+        self._task.cancel(msg=f"{self.label}: {type(error).__name__}")
+
+    def _task_is_running(self, frame: FrameType | None) -> bool:
+        """Whether ``frame`` (the main thread's, in a signal handler) is in the guarded task."""
+        root = getattr(self._task.get_coro(), "cr_frame", None)
+        while frame is not None:
+            if frame is root:
+                return True
+            frame = frame.f_back
+        return False
 
     def _mark_delivered(self) -> None:
         self.delivered = True
@@ -324,13 +393,20 @@ class Supervisor:
         """See :class:`._interrupt.Target`; runs in the main thread's signal handler."""
         if self._closed:
             return None
+        # Raising inside the event loop's own code would break the loop, not stop the
+        # task: there the error goes through the loop (see trip).
+        in_task = self._task is None or self._task_is_running(frame)
         if self.tripped is None:
             for monitor in self.monitors:
                 error = monitor.urgent(now, frame)
-                if error is not None and self.trip(error, delivered=True):
-                    return error
+                if error is not None:
+                    if not in_task:
+                        self.trip(error)
+                        return None
+                    if self.trip(error, delivered=True):
+                        return error
         # Tripped earlier, or just now by the watchdog racing this handler.
-        if self.tripped is not None and not self.delivered:
+        if self.tripped is not None and not self.delivered and in_task:
             self._mark_delivered()
             return self.tripped.with_traceback(None)
         return None
@@ -384,6 +460,10 @@ class Supervisor:
                         wake = min(wake, self._stuck_since + self.grace)
                         if escalation is not None:
                             wake = min(wake, escalation)
+                    elif self.interactive and self.owner_is_main and not self._stuck_reported:
+                        if now >= self._stuck_since + self.grace:
+                            self._report_stuck(now)
+                        wake = min(wake, self._stuck_since + self.grace)
                 if self.drive_display:
                     wake = min(wake, self.tracker._refresh_display(now))
                 _interrupt.rearm(now)
@@ -397,9 +477,10 @@ class Supervisor:
 
         Raising the error is not always enough: C code may take the exception and go
         on (a DuckDB query that ignores the interrupt). While the job's code has not
-        moved from where it stood at the trip, the error is raised again every
-        :data:`NUDGE_INTERVAL`. Once it has moved, the job is handling the error (say,
-        cleaning up) and is left alone. The grace period before the process is ended
+        moved from where it stood at the trip, or the error has not been raised in
+        it yet, the error is raised again every :data:`NUDGE_INTERVAL`. Once it has
+        moved after taking it, the job is handling the error (say, cleaning up) and
+        is left alone. The grace period before the process is ended
         restarts whenever the job's code moves: it ends only a thread that sat at the
         same bytecode for the whole period.
         """
@@ -411,12 +492,36 @@ class Supervisor:
             self._owner_position = position
         if position != self._trip_position:
             self._moved = True
-        if not self._moved and self.owner_is_main and self.signals and now >= self._next_nudge:
+        # Until the error has been raised in the owner thread, and while the job has
+        # not moved from where it stood when it was, the error is raised again.
+        due = not self._moved or not self.delivered
+        if due and self.owner_is_main and self.signals and now >= self._next_nudge:
             self._next_nudge = now + NUDGE_INTERVAL
             with self._fire_lock:
                 if not self._closed:
                     self.delivered = False
                     _interrupt.interrupt_main()
+
+    def _report_stuck(self, now: float) -> None:
+        """Interactive session: the owner did not take the error; say so, end nothing."""
+        error = self.tripped
+        if error is None or self._closed:
+            return
+        self._stuck_reported = True
+        owner = self.owner.name if self.owner is not None else "?"
+        self.logger.error(
+            "%s: %s\n%s: thread %s has not moved for %s since the error was raised: it is "
+            "stuck in C code that does not return to Python (or blocks signals). This is an "
+            "interactive session, so the process is left running; the error is raised when "
+            "the call returns. Interrupt it (Ctrl-C, or interrupt the kernel) to stop "
+            "sooner.\n%s",
+            type(error).__name__,
+            error.summary,
+            self.label,
+            owner,
+            format_duration(now - self._stuck_since),
+            format_thread_stacks(title="Thread stacks now"),
+        )
 
     def _exit_process(self, *, escalated: bool = False) -> None:
         error = self.tripped
@@ -455,6 +560,30 @@ class Supervisor:
     def _describe_limits(self) -> str:
         parts = [getattr(m, "description", "") for m in self.monitors]
         return ", ".join(p for p in parts if p)
+
+
+def interactive_session() -> bool:
+    """True in a REPL, ``python -i``, IPython or a Jupyter kernel: no guard ends those."""
+    if hasattr(sys, "ps1") or sys.flags.interactive or "ipykernel" in sys.modules:
+        return True
+    get_ipython = getattr(sys.modules.get("IPython"), "get_ipython", None)
+    try:
+        return get_ipython is not None and get_ipython() is not None
+    except Exception:
+        return False
+
+
+def _running_task() -> tuple[Any, Any]:
+    """The running asyncio loop and task of this thread, or ``(None, None)``."""
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        return None, None
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None, None
+    task = asyncio.current_task(loop)
+    return (loop, task) if task is not None else (None, None)
 
 
 def _after_fork_in_child() -> None:

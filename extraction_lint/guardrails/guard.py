@@ -10,7 +10,7 @@
             write(rows)
             g.tick(rows=len(rows))
 
-One watchdog thread runs every enabled guard; see the package README for how its
+One watchdog thread runs every enabled guard; see docs/guardrails.md for how its
 errors reach the job's thread.
 """
 
@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from types import TracebackType
-from typing import TypedDict, TypeVar
+from typing import TypedDict, TypeVar, overload
 
 from ._component import SupervisedComponent
 from ._supervisor import DEFAULT_GRACE, Supervisor
@@ -28,7 +28,13 @@ from ._sysinfo import MemoryReading, read_memory
 from .deadline import Deadline
 from .memory import DEFAULT_CHECK_EVERY, MemoryGuard, allocation_size
 from .output import OutputGrowthCheck
-from .progress import DisplayMode, PathLike, ProgressSnapshot, ProgressTracker
+from .progress import (
+    DisplayMode,
+    PathLike,
+    ProgressSnapshot,
+    ProgressTracker,
+    is_async_iterable,
+)
 from .stall import StallDetector
 from .status import GuardReporter
 from .units import MAX_DURATION, DurationLike, SizeLike, parse_duration
@@ -189,18 +195,32 @@ class Guard:
 
     # -- progress ----------------------------------------------------------------
 
-    def track(self, iterable: Iterable[T]) -> Iterator[T]:
+    @overload
+    def track(self, iterable: AsyncIterable[T]) -> AsyncIterator[T]: ...
+
+    @overload
+    def track(self, iterable: Iterable[T]) -> Iterator[T]: ...
+
+    def track(self, iterable: Iterable[T] | AsyncIterable[T]) -> Iterator[T] | AsyncIterator[T]:
         """Iterate with heartbeat, memory check and stall reset at each item.
 
         Outside a ``with`` block, the guard is entered for the duration of the loop.
+        An async iterable gives an async iterator: ``async for x in g.track(agen())``.
         """
         if self.active:
             return self.progress.track(iterable)
-        return self._track_entered(iterable)
+        if is_async_iterable(iterable):
+            return self._atrack_entered(iterable)  # type: ignore[arg-type]
+        return self._track_entered(iterable)  # type: ignore[arg-type]
 
     def _track_entered(self, iterable: Iterable[T]) -> Iterator[T]:
         with self:
             yield from self.progress.track(iterable)
+
+    async def _atrack_entered(self, iterable: AsyncIterable[T]) -> AsyncIterator[T]:
+        with self:
+            async for item in self.progress.track(iterable):
+                yield item
 
     def tick(self, **counters: float) -> None:
         """A sign of life inside an item, adding to named counters (``tick(rows=500)``)."""

@@ -14,10 +14,10 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sized
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sized
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from . import _logging as guard_logging
 from ._display import BarDisplay, Display, LogDisplay, describe_item, stderr_is_terminal
@@ -43,6 +43,12 @@ class _Nothing:
 
 
 _NOTHING: Any = _Nothing()
+
+
+def is_async_iterable(iterable: object) -> bool:
+    """True for what only ``async for`` can iterate (an async generator, an async stream)."""
+    kind = type(iterable)
+    return hasattr(kind, "__aiter__") and not hasattr(kind, "__iter__")
 
 
 def check_total(total: int | None) -> int | None:
@@ -119,6 +125,8 @@ class ProgressTracker:
         self.started_at = now
         self.last_beat = now
         self._ticks = 0
+        # True once track's loop has started: the total is then final.
+        self.iterating = False
         self._count_lock = threading.Lock()
         self._next_check = float("-inf")
         self._supervisors: list[Supervisor] = []
@@ -151,25 +159,62 @@ class ProgressTracker:
 
     # -- counting (the job's thread) -------------------------------------------
 
-    def track(self, iterable: Iterable[T]) -> Iterator[T]:
+    @overload
+    def track(self, iterable: AsyncIterable[T]) -> AsyncIterator[T]: ...
+
+    @overload
+    def track(self, iterable: Iterable[T]) -> Iterator[T]: ...
+
+    def track(self, iterable: Iterable[T] | AsyncIterable[T]) -> Iterator[T] | AsyncIterator[T]:
         """Yield the items of ``iterable``, counting each one as done once the next is asked for.
 
         Takes ``total`` from ``len(iterable)`` when it was not given. Enters the
-        tracker for the duration of the loop when it is not active yet.
+        tracker for the duration of the loop when it is not active yet. An async
+        iterable gives an async iterator (``async for x in progress.track(agen())``)
+        with the same counting and checks.
         """
         if self.total is None and isinstance(iterable, Sized):
             self.total = len(iterable)
+        if is_async_iterable(iterable):
+            source: AsyncIterable[T] = iterable  # type: ignore[assignment]
+            if self._supervisors:
+                return self._aiterate(source)
+            return self._aiterate_entered(source)
+        items: Iterable[T] = iterable  # type: ignore[assignment]
         if self._supervisors:
-            return self._iterate(iterable)
-        return self._iterate_entered(iterable)
+            return self._iterate(items)
+        return self._iterate_entered(items)
 
     def _iterate_entered(self, iterable: Iterable[T]) -> Iterator[T]:
         with self:
             yield from self._iterate(iterable)
 
+    async def _aiterate_entered(self, iterable: AsyncIterable[T]) -> AsyncIterator[T]:
+        with self:
+            async for item in self._aiterate(iterable):
+                yield item
+
+    async def _aiterate(self, iterable: AsyncIterable[T]) -> AsyncIterator[T]:
+        # The same steps as _iterate; the wait for the next item counts as time in
+        # the previous one, as it does for a slow synchronous source.
+        clock = time.monotonic
+        self.iterating = True
+        self._begin()
+        async for item in iterable:
+            now = clock()
+            self.current = item
+            self.last_beat = now
+            if now >= self._next_check:
+                self._checkpoint(now)
+            yield item
+            self.done += 1
+        self.last_beat = clock()
+
     def _iterate(self, iterable: Iterable[T]) -> Iterator[T]:
         # The hot path: keep it to a clock read, stores and one comparison.
         clock = time.monotonic
+        self.iterating = True
+        self._begin()  # the total is known now, if it ever will be
         for item in iterable:
             now = clock()
             self.current = item
@@ -224,6 +269,7 @@ class ProgressTracker:
 
     def _checkpoint(self, now: float) -> None:
         self._next_check = now + ITEM_CHECK_INTERVAL
+        self._begin()
         try:
             for supervisor in list(self._supervisors):
                 supervisor.checkpoint(now)
@@ -316,16 +362,24 @@ class ProgressTracker:
         if supervisor in self._supervisors:
             self._supervisors.remove(supervisor)
 
-    def _open_display(self, logger: logging.Logger, limits: str) -> None:
+    def _open_display(
+        self, logger: logging.Logger, limits: str, supervisor: Supervisor | None = None
+    ) -> None:
         mode = self.display_mode
         if self.heartbeat_every is None or mode == "off":
             return
         if mode == "auto":
             mode = "bar" if stderr_is_terminal() else "log"
         if mode == "bar":
-            self._display = BarDisplay(self, logger)
+            self._display = BarDisplay(self, logger, supervisor)
         else:
             self._display = LogDisplay(self, logger, self.heartbeat_every, limits)
+
+    def _begin(self) -> None:
+        """The job is under way (its first item, tick or update): the start line is due."""
+        display = self._display
+        if display is not None:
+            display.begin()
 
     def _refresh_display(self, now: float) -> float:
         if self._display is None:
@@ -338,6 +392,20 @@ class ProgressTracker:
             display.close(outcome)
 
 
+@overload
+def track(
+    iterable: AsyncIterable[T],
+    total: int | None = None,
+    label: str = "progress",
+    *,
+    heartbeat_every: DurationLike | None = 30,
+    display: DisplayMode = "auto",
+    watch_output: PathLike | None = None,
+    logger: logging.Logger | None = None,
+) -> AsyncIterator[T]: ...
+
+
+@overload
 def track(
     iterable: Iterable[T],
     total: int | None = None,
@@ -347,10 +415,23 @@ def track(
     display: DisplayMode = "auto",
     watch_output: PathLike | None = None,
     logger: logging.Logger | None = None,
-) -> Iterator[T]:
+) -> Iterator[T]: ...
+
+
+def track(
+    iterable: Iterable[T] | AsyncIterable[T],
+    total: int | None = None,
+    label: str = "progress",
+    *,
+    heartbeat_every: DurationLike | None = 30,
+    display: DisplayMode = "auto",
+    watch_output: PathLike | None = None,
+    logger: logging.Logger | None = None,
+) -> Iterator[T] | AsyncIterator[T]:
     """Iterate ``iterable`` with a heartbeat (progress only: no memory, stall or time limit).
 
-    ``for path in track(paths, label="extract", heartbeat_every=30): ...``
+    ``for path in track(paths, label="extract", heartbeat_every=30): ...``; an async
+    iterable gives an async iterator: ``async for x in track(agen(), label=...)``.
     """
     tracker = ProgressTracker(
         total,

@@ -24,7 +24,7 @@ class StallDetector(SupervisedComponent):
     The error carries every thread's stack at the moment of detection. It reaches
     the main thread even inside ``time.sleep``, a blocking read or a regular
     expression that backtracks for ever; if the thread does not take it within
-    ``grace`` seconds the process ends (see the README for the exact rules).
+    ``grace`` seconds the process ends (see docs/guardrails.md for the exact rules).
     """
 
     def __init__(

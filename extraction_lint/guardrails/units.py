@@ -131,10 +131,12 @@ def parse_duration(value: DurationLike | None, name: str = "duration") -> float 
     if not math.isfinite(seconds) or seconds <= 0:
         raise _bad(name, value, "duration", f"a positive duration ({example})")
     if seconds > MAX_DURATION:
+        # A parameter of the Python API is turned off with None; a command-line
+        # option has its own way, which its help gives.
+        hint = "" if name.startswith("-") else "; use None for no limit"
         raise ValueError(
             f"{name}: {value!r} is longer than {_MAX_DURATION_TEXT} "
-            f"({MAX_DURATION:,.0f} s), the longest duration a guard can time; "
-            "use None for no limit"
+            f"({MAX_DURATION:,.0f} s), the longest duration a guard can time{hint}"
         )
     return seconds
 

@@ -23,6 +23,7 @@ from typing import Any
 from .measure import PeakMonitor
 from .sites import top_sites
 
+_THIS_PACKAGE = str(Path(__file__).resolve().parent) + os.sep
 SNAPSHOT_STEP = 1.25  # a new snapshot each time traced memory passes 1.25x the last one's
 SNAPSHOT_FLOOR = 256 * 1024
 
@@ -53,14 +54,17 @@ def load_job(spec: Any) -> Callable[[Any], object]:
 
 
 class _PeakSnapshots:
-    """Keep the tracemalloc snapshot taken nearest the traced peak."""
+    """Keep the tracemalloc snapshot taken nearest the traced peak, once traced memory is past
+    ``above`` (the point where the parent's verdict on it is a failure: a snapshot costs
+    memory, so it is never taken in a run that might pass)."""
 
-    def __init__(self) -> None:
+    def __init__(self, above: int) -> None:
+        self.above = max(above, SNAPSHOT_FLOOR)
         self.snapshot: tracemalloc.Snapshot | None = None
         self.snapshot_traced = 0
 
     def __call__(self, traced_now: int) -> None:
-        if traced_now < SNAPSHOT_FLOOR or traced_now < self.snapshot_traced * SNAPSHOT_STEP:
+        if traced_now <= self.above or traced_now < self.snapshot_traced * SNAPSHOT_STEP:
             return
         # Drop the old one first: two snapshots of a large heap at once would double the cost.
         self.snapshot = None
@@ -77,18 +81,16 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     try:
         job = load_job(request["job"])
     except BaseException as error:  # anything the job's import or unpickling raises
-        return {"error": "load", "message": _one_line(error), "traceback": traceback.format_exc()}
-    snapshots = _PeakSnapshots() if request["sites"] else None
+        return {"error": "load", "message": _one_line(error), "traceback": _user_traceback(error)}
+    above = request["sites_above"]
+    snapshots = None if above is None else _PeakSnapshots(above)
     monitor = PeakMonitor(nframes=request["nframes"], on_sample=snapshots)
     monitor.start()
     try:
         job(request["n"])
     except BaseException as error:  # the job's own failure, reported by the parent
         monitor.stop()
-        return {"error": "job", "message": _one_line(error), "traceback": traceback.format_exc()}
-    if snapshots is not None and tracemalloc.is_tracing():
-        # The job's locals are gone by now; this is for jobs whose peak is at their end.
-        snapshots(tracemalloc.get_traced_memory()[0])
+        return {"error": "job", "message": _one_line(error), "traceback": _user_traceback(error)}
     reading = monitor.stop()
     result: dict[str, Any] = {
         "rss_start": reading.rss_start,
@@ -105,6 +107,19 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             else [s.to_json() for s in top_sites(snapshots.snapshot)]
         )
     return result
+
+
+def _user_traceback(error: BaseException) -> str:
+    """The traceback without this package's frames or the import machinery's."""
+    shown = traceback.TracebackException.from_exception(error)
+    shown.stack = traceback.StackSummary.from_list(
+        [
+            frame
+            for frame in shown.stack
+            if not frame.filename.startswith((_THIS_PACKAGE, "<frozen importlib"))
+        ]
+    )
+    return "".join(shown.format())
 
 
 def _one_line(error: BaseException) -> str:

@@ -41,13 +41,14 @@ MemoryScaling = Callable[..., Any]
 @pytest.fixture
 def memory_scaling(request: pytest.FixtureRequest) -> MemoryScaling:
     """``memory_scaling(job, sizes, max_growth=None, max_slope=None, noise="10 MiB",
-    timeout=None)``: run ``job(n)`` for each size in a fresh child process and fail the test
-    when its peak RSS or peak traced Python allocation grows with n.
+    measure="both", timeout=None)``: run ``job(n)`` for each size in a fresh child process
+    and fail the test when its peak RSS or peak traced Python allocation grows with n.
 
     ``max_growth`` ("10%" or 0.1; the default when no limit is given) bounds the growth
     from the smallest to the largest size relative to the smallest; ``max_slope`` ("64 KiB"
     or bytes) bounds the fitted growth per unit of n. Growth under ``noise`` over the whole
-    range is never a failure. Returns the
+    range is never a failure. ``measure`` ("both", "traced" or "rss") is what is judged; both
+    are measured and shown. Returns the
     :class:`~extraction_lint.pytest_plugin.scaling.ScalingResult`.
     """
     module = getattr(request, "module", None)
@@ -55,14 +56,16 @@ def memory_scaling(request: pytest.FixtureRequest) -> MemoryScaling:
     def check(
         job: Any,
         sizes: Sequence[float],
-        *,
         max_growth: float | str | None = None,
         max_slope: float | str | None = None,
+        *,
         noise: float | str | None = "10 MiB",
+        measure: str = "both",
         timeout: float | None = None,
     ) -> Any:
         from .scaling import ScalingError, measure_scaling
 
+        problem: str | None = None
         try:
             result = measure_scaling(
                 job,
@@ -70,11 +73,15 @@ def memory_scaling(request: pytest.FixtureRequest) -> MemoryScaling:
                 max_growth=max_growth,
                 max_slope=max_slope,
                 noise=noise,
+                measure=measure,
                 timeout=timeout,
                 by_value=[module] if module is not None else [],
             )
         except ScalingError as error:
-            pytest.fail(f"memory_scaling: {error}", pytrace=False)
+            problem = str(error)
+        if problem is not None:
+            # Outside the except block, so the failure is not chained to the ScalingError.
+            pytest.fail(f"memory_scaling: {problem}", pytrace=False)
         if result.rss is None:
             from .measure import RSS_NOT_MEASURED
 
@@ -101,9 +108,11 @@ def _marker_limit(marker: pytest.Mark) -> int:
     try:
         limit = parse_size(values[0], "memory_limit")
     except ValueError as error:
-        pytest.fail(f"memory_limit marker: {error}", pytrace=False)
-    assert limit is not None
-    return limit
+        problem = str(error)
+    else:
+        assert limit is not None
+        return limit
+    pytest.fail(f"memory_limit marker: {problem}", pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)

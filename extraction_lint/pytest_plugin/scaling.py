@@ -21,8 +21,10 @@ import json
 import math
 import os
 import pickle
+import signal
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import types
 from collections.abc import Callable, Sequence
@@ -35,7 +37,10 @@ from .sites import AllocationSite
 
 DEFAULT_MAX_GROWTH = 0.10
 DEFAULT_NOISE = 10 * 1024**2
-SITES_NFRAMES = 25
+MEASURES = ("both", "traced", "rss")
+# Frames kept per traced block, the same at every size (tracemalloc's own records are part of
+# the RSS): enough to reach the user's line from inside a library.
+NFRAMES = 16
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 Job = Callable[[Any], object] | str
@@ -68,6 +73,7 @@ class Growth:
     slope: float
     span: float
     exceeded: bool
+    judged: bool = True
 
     @property
     def growth(self) -> int:
@@ -125,7 +131,7 @@ class ScalingResult:
         described = [
             f"{g.measure} {'grew' if g.exceeded else 'moved'} {_signed(g.growth)} "
             f"({_percent(g.relative)}) from n={first} to n={last}, "
-            f"{_signed(g.slope)} per unit of n"
+            f"{_signed(g.slope)} per unit of n" + ("" if g.judged else " (not judged)")
             for g in measures
         ]
         if not self.failed:
@@ -136,7 +142,10 @@ class ScalingResult:
         if self.rss is not None and self.rss.exceeded and not self.traced.exceeded:
             verdict += (
                 ". Traced Python allocation stayed flat, so the growth is in memory that Python's"
-                " allocators do not see (a C library's own buffers, such as a database's cache)"
+                " allocators do not see: a C library's own buffers (Arrow tables, a database's"
+                " cache). A cache that stops at its own limit (DuckDB's memory_limit) can be"
+                " bounded and the sizes started where it is full, or Python's side judged alone"
+                " with measure='traced'"
             )
         return verdict
 
@@ -169,6 +178,11 @@ class ScalingResult:
                 lines.append(
                     f"(RSS includes tracemalloc's own records of live blocks: up to "
                     f"{_bytes(overhead)})"
+                )
+            if self.sites:
+                lines.append(
+                    f"(RSS at n={_n(self.runs[-1].n)} includes the snapshots taken to find the "
+                    "allocation sites)"
                 )
         return "\n".join(lines)
 
@@ -303,15 +317,18 @@ def judge(
     max_growth: float | None,
     max_slope: float | None,
     noise: int,
+    judged: bool = True,
 ) -> Growth:
-    """How ``values`` (one per run) grew, and whether that is over the limits."""
+    """How ``values`` (one per run) grew, and whether that is over the limits (never, when
+    not ``judged``)."""
     ns = [run.n for run in runs]
     slope = _fit_slope(ns, values)
     span = ns[-1] - ns[0]
     growth = Growth(measure, values[0], values[-1], slope, span, exceeded=False)
     over_growth = max_growth is not None and growth.relative > max_growth and growth.growth > noise
     over_slope = max_slope is not None and slope > max_slope and growth.fitted > noise
-    return Growth(measure, values[0], values[-1], slope, span, exceeded=over_growth or over_slope)
+    exceeded = judged and (over_growth or over_slope)
+    return Growth(measure, values[0], values[-1], slope, span, exceeded, judged)
 
 
 def _module_of(job: Callable[..., object]) -> types.ModuleType | None:
@@ -406,8 +423,18 @@ def _is_test_module(module: types.ModuleType) -> bool:
 
 def _child_env() -> dict[str, str]:
     env = dict(os.environ)
-    # The child imports this package from where the test session does.
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
+    installed = {
+        os.path.realpath(path)
+        for key, path in sysconfig.get_paths().items()
+        if key in ("purelib", "platlib")
+    }
+    if os.path.realpath(_PACKAGE_ROOT) not in installed:
+        # A source checkout: the child imports this package from where the session does
+        # (an installed one it finds by itself, and site-packages must not go before the
+        # standard library).
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p
+        )
     env.pop("PYTEST_XDIST_WORKER", None)
     return env
 
@@ -416,7 +443,7 @@ def run_size(
     encoded: bytes | str,
     n: float,
     *,
-    sites: bool,
+    sites_above: int | None,
     timeout: float | None,
     workdir: Path,
 ) -> dict[str, Any]:
@@ -426,10 +453,10 @@ def run_size(
         "n": int(n) if float(n).is_integer() else n,
         "sys_path": [p for p in sys.path if isinstance(p, str)],
         "cwd": os.getcwd(),
-        "sites": sites,
-        "nframes": SITES_NFRAMES if sites else 1,
+        "sites_above": sites_above,
+        "nframes": NFRAMES,
     }
-    tag = f"{'sites' if sites else 'run'}-{_n(n)}"
+    tag = f"run-{_n(n)}"
     request_path = workdir / f"{tag}.request"
     result_path = workdir / f"{tag}.json"
     log_path = workdir / f"{tag}.log"
@@ -451,9 +478,19 @@ def run_size(
                 f"the job did not finish within {timeout:g} s at n={_n(n)}{_log_tail(log_path)}"
             ) from None
     if not result_path.exists():
+        status = completed.returncode
+        if status < 0:
+            try:
+                name = signal.Signals(-status).name
+            except ValueError:
+                name = f"signal {-status}"
+            hint = " (the kernel's out-of-memory killer sends SIGKILL)" if name == "SIGKILL" else ""
+            ended = f"was killed by {name}{hint}"
+        else:
+            ended = f"ended with status {status}"
         raise ScalingError(
-            f"the child process running the job at n={_n(n)} ended with status "
-            f"{completed.returncode} before reporting{_log_tail(log_path)}"
+            f"the child process running the job at n={_n(n)} {ended} before reporting"
+            f"{_log_tail(log_path)}"
         )
     result: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
     if "error" in result:
@@ -488,6 +525,7 @@ def measure_scaling(
     max_growth: float | str | None = None,
     max_slope: float | str | None = None,
     noise: float | str | None = DEFAULT_NOISE,
+    measure: str = "both",
     timeout: float | None = None,
     by_value: Sequence[types.ModuleType] = (),
 ) -> ScalingResult:
@@ -496,9 +534,11 @@ def measure_scaling(
     ``max_growth`` (default 10% when neither limit is given) bounds the growth from the
     smallest size to the largest, relative to the smallest; ``max_slope`` bounds the fitted
     bytes per unit of n. Growth under ``noise`` bytes over the whole range is never a
-    failure. When a measure grows too much, the largest size is run once more with
-    tracebacks to name the allocation sites. Raises :class:`ScalingError` for a test that
-    cannot run.
+    failure. ``measure`` is what is judged: ``"both"`` (peak RSS and peak traced Python
+    allocation), ``"traced"`` or ``"rss"``; both are measured and shown whatever it is.
+    Once traced allocation in the largest run is past what fails, that run takes
+    tracemalloc snapshots to name the allocation sites. Raises :class:`ScalingError` for a
+    test that cannot run.
     """
     ordered = parse_sizes(sizes)
     growth_limit = parse_growth(max_growth)
@@ -506,14 +546,21 @@ def measure_scaling(
     if growth_limit is None and slope_limit is None:
         growth_limit = DEFAULT_MAX_GROWTH
     noise_floor = int(parse_bytes(noise, "noise") or 0)
+    if measure not in MEASURES:
+        raise ScalingError(f"measure: {measure!r} is not one of {', '.join(map(repr, MEASURES))}")
     if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
         raise ScalingError(f"timeout: {timeout!r} is not a positive number of seconds")
     encoded = encode_job(job, by_value)
-    runs = []
+    runs: list[SizeRun] = []
+    sites: list[AllocationSite] = []
+    sites_traced = 0
     with tempfile.TemporaryDirectory(prefix="memory-scaling-") as temporary:
         workdir = Path(temporary)
         for n in ordered:
-            data = run_size(encoded, n, sites=False, timeout=timeout, workdir=workdir)
+            sites_above = None
+            if n == ordered[-1] and measure != "rss":
+                sites_above = _failing_traced(runs[0], n, growth_limit, slope_limit, noise_floor)
+            data = run_size(encoded, n, sites_above=sites_above, timeout=timeout, workdir=workdir)
             runs.append(
                 SizeRun(
                     n=n,
@@ -524,6 +571,9 @@ def measure_scaling(
                     seconds=data["seconds"],
                 )
             )
+            if "sites" in data:
+                sites = [AllocationSite.from_json(site) for site in data["sites"]]
+                sites_traced = int(data.get("sites_traced", 0))
         traced = judge(
             "peak traced Python allocation",
             runs,
@@ -531,6 +581,7 @@ def measure_scaling(
             growth_limit,
             slope_limit,
             noise_floor,
+            judged=measure in ("both", "traced"),
         )
         rss = None
         peaks = [run.peak_rss for run in runs]
@@ -542,10 +593,29 @@ def measure_scaling(
                 growth_limit,
                 slope_limit,
                 noise_floor,
+                judged=measure in ("both", "rss"),
             )
-        result = ScalingResult(runs, growth_limit, slope_limit, noise_floor, traced, rss)
-        if result.failed:
-            data = run_size(encoded, ordered[-1], sites=True, timeout=timeout, workdir=workdir)
-            result.sites = [AllocationSite.from_json(site) for site in data.get("sites", [])]
-            result.sites_traced = int(data.get("sites_traced", 0))
-    return result
+        elif measure == "rss":
+            raise ScalingError(f"measure='rss' cannot be judged: {RSS_NOT_MEASURED}")
+    return ScalingResult(
+        runs, growth_limit, slope_limit, noise_floor, traced, rss, sites, sites_traced
+    )
+
+
+def _failing_traced(
+    first: SizeRun,
+    n: float,
+    max_growth: float | None,
+    max_slope: float | None,
+    noise: int,
+) -> int:
+    """The traced peak at ``n`` past which the verdict on traced allocation is a failure
+    (exactly for ``max_growth``; for ``max_slope``, the growth a straight line would need):
+    where the largest run starts taking snapshots."""
+    allowed = []
+    if max_growth is not None:
+        allowed.append(max_growth * first.peak_traced)
+    if max_slope is not None:
+        # A slope over max_slope needs at least that much growth between the end points.
+        allowed.append(max_slope * (n - first.n))
+    return int(first.peak_traced + max(noise, min(allowed)))

@@ -1,7 +1,9 @@
 """Command line: ``python -m extraction_lint.reference {make-data,extract} ...``.
 
 Exit status: 0 success; 1 a file failed (``--on-error fail``), a guardrail stopped the
-run, or the database could not be opened or written; 2 bad arguments. Expected errors
+run, or the database is damaged or could not be written; 2 bad arguments (a ``--db``
+that is not a DuckDB database among them); 130 interrupted (Ctrl-C, SIGINT); 143
+terminated (SIGTERM). A stopped run prints its summary first; committed files stay. Expected errors
 are one message on stderr, never a traceback.
 """
 
@@ -19,23 +21,26 @@ from extraction_lint.guardrails import GuardrailError, parse_duration, parse_siz
 from extraction_lint.guardrails.units import format_bytes
 
 from .data import FILE_PATTERN, PRESETS, DataShape, make_data
-from .errors import InputFileError, SetupError
+from .errors import DatabaseDamaged, InputFileError, SetupError, Terminated
 from .extract import (
     DEFAULT_BATCH_BYTES,
     DEFAULT_BATCH_ROWS,
     DEFAULT_DUCKDB_MEMORY,
+    MIN_DUCKDB_MEMORY,
     ExtractOptions,
     ExtractSummary,
     GuardSettings,
     OnError,
+    check_pattern,
     run_extract,
 )
-from .store import ROW_GROUP_SIZE, Layout, checkpoint_memory_hint
+from .store import ROW_GROUP_SIZE, Layout, duckdb_memory_hint, is_out_of_memory
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process Ctrl-C ended
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 OFF_WORDS = ("none", "off")
 PROG = "python -m extraction_lint.reference"
 DEFAULTS = GuardSettings()
@@ -63,6 +68,23 @@ def _duration(name: str) -> Callable[[str], float | None]:
             raise argparse.ArgumentTypeError(str(error)) from None
 
     return duration
+
+
+def _pattern(text: str) -> str:
+    try:
+        return check_pattern(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _duckdb_memory(text: str) -> int | None:
+    size = _size("--duckdb-memory", allow_off=True)(text)
+    if size is not None and size < MIN_DUCKDB_MEMORY:
+        raise argparse.ArgumentTypeError(
+            f"must be at least {format_bytes(MIN_DUCKDB_MEMORY)} (DuckDB works in blocks of "
+            f"256 KiB, several at a time), got {format_bytes(size)}"
+        )
+    return size
 
 
 def _count(minimum: int) -> Callable[[str], int]:
@@ -161,7 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="DuckDB database (created if missing)",
     )
     run.add_argument(
-        "--pattern", default=FILE_PATTERN, help=f"input file glob (default: {FILE_PATTERN})"
+        "--pattern",
+        type=_pattern,
+        default=FILE_PATTERN,
+        help=f"input file glob, relative to DIR (default: {FILE_PATTERN})",
     )
     run.add_argument(
         "--layout",
@@ -186,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--duckdb-memory",
-        type=_size("--duckdb-memory", allow_off=True),
+        type=_duckdb_memory,
         default=DEFAULT_DUCKDB_MEMORY,
         metavar="SIZE",
         help="DuckDB's own memory_limit; 'off' leaves DuckDB's default of 80%% of RAM "
@@ -222,7 +247,16 @@ def _make_data(args: argparse.Namespace) -> int:
         length=preset.length if args.length is None else args.length,
         seed=preset.seed if args.seed is None else args.seed,
     )
-    paths = make_data(args.directory, shape)
+    if args.directory.exists() and not args.directory.is_dir():
+        raise SetupError(
+            f"{str(args.directory)!r} exists and is not a directory; give a new or an existing "
+            "directory as DIR"
+        )
+    try:
+        paths = make_data(args.directory, shape)
+    except OSError as error:
+        where = error.filename or args.directory
+        raise SetupError(f"cannot write to {str(where)!r}: {error.strerror or error}") from None
     print(
         f"make-data: wrote {len(paths)} files x {shape.subjects} subjects x {shape.length} "
         f"samples ({format_bytes(shape.total_bytes)} of signals) to {args.directory}"
@@ -252,39 +286,48 @@ def _extract(args: argparse.Namespace) -> int:
     failure = summary.failure
     if failure is None:
         return EXIT_OK
-    if isinstance(failure, KeyboardInterrupt):
-        print(f"{PROG} extract: interrupted; committed files stay loaded", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    if isinstance(failure, (KeyboardInterrupt, Terminated)):
+        return _stopped_by_signal(
+            failure, "committed files stay loaded; run the same command again to load the rest"
+        )
     if isinstance(failure, InputFileError):
         message = f"error: {failure} (nothing of this file was committed)"
     elif isinstance(failure, GuardrailError):
         message = f"stopped by {type(failure).__name__}: {failure}"
-    elif isinstance(failure, duckdb.Error) and _is_out_of_memory(failure):
+    elif isinstance(failure, duckdb.Error) and is_out_of_memory(failure):
         message = _duckdb_memory_message(failure, options, summary)
+    elif isinstance(failure, duckdb.Error):
+        message = (
+            f"error: DuckDB failed on database {str(options.db_path)!r}: "
+            f"{type(failure).__name__}: {failure}"
+        )
     else:
         message = f"error: {type(failure).__name__}: {failure}"
     print(f"{PROG} extract: {message}", file=sys.stderr)
     return EXIT_FAILED
 
 
-def _is_out_of_memory(error: duckdb.Error) -> bool:
-    text = str(error)
-    return isinstance(error, duckdb.OutOfMemoryException) or "failed to pin block" in text
-
-
 def _duckdb_memory_message(
     error: duckdb.Error, options: ExtractOptions, summary: ExtractSummary
 ) -> str:
     limit = options.duckdb_memory
-    needed = checkpoint_memory_hint(summary.largest_signal_bytes)
+    needed = duckdb_memory_hint(
+        options.layout,
+        summary.largest_signal_bytes,
+        summary.signals_in_table,
+        min(options.batch_bytes, options.batch_rows * summary.largest_signal_bytes),
+    )
     first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+    where = f" {summary.failure_file}" if summary.failure_file else ""
     return (
         f"DuckDB ran out of its memory (--duckdb-memory "
-        f"{format_bytes(limit) if limit else 'default'}) while writing: {first_line}\n"
-        f"A checkpoint holds the table's last row group ({ROW_GROUP_SIZE:,} signals) in "
-        f"memory; with signals of up to {format_bytes(summary.largest_signal_bytes)} that "
-        f"needs up to about {format_bytes(needed)}. Files committed so far are kept: run again "
-        f"with --duckdb-memory {format_bytes(needed)} or more (and a --memory-limit above it)."
+        f"{format_bytes(limit) if limit else 'default'}) while writing{where}: {first_line}\n"
+        f"An insert holds its batch, a checkpoint the table's last row group (up to "
+        f"{ROW_GROUP_SIZE:,} signals); with signals of up to "
+        f"{format_bytes(summary.largest_signal_bytes)} that needs up to about "
+        f"{format_bytes(needed)}. Files committed so far are kept: run again with "
+        f"--duckdb-memory {format_bytes(needed)} or more (and a --memory-limit above it), "
+        "or a smaller --batch-bytes."
     )
 
 
@@ -300,6 +343,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SetupError as error:
         print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except DatabaseDamaged as error:
+        print(
+            f"{PROG} {args.command}: error: {error}\nNothing was written to it. Restore it from "
+            "a copy, or load into a new --db (the input files are read again).",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     except GuardrailError as error:
         print(f"{PROG} {args.command}: stopped by {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_FAILED
+    except (KeyboardInterrupt, Terminated) as error:  # before the run started, or after it
+        return _stopped_by_signal(error, "nothing more was written", args.command)
+
+
+def _stopped_by_signal(error: BaseException, what: str, command: str = "extract") -> int:
+    if isinstance(error, Terminated):
+        print(f"{PROG} {command}: terminated (SIGTERM); {what}", file=sys.stderr, flush=True)
+        return EXIT_TERMINATED
+    print(f"{PROG} {command}: interrupted (Ctrl-C); {what}", file=sys.stderr, flush=True)
+    return EXIT_INTERRUPTED

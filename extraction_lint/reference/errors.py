@@ -2,7 +2,8 @@
 
 :class:`InputFileError` is about one input file (it names the file and what is wrong with
 it); ``--on-error skip`` records it and goes on. :class:`SetupError` is about the whole
-run (a missing input directory, a database that is not ours) and always stops it.
+run (a missing input directory, a database that is not ours) and always stops it, as
+does :class:`DatabaseDamaged` (a database of ours that cannot be read back).
 """
 
 from __future__ import annotations
@@ -23,3 +24,20 @@ class InputFileError(ExtractorError):
 
 class SetupError(ExtractorError):
     """The run cannot start: bad input directory, database or settings."""
+
+
+class DatabaseDamaged(ExtractorError):
+    """The output database cannot be read back: damaged blocks, a truncated file.
+
+    ``path`` names the database; the message says what failed. Nothing more is written.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"database {path!r} is damaged: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class Terminated(BaseException):
+    """The process was asked to stop (SIGTERM). Like ``KeyboardInterrupt``, not an ``Exception``:
+    the run ends at once, committed files stay loaded."""

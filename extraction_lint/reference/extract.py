@@ -13,23 +13,26 @@ lists (same name, same SHA-256) and ends with exactly the rows of an uninterrupt
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import duckdb
 
-from extraction_lint.guardrails import guard
+from extraction_lint.guardrails import GuardrailError, guard
+from extraction_lint.guardrails.guard import Guard
 from extraction_lint.guardrails.units import format_bytes
 
 from . import rss
 from .data import FILE_PATTERN
-from .errors import InputFileError, SetupError
+from .errors import InputFileError, SetupError, Terminated
 from .records import AllocationCheck, SignalRecord, check_content, check_record, stored_bytes
+from .stopping import StopSignals
 from .store import Layout, Store, utc_now
 from .unpickle import PickleReadError, ReadLimits, hash_file, read_pickle
 
@@ -39,6 +42,8 @@ MIB = 1024**2
 DEFAULT_BATCH_ROWS = 1_024
 DEFAULT_BATCH_BYTES = 64 * MIB
 DEFAULT_DUCKDB_MEMORY = 256 * MIB
+# Below this DuckDB cannot even open a database (it pins blocks of 256 KiB).
+MIN_DUCKDB_MEMORY = 8 * MIB
 # One file may take this share of --memory-limit: its objects while it is unpickled, and
 # its signals as float64. The rest is for the batch being written and DuckDB.
 FILE_SHARE_OF_MEMORY_LIMIT = 0.5
@@ -90,6 +95,8 @@ class ExtractSummary:
     peak_rss: int | None = None
     largest_signal_bytes: int = 0
     failure: BaseException | None = None
+    failure_file: str | None = None  # the input file being loaded when ``failure`` happened
+    signals_in_table: int = 0  # rows of the data table, with the file being loaded
 
     def line(self) -> str:
         """The one-line summary printed at the end of a run."""
@@ -104,11 +111,44 @@ class ExtractSummary:
         )
 
 
+def check_pattern(pattern: str) -> str:
+    """``pattern`` if it is a glob relative to the input directory that stays inside it.
+
+    Raises ``ValueError`` saying what is wrong otherwise: empty, absolute, with a
+    ``..`` part, or not a glob pathlib accepts.
+    """
+    if not pattern.strip():
+        raise ValueError(f"{pattern!r} is empty; give a glob such as '*.pkl' or 'sub/*.pkl'")
+    pure = PurePosixPath(pattern)
+    if pure.is_absolute() or PureWindowsPath(pattern).is_absolute() or pattern.startswith("~"):
+        raise ValueError(
+            f"{pattern!r} is absolute; give it relative to DIR (such as '*.pkl'), "
+            "and the directory as DIR"
+        )
+    if ".." in pure.parts:
+        raise ValueError(f"{pattern!r} leaves DIR ('..'); files are read from DIR only")
+    try:
+        # pathlib checks a pattern when the glob starts: start one that finds nothing.
+        next(Path("/nonexistent-directory").glob(pattern), None)
+    except (ValueError, NotImplementedError) as error:
+        raise ValueError(f"{pattern!r} is not a valid glob: {error}") from None
+    return pattern
+
+
 def input_files(directory: Path, pattern: str) -> list[Path]:
     """The files to load, in name order; :class:`SetupError` when there are none."""
+    try:
+        check_pattern(pattern)
+    except ValueError as error:
+        raise SetupError(f"--pattern {error}") from None
     if not directory.is_dir():
         raise SetupError(f"input directory {str(directory)!r} does not exist or is not a directory")
-    paths = sorted(path for path in directory.glob(pattern) if path.is_file())
+    try:
+        paths = sorted(path for path in directory.glob(pattern) if path.is_file())
+    except OSError as error:
+        raise SetupError(
+            f"cannot list input directory {str(directory)!r}: {error.strerror or error}"
+        ) from None
     if not paths:
         raise SetupError(f"no files matching {pattern!r} in {str(directory)!r}")
     return paths
@@ -156,6 +196,18 @@ def read_records(
     return content.size, content.sha256, records
 
 
+def check_file_name(name: str) -> None:
+    """Refuse a file name the database cannot store (it keeps names as UTF-8)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        readable = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise InputFileError(
+            readable,
+            "the file name is not valid UTF-8, so the manifest cannot record it: rename it",
+        ) from None
+
+
 @dataclass
 class _FileOutcome:
     rows: int = 0
@@ -177,6 +229,7 @@ def load_one(
     A function of its own so that the file's records are freed before the next file is read.
     """
     started = time.monotonic()
+    check_file_name(name)
     entry = store.manifest_entry(name)
     if entry is not None:
         size, sha256 = hash_file(path)
@@ -191,6 +244,7 @@ def load_one(
     size, sha256, records = read_records(path, name, limits)
     largest = max((record.signal.nbytes for record in records), default=0)
     summary.largest_signal_bytes = max(summary.largest_signal_bytes, largest)
+    summary.signals_in_table += store.layout.rows(records)
     rows = store.load_file(
         name,
         size,
@@ -215,8 +269,25 @@ def run_extract(
     run (an :class:`InputFileError` in fail mode, a guardrail error, an interrupt).
     """
     paths = input_files(options.input_dir, options.pattern)
-    store = Store(options.db_path, options.duckdb_memory, options.layout)
-    summary = ExtractSummary(files=len(paths))
+    with StopSignals() as stops:
+        try:
+            store = Store(options.db_path, options.duckdb_memory, options.layout)
+        except (Exception, KeyboardInterrupt, Terminated):
+            if stops.received is not None:
+                raise stops.error() from None
+            raise
+        summary = _run(options, paths, store, stops, peak_rss)
+    return summary
+
+
+def _run(
+    options: ExtractOptions,
+    paths: list[Path],
+    store: Store,
+    stops: StopSignals,
+    peak_rss: Callable[[], int | None],
+) -> ExtractSummary:
+    summary = ExtractSummary(files=len(paths), signals_in_table=store.rows_at_open)
     started = time.monotonic()
     run_started = utc_now()
     limits = options.guard
@@ -232,52 +303,97 @@ def run_extract(
         ) as g:
 
             def on_batch(rows: int) -> None:
-                g.tick(rows=rows)
+                # A sign of life; the rows count once their file is committed, so that
+                # the guard's last line and the summary give the same figures.
+                g.tick()
 
             for path in g.track(paths):
                 name = path.relative_to(options.input_dir).as_posix()
 
                 def check_allocation(nbytes: int, what: str, name: str = name) -> object:
-                    return g.check_allocation(nbytes, f"{what} of {name}")
+                    return g.check_allocation(nbytes, f"{what} in {name}")
 
                 allowance = file_limits(options.guard.memory_limit, check_allocation)
+                finished = counted = False
                 try:
-                    outcome = load_one(store, path, name, options, summary, on_batch, allowance)
-                except InputFileError as error:
-                    if options.on_error is OnError.FAIL:
-                        raise
-                    store.record_error(error.file, error.reason)
-                    summary.failed += 1
-                    logger.warning("skipped %s (recorded in the errors table)", error)
-                    continue
-                except Exception:
+                    try:
+                        outcome = load_one(store, path, name, options, summary, on_batch, allowance)
+                    except InputFileError as error:
+                        if options.on_error is OnError.FAIL:
+                            raise
+                        store.record_error(error.file, error.reason)
+                        summary.failed += 1
+                        logger.warning("skipped %s (recorded in the errors table)", error)
+                        finished = True
+                        continue
+                    if outcome.skipped:
+                        summary.skipped += 1
+                    else:
+                        g.tick(rows=outcome.rows)
+                        counted = True
+                        summary.loaded += 1
+                        summary.rows += outcome.rows
+                        summary.bytes_loaded += outcome.size
+                    finished = True
+                except InputFileError:
+                    raise  # --on-error fail: nothing of the file was committed
+                except BaseException:
+                    summary.failure_file = name
+                    _count_stopped_item(g, store, stops, name, run_started, finished, counted)
+                    if stops.received is not None:
+                        raise stops.error() from None
                     # DuckDB turns the guard's signal into its own "Query interrupted"
                     # error; a tripped guard raises its real error (MemoryLimitExceeded...)
                     # again here, so that the run reports the cause, not the symptom.
                     g.check()
                     raise
-                if outcome.skipped:
-                    summary.skipped += 1
-                else:
-                    summary.loaded += 1
-                    summary.rows += outcome.rows
-                    summary.bytes_loaded += outcome.size
     except InputFileError as error:
         summary.failed += 1
         summary.failure = error
-    except (Exception, KeyboardInterrupt) as error:  # guardrails, DuckDB I/O, Ctrl-C
+    except (Exception, KeyboardInterrupt, Terminated) as error:  # guardrails, DuckDB, signals
         summary.failure = error
     finally:
-        summary.seconds = time.monotonic() - started
-        summary.peak_rss = peak_rss()
-        _count_committed(store, run_started, summary)
-        store.close()
+        with stops.deferred():
+            summary.seconds = time.monotonic() - started
+            summary.peak_rss = peak_rss()
+            _count_committed(store, run_started, summary)
+            store.close()
+    if stops.received is not None:
+        # Whatever DuckDB made of the signal's exception, the run stopped because of it.
+        summary.failure = stops.error()
     return summary
+
+
+def _count_stopped_item(
+    g: Guard,
+    store: Store,
+    stops: StopSignals,
+    name: str,
+    since: dt.datetime,
+    finished: bool,
+    counted: bool,
+) -> None:
+    """Count the item a stop cut short in the guard, when it was done all the same.
+
+    The guard counts an item when the loop moves on to the next; a run stopped inside
+    COMMIT, or just after it, has committed the file, and the summary (which counts the
+    manifest) will say so: the guard's last line must say the same.
+    """
+    with stops.deferred():
+        rows = None if finished else store.committed_in_run(name, since)
+    if not finished and rows is None:
+        return
+    with contextlib.suppress(GuardrailError):  # a tripped guard raises at every call
+        g.update(1)
+    if rows is not None and not counted:
+        with contextlib.suppress(GuardrailError):
+            g.tick(rows=rows)
 
 
 def _count_committed(store: Store, since: dt.datetime, summary: ExtractSummary) -> None:
     # A run stopped inside COMMIT may have committed the file it was on; the manifest,
     # not the loop's counters, says what this run added.
+    store.rollback()  # a transaction an interrupt left open would refuse the query
     try:
         files, rows, size = store.committed_since(since)
     except duckdb.Error:

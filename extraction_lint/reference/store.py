@@ -26,7 +26,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from .errors import SetupError
+from .errors import DatabaseDamaged, SetupError
 from .records import SignalRecord
 
 # Wide layout: each automatic checkpoint (every 16 MiB of log) works on the table's last,
@@ -118,9 +118,71 @@ class ManifestEntry:
     rows: int
 
 
-def checkpoint_memory_hint(largest_signal_bytes: int) -> int:
-    """DuckDB memory a checkpoint may need: the last row group's signals, twice over."""
-    return 2 * ROW_GROUP_SIZE * largest_signal_bytes
+# Bytes of one sample row of the long layout in DuckDB's memory (subject, t, value, file).
+LONG_ROW_BYTES = 32
+
+
+def duckdb_memory_hint(
+    layout: Layout, largest_signal_bytes: int, signals_in_table: int, batch_bytes: int
+) -> int:
+    """DuckDB memory enough for what the run asked of it, twice over.
+
+    An insert holds its batch (at least the largest signal); a checkpoint holds the
+    table's last row group: up to :data:`ROW_GROUP_SIZE` signals in the wide layout
+    (fewer while the table is smaller), a row group of samples in the long one.
+    """
+    batch = max(batch_bytes, largest_signal_bytes)
+    if layout is Layout.WIDE:
+        checkpoint = min(ROW_GROUP_SIZE, max(signals_in_table, 1)) * largest_signal_bytes
+    else:
+        checkpoint = LONG_ROW_GROUP_SIZE * LONG_ROW_BYTES
+    return 2 * max(batch, checkpoint)
+
+
+# A DuckDB file has this at byte 8; SQLite's begin with their own header. Checked before
+# DuckDB opens a file, so that it never tries another format (and an extension for it).
+DUCKDB_MAGIC = b"DUCK"
+DUCKDB_MAGIC_AT = 8
+SQLITE_MAGIC = b"SQLite format 3\x00"
+# Never fetch or load an extension: the store needs none, and a run must not reach the network.
+NO_EXTENSIONS: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+
+# What reading a table back must touch: every column of every row (an aggregate over a
+# NOT NULL column alone may be answered from metadata without reading a block).
+READ_BACK = {
+    "signals": "count(*), sum(list_sum(signal)), max(hash(file, subject))",
+    "samples": "count(*), sum(value), max(t), max(hash(file, subject))",
+    "manifest": "count(*), sum(rows), max(hash(file, size, sha256, seconds, loaded_at))",
+    "errors": "count(*), max(hash(file, reason, failed_at))",
+}
+
+
+def check_database_file(path: Path) -> None:
+    """Refuse, before DuckDB opens it, a ``--db`` that exists and is not a DuckDB database."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(64)
+    except FileNotFoundError:
+        return
+    except IsADirectoryError:
+        raise SetupError(f"--db {str(path)!r} is a directory, not a database file") from None
+    except OSError as error:
+        raise SetupError(f"cannot read --db {str(path)!r}: {error.strerror or error}") from None
+    if head[DUCKDB_MAGIC_AT : DUCKDB_MAGIC_AT + len(DUCKDB_MAGIC)] == DUCKDB_MAGIC:
+        return
+    if head.startswith(SQLITE_MAGIC):
+        what = "an SQLite database"
+    elif not head:
+        what = "an empty file"
+    else:
+        what = "not a DuckDB database"
+    raise SetupError(
+        f"--db {str(path)!r} is {what}; the extractor writes DuckDB files only: remove it or "
+        "choose another --db"
+    )
 
 
 def _sql_string(text: str) -> str:
@@ -211,25 +273,82 @@ class Store:
         config: dict[str, str | bool | int | float | list[str]] = {
             # Spill next to the database, not into the current directory.
             "temp_directory": f"{path}.tmp",
+            **NO_EXTENSIONS,
         }
         if memory_limit:
             config["memory_limit"] = f"{memory_limit}B"
+        check_database_file(path)
+        existed = path.exists()
         try:
             self.con = duckdb.connect(config=config)
+        except duckdb.Error as error:
+            raise SetupError(f"cannot start DuckDB: {error}") from None
+        try:
             self.con.execute(
                 f"ATTACH {_sql_string(str(path))} AS {DATABASE_ALIAS} "
-                f"(ROW_GROUP_SIZE {layout.row_group_size})"
+                f"(TYPE duckdb, ROW_GROUP_SIZE {layout.row_group_size})"
             )
             self.con.execute(f"USE {DATABASE_ALIAS}")
             # DuckDB draws its own bar on long checkpoints, over the guard's heartbeat.
             self.con.execute("SET enable_progress_bar = false")
         except duckdb.Error as error:
+            self.close()
+            if is_out_of_memory(error):
+                raise SetupError(_memory_too_small(path, memory_limit, error)) from None
+            if existed and not _is_lock_conflict(error):
+                raise DatabaseDamaged(str(path), f"it cannot be opened: {error}") from None
             raise SetupError(f"cannot open database {str(path)!r}: {error}") from None
         self.path = path
         self.layout = layout
-        self._check_schema()
-        for statement in (*_CREATE, layout.create()):
-            self.con.execute(statement)
+        self.rows_at_open = 0  # rows of the data table when the database was opened
+        try:
+            self._check_schema()
+            if existed:
+                self.read_back()
+            for statement in (*_CREATE, layout.create()):
+                self.con.execute(statement)
+        except BaseException:
+            self.close()
+            raise
+
+    def read_back(self) -> None:
+        """Read every table whole, or raise :class:`DatabaseDamaged` naming what failed.
+
+        DuckDB checks a block's checksum when it reads it; a run that resumed from the
+        manifest alone would skip every file of a database whose data blocks are damaged.
+        Also checks that the data table holds the rows the manifest lists.
+        """
+        tables = {
+            name
+            for (name,) in self.con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = ?",
+                [DATABASE_ALIAS],
+            ).fetchall()
+        }
+        figures: dict[str, tuple[object, ...]] = {}
+        for table, columns in READ_BACK.items():
+            if table not in tables:
+                continue
+            try:
+                row = self.con.execute(f"SELECT {columns} FROM {table}").fetchone()
+            except duckdb.Error as error:
+                if is_out_of_memory(error):
+                    raise SetupError(_memory_too_small(self.path, None, error)) from None
+                raise DatabaseDamaged(
+                    str(self.path), f"its {table} table cannot be read back: {_first_line(error)}"
+                ) from None
+            assert row is not None  # an aggregate always returns one row
+            figures[table] = row
+        data = self.layout.table
+        if data in figures:
+            self.rows_at_open = int(str(figures[data][0]))
+        if data in figures and "manifest" in figures:
+            rows, listed = figures[data][0], figures["manifest"][1] or 0
+            if rows != listed:
+                raise DatabaseDamaged(
+                    str(self.path),
+                    f"its {data} table has {rows:,} rows, its manifest lists {listed:,}",
+                )
 
     def _check_schema(self) -> None:
         for table, expected in SCHEMA.items():
@@ -265,6 +384,17 @@ class Store:
             "SELECT file, size, sha256, rows FROM manifest WHERE file = ?", [file]
         ).fetchone()
         return None if row is None else ManifestEntry(*row)
+
+    def committed_in_run(self, file: str, since: dt.datetime) -> int | None:
+        """The rows of ``file`` if the manifest gained it at or after ``since``; ``None``
+        when it did not, or when the connection cannot tell."""
+        try:
+            row = self.con.execute(
+                "SELECT rows FROM manifest WHERE file = ? AND loaded_at >= ?", [file, since]
+            ).fetchone()
+        except (duckdb.Error, UnicodeError):
+            return None
+        return None if row is None else int(row[0])
 
     def committed_since(self, since: dt.datetime) -> tuple[int, int, int]:
         """Files, rows and input bytes the manifest gained at or after ``since``."""
@@ -319,8 +449,14 @@ class Store:
             self.con.execute(
                 f"INSERT INTO {self.layout.table} SELECT ?, * FROM {BATCH_VIEW}", [file]
             )
-        finally:
-            self.con.unregister(BATCH_VIEW)
+        except BaseException:
+            # In the aborted transaction unregister fails too ("Current transaction is
+            # aborted"): that must not replace the error that aborted it. The next
+            # register replaces the view anyway.
+            with contextlib.suppress(duckdb.Error):
+                self.con.unregister(BATCH_VIEW)
+            raise
+        self.con.unregister(BATCH_VIEW)
 
     def rollback(self) -> None:
         """Roll back the open transaction, if any (a no-op when the commit went through)."""
@@ -330,6 +466,29 @@ class Store:
     def record_error(self, file: str, reason: str) -> None:
         """Add a row to the errors table, committed at once."""
         self.con.execute("INSERT INTO errors VALUES (?, ?, ?)", [file, reason, utc_now()])
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Whether ``error`` is DuckDB running out of its ``memory_limit``."""
+    return isinstance(error, duckdb.OutOfMemoryException) or "failed to pin block" in str(error)
+
+
+def _memory_too_small(path: Path, memory_limit: int | None, error: duckdb.Error) -> str:
+    limit = f"{memory_limit:,} bytes" if memory_limit else "its setting"
+    return (
+        f"DuckDB ran out of its memory ({limit}) opening database {str(path)!r}: "
+        f"{_first_line(error)}; raise --duckdb-memory"
+    )
+
+
+def _is_lock_conflict(error: duckdb.Error) -> bool:
+    # "Could not set lock on file ...: Conflicting lock is held in ..." (another process).
+    return "could not set lock" in str(error).lower()
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _columns(columns: Sequence[tuple[str, str]]) -> str:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TextIO
-
-from rich.console import Console
-from rich.text import Text
 
 from extraction_lint.diagnostics import Diagnostic, FileResult
 from extraction_lint.reporters.base import (
@@ -25,6 +22,23 @@ CellLines = Callable[[str, int], list[str] | None]
 
 #: Lines of context around the primary line in ``--show-source``.
 CONTEXT = 1
+
+
+class Text:
+    """A line made of styled pieces; rich draws it on a terminal, and the plain text is
+    written otherwise (so a pipe or a file never pays for importing rich)."""
+
+    def __init__(self, text: str = "", style: str = "") -> None:
+        self.pieces: list[tuple[str, str]] = [(text, style)] if text else []
+
+    def append(self, text: str, style: str = "") -> None:
+        """Add a piece."""
+        self.pieces.append((text, style))
+
+    @property
+    def plain(self) -> str:
+        """The text without styles."""
+        return "".join(text for text, _ in self.pieces)
 
 
 def wants_color(stream: TextIO) -> bool:
@@ -61,21 +75,38 @@ class TextReporter(Reporter):
     ) -> None:
         super().__init__(stream)
         styled = wants_color(stream) if color is None else color
-        self.console = Console(
-            file=stream,
-            force_terminal=styled,
-            color_system="auto" if styled else None,
-            highlight=False,
-            soft_wrap=True,
-            emoji=False,
-            markup=False,
-        )
+        self._console = None
+        if styled:
+            from rich.console import Console
+
+            self._console = Console(
+                file=stream,
+                force_terminal=True,
+                color_system="auto",
+                highlight=False,
+                soft_wrap=True,
+                emoji=False,
+                markup=False,
+            )
         self.style = "full" if show_source and style == "concise" else style
         self.statistics = statistics
         self.quiet = quiet
         self.unsafe_fixes = unsafe_fixes
         self.source_lines = source_lines
         self.cell_lines = cell_lines
+
+    def _print(self, line: Text | str = "") -> None:
+        if isinstance(line, str):
+            line = Text(line)
+        if self._console is None:
+            self.stream.write(line.plain + "\n")
+            return
+        from rich.text import Text as RichText
+
+        rich_line = RichText()
+        for text, style in line.pieces:
+            rich_line.append(text, style=style or None)
+        self._console.print(rich_line)
 
     def _fixable(self, diagnostic: Diagnostic) -> bool:
         fix = diagnostic.fix
@@ -86,7 +117,7 @@ class TextReporter(Reporter):
             return
         findings = reported(result)
         if self.style == "grouped" and findings:
-            self.console.print(Text(printable(result.path) + ":", style="bold underline"))
+            self._print(Text(printable(result.path) + ":", style="bold underline"))
         for diagnostic in findings:
             line = Text()
             if self.style == "grouped":
@@ -98,11 +129,11 @@ class TextReporter(Reporter):
             if self._fixable(diagnostic):
                 line.append(" [*]", style="cyan")
             line.append(" " + printable(diagnostic.message))
-            self.console.print(line)
+            self._print(line)
             if self.style == "full":
                 self._frame(diagnostic)
         if self.style == "grouped" and findings:
-            self.console.print()
+            self._print()
 
     def _frame(self, diagnostic: Diagnostic) -> None:
         if diagnostic.cell is not None:
@@ -114,9 +145,23 @@ class TextReporter(Reporter):
         marks: dict[int, tuple[int, str, str]] = {
             diagnostic.line: (diagnostic.column, diagnostic.code, "bold red")
         }
+        # Related locations in other modules (the chain through a helper, SPEC 2.6) get a
+        # frame of their own after this one, in the order the chain gives.
+        elsewhere: dict[str, dict[int, tuple[int, str, str]]] = {}
         for related in diagnostic.related:
-            if related.cell == diagnostic.cell:  # a frame shows one cell of a notebook
+            if related.path != diagnostic.path:
+                where = elsewhere.setdefault(related.path, {})
+                where.setdefault(related.line, (related.column, related.message, "yellow"))
+            elif related.cell == diagnostic.cell:  # a frame shows one cell of a notebook
                 marks.setdefault(related.line, (related.column, related.message, "yellow"))
+        self._print_frame(lines, marks)
+        for path, path_marks in elsewhere.items():
+            other = self.source_lines(path) if self.source_lines else None
+            if other:
+                self._print(Text(f"  --> {path}", style="dim"))
+                self._print_frame(other, path_marks)
+
+    def _print_frame(self, lines: Sequence[str], marks: dict[int, tuple[int, str, str]]) -> None:
         shown: set[int] = set()
         for number in sorted(marks):
             for n in range(number - CONTEXT, number + CONTEXT + 1):
@@ -126,17 +171,17 @@ class TextReporter(Reporter):
         previous = 0
         for n in sorted(shown):
             if previous and n > previous + 1:
-                self.console.print(Text(" " * width + " ..", style="dim"))
+                self._print(Text(" " * width + " ..", style="dim"))
             previous = n
             text = Text(f"{n:>{width}} | ", style="dim")
             text.append(printable(lines[n - 1].rstrip("\r\n").expandtabs()))
-            self.console.print(text)
+            self._print(text)
             if n in marks:
                 column, label, style = marks[n]
                 pointer = Text(" " * width + " | " + " " * (column - 1), style="dim")
                 pointer.append("^ " + printable(label), style=style)
-                self.console.print(pointer)
-        self.console.print()
+                self._print(pointer)
+        self._print()
 
     def finish(self, summary: Summary) -> None:
         if self.quiet:
@@ -144,13 +189,13 @@ class TextReporter(Reporter):
         if self.statistics and summary.by_code:
             for row in statistics(summary):
                 marker = "  [*]" if row["fixable"] else ""
-                self.console.print(f"{row['count']:>6}  {row['code']}  {row['name']}{marker}")
+                self._print(f"{row['count']:>6}  {row['code']}  {row['name']}{marker}")
         fixable = sum(summary.fixable.values())
         if fixable:
-            self.console.print(Text(f"[*] {fixable} fixable with the --fix option.", style="cyan"))
+            self._print(Text(f"[*] {fixable} fixable with the --fix option.", style="cyan"))
         if summary.hidden_fixes:
             n = summary.hidden_fixes
-            self.console.print(
+            self._print(
                 Text(
                     f"{n} fix{'es' if n != 1 else ''} available with --unsafe-fixes "
                     f"({'they add' if n != 1 else 'it adds'} an import of extraction_lint).",
@@ -166,7 +211,7 @@ class TextReporter(Reporter):
         if summary.baselined:
             where += f", {summary.baselined} in the baseline"
         if not summary.failed:
-            self.console.print(Text(f"All checks passed ({where}).", style="green"))
+            self._print(Text(f"All checks passed ({where}).", style="green"))
             return
         parts = []
         if summary.diagnostics:
@@ -176,4 +221,4 @@ class TextReporter(Reporter):
             n = summary.errors
             verb = "Could not check" if not parts else "could not check"
             parts.append(f"{verb} {n} file{'s' if n != 1 else ''}")
-        self.console.print(Text(f"{'; '.join(parts)} ({where}).", style="bold red"))
+        self._print(Text(f"{'; '.join(parts)} ({where}).", style="bold red"))

@@ -225,18 +225,6 @@ for rec in cur:
     seen_ids.add(rec[0])
 log.info("distinct ids: %d", len(seen_ids))
 """,
-        # The write happens in another function: calls are not followed by EXL001.
-        """
-def save(con, rows):
-    con.executemany("INSERT INTO t VALUES (?, ?)", rows)
-
-
-def main(con, cur):
-    rows = []
-    for rec in cur:
-        rows.append(rec)
-    save(con, rows)
-""",
         # `self.rows` bound in `__init__` is not tracked in `run`, which does not bind it.
         """
 class Loader:
@@ -505,6 +493,18 @@ con.executemany("INSERT INTO t VALUES (?)", out)
 """,
     )
     invalid = (
+        # SPEC 2.6: a project function that writes its parameter is a sink of what is passed.
+        """
+def save(con, rows):
+    con.executemany("INSERT INTO t VALUES (?, ?)", rows)
+
+
+def main(con, cur):
+    rows = []
+    for rec in cur:
+        rows.append(rec)
+    save(con, rows)  # EXL001
+""",
         # SPEC 2.1: `x.execute(sql, c)` counts through a derivation such as `list(c)`.
         """
 seen = set()
@@ -1136,6 +1136,22 @@ for rec in read_records(path):
     by_id[rec["id"]] = rec
     count += 1
 json.dump(by_id, open("by_id.json", "w"))  # EXL001
+""",
+        # SPEC 2.1: a derivation bound element-wise, and unpacking of a tainted value.
+        """
+import pandas as pd
+
+frames = []
+for path in paths:
+    frames.append(pd.read_parquet(path))
+frame, parts = pd.concat(frames), len(frames)
+frame.to_parquet("all.parquet")  # EXL001
+
+rows = []
+for rec in stream:
+    rows.append(rec)
+first, *others = sorted(rows)
+con.executemany("INSERT INTO t VALUES (?)", others)  # EXL001
 """,
     )
 

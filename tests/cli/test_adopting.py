@@ -183,3 +183,34 @@ def test_add_noqa_conflicts_are_usage_errors(repo):
     for extra in (["--fix"], ["--baseline", "b.json"], ["--stdin-filename", "x.py"]):
         run = run_cli("--add-noqa", *extra, cwd=repo)
         assert run.code == 2 and "--add-noqa" in run.err
+
+
+def test_add_noqa_and_baseline_in_a_notebook(tmp_path):
+    from tests.notebooks.nb import code, markdown, notebook, save
+
+    nb = notebook(
+        markdown("# Load"),
+        code("%matplotlib inline", "import pickle"),
+        code("rows = []", "for path in paths:", '    rows.append(pickle.load(open(path, "rb")))'),
+        code('con.executemany("INSERT INTO t VALUES (?)", rows)'),
+    )
+    path = save(tmp_path / "job.ipynb", nb)
+    baseline = run_cli("--no-cache", "--write-baseline", "b.json", cwd=tmp_path)
+    assert baseline.code == 0 and "wrote 4 findings in 1 file" in baseline.err
+    save(path, {**nb, "cells": [markdown("# Intro"), *nb["cells"]]})  # every cell moves
+    assert run_cli("--no-cache", "--baseline", "b.json", cwd=tmp_path).code == 0
+    run = run_cli("--no-cache", "--add-noqa", cwd=tmp_path)
+    assert run.code == 0 and "Added 4 noqa codes in 1 file." in run.err, run.err
+    cells = json.loads(path.read_text())["cells"]
+    assert cells[3]["source"][1].startswith("for path in paths:  # noqa: EXL101, EXL102, EXL103")
+    assert cells[4]["source"] == [
+        'con.executemany("INSERT INTO t VALUES (?)", rows)  # noqa: EXL001 accumulate-then-bulk-write'
+    ]
+    assert cells[2]["source"][0] == "%matplotlib inline\n"
+    assert run_cli("--no-cache", cwd=tmp_path).code == 0
+
+
+def test_a_baseline_that_cannot_be_written_is_said_before_the_run(repo):
+    run = run_cli("--no-cache", "--write-baseline", "missing/baseline.json", cwd=repo)
+    assert run.code == 2 and "--write-baseline missing/baseline.json" in run.err
+    assert run.out == ""

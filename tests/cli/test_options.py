@@ -144,6 +144,9 @@ def test_list_rules_and_explain_honour_format_json(tmp_path):
     assert page["code"] == "EXL101" and page["fix"] == "unsafe"
     assert "## What it does" in page["explanation"]
     assert run_cli("--list-rules", "--format", "sarif", cwd=tmp_path).code == 2
+    text = run_cli("--explain", "EXL001", cwd=tmp_path).out
+    assert text.rstrip().endswith(f"Online: {listing[0]['url']}")
+    assert listing[0]["url"].endswith("/rules/EXL001.md")
 
 
 def test_statistics_in_text_and_json_and_a_clear_error_elsewhere(project):
@@ -192,5 +195,7 @@ def test_quiet_prints_the_findings_only_and_silent_nothing(project):
     assert all(": EXL" in line for line in quiet.out.splitlines())
     silent = run_cli("--no-cache", "--silent", cwd=project)
     assert silent.code == 1 and silent.out == "" and silent.err == ""
+    fixing = run_cli("--no-cache", "-q", "--fix", "--unsafe-fixes", cwd=project)
+    assert fixing.err == "" and all(": EXL" in line for line in fixing.out.splitlines())
     write(project / "pkg" / "broken.py", "x = 1\n")
     assert run_cli("--no-cache", "-q", cwd=project).out == ""

@@ -253,3 +253,69 @@ def test_command_line_discovery_options(repo):
     write(repo / "pyproject.toml", "[tool.extraction-lint]\nrespect-gitignore = false\n")
     run = run_cli("--no-cache", "--respect-gitignore", cwd=repo)
     assert "vendored/lib.py" not in run.out and "gen/out.py:" in run.out
+
+
+def test_exclude_on_the_command_line_replaces_the_list(tmp_path):
+    write(tmp_path / "build" / "gen.py", BROKEN)
+    write(tmp_path / "legacy" / "old.py", BROKEN)
+    assert run_cli("--no-cache", cwd=tmp_path).out.count("EXL001") == 1  # build is a default
+    run = run_cli("--no-cache", "--exclude", "legacy/", cwd=tmp_path)
+    assert "build/gen.py:" in run.out and "legacy/old.py" not in run.out
+
+
+def test_a_bad_character_class(repo, tmp_path):
+    # In an ignore file it matches nothing, as in git; in the configuration it is an error.
+    write(repo / ".gitignore", "[z-a].py\n[\n")
+    write(repo / "a.py", BROKEN)
+    run = run_cli("--no-cache", cwd=repo)
+    assert run.code == 1 and "a.py:" in run.out
+    write(repo / "pyproject.toml", '[tool.extraction-lint]\nextend-exclude = ["gen/[z-a]*"]\n')
+    run = run_cli("--no-cache", cwd=repo)
+    assert run.code == 2
+    assert "extend-exclude" in run.err and "'gen/[z-a]*'" in run.err
+    assert "bad character class" in run.err
+    (repo / "pyproject.toml").unlink()
+    run = run_cli("--no-cache", "--extend-exclude", "[9-0]", cwd=repo)
+    assert run.code == 2 and "[9-0]" in run.err
+
+
+def test_ignore_files_that_are_not_regular_files_are_passed_over(repo):
+    import os
+
+    os.mkfifo(repo / ".gitignore")  # opening it for reading would wait for a writer
+    (repo / "sub").mkdir()
+    (repo / "sub" / ".gitignore").symlink_to("/dev/zero")  # reading it would never end
+    write(repo / "sub" / "job.py", BROKEN)
+    run = run_cli("--no-cache", cwd=repo)
+    assert run.code == 1 and "sub/job.py:" in run.out
+
+
+def test_a_linked_work_tree_reads_the_repository_s_info_exclude(repo, tmp_path, monkeypatch):
+    write(repo / "kept.py", "x = 1\n")
+    git(repo, "add", "kept.py")
+    git(repo, "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "one")
+    linked = tmp_path / "linked"
+    git(repo, "worktree", "add", "-q", str(linked))
+    write(repo / ".git" / "info" / "exclude", "local_*.py\n")
+    _tree(linked, ["local_notes.py", "new.py"])
+    monkeypatch.chdir(linked)
+    listed = git(linked, "ls-files", "--others", "--exclude-standard")
+    assert set(listed.split()) == {"new.py"}
+    assert _found(linked, Config(root=linked)) == {"kept.py", "new.py"}
+
+
+def test_a_nested_repository_uses_its_own_ignore_files(repo, monkeypatch):
+    write(repo / ".gitignore", "gen_*.py\n")
+    nested = repo / "vendor" / "lib"
+    nested.mkdir(parents=True)
+    git(nested, "init", "-q")
+    write(nested / ".gitignore", "local.py\n")
+    write(nested / ".git" / "info" / "exclude", "scratch.py\n")
+    _tree(nested, ["gen_a.py", "local.py", "scratch.py", "real.py"])
+    monkeypatch.chdir(nested)
+    listed = git(nested, "ls-files", "--others", "--exclude-standard")
+    by_git = {line for line in listed.splitlines() if line.endswith(".py")}
+    assert by_git == {"gen_a.py", "real.py"}
+    monkeypatch.chdir(repo)
+    found = _found(repo, Config(root=repo))
+    assert found == {"vendor/lib/gen_a.py", "vendor/lib/real.py"}

@@ -110,3 +110,78 @@ def run_child(tmp_path: Path, write_script: Callable[[str], Path]) -> RunChild:
         )
 
     return run
+
+
+@dataclass
+class TerminalResult:
+    """What a child run on a pseudo-terminal left on it."""
+
+    returncode: int
+    raw: str
+    screen: list[str]
+
+    def explain(self) -> str:
+        """For assertion messages."""
+        shown = "\n".join(self.screen)
+        return f"exit status {self.returncode}\n--- screen ---\n{shown}\n--- raw ---\n{self.raw!r}"
+
+
+def run_in_terminal(
+    script: Path,
+    cwd: Path,
+    *args: str,
+    columns: int = 120,
+    rows: int = 50,
+    stdout: object = None,
+    timeout: float = 60,
+) -> TerminalResult:
+    """Run ``script`` with stdin, stderr (and stdout, unless given) on a pseudo-terminal.
+
+    The bytes the terminal received are played into pyte, a VT100 emulator, and the
+    screen's non-blank lines returned: what a person would read at the end.
+    """
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    import pyte
+
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    job = subprocess.Popen(
+        [sys.executable, str(script), *args],
+        stdin=terminal,
+        stdout=terminal if stdout is None else stdout,
+        stderr=terminal,
+        cwd=cwd,
+        env=child_env(TERM="xterm-256color", COLUMNS=str(columns), LINES=str(rows)),
+        close_fds=True,
+    )
+    os.close(terminal)
+    received = bytearray()
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([controller], [], [], 1)
+            if not ready:
+                if job.poll() is not None:
+                    break
+                continue
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            received += chunk
+    finally:
+        os.close(controller)
+        if job.poll() is None:
+            job.kill()
+        job.wait(timeout=30)
+    screen = pyte.Screen(columns, rows)
+    pyte.ByteStream(screen).feed(bytes(received))
+    lines = [line.rstrip() for line in screen.display if line.strip()]
+    return TerminalResult(job.returncode, received.decode("utf-8", "replace"), lines)

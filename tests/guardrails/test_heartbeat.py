@@ -240,3 +240,43 @@ def test_a_terminal_gets_a_rich_progress_bar_instead_of_lines(
     assert "\x1b[" in text  # drawn with terminal control sequences
     assert re.search(r"extract.*10/10.*100%", text), text
     assert " now, " not in text  # no heartbeat log lines on a terminal
+
+
+def test_the_start_line_gives_the_total_that_track_takes_from_the_iterable(
+    run_child: RunChild,
+) -> None:
+    result = run_child(
+        """
+        import time
+        from extraction_lint.guardrails import guard
+
+        paths = [f"batch_{i:03d}.pkl" for i in range(40)]
+        with guard(label="extract", heartbeat_every=0.5, stall_timeout=60) as g:
+            for path in g.track(paths):
+                time.sleep(0.01)
+        with guard(label="slow-start", heartbeat_every=0.2) as g:
+            time.sleep(0.5)  # set-up before the loop, longer than a heartbeat
+            for path in g.track(paths):
+                time.sleep(0.01)
+        with guard(label="stream", heartbeat_every=0.2) as g:
+            for n in g.track(i for i in range(3)):
+                pass
+        with guard(label="ticks", heartbeat_every=0.2) as g:
+            time.sleep(0.5)  # no item at all: the start line still comes, at the heartbeat
+            g.tick(rows=1)
+        """
+    )
+    assert result.returncode == 0, result.explain()
+    messages = [message for _, message in result.records("INFO")]
+
+    def lines_of(label: str) -> list[str]:
+        return [m for m in messages if m.startswith(f"{label}: ")]
+
+    extract = lines_of("extract")
+    assert extract[0] == "extract: started (40 items; heartbeat every 0.5s; stall timeout 1m00s)"
+    slow = lines_of("slow-start")
+    assert slow[0] == "slow-start: started (heartbeat every 0.2s)", slow
+    assert "slow-start: 40 items to go" in slow, slow
+    assert lines_of("stream")[0] == "stream: started (unknown total; heartbeat every 0.2s)"
+    assert lines_of("ticks")[0] == "ticks: started (heartbeat every 0.2s)"
+    assert "unknown total" not in result.stderr.replace("stream: started (unknown total", "")

@@ -20,7 +20,10 @@ that it tests the raise, not the machine's load.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -230,3 +233,38 @@ def test_a_job_that_takes_the_error_and_cleans_up_within_the_period_ends_as_it_c
     )
     assert result.returncode == 0, result.explain()
     assert result.stdout == "cleaned up\nstill alive\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity")
+def test_a_stall_in_c_code_is_raised_when_other_processes_share_the_cpu(
+    run_child: RunChild,
+) -> None:
+    # The job and three busy processes on one CPU: the job gets about a quarter of
+    # it, so its CPU time runs about four times slower than the clock.
+    cpu = min(os.sched_getaffinity(0))
+    hogs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                f"import os\nos.sched_setaffinity(0, {{{cpu}}})\nwhile True: pass",
+            ]
+        )
+        for _ in range(3)
+    ]
+    try:
+        result = run_child(
+            f"import os\nos.sched_setaffinity(0, {{{cpu}}})\n"
+            + JOB.replace("grace = {", "grace = 1 or {"),
+            "stall",
+            "regex",
+            "catch",
+        )
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    # Raised inside the regular expression before the last resort (stall + grace + 1 s
+    # of wall time) ends the process.
+    assert result.returncode == 3, result.explain()
+    assert "CAUGHT StallDetected after " in result.stdout

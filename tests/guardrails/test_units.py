@@ -169,3 +169,12 @@ def test_the_longest_duration_accepted_is_a_hundred_years() -> None:
     assert parse_duration("36500 days", "timeout") == MAX_DURATION
     with pytest.raises(ValueError, match="longer than 100 years"):
         parse_duration(MAX_DURATION * 1.001, "timeout")
+
+
+def test_a_command_line_option_too_long_is_named_without_the_python_hint() -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_duration("1e13", "--stall")
+    assert str(caught.value) == (
+        "--stall: '1e13' is longer than 100 years (3,153,600,000 s), the longest duration "
+        "a guard can time"
+    )

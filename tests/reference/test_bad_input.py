@@ -231,3 +231,26 @@ def test_the_hostile_file_of_these_tests_does_run_code_under_plain_pickle(
     with path.open("rb") as handle:
         pickle.load(handle)  # the unsafe call the extractor never makes
     assert marker.exists()
+
+
+def test_a_file_name_that_is_not_utf8_is_a_bad_file_in_skip_mode(tmp_path: Path) -> None:
+    data = write_inputs(tmp_path / "in", files=2, subjects=GOOD_SUBJECTS, length=20)
+    raw = os.fsencode(data) + b"/signals_0000_\xff.pkl"
+    with open(raw, "wb") as handle:
+        pickle.dump({"s": np.arange(3.0)}, handle, protocol=4)
+    db = tmp_path / "out.duckdb"
+
+    result = run_reference("extract", data, "--db", db, "--on-error", "skip")
+
+    assert result.returncode == 0, result.explain()
+    assert (result.count("loaded"), result.count("failed")) == (2, 1)
+    assert "Traceback" not in result.stderr
+    assert query(db, "SELECT file, reason FROM errors") == [
+        (
+            "signals_0000_\\xff.pkl",
+            "the file name is not valid UTF-8, so the manifest cannot record it: rename it",
+        )
+    ]
+    failed = run_reference("extract", data, "--db", tmp_path / "fail.duckdb")
+    assert failed.returncode == 1, failed.explain()
+    assert "error: signals_0000_\\xff.pkl: the file name is not valid UTF-8" in failed.stderr

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pytest
 
 from .conftest import fingerprint, query, rows_by_file, run_reference, write_inputs
 
@@ -220,3 +221,37 @@ def test_a_database_keeps_the_layout_it_was_made_with(small_set: Path, tmp_path:
     assert other.returncode == 2, other.explain()
     assert "holds the wide layout (table 'signals'); use --layout wide" in other.stderr
     assert fingerprint(db) == before
+
+
+def test_bad_patterns_and_a_too_small_duckdb_memory_exit_2_with_a_message(
+    small_set: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "out.duckdb"
+    cases = {
+        "": "argument --pattern: '' is empty; give a glob such as '*.pkl'",
+        "   ": "is empty",
+        f"{small_set}/*.pkl": "is absolute; give it relative to DIR",
+        "../*": "leaves DIR ('..'); files are read from DIR only",
+        "sub/../../*.pkl": "leaves DIR",
+        "a**": "is not a valid glob",
+    }
+    for pattern, message in cases.items():
+        result = run_reference("extract", small_set, "--db", db, "--pattern", pattern)
+        assert result.returncode == 2, result.explain()
+        assert message in result.stderr, result.explain()
+        assert "Traceback" not in result.stderr
+    for size in ("1B", "1 MiB"):
+        result = run_reference("extract", small_set, "--db", db, "--duckdb-memory", size)
+        assert result.returncode == 2, result.explain()
+        assert "argument --duckdb-memory: must be at least 8.0 MiB" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert not db.exists()
+
+
+def test_the_library_refuses_the_same_patterns(small_set: Path) -> None:
+    from extraction_lint.reference.errors import SetupError
+    from extraction_lint.reference.extract import input_files
+
+    for pattern in ("", "/abs/*.pkl", "../*", "a**"):
+        with pytest.raises(SetupError, match=r"^--pattern "):
+            input_files(small_set, pattern)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from extraction_lint.reference import cli
 from extraction_lint.reference.data import DataShape, make_signals, write_file
 
 from .conftest import fingerprint, query, rows_by_file, run_reference, write_inputs
@@ -45,10 +46,11 @@ def test_a_memory_limit_set_too_low_stops_the_run_and_commits_no_part_of_a_file(
     assert "signals_9999_big.pkl" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.summary()["status"] == "stopped"
-    # The guard's last line counts the rows written: the big file was stopped mid-transaction.
+    # The guard stopped the big file's transaction, and its last line counts committed rows.
     stopped = re.search(r"stopped by MemoryLimitExceeded: .* rows ([\d,]+)\)", result.stderr)
     assert stopped is not None, result.explain()
-    assert int(stopped[1].replace(",", "")) > 4 * 5, "stopped before writing the big file"
+    assert int(stopped[1].replace(",", "")) == 4 * 5 == result.count("rows")
+    assert re.search(r"current item '[^']*signals_9999_big\.pkl'", result.stderr)
     data_rows, manifest_rows = rows_by_file(db)
     assert data_rows == manifest_rows == {f"signals_{index:04d}.pkl": 5 for index in range(4)}
     assert fingerprint(db).consistent
@@ -78,30 +80,30 @@ def test_a_timeout_stops_the_run_between_or_inside_files_with_every_commit_whole
 
 
 @pytest.mark.slow
-def test_peak_memory_does_not_grow_with_the_number_of_files(tmp_path: Path) -> None:
-    """Peak RSS with 16 and with 64 files of 4 MB differs by less than 20%.
+def test_peak_memory_does_not_grow_with_the_number_of_files(memory_scaling, tmp_path: Path) -> None:
+    """Peak memory of extract over 16 and over 64 files of 4 MB grows by less than 20%.
 
-    DuckDB keeps the pages it wrote cached up to its own memory limit, so RSS climbs
-    until about that much has been written and stays flat from there; 64 MiB makes that
-    point come before the 16th file, so the comparison is of the flat part.
+    Each run is a fresh interpreter (the memory_scaling fixture); both its peak RSS and its
+    peak traced Python allocation are judged. DuckDB keeps the pages it wrote cached up to
+    its own memory limit, so RSS climbs until about that much has been written and stays
+    flat from there; 64 MiB makes that point come before the 16th file, so the comparison
+    is of the flat part.
     """
     many = write_inputs(tmp_path / "many", files=64, subjects=500, length=1_000)
-    few = tmp_path / "few"
-    few.mkdir()
-    for path in sorted(many.glob("*.pkl"))[:16]:
-        os.link(path, few / path.name)
-    options = ("--duckdb-memory", "64 MiB")
 
-    peaks = {}
-    for name, data in (("few", few), ("many", many)):
-        result = run_reference("extract", data, "--db", tmp_path / f"{name}.duckdb", *options)
-        assert result.returncode == 0, result.explain()
-        peaks[name] = _peak_rss_mib(result.summary())
+    def extract(n: int) -> None:
+        data = tmp_path / f"in-{n}"
+        data.mkdir()
+        for path in sorted(many.glob("*.pkl"))[:n]:
+            os.link(path, data / path.name)
+        db = tmp_path / f"{n}.duckdb"
+        status = cli.main(["extract", str(data), "--db", str(db), "--duckdb-memory", "64 MiB"])
+        if status != 0:
+            raise AssertionError(f"extract of {n} files ended with status {status}")
 
-    assert (
-        fingerprint(tmp_path / "many.duckdb").rows == 4 * fingerprint(tmp_path / "few.duckdb").rows
-    )
-    assert abs(peaks["many"] - peaks["few"]) < 0.2 * peaks["few"], peaks
+    memory_scaling(extract, sizes=[16, 64], max_growth="20%")
+
+    assert fingerprint(tmp_path / "64.duckdb").rows == 4 * fingerprint(tmp_path / "16.duckdb").rows
 
 
 @pytest.mark.slow
@@ -124,3 +126,27 @@ def test_a_stall_while_a_file_is_unpickled_stops_the_run_as_a_stall_not_a_corrup
     assert result.summary()["status"] == "stopped"
     assert (result.count("loaded"), result.count("failed")) == (1, 0)
     assert query(db, "SELECT count(*) FROM errors") == [(0,)]
+
+
+def test_duckdb_running_out_of_memory_is_reported_as_such_naming_the_file(tmp_path: Path) -> None:
+    data = write_inputs(tmp_path / "in", files=1, subjects=3, length=10)
+    # Four 8 MB signals: one insert of them needs 32 MiB of DuckDB's memory.
+    write_file(data / "signals_0001_large.pkl", {f"s{i}": np.ones(1_000_000) for i in range(4)})
+    db = tmp_path / "out.duckdb"
+
+    result = run_reference("extract", data, "--db", db, "--duckdb-memory", "8 MiB")
+
+    assert result.returncode == 1, result.explain()
+    assert "DuckDB ran out of its memory (--duckdb-memory 8.0 MiB) while writing " in (
+        result.stderr
+    ), result.explain()
+    assert "while writing signals_0001_large.pkl: Out of Memory Error" in result.stderr
+    assert "TransactionException" not in result.stderr and "aborted" not in result.stderr
+    hint = re.search(r"run again with --duckdb-memory ([\d.]+ \w+) or more", result.stderr)
+    assert hint is not None, result.explain()
+    assert result.summary()["status"] == "stopped"
+    assert rows_by_file(db)[1] == {"signals_0000.pkl": 3}
+
+    resumed = run_reference("extract", data, "--db", db, "--duckdb-memory", hint[1])
+    assert resumed.returncode == 0, resumed.explain()
+    assert (resumed.count("skipped"), resumed.count("loaded")) == (1, 1)

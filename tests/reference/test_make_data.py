@@ -101,3 +101,16 @@ def test_files_get_the_permissions_of_any_new_file(tmp_path: Path) -> None:
         os.umask(previous)
     modes = {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "in").glob("*.pkl")}
     assert modes == {0o644}
+
+
+def test_make_data_into_an_existing_file_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    existing = tmp_path / "notes.txt"
+    existing.write_text("keep me\n")
+
+    for target in (existing, existing / "sub"):
+        result = run_reference("make-data", target, "--files", "1")
+        assert result.returncode == 2, result.explain()
+        assert "Traceback" not in result.stderr
+        assert str(existing) in result.stderr
+    assert "exists and is not a directory" in run_reference("make-data", existing).stderr
+    assert existing.read_text() == "keep me\n"
