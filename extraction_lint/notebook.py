@@ -308,8 +308,9 @@ def _diagnostic_in_cells(diagnostic: Diagnostic, module: NotebookModule) -> Diag
         span = module.cell(cell)
         end_line = span.count if span is not None else line
         end_column = 1
+    # Related locations in other modules (a helper's line, SPEC 2.6) stay as they are.
     related = tuple(
-        replace(r, line=where[1], cell=where[0])
+        replace(r, line=where[1], cell=where[0]) if r.path == diagnostic.path else r
         for r in diagnostic.related
         for where in (module.locate(r.line),)
     )

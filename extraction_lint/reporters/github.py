@@ -41,5 +41,9 @@ class GithubReporter(Reporter):
                 )
             )
             where = f"cell {d.cell}:{d.line}:{d.column}: " if d.cell is not None else ""
-            text = _escape_data(where + d.code + " " + d.message)
+            # An annotation has one location: the chain through helpers of other modules
+            # (SPEC 2.6) is named in the message.
+            through = [f"{r.path}:{r.line}:{r.column}" for r in d.related if r.path != d.path]
+            message = d.message + (f" (through {', '.join(through)})" if through else "")
+            text = _escape_data(where + d.code + " " + message)
             self.stream.write(f"::error {properties}::{text}\n")
