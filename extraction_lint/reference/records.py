@@ -96,9 +96,7 @@ def check_record(
         )
     native = value.dtype == np.float64 and value.dtype.isnative
     if not (native and value.flags.c_contiguous) and check_allocation is not None:
-        check_allocation(
-            value.size * STORED_ITEMSIZE, f"signal of subject {key!r} of {file} as float64"
-        )
+        check_allocation(value.size * STORED_ITEMSIZE, f"signal of subject {key!r} as float64")
     # astype copies only when needed: other widths, the other byte order, a strided view.
     signal = np.ascontiguousarray(value, dtype=np.float64)
     return SignalRecord(key, signal)
