@@ -328,3 +328,22 @@ def class_table(tree: ast.Module) -> dict[str, ClassFacts]:
 
     visit(tree.body, "")
     return out
+
+
+def top_level_imports(tree: ast.Module) -> dict[str, str]:
+    """The imports of the module's own statements (and of its top-level ``if``/``try``
+    blocks), as :func:`import_bindings` records them, without walking functions."""
+    statements: list[ast.stmt] = []
+    pending = list(tree.body)
+    while pending:
+        statement = pending.pop()
+        if isinstance(statement, ast.Import | ast.ImportFrom):
+            statements.append(statement)
+        elif isinstance(statement, ast.If | ast.Try):
+            pending.extend(statement.body)
+            pending.extend(statement.orelse)
+            if isinstance(statement, ast.Try):
+                pending.extend(statement.finalbody)
+                for handler in statement.handlers:
+                    pending.extend(handler.body)
+    return import_bindings(ast.Module(body=statements, type_ignores=[]))

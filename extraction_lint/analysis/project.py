@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,8 +25,11 @@ from extraction_lint.analysis.outline import (
     LOADS_OR_WRITES,
     MATERIALIZES,
     ModuleOutline,
+    class_table,
     guard_names,
+    import_bindings,
     read_outline,
+    top_level_imports,
 )
 from extraction_lint.analysis.settings import AnalysisSettings
 from extraction_lint.analysis.summary import (
@@ -473,6 +477,10 @@ class Project:
         may load or write: such a call is a trigger (SPEC 2.6). ``names_triggers``: the
         module names a sink or a loader itself, so a call of a function that may grow,
         flush or return a materialisation can matter too."""
+        if not names_triggers:
+            # Only a call into another module can load or write here: look at the names
+            # the module imports, where the text calls them, without walking the tree.
+            return self._imported_calls_may_matter(tree, text, path, display)
         outline = self.outline_of(tree, text, path, display)
         self._outlines[path] = outline
         wanted = {LOADS_OR_WRITES}
@@ -488,6 +496,45 @@ class Project:
                 if ref is not None and self.flags(ref) & wanted:
                     return True
         return False
+
+    def _imported_calls_may_matter(
+        self, tree: ast.Module, text: str, path: str, display: str
+    ) -> bool:
+        nested = _NESTED_IMPORT.search(text)
+        imports = import_bindings(tree) if nested else top_level_imports(tree)
+        if not imports and "self." not in text:
+            return False
+        names = ModuleFacts(path, display, "", {}, class_table(tree), {}, imports)
+        for statement in tree.body:
+            if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+                names.top_level[statement.name] = ("function", statement.name)
+            elif isinstance(statement, ast.ClassDef):
+                names.top_level[statement.name] = ("class", statement.name)
+        targets: set[Target] = set()
+        for local, qualified in imports.items():
+            pattern = re.compile(rf"\b{re.escape(local)}((?:\s*\.\s*\w+)*)\s*\(")
+            for match in pattern.finditer(text):
+                rest = "".join(match.group(1).split())
+                dotted = (
+                    qualified + rest
+                    if not qualified.endswith(".") or not rest
+                    else (qualified + rest[1:])
+                )
+                targets.add(Target("dotted", dotted))
+        methods = set(_SELF_CALL.findall(text))
+        for cls in names.classes.values():
+            if cls.bases:
+                targets.update(Target("method", m, cls.qualname) for m in methods)
+        for target in targets:
+            ref = self.resolve_ref(target, names)
+            if ref is not None and ref[0] != path and LOADS_OR_WRITES in self.flags(ref):
+                return True
+        return False
+
+
+_SELF_CALL = re.compile(r"(?:\bself|\bcls|\bsuper\(\))\s*\.\s*(\w+)\s*\(")
+#: An import statement inside a block (a function's local import).
+_NESTED_IMPORT = re.compile(r"^[ \t]+(?:from|import)[ \t]", re.M)
 
 
 def _argument(callee: FunctionFacts, edge: Edge, name: str) -> ArgFacts | None:
