@@ -89,6 +89,9 @@ class Project:
         self._modules: dict[str, ModuleFacts | None] = {}
         self._outlines: dict[str, ModuleOutline | None] = {}
         self._flags: dict[tuple[str, str], frozenset[str]] = {}
+        #: Whether each candidate module path is a file (asked once per run).
+        self._files: dict[str, bool] = {}
+        self._resolved: dict[tuple[str, str], tuple[str, str] | None] = {}
         self._triggers: Triggers | None = None
         self._guard_names: frozenset[str] = frozenset()
         self.outlines_read = 0
@@ -189,15 +192,21 @@ class Project:
     def _module_file(self, base: Path, parts: list[str]) -> ModuleFacts | None:
         """The names of the module ``parts`` under ``base`` (``a/b.py`` or
         ``a/b/__init__.py``), from its outline."""
+        directory = os.path.join(str(base), *parts[:-1]) if parts else str(base)
         candidates = []
         if parts:
-            candidates.append(base.joinpath(*parts[:-1], parts[-1] + ".py"))
-        candidates.append(base.joinpath(*parts, "__init__.py"))
+            candidates.append(os.path.join(directory, parts[-1] + ".py"))
+            candidates.append(os.path.join(directory, parts[-1], "__init__.py"))
+        else:
+            candidates.append(os.path.join(directory, "__init__.py"))
         for candidate in candidates:
             path = os.path.normpath(candidate)
             if not self._under_root(path):
                 continue
-            if os.path.isfile(path):
+            exists = self._files.get(path)
+            if exists is None:
+                exists = self._files[path] = os.path.isfile(path)
+            if exists:
                 outline = self.outline(path)
                 self._note(path)
                 return outline.names if outline is not None else None
@@ -334,6 +343,20 @@ class Project:
     def resolve_ref(self, target: Target, module: ModuleFacts) -> tuple[str, str] | None:
         """Where the function a call in ``module`` names is defined: (path, qualified name),
         if in the project. Only outlines are read."""
+        if target.kind == "dotted" and not target.name.startswith("."):
+            head = target.name.split(".", 1)[0]
+            if head not in module.top_level or head in module.imports:
+                # An absolute name resolves the same from every module of a package top.
+                key = (target.name, str(_package_top(Path(module.path))))
+                if key not in self._resolved:
+                    self._resolved[key] = self._resolve_ref(target, module)
+                found = self._resolved[key]
+                if found is not None:
+                    self._note(found[0])
+                return found
+        return self._resolve_ref(target, module)
+
+    def _resolve_ref(self, target: Target, module: ModuleFacts) -> tuple[str, str] | None:
         if target.kind == "local":
             return module.path, target.name
         if target.kind in {"method", "super"}:
@@ -511,16 +534,15 @@ class Project:
             elif isinstance(statement, ast.ClassDef):
                 names.top_level[statement.name] = ("class", statement.name)
         targets: set[Target] = set()
-        for local, qualified in imports.items():
-            pattern = re.compile(rf"\b{re.escape(local)}((?:\s*\.\s*\w+)*)\s*\(")
+        if imports:
+            alternatives = "|".join(map(re.escape, sorted(imports, key=len, reverse=True)))
+            pattern = re.compile(rf"(?<![\w.])({alternatives})((?:\s*\.\s*\w+)*)\s*\(")
             for match in pattern.finditer(text):
-                rest = "".join(match.group(1).split())
-                dotted = (
-                    qualified + rest
-                    if not qualified.endswith(".") or not rest
-                    else (qualified + rest[1:])
-                )
-                targets.add(Target("dotted", dotted))
+                qualified = imports[match.group(1)]
+                rest = "".join(match.group(2).split())
+                if qualified.endswith(".") and rest:
+                    rest = rest[1:]
+                targets.add(Target("dotted", qualified + rest))
         methods = set(_SELF_CALL.findall(text))
         for cls in names.classes.values():
             if cls.bases:
