@@ -21,8 +21,7 @@ from extraction_lint.analysis.project import ABSENT, digest_of
 from extraction_lint.cache import ResultCache
 from extraction_lint.config import Config, code_matches
 from extraction_lint.diagnostics import FileError, FileResult
-from extraction_lint.discovery import SourceFile
-from extraction_lint.notebook import check_notebook, is_notebook
+from extraction_lint.discovery import SourceFile, is_notebook
 from extraction_lint.options import CheckOptions
 
 if TYPE_CHECKING:
@@ -98,6 +97,7 @@ def run_job(job: Job) -> FileResult:
 def _run_notebook(job: Job) -> FileResult:
     """A notebook's code cells, checked as one module (notebook.py)."""
     from extraction_lint.engine import check_source
+    from extraction_lint.notebook import check_notebook
 
     display, data = job.file.display, job.data
     if data is None:

@@ -186,6 +186,8 @@ class ModuleAnalysis:
         self.scopes = collector.scopes
         self.imports = collector.imports
         outside = outside or OutsideFacts()
+        #: What the code left out of ``module`` adds (its calls decide SPEC 2.5 exemptions).
+        self.outside = outside
         self.imports.imports.update(outside.imports)
         self.imports.bound.update(outside.bound)
         for scope in self.scopes:

@@ -176,6 +176,21 @@ class Supervisor:
         self.interactive = interactive_session()
         if self.interactive:
             self.hard_exit = False
+        try:
+            self._start_deferred()
+        except GuardrailError as error:
+            # An error tripped while entering (the watchdog's first reading, or an
+            # outer guard) is raised when the deferred section ends: here, inside the
+            # `with` statement's __enter__. Raised from here it would escape before
+            # the block, and no __exit__ would ever stop this watchdog, which would
+            # end the process later. It is raised inside the block instead: at the
+            # next item, or by the watchdog's next nudge.
+            for supervisor in list(_running):
+                if supervisor.tripped is error:
+                    supervisor.delivered = False
+                    supervisor.delivered_at = None
+
+    def _start_deferred(self) -> None:
         with _interrupt.deferred():
             stack = _stack()
             self.parent = stack[-1] if stack else None
@@ -462,9 +477,10 @@ class Supervisor:
 
         Raising the error is not always enough: C code may take the exception and go
         on (a DuckDB query that ignores the interrupt). While the job's code has not
-        moved from where it stood at the trip, the error is raised again every
-        :data:`NUDGE_INTERVAL`. Once it has moved, the job is handling the error (say,
-        cleaning up) and is left alone. The grace period before the process is ended
+        moved from where it stood at the trip, or the error has not been raised in
+        it yet, the error is raised again every :data:`NUDGE_INTERVAL`. Once it has
+        moved after taking it, the job is handling the error (say, cleaning up) and
+        is left alone. The grace period before the process is ended
         restarts whenever the job's code moves: it ends only a thread that sat at the
         same bytecode for the whole period.
         """
@@ -476,7 +492,10 @@ class Supervisor:
             self._owner_position = position
         if position != self._trip_position:
             self._moved = True
-        if not self._moved and self.owner_is_main and self.signals and now >= self._next_nudge:
+        # Until the error has been raised in the owner thread, and while the job has
+        # not moved from where it stood when it was, the error is raised again.
+        due = not self._moved or not self.delivered
+        if due and self.owner_is_main and self.signals and now >= self._next_nudge:
             self._next_nudge = now + NUDGE_INTERVAL
             with self._fire_lock:
                 if not self._closed:

@@ -238,3 +238,35 @@ def test_the_longest_durations_accepted_arm_every_timer_without_an_error(
     assert result.stdout == "done 3\n"
     assert "Traceback" not in result.stderr, result.explain()
     assert not result.records("ERROR"), result.explain()
+
+
+def test_an_error_tripped_while_the_guard_is_entered_is_raised_inside_the_block(
+    run_child: RunChild,
+) -> None:
+    # A 1-byte limit trips at the watchdog's first reading, sometimes before the
+    # `with` statement has finished entering. Raised there, the error escaped before
+    # the block and left a watchdog that nobody stopped, which ended the process a
+    # grace period later.
+    result = run_child(
+        """
+        import time
+        from extraction_lint.guardrails import MemoryLimitExceeded, guard
+
+        escaped = inside = 0
+        for attempt in range(40):
+            entered = False
+            try:
+                with guard(label=f"hungry{attempt}", memory_limit=1, grace=1,
+                           heartbeat_every=None):
+                    entered = True
+                    time.sleep(0.3)
+            except MemoryLimitExceeded:
+                inside += entered
+                escaped += not entered
+        print("inside", inside, "escaped", escaped, flush=True)
+        time.sleep(2.5)  # longer than grace + the last resort's margin
+        print("alive")
+        """
+    )
+    assert result.returncode == 0, result.explain()
+    assert result.stdout == "inside 40 escaped 0\nalive\n", result.explain()
