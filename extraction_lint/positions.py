@@ -178,7 +178,7 @@ def diagnostics_of(
         for f in findings
         for chain in chains[id(f)]
         for link in chain
-        if link.node is not None
+        if link.node is not None and link.locator is None
     ]
     positions = _positions_for(analysis, findings, lines, chain_nodes)
     out: list[Diagnostic] = []
@@ -223,11 +223,12 @@ def _add_chain(
 ) -> None:
     """Append the locations of ``chain`` that are not there yet."""
     for link in chain:
-        if link.node is not None:
+        if link.node is not None and link.locator is None:
             where = positions[link.node].start
             location = RelatedLocation(display, where.line, where.column + 1, link.message)
         else:
-            location = RelatedLocation(link.path, link.line, link.column, link.message)
+            line, column = link.position()
+            location = RelatedLocation(link.path, line, column, link.message)
         if location not in related:
             related.append(location)
 

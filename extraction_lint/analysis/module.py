@@ -7,12 +7,13 @@ guards). Each answer is computed once, on first use, and shared by every rule.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
 import libcst as cst
+from libcst.metadata import CodeRange
 
 from extraction_lint.analysis.calls import SinkCall, is_loader, match_sink
 from extraction_lint.analysis.catalog import (
@@ -763,13 +764,17 @@ class ModuleAnalysis:
         except cst.ParserSyntaxError:
             return module_facts(self, self.path, self.display, "", None, lazy=True)
         analysis = ModuleAnalysis(module, self.settings)
-        positions = _positions(module)
+        computed: list[Mapping[cst.CSTNode, CodeRange]] = []
 
         def locate(node: cst.CSTNode) -> tuple[int, int]:
-            where = positions.get(node)
+            # Positions only when a finding shows the link (the tree lives as long as the
+            # check of this file).
+            if not computed:
+                computed.append(_positions(module))
+            where = computed[0].get(node)
             return (1, 1) if where is None else (where.start.line, where.start.column + 1)
 
-        return module_facts(analysis, self.path, self.display, "", locate, lazy=True)
+        return module_facts(analysis, self.path, self.display, "", locate, lazy=True, deferred=True)
 
     def call_effect(self, call: CallSite, scope: Scope, need: frozenset[str]) -> CallEffect | None:
         """The summary of the project function ``call`` calls, if it is one (SPEC 2.6

@@ -138,6 +138,19 @@ runs. `while` and `async for` loops have no automatic fix.
   (`mylib.progress.report`) or method names with a leading dot (`.ping`).
 """
     valid = (
+        # SPEC 2.6 and 2.5: the caller's loop loads through `load_subject`, so it is the
+        # extraction loop (its tqdm is the heartbeat) and the helper's loop is part of it.
+        """
+import numpy as np
+from tqdm import tqdm
+
+def load_subject(subject_dir):
+    for path in subject_dir.glob("*.npy"):
+        con.append("signals", to_frame(np.load(path)))
+
+for subject_dir in tqdm(subject_dirs):
+    load_subject(subject_dir)
+""",
         # SPEC 2.6: a project function called in the loop that logs is its heartbeat.
         """
 import json
@@ -892,18 +905,6 @@ for region in ("eu", "us", "apac"):
     log.info("exporting %s", region)
     for path in list_partitions(region):  # EXL101
         pl.read_parquet(path).write_csv(f"out/{region}/{path.stem}.csv")
-""",
-        # SPEC 2.1: a loop inside a helper is judged on its own; the caller's tqdm is not seen.
-        """
-import numpy as np
-from tqdm import tqdm
-
-def load_subject(subject_dir):
-    for path in subject_dir.glob("*.npy"):  # EXL101
-        con.append("signals", to_frame(np.load(path)))
-
-for subject_dir in tqdm(subject_dirs):
-    load_subject(subject_dir)
 """,
         # SPEC 2.6: a function called in the loop whose body logs is a heartbeat of it;
         # a call through another receiver (`obj.report`) is not followed.
