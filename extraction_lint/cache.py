@@ -48,7 +48,7 @@ from extraction_lint.diagnostics import (
 CACHE_DIR_ENV = "EXTRACTION_LINT_CACHE_DIR"
 DEFAULT_DIRNAME = ".extraction_lint_cache"
 #: Bumped when the layout of entries changes; other layouts are removed when pruning.
-FORMAT = "2"
+FORMAT = "3"
 #: The largest entry written (and so the most read): a result larger than this is not kept.
 MAX_ENTRY_BYTES = 4 * 1024 * 1024
 #: Entries not used by any run for this long are removed.
@@ -85,6 +85,7 @@ def result_to_json(result: FileResult) -> dict[str, Any]:
         "error": asdict(result.error) if result.error is not None else None,
         "skipped": result.skipped,
         "suppressed": result.suppressed,
+        "dependencies": [list(d) for d in result.dependencies],
     }
 
 
@@ -204,6 +205,15 @@ def _diagnostic(value: object, path: str) -> Diagnostic:
     )
 
 
+def _dependency(value: object) -> tuple[str, str]:
+    """A module the result depended on: [absolute path, digest of its bytes]."""
+    _need(isinstance(value, list) and len(value) == 2)
+    assert isinstance(value, list)
+    path, digest = value
+    _need(isinstance(path, str) and isinstance(digest, str))
+    return path, digest
+
+
 def result_from_json(data: object, path: str | None = None) -> FileResult:
     """Inverse of :func:`result_to_json`, validating every field (and, when given, that
     the result is for ``path``); raises ``ValueError`` on anything else."""
@@ -216,6 +226,7 @@ def result_from_json(data: object, path: str | None = None) -> FileResult:
                 "error": (dict, type(None)),
                 "skipped": bool,
                 "suppressed": int,
+                "dependencies": list,
             },
         )
         shown = fields["path"]
@@ -234,6 +245,7 @@ def result_from_json(data: object, path: str | None = None) -> FileResult:
             error=error,
             skipped=fields["skipped"],
             suppressed=fields["suppressed"],
+            dependencies=tuple(_dependency(d) for d in fields["dependencies"]),
         )
     except _Invalid:
         raise ValueError("not a cached result") from None

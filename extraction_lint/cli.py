@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import sys
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from extraction_lint import __version__
+from extraction_lint.analysis.project import find_project_root
 from extraction_lint.baseline import Baseline, BaselineError, BaselineWriter
 from extraction_lint.cache import CACHE_DIR_ENV, DEFAULT_DIRNAME, ResultCache
 from extraction_lint.config import (
@@ -32,9 +34,14 @@ from extraction_lint.config import (
     with_cli_overrides,
 )
 from extraction_lint.diagnostics import FileResult, Fix
-from extraction_lint.discovery import MissingPathError, SourceFile, discover, display_path
+from extraction_lint.discovery import (
+    MissingPathError,
+    SourceFile,
+    discover,
+    display_path,
+    is_notebook,
+)
 from extraction_lint.fixes import apply_fixes, unified_diff
-from extraction_lint.notebook import is_notebook
 from extraction_lint.options import CheckOptions
 from extraction_lint.reporters import FORMATS, Reporter, Summary
 from extraction_lint.rules import ALL_RULES, FILE_NOT_CHECKED, RULES_BY_CODE, UNUSED_NOQA, Rule
@@ -328,6 +335,8 @@ def _main(argv: list[str]) -> int:
         enabled=config.enabled_codes(),
         analysis=config.analysis_settings(),
         prefilter=not args.no_prefilter,
+        project_root=str(find_project_root(config.source, config.root, Path.cwd())),
+        run_id=uuid.uuid4().hex,
     )
     cwd = Path.cwd()
     stdin_text: str | None = None
@@ -394,20 +403,22 @@ def _main(argv: list[str]) -> int:
                 take(result)
         if reporter is not None:
             reporter.finish(summary)
+    # -q prints the findings and nothing else; -s nothing at all (as Ruff).
+    chatty = not (args.quiet or args.silent)
     if writer is not None:
         writer.write()
-        if not args.silent:
+        if chatty:
             n, files_n = len(writer.findings), len(writer.files)
             _say(
                 f"extraction-lint: wrote {n} finding{'s' if n != 1 else ''} in {files_n} "
                 f"file{'s' if files_n != 1 else ''} to the baseline {args.write_baseline}"
             )
-    if adder is not None and not args.silent:
+    if adder is not None and chatty:
         adder.report()
     if fixer is not None:
         if from_stdin and fixer.write and fixed_source is not None:
             sys.stdout.write(fixed_source)
-        if not args.silent:
+        if chatty:
             fixer.report()
         if args.diff:
             return EXIT_FINDINGS if fixer.fixed and not args.exit_zero else EXIT_OK

@@ -141,3 +141,6 @@ class FileResult:
     skipped: bool = False
     #: Findings that a noqa comment suppressed (counted, not reported).
     suppressed: int = 0
+    #: Other modules of the project whose code the result depends on (SPEC 2.6), as
+    #: (absolute path, digest of its bytes): the cached result holds while they do.
+    dependencies: tuple[tuple[str, str], ...] = ()

@@ -6,7 +6,9 @@ Directories are walked in sorted order without following symbolic links to direc
 / ``extend-exclude`` names, a virtualenv (recognised by its ``pyvenv.cfg``), or, with
 ``respect-gitignore`` (the default, as Ruff), what the ``.gitignore`` files, the work
 tree's ``.git/info/exclude`` and the global git excludes file ignore; nor does it yield
-such files. Patterns have gitignore semantics (ignore.py).
+such files. Patterns have gitignore semantics (ignore.py). Inside a repository nested in
+the tree (a submodule, a vendored clone) its own ignore files apply, not the outer ones,
+as git and Ruff see it.
 
 As in Ruff, a path named on the command line is checked even when a pattern matches it:
 ``force_exclude`` (what pre-commit hooks pass) applies ``exclude`` to named paths and the
@@ -26,6 +28,13 @@ from extraction_lint.ignore import GitIgnore
 
 #: Python files and Jupyter notebooks (whose code cells are checked as one module).
 SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
+NOTEBOOK_SUFFIX = ".ipynb"
+
+
+def is_notebook(path: str) -> bool:
+    """Whether a path names a notebook (by its suffix, as Jupyter does); notebook.py, which
+    reads them, is imported only when one is met."""
+    return path.endswith(NOTEBOOK_SUFFIX)
 
 
 class MissingPathError(Exception):
@@ -137,7 +146,12 @@ def _walk(root: Path, config: Config) -> Iterator[Path | OSError]:
                 if ignore is not None:
                     if ignore.ignores(child_absolute, True):
                         continue
-                    inner = ignore.child(child_absolute)
+                    if os.path.lexists(os.path.join(child, ".git")):
+                        # A repository of its own (a submodule, a nested clone): its
+                        # ignore files and excludes apply inside, not the outer ones.
+                        inner = GitIgnore.for_directory(Path(child_absolute), Path(child_absolute))
+                    else:
+                        inner = ignore.child(child_absolute)
                 subdirectories.append((child, child_absolute, child_relative, inner))
             else:
                 if is_link and os.path.isdir(child):

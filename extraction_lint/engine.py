@@ -15,6 +15,7 @@ import ast
 import contextlib
 import functools
 import io
+import os
 import stat
 import sys
 import tokenize
@@ -24,7 +25,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from extraction_lint.analysis.outline import class_table
+from extraction_lint.analysis.project import Project
 from extraction_lint.analysis.settings import AnalysisSettings
+from extraction_lint.analysis.summary import Link
 from extraction_lint.baseline import with_fingerprints
 from extraction_lint.diagnostics import (
     Diagnostic,
@@ -82,13 +86,16 @@ def check_path(path: Path, display: str, options: CheckOptions) -> FileResult:
     except OSError as error:
         reason = error.strerror or str(error)
         return _error(display, f"cannot read: {reason}")
-    return check_source(data, display, options)
+    return check_source(data, display, options, path)
 
 
-def check_source(data: bytes, display: str, options: CheckOptions) -> FileResult:
-    """Check the source bytes of one file reported as ``display``."""
+def check_source(
+    data: bytes, display: str, options: CheckOptions, path: Path | None = None
+) -> FileResult:
+    """Check the source bytes of one file reported as ``display``; ``path``: where the file
+    is, for following its imports into the project (SPEC 2.6)."""
     try:
-        return _check(data, display, options)
+        return _check(data, display, options, path)
     except RecursionError:
         return _error(display, "cannot check: code nested too deeply to analyse")
     except Exception as error:  # a bug must cost one file, not the run
@@ -181,7 +188,41 @@ def parse_checked(text: str) -> cst.Module:
         ) from None
 
 
-def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
+def project_for(options: CheckOptions) -> Project:
+    """The project of this run (one per run and process: its modules are read once)."""
+    if not options.run_id:
+        return _new_project(options)
+    key = (options.run_id, options.project_root, options.analysis)
+    project = _PROJECTS.get(key)
+    if project is None:
+        _PROJECTS.clear()  # one run at a time
+        project = _PROJECTS[key] = _new_project(options)
+    return project
+
+
+def _new_project(options: CheckOptions) -> Project:
+    root = Path(options.project_root) if options.project_root is not None else None
+    return Project(root, options.analysis)
+
+
+_PROJECTS: dict[tuple[str, str | None, AnalysisSettings], Project] = {}
+
+
+def _check(data: bytes, display: str, options: CheckOptions, path: Path | None) -> FileResult:
+    project = project_for(options)
+    project.begin(None)
+    try:
+        result = _check_file(data, display, options, path, project)
+    finally:
+        used = project.end()
+    if used and result.error is None:
+        result = replace(result, dependencies=tuple(sorted(used.items())))
+    return result
+
+
+def _check_file(
+    data: bytes, display: str, options: CheckOptions, path: Path | None, project: Project
+) -> FileResult:
     try:
         text = decode(data)
     except SourceError as error:
@@ -191,25 +232,41 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
     rules = [RULES_BY_CODE[c]() for c in sorted(options.enabled) if c in _TREE_CODES]
     want_unused_noqa = UNUSED_NOQA in options.enabled
     prefilter = _prefilter_for(options.analysis, options.enabled) if options.prefilter else None
+    follows_imports = project.root is not None and path is not None
     try:
-        if not rules or (prefilter is not None and not prefilter.text_may_match(text)):
-            # No rule can fire: nothing to find, and nothing for a noqa comment to suppress.
+        if not rules:
             quick_syntax_check(text, display)
             return _suppress(text, display, [], want_unused_noqa, options.enabled)
-        tree = syntax_check(text, display)
+        if prefilter is not None and not prefilter.text_may_match(text):
+            # No rule can fire, unless through a project function the file calls.
+            if not follows_imports:
+                quick_syntax_check(text, display)
+                return _suppress(text, display, [], want_unused_noqa, options.enabled)
+            tree = syntax_check(text, display)
+            if not _calls_may_matter(project, tree, text, path, display, names_triggers=False):
+                return _suppress(text, display, [], want_unused_noqa, options.enabled)
+            prefilter = None
+        else:
+            tree = syntax_check(text, display)
     except SourceError as error:
         return _error(display, error.message, error.line, error.column)
     source, outside = text, None
     if prefilter is not None:
         relevance = _relevance(prefilter, text, tree)
         if relevance is None:
-            return _suppress(text, display, [], want_unused_noqa, options.enabled)
+            # A call of a function that loads or writes is a trigger (SPEC 2.6): of this
+            # module, or of another module of the project.
+            if not _calls_may_matter(project, tree, text, path, display, names_triggers=True):
+                return _suppress(text, display, [], want_unused_noqa, options.enabled)
+            relevance = None
+            prefilter = None
         from extraction_lint.sparse import sparse_source
 
-        sparse = sparse_source(text, tree, relevance)
+        sparse = sparse_source(text, tree, relevance) if relevance is not None else None
         if sparse is not None:
             source, outside = sparse.text, sparse.outside
     lines = statement_lines(tree)
+    classes = class_table(tree) if outside is not None else None
     del tree  # the libcst tree is next: do not hold both
     try:
         # Only the code that can matter; the rest can only hold libcst parse errors, which
@@ -219,7 +276,9 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
     except SourceError as error:
         # Valid Python that libcst rejects (a legal mix of tabs and spaces, a construct it
         # does not know) is checked all the same (fallback.py).
-        checked = check_despite_libcst(data, text, lambda b: _check(b, display, options))
+        checked = check_despite_libcst(
+            data, text, lambda b: _check_file(b, display, options, path, project)
+        )
         if checked is not None:
             return checked
         # Valid Python that libcst cannot parse: checked all the same when no rule can
@@ -231,7 +290,16 @@ def _check(data: bytes, display: str, options: CheckOptions) -> FileResult:
 
     findings: list[Finding] = []
     with _recursion_limit(ANALYSIS_RECURSION_LIMIT):
-        analysis = ModuleAnalysis(module, options.analysis, outside)
+        analysis = ModuleAnalysis(
+            module,
+            options.analysis,
+            outside,
+            project=project,
+            path=os.path.abspath(path) if path is not None else "",
+            display=display,
+            full_text=text,
+            classes=classes,
+        )
         for rule in rules:
             findings.extend(rule.check(analysis))
         diagnostics = _locate(analysis, findings, display, lines, text) if findings else []
@@ -246,6 +314,22 @@ def _prefilter_for(settings: AnalysisSettings, enabled: frozenset[str]) -> Prefi
 def _may_match(options: CheckOptions, text: str, tree: ast.Module) -> bool:
     with _recursion_limit(ANALYSIS_RECURSION_LIMIT):
         return _prefilter_for(options.analysis, options.enabled).may_match(text, tree)
+
+
+def _calls_may_matter(
+    project: Project,
+    tree: ast.Module,
+    text: str,
+    path: Path | None,
+    display: str,
+    *,
+    names_triggers: bool,
+) -> bool:
+    """Whether the file calls a project function that may load or write (see
+    :meth:`Project.calls_may_matter`): the prefilter's verdict does not hold then."""
+    where = os.path.abspath(path) if path is not None else ""
+    with _recursion_limit(ANALYSIS_RECURSION_LIMIT):
+        return project.calls_may_matter(tree, text, where, display, names_triggers=names_triggers)
 
 
 def _relevance(prefilter: Prefilter, text: str, tree: ast.Module) -> Relevance | None:
@@ -408,9 +492,22 @@ def _locate(
 ) -> list[Diagnostic]:
     module = analysis.module
     nodes: list[cst.CSTNode] = []
+    # The chains through project functions (SPEC 2.6): after the node they explain.
+    chains = {
+        id(f): [_chain_of(analysis, n) for n in (f.node, *(r.node for r in f.related))]
+        for f in findings
+    }
+    chain_nodes = [
+        link.node
+        for f in findings
+        for chain in chains[id(f)]
+        for link in chain
+        if link.node is not None
+    ]
     for f in findings:
         nodes.extend((f.node, *(r.node for r in f.related)))
         nodes.extend(n for n in (f.end_node, f.fix.node if f.fix else None) if n is not None)
+    nodes.extend(chain_nodes)
     # Findings and related locations point at nodes the analysis knows the statement of;
     # end nodes and fix nodes lie in the same statement as their finding.
     indexes = [
@@ -418,6 +515,7 @@ def _locate(
         for f in findings
         for n in (f.node, *(r.node for r in f.related))
     ]
+    indexes.extend(analysis.top_level_index(n) for n in chain_nodes)
     positions: Mapping[cst.CSTNode, CodeRange] | None = None
     if None not in indexes:
         try:
@@ -435,15 +533,14 @@ def _locate(
         if key in seen:
             continue
         seen.add(key)
-        related = tuple(
-            RelatedLocation(
-                display,
-                positions[r.node].start.line,
-                positions[r.node].start.column + 1,
-                r.message,
-            )
-            for r in finding.related
-        )
+        related_list: list[RelatedLocation] = []
+        own_chain, *related_chains = chains[id(finding)]
+        _add_chain(related_list, own_chain, positions, display)
+        for r, chain in zip(finding.related, related_chains, strict=True):
+            where = positions[r.node].start
+            related_list.append(RelatedLocation(display, where.line, where.column + 1, r.message))
+            _add_chain(related_list, chain, positions, display)
+        related = tuple(related_list)
         out.append(
             Diagnostic(
                 code=finding.code,
@@ -459,6 +556,30 @@ def _locate(
             )
         )
     return out
+
+
+def _add_chain(
+    related: list[RelatedLocation],
+    chain: tuple[Link, ...],
+    positions: Mapping[cst.CSTNode, CodeRange],
+    display: str,
+) -> None:
+    """Append the locations of ``chain`` that are not there yet."""
+    for link in chain:
+        if link.node is not None:
+            where = positions[link.node].start
+            location = RelatedLocation(display, where.line, where.column + 1, link.message)
+        else:
+            location = RelatedLocation(link.path, link.line, link.column, link.message)
+        if location not in related:
+            related.append(location)
+
+
+def _chain_of(analysis: ModuleAnalysis, node: cst.CSTNode) -> tuple[Link, ...]:
+    """The links that explain ``node`` through project functions, minus the call itself
+    when it is the node (its own location is already reported)."""
+    chain = analysis.chains.get(id(node), ())
+    return tuple(link for link in chain if link.node is not node)
 
 
 def _codes_text(codes: list[str]) -> str:

@@ -163,10 +163,10 @@ def blank_unparsable_statements(text: str) -> str | None:
         end = statement.end_lineno or statement.lineno
         try:
             cst.parse_module("".join(lines[first - 1 : end]))
-        except cst.ParserSyntaxError:
-            failing.append((first, end))
         except RecursionError:
             return None
+        except Exception:  # whatever libcst raises, the statement is a gap
+            failing.append((first, end))
     if not failing:
         return None
     for first, end in failing:

@@ -11,9 +11,11 @@ and its continuation lines become blank; a cell magic (``%%bash``) leaves its ce
 unless it runs its body as Python (``%%time``, ``%%capture``...), when only its first line
 is blanked.
 
-``--fix`` writes a notebook back by replacing, in the original bytes, only the JSON
-strings of the cells whose source changed: indentation, key order, escapes, outputs and
-the trailing newline stay as they were.
+``--fix`` and ``--add-noqa`` write a notebook back by replacing, in the original text,
+only the JSON values of the cells whose source changed: indentation, key order, escapes,
+outputs and the trailing newline stay as they were. For formats that count the file's own
+lines (SARIF, GitHub annotations), :class:`FilePositions` finds where a cell's line stands
+in the notebook's JSON.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from extraction_lint.diagnostics import Diagnostic, Edit, FileError, FileResult, Fix
+from extraction_lint.discovery import NOTEBOOK_SUFFIX, is_notebook
 
-NOTEBOOK_SUFFIX = ".ipynb"
+__all__ = ["NOTEBOOK_SUFFIX", "check_notebook", "is_notebook"]
+
 
 #: Cell magics whose body is Python run by IPython (the rest hold other languages).
 PYTHON_CELL_MAGICS = frozenset(
@@ -40,11 +44,6 @@ _HELP = re.compile(r"\?{1,2}[A-Za-z_]|[A-Za-z_][\w.]*\?{1,2}\s*\Z")
 
 class NotebookError(Exception):
     """A file that is not a notebook this tool can read; the message says why."""
-
-
-def is_notebook(path: str) -> bool:
-    """Whether a path names a notebook (by its suffix, as Jupyter does)."""
-    return path.endswith(NOTEBOOK_SUFFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,8 +308,9 @@ def _diagnostic_in_cells(diagnostic: Diagnostic, module: NotebookModule) -> Diag
         span = module.cell(cell)
         end_line = span.count if span is not None else line
         end_column = 1
+    # Related locations in other modules (a helper's line, SPEC 2.6) stay as they are.
     related = tuple(
-        replace(r, line=where[1], cell=where[0])
+        replace(r, line=where[1], cell=where[0]) if r.path == diagnostic.path else r
         for r in diagnostic.related
         for where in (module.locate(r.line),)
     )
@@ -366,6 +366,70 @@ def cell_source_lines(data: bytes, number: int) -> list[str] | None:
         if cell.number == number:
             return split_lines(cell.source)
     return None
+
+
+# --- positions in the notebook's own text (SARIF, GitHub annotations) ----------------------
+
+
+class FilePositions:
+    """Where the lines of a notebook's cells stand in its JSON text, for formats whose
+    positions are the file's own lines (a SARIF region, a GitHub annotation)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.spans = source_spans(text)
+        self.ascii_only = text.isascii() and "\\u" in text
+        self._cells: dict[int, tuple[list[tuple[int, str]], list[int]]] = {}
+
+    @classmethod
+    def of_file(cls, path: str) -> FilePositions | None:
+        """The positions of the notebook at ``path``; None when it cannot be read."""
+        try:
+            with open(path, "rb") as handle:
+                return cls(handle.read().decode("utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError, IndexError, RecursionError):
+            return None  # changed since it was checked, or unreadable: the cell's positions
+
+    def _cell(self, number: int) -> tuple[list[tuple[int, str]], list[int]] | None:
+        """The cell's JSON strings (where each starts, what it holds) and the offsets in
+        its source where its lines start."""
+        if number in self._cells:
+            return self._cells[number]
+        span = self.spans.get(number - 1)
+        if span is None:
+            return None
+        start, end = span
+        if self.text.startswith('"', start):
+            pieces = [(start, end)]
+        else:
+            pieces = list(_elements(self.text, start, json.JSONDecoder()))
+        strings = [(s, json.loads(self.text[s:e])) for s, e in pieces]
+        if not all(isinstance(value, str) for _, value in strings):
+            return None
+        source = "".join(value for _, value in strings)
+        starts = [0, *(m.end() for m in _NEWLINE.finditer(source))]
+        self._cells[number] = (strings, starts)
+        return self._cells[number]
+
+    def locate(self, cell: int, line: int, column: int) -> tuple[int, int] | None:
+        """The file's ``(line, column)`` (1-based) of a position in a cell."""
+        found = self._cell(cell)
+        if found is None:
+            return None
+        strings, starts = found
+        if not 1 <= line <= len(starts):
+            return None
+        offset = starts[line - 1] + column - 1
+        consumed = 0
+        for position, value in strings:
+            if offset <= consumed + len(value):
+                inside = value[: offset - consumed]
+                escaped = json.dumps(inside, ensure_ascii=self.ascii_only)[1:-1]
+                at = position + 1 + len(escaped)
+                line_start = self.text.rfind("\n", 0, at) + 1
+                return self.text.count("\n", 0, at) + 1, at - line_start + 1
+            consumed += len(value)
+        return None
 
 
 # --- writing fixes back ----------------------------------------------------------------------

@@ -21,7 +21,18 @@ class CheckOptions:
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     #: Skip the libcst parse of files in which no enabled rule can fire (see prefilter.py).
     prefilter: bool = True
+    #: The project root whose modules calls are followed into (SPEC 2.6); None follows
+    #: calls of functions of the checked module only.
+    project_root: str | None = None
+    #: One run of the tool: the project's modules are read once per run and process.
+    run_id: str = ""
 
     def fingerprint(self) -> str:
         """A stable text of everything here that can change a file's result."""
-        return ",".join(sorted(self.enabled)) + "#" + self.analysis.fingerprint()
+        return (
+            ",".join(sorted(self.enabled))
+            + "#"
+            + self.analysis.fingerprint()
+            + "#"
+            + (self.project_root or "")
+        )

@@ -766,7 +766,7 @@ def defines(statement: ast.stmt, names: Set[str]) -> bool:
     return False
 
 
-def _line_numbers(text: str, offsets: list[int]) -> list[int]:
+def line_numbers(text: str, offsets: list[int]) -> list[int]:
     """The 1-based lines of ``offsets``, sorted, without repeats."""
     if "\r" in text:  # old Mac line ends count too
         starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
@@ -812,7 +812,7 @@ class Prefilter:
         if aliases:
             called = re.compile(r"\b(?:{})\b".format("|".join(map(re.escape, aliases))))
             offsets.extend(m.start() for m in called.finditer(text))
-        lines = _line_numbers(text, offsets)
+        lines = line_numbers(text, offsets)
         scan.scan(tree, lines)
         may_match = scan.verdict(self.enabled)
         relevance = Relevance(lines, frozenset(scan.sink_callees()), tuple(scan.import_statements))

@@ -17,11 +17,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from extraction_lint.analysis.project import ABSENT, digest_of
 from extraction_lint.cache import ResultCache
 from extraction_lint.config import Config, code_matches
 from extraction_lint.diagnostics import FileError, FileResult
-from extraction_lint.discovery import SourceFile
-from extraction_lint.notebook import check_notebook, is_notebook
+from extraction_lint.discovery import SourceFile, is_notebook
 from extraction_lint.options import CheckOptions
 
 if TYPE_CHECKING:
@@ -90,13 +90,14 @@ def run_job(job: Job) -> FileResult:
     if is_notebook(file.display):
         return _run_notebook(job)
     if job.data is not None:
-        return check_source(job.data, file.display, job.options)
+        return check_source(job.data, file.display, job.options, file.path)
     return check_path(file.path, file.display, job.options)
 
 
 def _run_notebook(job: Job) -> FileResult:
     """A notebook's code cells, checked as one module (notebook.py)."""
     from extraction_lint.engine import check_source
+    from extraction_lint.notebook import check_notebook
 
     display, data = job.file.display, job.data
     if data is None:
@@ -107,7 +108,10 @@ def _run_notebook(job: Job) -> FileResult:
         except OSError as error:
             reason = error.strerror or str(error)
             return FileResult(path=display, error=FileError(display, f"cannot read: {reason}"))
-    return check_notebook(data, display, lambda source: check_source(source, display, job.options))
+    path = job.file.path
+    return check_notebook(
+        data, display, lambda source: check_source(source, display, job.options, path)
+    )
 
 
 def run_batch(jobs: Sequence[Job]) -> list[FileResult]:
@@ -160,6 +164,8 @@ class Runner:
         self.jobs = max(1, jobs)
         self.cache = cache
         self._pool: ProcessPoolExecutor | None = None
+        #: Digests of the modules cached results depend on, read once per run.
+        self._digests: dict[str, str] = {}
 
     # --- the pool --------------------------------------------------------------------------
 
@@ -248,6 +254,8 @@ class Runner:
                     if job.data is not None:
                         key = self.cache.key(job.data, file.display, job.options.fingerprint())
                         hit = self.cache.get(key)
+                        if hit is not None and not self._still_valid(hit):
+                            hit = None  # a module it depends on changed (SPEC 2.6)
                         if hit is not None:
                             if batch:
                                 dispatch()
@@ -265,6 +273,21 @@ class Runner:
                 self.cache.finish()
         finally:
             self.close()
+
+    def _still_valid(self, result: FileResult) -> bool:
+        """Whether every module a cached result depended on is as it was."""
+        for path, digest in result.dependencies:
+            current = self._digests.get(path)
+            if current is None:
+                try:
+                    with open(path, "rb") as handle:
+                        current = digest_of(handle.read())
+                except OSError:
+                    current = ABSENT
+                self._digests[path] = current
+            if current != digest:
+                return False
+        return True
 
     def _drain(self, slots: deque[_Slot], keep: int, *, block: bool) -> Iterator[FileResult]:
         """Yield finished results from the front, in order; wait for the oldest batch while

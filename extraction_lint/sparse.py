@@ -100,9 +100,15 @@ class _Dropper:
         self._imports: dict[str, str] = {}
         self._bound: set[str] = set()
         self._mutated: set[str] = set()
+        self._called: set[str] = set()
 
     def facts(self) -> OutsideFacts:
-        return OutsideFacts(self._imports, frozenset(self._bound), frozenset(self._mutated))
+        return OutsideFacts(
+            self._imports,
+            frozenset(self._bound),
+            frozenset(self._mutated),
+            frozenset(self._called),
+        )
 
     def drop_if_possible(self, node: _Definition, *, method: bool) -> bool:
         """Replace ``node`` by a stub binding its name and record the facts of its code,
@@ -114,10 +120,17 @@ class _Dropper:
         imports: dict[str, str] = {}
         bound: set[str] = set()
         mutated: set[str] = set()
+        called: set[str] = set()
         pending: list[ast.AST] = code_children(node)
         while pending:
             child = pending.pop()
             pending.extend(code_children(child))
+            if isinstance(child, ast.Call):
+                func = child.func
+                if isinstance(func, ast.Name):
+                    called.add(func.id)
+                elif isinstance(func, ast.Attribute):
+                    called.add(func.attr)
             if isinstance(child, ast.Name):
                 if isinstance(child.ctx, ast.Store):
                     bound.add(child.id)
@@ -141,6 +154,7 @@ class _Dropper:
         self._imports.update(imports)
         self._bound.update(bound)
         self._mutated.update(mutated)
+        self._called.update(called)
         return True
 
     def _stub(self, node: _Definition) -> None:

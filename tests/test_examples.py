@@ -26,6 +26,23 @@ def test_broken_extractor_shows_the_incident():
     ]
 
 
+def test_incident_extractor_is_followed_through_its_loading_helper():
+    """The incident's own shape (SPEC 2.6): the loop loads through a helper and the list is
+    written after it."""
+    assert findings("examples/incident_extractor.py") == [
+        ("EXL101", 36),
+        ("EXL102", 36),
+        ("EXL103", 36),
+        ("EXL001", 39),
+    ]
+    run = run_cli("--isolated", "--format", "json", "examples/incident_extractor.py", cwd=REPO)
+    guard = json.loads(run.out)["diagnostics"][0]
+    assert [(r["line"], r["message"]) for r in guard["related"]] == [
+        (37, "calls `extract_signals_from_pickle()`"),
+        (22, "`extract_signals_from_pickle()` loads here"),
+    ]
+
+
 def test_fixed_extractor_is_clean():
     assert findings("examples/fixed_extractor.py") == []
 
@@ -34,11 +51,11 @@ def test_batched_writer_is_clean():
     assert findings("examples/batched_writer.py") == []
 
 
-def test_examples_directory_fails_with_the_broken_file_only():
+def test_examples_directory_fails_with_the_broken_files_only():
     run = run_cli("--isolated", "examples", cwd=REPO)
     assert run.code == 1
     paths = {line.split(":", 1)[0] for line in run.out.splitlines() if ": EXL" in line}
-    assert paths == {"examples/broken_extractor.py"}
+    assert paths == {"examples/broken_extractor.py", "examples/incident_extractor.py"}
     assert "examples/broken_extractor.py:27:5: EXL001 `rows` grows" in run.out
 
 

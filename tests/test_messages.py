@@ -100,6 +100,17 @@ def test_an_async_loop_is_advised_a_tick_not_track():
         assert "track(" not in message and ".tick()" in message, message
 
 
+def test_the_advice_names_the_iterable_inside_enumerate():
+    source = """
+    import pickle
+
+    for i, path in enumerate(paths, start=1):
+        data = pickle.load(open(path, "rb"))
+    """
+    for message in messages(source, "EXL101", "EXL102"):
+        assert "enumerate" not in message and "paths" in message, message
+
+
 def test_the_guard_name_is_not_the_loop_variable():
     source = """
     import pickle

@@ -179,3 +179,42 @@ def test_hook_checks_notebooks(user_repo, pre_commit_home):
     )
     assert staged.returncode == 0, staged.stdout + staged.stderr
     assert "All checks passed (1 file checked)." in staged.stdout
+
+
+def test_hook_with_a_baseline_fails_only_on_new_findings(user_repo, pre_commit_home):
+    # Adopting on an existing repository: today's findings (a script and a notebook) go in a
+    # baseline; the hook then fails on a commit only for what is new.
+    from tests.helpers import run_process
+    from tests.notebooks.nb import ACCUMULATE, code, save
+
+    write(user_repo / "jobs" / "extract.py", BROKEN)
+    save(user_repo / "analysis" / "extract.ipynb", ACCUMULATE)
+    baseline = ".extraction-lint-baseline.json"
+    written = run_process("--no-cache", "--write-baseline", baseline, ".", cwd=user_repo)
+    assert written.returncode == 0, written.stdout + written.stderr
+    config = textwrap.dedent(
+        f"""
+        repos:
+          - repo: {REPO}
+            rev: {git(REPO, "rev-parse", "HEAD").strip()}
+            hooks:
+              - id: extraction-lint
+                args: [--baseline, {baseline}]
+        """
+    )
+    (user_repo / ".pre-commit-config.yaml").write_text(config)
+    commit_all(user_repo)
+    clean = run_pre_commit(user_repo, pre_commit_home, "run", "--all-files")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+    # Lines added above the old findings keep them baselined; a new loop is reported.
+    nb = {**ACCUMULATE, "cells": [code("import os"), *ACCUMULATE["cells"]]}
+    save(user_repo / "analysis" / "extract.ipynb", nb)
+    source = (user_repo / "jobs" / "extract.py").read_text()
+    (user_repo / "jobs" / "extract.py").write_text("# Loads the day's files.\n" + source)
+    write(user_repo / "jobs" / "new.py", BROKEN)
+    git(user_repo, "add", "-A")
+    staged = run_pre_commit(user_repo, pre_commit_home, "run")
+    assert staged.returncode == 1, staged.stdout + staged.stderr
+    reported = {line.split(":", 1)[0] for line in staged.stdout.splitlines() if ": EXL" in line}
+    assert reported == {"jobs/new.py"}

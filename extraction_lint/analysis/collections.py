@@ -153,6 +153,14 @@ class CollectionFacts:
         if key is not None:
             self.flushes.setdefault(key, []).append(FlushSite(key, site))
 
+    def note_growth(self, key: str, node: cst.CSTNode, site: Site) -> None:
+        """A growth of ``key`` found elsewhere (a call of a project function, SPEC 2.6)."""
+        self._grow(key, node, site)
+
+    def note_flush(self, key: str, site: Site) -> None:
+        """A flush of ``key`` found elsewhere (a call of a project function, SPEC 2.6)."""
+        self._flush(key, site)
+
     def _collect(self) -> None:
         scope = self.scope
         key_of = scope.key_of

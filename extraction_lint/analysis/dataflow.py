@@ -18,15 +18,29 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import libcst as cst
 
 from extraction_lint.analysis.catalog import DERIVATION_CALLS
 from extraction_lint.analysis.model import Assignment, Scope
 
-#: A source: an accumulated collection's binding, or a materialisation / helper call node.
-Source = Assignment | cst.CSTNode
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """A name used with no binding before it in its scope: a parameter, or a name of an
+    enclosing function (SPEC 2.6 tracks what a function does to its inputs)."""
+
+    name: str
+
+
+#: A source: an accumulated collection's binding, a materialisation / helper call node, or
+#: an input of the function.
+Source = Assignment | cst.CSTNode | Input
 Resolve = Callable[[cst.BaseExpression], str | None]
+#: The arguments of a call whose data its result carries (a project function that returns
+#: its parameter: ``rows = transform(rows)``), or None when the call is not such a one.
+CallPasses = Callable[[cst.Call], Iterable[cst.BaseExpression] | None]
 
 _EMPTY: frozenset[Source] = frozenset()
 #: Keyword arguments of derivation calls that carry the data (``pd.DataFrame(data=rows)``).
@@ -48,8 +62,16 @@ class Dataflow:
         resolve: Resolve,
         source_bindings: frozenset[Assignment],
         source_nodes: frozenset[cst.CSTNode],
+        *,
+        inputs: bool = False,
+        call_passes: CallPasses | None = None,
     ) -> None:
+        """``inputs``: a name with no binding before its use carries :class:`Input` (and a
+        comprehension over an input carries it: the whole input is iterated).
+        ``call_passes``: derivations through calls of project functions."""
         self._scope = scope
+        self._inputs = inputs
+        self._call_passes = call_passes
         self._resolve = resolve
         self._source_bindings = source_bindings
         self._source_nodes = source_nodes
@@ -89,18 +111,20 @@ class Dataflow:
             return memo
         result = _EMPTY
         orders = self._orders.get(key)
-        if orders:
-            index = bisect.bisect_left(orders, at) - 1
-            if index >= 0:
-                binding = self._bindings[key][index]
-                if binding is None:
-                    result = _EMPTY
-                elif binding in self._source_bindings:
-                    result = frozenset({binding})
-                else:
-                    # ``d = rows``, ``df = pd.DataFrame(rows)``, ``c = c + [x]``: what the
-                    # value carried where it was evaluated.
-                    result = self.carried(binding.value, orders[index])
+        index = bisect.bisect_left(orders, at) - 1 if orders else -1
+        if index < 0 and self._inputs:
+            result = frozenset({Input(key)})
+        elif orders and index >= 0:
+            binding = self._bindings[key][index]
+            if binding is None:
+                result = _EMPTY
+            elif binding in self._source_bindings:
+                result = frozenset({binding})
+            else:
+                # ``d = rows``, ``df = pd.DataFrame(rows)``, ``c = c + [x]``: what the
+                # value carried where it was evaluated.
+                assert orders is not None
+                result = self.carried(binding.value, orders[index])
         self._memo[(key, at)] = result
         return result
 
@@ -119,9 +143,17 @@ class Dataflow:
             func = node.func
             if self._resolve(func) in DERIVATION_CALLS:
                 return self._union(_derivation_arguments(node), at)
+            if self._call_passes is not None:
+                passed = self._call_passes(node)
+                if passed is not None:
+                    return self._union(passed, at)
             if isinstance(func, cst.Attribute):
                 return self.carried(func.value, at)
             return _EMPTY
+        if self._inputs and isinstance(
+            node, cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp
+        ):
+            return self._comprehension_inputs(node, at)
         if isinstance(node, cst.Attribute):
             return self.carried(node.value, at)
         if isinstance(node, cst.Subscript):
@@ -139,6 +171,17 @@ class Dataflow:
         if isinstance(node, cst.NamedExpr):
             return self.carried(node.value, at)
         return _EMPTY
+
+    def _comprehension_inputs(
+        self, node: cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp, at: int
+    ) -> frozenset[Source]:
+        """The inputs a comprehension iterates over (any of its ``for`` clauses)."""
+        out: frozenset[Source] = _EMPTY
+        clause: cst.CompFor | None = node.for_in
+        while clause is not None:
+            out |= frozenset(s for s in self.carried(clause.iter, at) if isinstance(s, Input))
+            clause = clause.inner_for_in
+        return out
 
     def _union(self, nodes: Iterable[cst.BaseExpression], at: int) -> frozenset[Source]:
         out: frozenset[Source] = _EMPTY

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import libcst as cst
 
@@ -70,6 +71,23 @@ def _is_true(node: cst.BaseExpression) -> bool:
 def _in_iterable(call: CallSite) -> bool:
     """The call is part of a ``for`` loop's iterable (``for x in tqdm(xs)``)."""
     return call.site.header_of is not None
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionGuardCalls:
+    """The first call of a function's body (outside ``except`` handlers) that counts as a
+    heartbeat, a memory guard or a stall guard for a loop that calls the function."""
+
+    heartbeat: cst.Call | None = None
+    memory: cst.Call | None = None
+    stall: cst.Call | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Outside:
+    """Stands for a loop outside every ``except`` handler, to judge a function's calls."""
+
+    except_depth: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +300,41 @@ class GuardFacts:
             and isinstance(inner.node, cst.For)
             and self._is_made_by(scope, inner.node.iter, PROGRESS_ITERATORS)
             for inner in scope.loops
+        )
+
+    # --- per function (SPEC 2.6 "Summary") ------------------------------------------------
+
+    def function_guard_calls(self, scope: Scope) -> FunctionGuardCalls:
+        """What the body of ``scope`` does, outside ``except`` handlers, that 2.5 counts in a
+        loop's body: progress and log calls, memory checks, stall checks, process-wide
+        limits (a progress iterator over one of its own loops counts as a heartbeat)."""
+        loop = cast(Loop, _Outside())
+        heartbeat = memory = stall = None
+        for call in scope.calls:
+            if call.site.except_depth > 0:
+                continue
+            if heartbeat is None and self._is_heartbeat(scope, call, loop):
+                heartbeat = call.node
+            if memory is None and (
+                self._is_memory_check(scope, call, loop) or self._sets_memory_limit(call)
+            ):
+                memory = call.node
+            if stall is None and (
+                self._is_stall_check(scope, call, loop) or self._sets_timeout(call)
+            ):
+                stall = call.node
+        return FunctionGuardCalls(heartbeat, memory, stall)
+
+    def _sets_memory_limit(self, call: CallSite) -> bool:
+        return (
+            call.qualname == SETRLIMIT
+            and bool(call.node.args)
+            and _last_name(call.node.args[0].value) in MEMORY_RLIMITS
+        )
+
+    def _sets_timeout(self, call: CallSite) -> bool:
+        return call.qualname in PROCESS_TIMEOUT_FUNCTIONS or (
+            call.qualname == FAULTHANDLER_LATER and self._exits(call.node)
         )
 
     # --- per loop --------------------------------------------------------------------------

@@ -216,3 +216,6 @@ class OutsideFacts:
     bound: frozenset[str] = frozenset()
     #: Names it changes in place or declares ``global``/``nonlocal`` (not constants).
     mutated: frozenset[str] = frozenset()
+    #: Names it calls (``f(...)``, and ``m`` of ``x.m(...)``): a function called there may
+    #: be called outside any loop.
+    called: frozenset[str] = frozenset()

@@ -7,7 +7,8 @@ guards). Each answer is computed once, on first use, and shared by every rule.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
@@ -33,7 +34,13 @@ from extraction_lint.analysis.collections import (
 )
 from extraction_lint.analysis.collector import Collector
 from extraction_lint.analysis.dataflow import Dataflow, Source
-from extraction_lint.analysis.guards import GuardFacts, LoopGuards
+from extraction_lint.analysis.effects import (
+    call_target,
+    children_by_name,
+    module_facts,
+    qualified_name,
+)
+from extraction_lint.analysis.guards import FunctionGuardCalls, GuardFacts, LoopGuards
 from extraction_lint.analysis.loops import BoundedLoops, module_constants
 from extraction_lint.analysis.model import (
     Assignment,
@@ -44,7 +51,45 @@ from extraction_lint.analysis.model import (
     Scope,
     Site,
 )
+from extraction_lint.analysis.outline import (
+    GROWS,
+    GUARDS,
+    LOADS_OR_WRITES,
+    MATERIALIZES,
+    RETURNS,
+)
+from extraction_lint.analysis.project import Project
 from extraction_lint.analysis.settings import AnalysisSettings
+from extraction_lint.analysis.summary import (
+    Chain,
+    ClassFacts,
+    FunctionFacts,
+    Link,
+    ModuleFacts,
+    Summary,
+    Target,
+)
+
+
+def _is_stub(scope: Scope) -> bool:
+    """``def name(): pass``: how sparse.py leaves a definition out (or a function that does
+    nothing, which reads the same either way)."""
+    node = scope.node
+    return (
+        isinstance(node, cst.FunctionDef)
+        and not node.params.params
+        and isinstance(node.body, cst.SimpleStatementSuite)
+        and len(node.body.body) == 1
+        and isinstance(node.body.body[0], cst.Pass)
+    )
+
+
+#: What a question about a call is about, in outline flags (see outline.py).
+NEED_IO = frozenset({LOADS_OR_WRITES})
+NEED_GROWTH = frozenset({GROWS})
+NEED_GUARDS = frozenset({GUARDS})
+NEED_RETURN = frozenset({RETURNS})
+NEED_MATERIALIZATION = frozenset({MATERIALIZES, LOADS_OR_WRITES})
 
 #: What a materialisation is (SPEC 2.3): a comprehension, ``list(...)``-like call or
 #: ``[*...]`` over an unbounded source; a whole read (``fetchall()``); a distributed engine's
@@ -64,10 +109,31 @@ class Materialization:
 
 @dataclass(frozen=True, slots=True)
 class Helper:
-    """A function that returns a collection it accumulated in an unbounded loop (EXL003)."""
+    """A function that returns a collection it accumulated in an unbounded loop (EXL003).
 
-    scope: Scope
-    accumulation: Accumulation
+    ``scope`` and ``accumulation`` are set for a helper of the module being checked; a
+    helper found through the project's summaries has its name, collection, loop and chain.
+    """
+
+    scope: Scope | None
+    accumulation: Accumulation | None
+    name: str = ""
+    key: str = ""
+    loop: str = ""
+    chain: Chain = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CallEffect:
+    """A call of a project function, with the function's summary."""
+
+    call: CallSite
+    function: FunctionFacts
+    summary: Summary
+    target: Target
+    bound: bool
+    #: The link that stands for the call itself, first of every chain through it.
+    link: Link = field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +152,41 @@ class ModuleAnalysis:
         module: cst.Module,
         settings: AnalysisSettings | None = None,
         outside: OutsideFacts | None = None,
+        *,
+        project: Project | None = None,
+        path: str = "",
+        display: str = "",
+        full_text: str | None = None,
+        classes: dict[str, ClassFacts] | None = None,
     ) -> None:
         """``outside``: the module-wide facts of code left out of ``module`` (see
-        :mod:`extraction_lint.sparse`)."""
+        :mod:`extraction_lint.sparse`); ``full_text`` is then the whole module's text.
+        ``classes``: the classes of the whole module (their methods and bases), for
+        resolving methods. ``project``: where calls are followed (SPEC 2.6; without
+        one, calls of functions of this module only); ``path``: this module's absolute
+        path, ``display`` the path it is reported under."""
         self.module = module
         self.settings = settings or AnalysisSettings()
+        self.project = project if project is not None else Project(None, self.settings)
+        self.path = path
+        self.display = display
+        self._full_text = full_text if outside is not None else None
+        #: The module's classes from the interpreter's tree (whole, when ``outside``).
+        self._classes = classes
+        #: Chains of the nodes whose meaning comes from a project function (a call that
+        #: writes, grows or guards; a loop that loads through a call), by node id.
+        self.chains: dict[int, Chain] = {}
+        self._effects: dict[int, CallEffect | None] = {}
+        self._refs: dict[int, tuple[tuple[str, str], Target, bool] | None] = {}
+        self._own_facts: ModuleFacts | None = None
         collector = Collector(module)
         collector.walk_module(module)
         self._top_of = collector.top_of
         self.scopes = collector.scopes
         self.imports = collector.imports
         outside = outside or OutsideFacts()
+        #: What the code left out of ``module`` adds (its calls decide SPEC 2.5 exemptions).
+        self.outside = outside
         self.imports.imports.update(outside.imports)
         self.imports.bound.update(outside.bound)
         for scope in self.scopes:
@@ -116,7 +206,9 @@ class ModuleAnalysis:
                     node.iter, scope
                 )
         self._collections: dict[int, CollectionFacts] = {}
+        self._direct_collections: dict[int, CollectionFacts] = {}
         self._dataflows: dict[int, Dataflow] = {}
+        self._sinks: dict[int, list[SinkCall]] = {}
 
     @property
     def catalog(self) -> Catalog:
@@ -138,20 +230,86 @@ class ModuleAnalysis:
 
     # --- collections and data ------------------------------------------------------------
 
-    def collections(self, scope: Scope) -> CollectionFacts:
-        """Bindings, growth and flush sites of the collections of ``scope``."""
-        facts = self._collections.get(id(scope))
+    def direct_collections(self, scope: Scope) -> CollectionFacts:
+        """Bindings, growth and flush sites of the collections of ``scope``, in its own code."""
+        facts = self._direct_collections.get(id(scope))
         if facts is None:
-            facts = self._collections[id(scope)] = CollectionFacts(scope, self.resolve)
+            facts = self._direct_collections[id(scope)] = CollectionFacts(scope, self.resolve)
+        return facts
+
+    def collections(self, scope: Scope) -> CollectionFacts:
+        """Bindings, growth and flush sites of the collections of ``scope``, calls of
+        project functions that grow or flush them included (SPEC 2.6)."""
+        facts = self._collections.get(id(scope))
+        if facts is not None:
+            return facts
+        facts = CollectionFacts(scope, self.resolve)
+        self._collections[id(scope)] = facts
+        if not facts.bindings:
+            return facts
+        nested = self._children.get(id(scope), {})
+        for call in scope.calls:
+            func = call.node.func
+            closure = isinstance(func, cst.Name) and func.value in nested
+            if not closure and not any(
+                scope.key_of(a.value) in facts.bindings for a in call.node.args
+            ):
+                continue
+            effect = self.call_effect(call, scope, NEED_GROWTH)
+            if effect is None:
+                continue
+            summary = effect.summary
+            for name, chain in summary.grows_inputs.items():
+                key = self._argument_key(effect, name, scope)
+                if key in facts.bindings:
+                    facts.note_growth(key, call.node, call.site)
+                    self.chains.setdefault(id(call.node), (effect.link, *chain))
+            for name in summary.flushes_inputs:
+                key = self._argument_key(effect, name, scope)
+                if key in facts.bindings:
+                    facts.note_flush(key, call.site)
         return facts
 
     def accumulations(self, scope: Scope) -> list[Accumulation]:
         """Collections of ``scope`` that grow unflushed in an unbounded loop."""
         return self.collections(scope).accumulations()
 
-    def sinks(self, scope: Scope) -> list[SinkCall]:
-        """The bulk writes of ``scope``, in source order."""
+    def direct_sinks(self, scope: Scope) -> list[SinkCall]:
+        """The bulk writes of ``scope``'s own code, in source order."""
         return self._sinks_by_scope.get(id(scope), [])
+
+    def sinks(self, scope: Scope) -> list[SinkCall]:
+        """The bulk writes of ``scope``, in source order: its own, and calls of project
+        functions that write what is passed to them (SPEC 2.6 "Effect at a call site")."""
+        found = self._sinks.get(id(scope))
+        if found is not None:
+            return found
+        direct = self.direct_sinks(scope)
+        through: list[SinkCall] = []
+        for call in scope.calls:
+            if not call.node.args:
+                continue
+            effect = self.call_effect(call, scope, NEED_IO)
+            if effect is None or not effect.summary.writes_inputs:
+                continue
+            data: list[cst.BaseExpression] = []
+            conditional = True
+            chain: Chain = ()
+            for name, (written, is_conditional) in effect.summary.writes_inputs.items():
+                node = self._argument_node(effect, name)
+                if node is None:
+                    continue
+                data.append(node)
+                if not is_conditional or not chain:
+                    chain = written
+                conditional = conditional and is_conditional
+            if data:
+                name = effect.function.name
+                through.append(SinkCall(call, name, tuple(data), conditional=conditional))
+                self.chains.setdefault(id(call.node), (effect.link, *chain))
+        found = sorted([*direct, *through], key=lambda s: s.call.site.order) if through else direct
+        self._sinks[id(scope)] = found
+        return found
 
     @cached_property
     def _sinks_by_scope(self) -> dict[int, list[SinkCall]]:
@@ -169,7 +327,13 @@ class ModuleAnalysis:
             bindings = frozenset(a.binding.assignment for a in self.accumulations(scope))
             nodes: set[cst.CSTNode] = {m.node for m in self.materializations(scope)}
             nodes.update(h.call.node for h in self.helper_calls(scope))
-            flow = Dataflow(scope, self.resolve, bindings, frozenset(nodes))
+            flow = Dataflow(
+                scope,
+                self.resolve,
+                bindings,
+                frozenset(nodes),
+                call_passes=lambda call: self._passed_through(call, scope),
+            )
             self._dataflows[id(scope)] = flow
         return flow
 
@@ -198,7 +362,22 @@ class ModuleAnalysis:
         )
 
     def materializations(self, scope: Scope) -> list[Materialization]:
-        """Materialisations of unbounded sources in ``scope`` that are not per-item (SPEC 2.3)."""
+        """Materialisations of unbounded sources in ``scope`` that are not per-item (SPEC
+        2.3), calls of project functions that return one included (SPEC 2.6)."""
+        found = self.direct_materializations(scope)
+        extra: list[Materialization] = []
+        for call in scope.calls:
+            if self._is_per_item(call.site, scope):
+                continue
+            effect = self.call_effect(call, scope, NEED_MATERIALIZATION)
+            if effect is not None and effect.summary.returns_materialization is not None:
+                extra.append(Materialization(call.node, call.site))
+                chain = effect.summary.returns_materialization
+                self.chains.setdefault(id(call.node), (effect.link, *chain))
+        return [*found, *extra] if extra else found
+
+    def direct_materializations(self, scope: Scope) -> list[Materialization]:
+        """Materialisations of unbounded sources in ``scope``'s own code, not per-item."""
         found: list[Materialization] = []
         candidates: list[Expression] = [
             c
@@ -290,11 +469,26 @@ class ModuleAnalysis:
     @cached_property
     def helpers(self) -> dict[tuple[int, str], Helper]:
         """Accumulating helpers by (id of the scope that defines them, name)."""
+        return self._helpers(direct=False)
+
+    @cached_property
+    def _direct_helpers(self) -> dict[tuple[int, str], Helper]:
+        return self._helpers(direct=True)
+
+    def helper_of(self, scope: Scope) -> Helper | None:
+        """The accumulation ``scope`` returns, as its own code shows (for its summary)."""
+        if scope.parent is None:
+            return None
+        helper = self._direct_helpers.get((id(scope.parent), scope.name))
+        return helper if helper is not None and helper.scope is scope else None
+
+    def _helpers(self, *, direct: bool) -> dict[tuple[int, str], Helper]:
         out: dict[tuple[int, str], Helper] = {}
         for scope in self.scopes:
             if scope.kind != "function" or scope.parent is None or not scope.returns:
                 continue
-            accumulations = self.accumulations(scope)
+            facts = self.direct_collections(scope) if direct else self.collections(scope)
+            accumulations = facts.accumulations()
             if not accumulations:
                 continue
             flow = Dataflow(
@@ -315,17 +509,26 @@ class ModuleAnalysis:
 
     def helper_calls(self, scope: Scope) -> list[HelperCall]:
         """Calls in ``scope`` of accumulating helpers, outside every unbounded loop."""
-        helpers = self.helpers
-        if not helpers:
-            return []
         found: list[HelperCall] = []
         for call in scope.calls:
             if call.site.unbounded_loops():
                 continue
             helper = self._called_helper(call.node, scope)
+            if helper is None:
+                helper = self._project_helper(call, scope)
             if helper is not None:
                 found.append(HelperCall(call, helper))
         return found
+
+    def _project_helper(self, call: CallSite, scope: Scope) -> Helper | None:
+        """A call of a project function that returns an accumulation (SPEC 2.6: EXL003
+        finds helpers anywhere in the project)."""
+        effect = self.call_effect(call, scope, NEED_GROWTH)
+        if effect is None or effect.summary.returns_accumulation is None:
+            return None
+        key, loop, chain = effect.summary.returns_accumulation
+        self.chains.setdefault(id(call.node), (effect.link, *chain))
+        return Helper(None, None, effect.function.name, key, loop, chain)
 
     def _called_helper(self, node: cst.Call, scope: Scope) -> Helper | None:
         func = node.func
@@ -357,18 +560,39 @@ class ModuleAnalysis:
     def extraction_loops(self) -> list[Loop]:
         """The outermost unbounded loops that call a loader or a sink (SPEC 2.1), in order."""
         found: dict[int, Loop] = {}
+        through: list[tuple[CallSite, Scope, Loop]] = []
         for scope in self.scopes:
             for call in scope.calls:
-                if not self._loads_or_writes(call, scope):
-                    continue
                 site = call.site
                 loops = list(site.loops)
                 if site.header_of is not None:
                     loops.append(site.header_of)
                 outermost = next((loop for loop in loops if not loop.bounded), None)
-                if outermost is not None:
+                if outermost is None:
+                    continue
+                if self.loads_or_writes(call, scope):
                     found.setdefault(id(outermost), outermost)
+                else:
+                    through.append((call, scope, outermost))
+        for call, scope, outermost in through:
+            if id(outermost) in found:
+                continue
+            effect = self.call_effect(call, scope, NEED_IO)
+            if effect is None:
+                continue
+            chain = effect.summary.loads or effect.summary.writes
+            if chain is not None:
+                found[id(outermost)] = outermost
+                self.chains.setdefault(id(outermost.node), (effect.link, *chain))
         return sorted(found.values(), key=lambda loop: loop.start)
+
+    def is_round_trip(self, call: CallSite, scope: Scope) -> bool:
+        """``pickle.loads(pickle.dumps(x))``: a copy, not a load."""
+        return self._is_round_trip(call, scope)
+
+    def loads_or_writes(self, call: CallSite, scope: Scope) -> bool:
+        """Whether the call itself is a loader or a sink (SPEC 2.1)."""
+        return self._loads_or_writes(call, scope)
 
     def _loads_or_writes(self, call: CallSite, scope: Scope) -> bool:
         if is_loader(call, self.catalog):
@@ -398,7 +622,7 @@ class ModuleAnalysis:
             if isinstance(func, cst.Attribute) and func.attr.value == "fetchall":
                 return True  # a list of rows
             helper = self._called_helper(source, scope)
-            if helper is not None:
+            if helper is not None and helper.accumulation is not None:
                 return is_new_sequence(helper.accumulation.binding.assignment.value, self.resolve)
         return False
 
@@ -456,8 +680,180 @@ class ModuleAnalysis:
         return GuardFacts(self.scopes, self.resolve, self.catalog)
 
     def loop_guards(self, loop: Loop) -> LoopGuards:
-        """The heartbeat, memory and stall protections of an extraction loop."""
-        return self._guards.loop_guards(loop)
+        """The heartbeat, memory and stall protections of an extraction loop, calls of
+        project functions that provide them included (SPEC 2.6)."""
+        guards = self._guards.loop_guards(loop)
+        if guards.heartbeat and guards.memory and guards.stall:
+            return guards
+        heartbeat, memory, stall = guards.heartbeat, guards.memory, guards.stall
+        scope = loop.scope
+        for call in scope.calls:
+            if not loop.contains(call.site.order):
+                continue
+            effect = self.call_effect(call, scope, NEED_GUARDS)
+            if effect is None:
+                continue
+            summary = effect.summary
+            if summary.heartbeat is not None and call.site.except_depth <= loop.except_depth:
+                heartbeat = True
+            memory = memory or summary.memory is not None
+            stall = stall or summary.stall is not None
+        return LoopGuards(heartbeat=heartbeat, memory=memory, stall=stall)
+
+    def function_guard_calls(self, scope: Scope) -> FunctionGuardCalls:
+        """What ``scope``'s own body does that guards a loop calling it (SPEC 2.6)."""
+        return self._guards.function_guard_calls(scope)
+
+    # --- SPEC 2.6: calls of project functions ----------------------------------------------
+
+    @cached_property
+    def _children(self) -> dict[int, dict[str, Scope]]:
+        return children_by_name(self.scopes)
+
+    def own_facts(self) -> ModuleFacts:
+        """This module's functions as the project sees them (each read on first use)."""
+        if self._own_facts is None:
+            facts = module_facts(self, self.path, self.display, "", None, lazy=True)
+            if self._full_text is not None:
+                # Part of the module was left out (sparse.py): a function left out, or a
+                # class, is read from the whole text, and only then.
+                self._sparse_facts(facts, self._full_text)
+            self._own_facts = facts
+            self.project.set_checked(facts)
+        return self._own_facts
+
+    def _sparse_facts(self, facts: ModuleFacts, text: str) -> None:
+        sparse_read = facts.factory
+        by_name = {qualified_name(s): s for s in self.scopes if s.kind == "function"}
+        whole: list[ModuleFacts] = []
+
+        def whole_facts() -> ModuleFacts:
+            if not whole:
+                whole.append(self._full_facts(text))
+            return whole[0]
+
+        def read(qualname: str) -> FunctionFacts | None:
+            scope = by_name.get(qualname)
+            if scope is not None and not _is_stub(scope) and sparse_read is not None:
+                return sparse_read(qualname)
+            function = whole_facts().function(qualname)
+            if function is not None:
+                function.module = facts
+            return function
+
+        facts.factory = read
+        stubbed_classes = [
+            name for name, cls in facts.classes.items() if not cls.methods and not cls.bases
+        ]
+        if stubbed_classes:
+            full = whole_facts()
+            for name in stubbed_classes:
+                if name in full.classes:
+                    facts.classes[name] = full.classes[name]
+
+    def _full_facts(self, text: str) -> ModuleFacts:
+        """Facts from the whole text, for an analysis of part of the module (sparse)."""
+        from extraction_lint.engine import _positions
+
+        try:
+            module = cst.parse_module(text)
+        except cst.ParserSyntaxError:
+            return module_facts(self, self.path, self.display, "", None, lazy=True)
+        analysis = ModuleAnalysis(module, self.settings)
+        positions = _positions(module)
+
+        def locate(node: cst.CSTNode) -> tuple[int, int]:
+            where = positions.get(node)
+            return (1, 1) if where is None else (where.start.line, where.start.column + 1)
+
+        return module_facts(analysis, self.path, self.display, "", locate, lazy=True)
+
+    def call_effect(self, call: CallSite, scope: Scope, need: frozenset[str]) -> CallEffect | None:
+        """The summary of the project function ``call`` calls, if it is one (SPEC 2.6
+        "Resolved call") and its summary says anything. ``need``: what the question is
+        about (outline flags): a function of another module whose outline says it can do
+        none of it is not read."""
+        key = id(call.node)
+        if key in self._effects:
+            return self._effects[key]
+        if key in self._refs:
+            found = self._refs[key]
+        else:
+            found = self._resolve_call(call, scope)
+            self._refs[key] = found
+        if found is None:
+            self._effects[key] = None
+            return None
+        ref, target, bound = found
+        own = self.own_facts()
+        if ref[0] != own.path and not (self.project.flags(ref) & need):
+            return None  # not asked again for this need; another need may read it
+        effect: CallEffect | None = None
+        function = self.project.function(ref, own)
+        if function is not None:
+            summary = self.project.summary(function)
+            if not summary.is_empty():
+                label = self.code(call.node.func)
+                link = Link(f"calls `{label}()`", self.display, node=call.node)
+                effect = CallEffect(call, function, summary, target, bound, link)
+        self._effects[key] = effect
+        return effect
+
+    def _resolve_call(
+        self, call: CallSite, scope: Scope
+    ) -> tuple[tuple[str, str], Target, bool] | None:
+        found = call_target(call.node, scope, self.imports.imports, self._children, self.scopes[0])
+        if found is None:
+            return None
+        target, bound = found
+        ref = self.project.resolve_ref(target, self.own_facts())
+        if ref is None:
+            return None
+        return ref, target, bound
+
+    def _argument_node(self, effect: CallEffect, name: str) -> cst.BaseExpression | None:
+        """The expression the call passes for the input ``name`` of the callee."""
+        function = effect.function
+        node = effect.call.node
+        if name in function.positional or name in function.keyword_only:
+            position = function.parameter_position(name, effect.bound)
+            positional: list[cst.BaseExpression] = []
+            for arg in node.args:
+                if arg.star:
+                    if arg.star == "*":
+                        positional = []  # positions past ``*args`` are unknown
+                        break
+                    continue
+                if arg.keyword is None:
+                    positional.append(arg.value)
+            if position is not None and position < len(positional):
+                return positional[position]
+            for arg in node.args:
+                if arg.keyword is not None and arg.keyword.value == name:
+                    return arg.value
+            return None
+        if effect.target.kind == "local" and "." in function.qualname:
+            return cst.Name(name)  # a closure's name: the caller's own
+        return None
+
+    def _argument_key(self, effect: CallEffect, name: str, scope: Scope) -> str | None:
+        node = self._argument_node(effect, name)
+        return scope.key_of(node) if node is not None else None
+
+    def _passed_through(self, node: cst.Call, scope: Scope) -> Iterable[cst.BaseExpression] | None:
+        """The arguments a call of a project function returns (``rows = transform(rows)``)."""
+        call = self._call_sites.get(id(node))
+        if call is None:
+            return None
+        effect = self.call_effect(call, scope, NEED_RETURN)
+        if effect is None or not effect.summary.returns_inputs:
+            return None
+        passed = [self._argument_node(effect, n) for n in effect.summary.returns_inputs]
+        return [p for p in passed if p is not None]
+
+    @cached_property
+    def _call_sites(self) -> dict[int, CallSite]:
+        return {id(c.node): c for scope in self.scopes for c in scope.calls}
 
     def describe_loop(self, loop: Loop, limit: int = 60) -> str:
         """``for path in paths`` / ``while True``, shortened to ``limit`` characters."""

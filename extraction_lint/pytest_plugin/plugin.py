@@ -56,9 +56,9 @@ def memory_scaling(request: pytest.FixtureRequest) -> MemoryScaling:
     def check(
         job: Any,
         sizes: Sequence[float],
-        *,
         max_growth: float | str | None = None,
         max_slope: float | str | None = None,
+        *,
         noise: float | str | None = "10 MiB",
         measure: str = "both",
         timeout: float | None = None,

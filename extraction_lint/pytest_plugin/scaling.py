@@ -21,6 +21,7 @@ import json
 import math
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -477,9 +478,19 @@ def run_size(
                 f"the job did not finish within {timeout:g} s at n={_n(n)}{_log_tail(log_path)}"
             ) from None
     if not result_path.exists():
+        status = completed.returncode
+        if status < 0:
+            try:
+                name = signal.Signals(-status).name
+            except ValueError:
+                name = f"signal {-status}"
+            hint = " (the kernel's out-of-memory killer sends SIGKILL)" if name == "SIGKILL" else ""
+            ended = f"was killed by {name}{hint}"
+        else:
+            ended = f"ended with status {status}"
         raise ScalingError(
-            f"the child process running the job at n={_n(n)} ended with status "
-            f"{completed.returncode} before reporting{_log_tail(log_path)}"
+            f"the child process running the job at n={_n(n)} {ended} before reporting"
+            f"{_log_tail(log_path)}"
         )
     result: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
     if "error" in result:

@@ -311,7 +311,7 @@ def _run(
                 name = path.relative_to(options.input_dir).as_posix()
 
                 def check_allocation(nbytes: int, what: str, name: str = name) -> object:
-                    return g.check_allocation(nbytes, f"{what} of {name}")
+                    return g.check_allocation(nbytes, f"{what} in {name}")
 
                 allowance = file_limits(options.guard.memory_limit, check_allocation)
                 finished = counted = False
@@ -393,6 +393,7 @@ def _count_stopped_item(
 def _count_committed(store: Store, since: dt.datetime, summary: ExtractSummary) -> None:
     # A run stopped inside COMMIT may have committed the file it was on; the manifest,
     # not the loop's counters, says what this run added.
+    store.rollback()  # a transaction an interrupt left open would refuse the query
     try:
         files, rows, size = store.committed_since(since)
     except duckdb.Error:

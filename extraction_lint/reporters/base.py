@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -142,3 +143,31 @@ class Reporter:
 
     def finish(self, summary: Summary) -> None:
         """Called once after the last result."""
+
+
+class NotebookPositions:
+    """Positions in a notebook's own text for the diagnostics of one file: formats whose
+    lines are the file's (SARIF regions, GitHub annotations) point at the JSON line that
+    holds the flagged source line; other formats keep the cell's lines."""
+
+    def __init__(self, root: str | None = None) -> None:
+        self._root = root
+        self._path: str | None = None
+        self._positions: object = None
+
+    def locate(self, path: str, cell: int | None, line: int, column: int) -> tuple[int, int]:
+        """The file's ``(line, column)``; the cell's own when the file cannot be read."""
+        if cell is None:
+            return line, column
+        from extraction_lint.notebook import FilePositions
+
+        if path != self._path:
+            self._path = path
+            full = path if self._root is None else os.path.join(self._root, path)
+            self._positions = FilePositions.of_file(full)
+        positions = self._positions
+        if isinstance(positions, FilePositions):
+            found = positions.locate(cell, line, column)
+            if found is not None:
+                return found
+        return line, column

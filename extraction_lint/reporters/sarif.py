@@ -11,7 +11,7 @@ from urllib.parse import quote
 from extraction_lint import __version__
 from extraction_lint.baseline import location_fingerprint
 from extraction_lint.diagnostics import Diagnostic, FileError, FileResult
-from extraction_lint.reporters.base import Reporter, Summary, reported, rule_url
+from extraction_lint.reporters.base import NotebookPositions, Reporter, Summary, reported, rule_url
 from extraction_lint.rules import ALL_RULES
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -70,6 +70,7 @@ class SarifReporter(Reporter):
         self._index = {rule.code: i for i, rule in enumerate(ALL_RULES)}
         self._errors: list[FileError] = []
         self._root = root
+        self._notebooks = NotebookPositions(str(root))
 
     def start(self) -> None:
         head = {
@@ -90,20 +91,19 @@ class SarifReporter(Reporter):
         self.stream.write(', "results": [')
 
     def _result(self, diagnostic: Diagnostic) -> dict[str, Any]:
+        d, cell = diagnostic, diagnostic.cell
+        # In a notebook the region is in the file's own lines (where the JSON string of
+        # the flagged source line stands); the cell and its lines go in the properties.
+        start = self._notebooks.locate(d.path, cell, d.line, d.column)
+        end = self._notebooks.locate(d.path, cell, d.end_line, d.end_column)
         location: dict[str, Any] = {
             "physicalLocation": {
-                "artifactLocation": artifact_location(diagnostic.path),
-                "region": _region(
-                    diagnostic.line,
-                    diagnostic.column,
-                    diagnostic.end_line,
-                    diagnostic.end_column,
-                ),
+                "artifactLocation": artifact_location(d.path),
+                "region": _region(*start, *end),
             }
         }
-        if diagnostic.cell is not None:
-            # Lines and columns count in this cell of the notebook.
-            location["properties"] = {"cell": diagnostic.cell}
+        if cell is not None:
+            location["properties"] = {"cell": cell, "cellLine": d.line, "cellColumn": d.column}
         elif self._source_lines is not None:
             self._add_snippets(location["physicalLocation"], diagnostic)
         result: dict[str, Any] = {
@@ -126,10 +126,16 @@ class SarifReporter(Reporter):
                     "message": {"text": r.message},
                     "physicalLocation": {
                         "artifactLocation": artifact_location(r.path),
-                        "region": _region(r.line, r.column),
+                        "region": _region(
+                            *self._notebooks.locate(r.path, r.cell, r.line, r.column)
+                        ),
                     },
                 }
-                | ({"properties": {"cell": r.cell}} if r.cell is not None else {})
+                | (
+                    {"properties": {"cell": r.cell, "cellLine": r.line, "cellColumn": r.column}}
+                    if r.cell is not None
+                    else {}
+                )
                 for i, r in enumerate(diagnostic.related, start=1)
             ]
         return result

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from extraction_lint.diagnostics import Diagnostic, FileResult
@@ -145,9 +145,23 @@ class TextReporter(Reporter):
         marks: dict[int, tuple[int, str, str]] = {
             diagnostic.line: (diagnostic.column, diagnostic.code, "bold red")
         }
+        # Related locations in other modules (the chain through a helper, SPEC 2.6) get a
+        # frame of their own after this one, in the order the chain gives.
+        elsewhere: dict[str, dict[int, tuple[int, str, str]]] = {}
         for related in diagnostic.related:
-            if related.cell == diagnostic.cell:  # a frame shows one cell of a notebook
+            if related.path != diagnostic.path:
+                where = elsewhere.setdefault(related.path, {})
+                where.setdefault(related.line, (related.column, related.message, "yellow"))
+            elif related.cell == diagnostic.cell:  # a frame shows one cell of a notebook
                 marks.setdefault(related.line, (related.column, related.message, "yellow"))
+        self._print_frame(lines, marks)
+        for path, path_marks in elsewhere.items():
+            other = self.source_lines(path) if self.source_lines else None
+            if other:
+                self._print(Text(f"  --> {path}", style="dim"))
+                self._print_frame(other, path_marks)
+
+    def _print_frame(self, lines: Sequence[str], marks: dict[int, tuple[int, str, str]]) -> None:
         shown: set[int] = set()
         for number in sorted(marks):
             for n in range(number - CONTEXT, number + CONTEXT + 1):

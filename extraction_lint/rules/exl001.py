@@ -224,18 +224,6 @@ for rec in cur:
     seen_ids.add(rec[0])
 log.info("distinct ids: %d", len(seen_ids))
 """,
-        # The write happens in another function: calls are not followed by EXL001.
-        """
-def save(con, rows):
-    con.executemany("INSERT INTO t VALUES (?, ?)", rows)
-
-
-def main(con, cur):
-    rows = []
-    for rec in cur:
-        rows.append(rec)
-    save(con, rows)
-""",
         # `self.rows` bound in `__init__` is not tracked in `run`, which does not bind it.
         """
 class Loader:
@@ -504,6 +492,18 @@ con.executemany("INSERT INTO t VALUES (?)", out)
 """,
     )
     invalid = (
+        # SPEC 2.6: a project function that writes its parameter is a sink of what is passed.
+        """
+def save(con, rows):
+    con.executemany("INSERT INTO t VALUES (?, ?)", rows)
+
+
+def main(con, cur):
+    rows = []
+    for rec in cur:
+        rows.append(rec)
+    save(con, rows)  # EXL001
+""",
         # SPEC 2.1: `x.execute(sql, c)` counts through a derivation such as `list(c)`.
         """
 seen = set()

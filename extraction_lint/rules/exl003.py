@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from extraction_lint.rules.base import Finding, Rule
+from extraction_lint.rules.base import Finding, Related, Rule
 from extraction_lint.rules.common import accumulation_related, sink_label, writes
 
 if TYPE_CHECKING:
@@ -589,14 +589,20 @@ con.executemany("INSERT INTO t VALUES (?)", rows)  # EXL003
                 analysis, scope, calls, lambda h: h.call.node, lambda h: h.call.site.order
             ):
                 helper = helper_call.helper
-                name = helper.scope.name
-                key = helper.accumulation.key
+                if helper.scope is not None and helper.accumulation is not None:
+                    name = helper.scope.name
+                    key = helper.accumulation.key
+                    related = accumulation_related(analysis, helper.accumulation)
+                else:
+                    # A helper of another module (SPEC 2.6): the call leads to its chain.
+                    name, key = helper.name, helper.key
+                    related = [Related(helper_call.call.node, f"`{name}()` is called here")]
                 yield Finding(
                     code=self.code,
                     node=sink.call.node,
                     message=(
-                        f"`{name}()` accumulates `{key}` unbounded for {sink_label(sink, analysis)}; "
-                        f"make it yield items or write in its loop"
+                        f"`{name}()` accumulates `{key}` unbounded for "
+                        f"{sink_label(sink, analysis)}; make it yield items or write in its loop"
                     ),
-                    related=tuple(accumulation_related(analysis, helper.accumulation)),
+                    related=tuple(related),
                 )

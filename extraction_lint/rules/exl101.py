@@ -92,6 +92,12 @@ caller, whose own loop is then the extraction loop that owns the guards:
   as an Airflow operator's `execute`), nor do names that merely end in a loader's word
   (`load`, `save`, `fetch_all`).
 
+- loops in a function that is called only from inside extraction loops: every call of it
+  sits in one (a call in a `while` test sits in that loop; a call in a `for` header only
+  when the callee is a generator function), or in a function that is itself only called
+  that way. Its loops are part of the caller's nest, whose outermost loop is checked. A
+  function that is never called, or also called outside such loops, is checked on its own.
+
 Only the function that holds the loop directly counts: a function nested in a generator is
 checked when it is not a generator itself.
 """
@@ -114,6 +120,10 @@ with guard(total=len(paths), label="load", heartbeat_every=30) as g:
         frame.to_sql("t", con, if_exists="append")
 """
     known_problems = """
+The calls that decide whether a function is called only from inside extraction loops are
+those of its own module: a function of the module called from another module's loop, and
+nowhere in its own, is checked on its own.
+
 Calls are not followed: a heartbeat in a function that the loop calls does not count, and a
 loop that only calls a function which loads data is not an extraction loop. A `print` that
 runs only on some iterations counts as long as it is outside an `except` handler.
@@ -128,6 +138,18 @@ runs. `while` and `async for` loops have no automatic fix.
   (`mylib.progress.report`) or method names with a leading dot (`.ping`).
 """
     valid = (
+        # SPEC 2.6: a project function called in the loop that logs is its heartbeat.
+        """
+import json
+
+def report(i, total):
+    print(f"{i}/{total}")
+
+for i, path in enumerate(paths):
+    with open(path, "w") as fh:
+        json.dump(records_for(path), fh)
+    report(i, len(paths))
+""",
         # SPEC 2.5: the iterable wrapped by `tqdm(...)`.
         """
 from tqdm import tqdm
@@ -427,17 +449,6 @@ SOURCES = ["stations.csv", "routes.csv", "fares.csv"]
 
 for name in SOURCES:
     pl.read_csv(f"raw/{name}").write_parquet(f"clean/{name}.parquet")
-""",
-        # SPEC 2.1: calls are not followed: a loop that only calls a loading helper.
-        """
-import pickle
-
-def load_subject(path):
-    with open(path, "rb") as fh:
-        return pickle.load(fh)
-
-for path in subject_paths:
-    subjects.append(load_subject(path))
 """,
         # SPEC 2.1: a comprehension is an expression, not a loop.
         """
@@ -741,8 +752,56 @@ class Pages:
                 return page
             raise StopAsyncIteration
 """,
+        # SPEC 2.5: a function called only from inside an extraction loop is part of its nest.
+        """
+import pickle
+
+
+def load_subject(folder):
+    rows = []
+    for part in folder.glob("*.pkl"):
+        rows.extend(pickle.load(open(part, "rb")))
+    return rows
+
+
+with guard(label="subjects") as g:
+    for folder in g.track(folders):
+        con.executemany("INSERT INTO s VALUES (?, ?)", load_subject(folder))
+""",
+        # SPEC 2.5: a call in a `while` test sits in that loop; transitively, and methods.
+        """
+class Copier:
+    def next_batch(self, cur):
+        out = []
+        while len(out) < 500:
+            row = cur.fetchone()
+            if row is None:
+                break
+            out.append(self.convert(row))
+        return out
+
+    def drain(self, cur):
+        return self.next_batch(cur)
+
+    def run(self, cur, dst):
+        with guard(label="copy") as g:
+            while batch := self.drain(cur):
+                dst.executemany("INSERT INTO t VALUES (?, ?)", batch)
+                g.tick(rows=len(batch))
+""",
     )
     invalid = (
+        # SPEC 2.6: a loop that calls a project function that loads is an extraction loop.
+        """
+import pickle
+
+def load_subject(path):
+    with open(path, "rb") as fh:
+        return pickle.load(fh)
+
+for path in subject_paths:  # EXL101
+    subjects.append(load_subject(path))
+""",
         # SPEC 2.1: a `pandas.read_*` loader imported under another name is a loader.
         """
 from pandas import read_parquet as rp
@@ -846,7 +905,8 @@ def load_subject(subject_dir):
 for subject_dir in tqdm(subject_dirs):
     load_subject(subject_dir)
 """,
-        # SPEC 2.5: calls are not followed: a `print` in a called function does not count.
+        # SPEC 2.6: a function called in the loop whose body logs is a heartbeat of it;
+        # a call through another receiver (`obj.report`) is not followed.
         """
 import json
 
@@ -856,7 +916,7 @@ def report(i, total):
 for i, path in enumerate(paths):  # EXL101
     with open(path, "w") as fh:
         json.dump(records_for(path), fh)
-    report(i, len(paths))
+    reporter.report(i, len(paths))
 """,
         # SPEC 2.5: `.update(...)` on a `Counter` is not a progress method.
         """
@@ -1136,6 +1196,69 @@ def export(paths, con):
     for path in paths:  # EXL101
         con.executemany("INSERT INTO t VALUES (?, ?)", rows(path))
 """,
+        # SPEC 2.5: a function also called outside any loop is checked on its own.
+        """
+import pickle
+
+
+def load_subject(folder):
+    rows = []
+    for part in folder.glob("*.pkl"):  # EXL101
+        rows.extend(pickle.load(open(part, "rb")))
+    return rows
+
+
+for folder in tqdm(folders):
+    con.executemany("INSERT INTO s VALUES (?, ?)", load_subject(folder))
+preview = load_subject(sample_folder)
+""",
+        # SPEC 2.5: a call in a `for` header runs once, before the loop: the callee is checked.
+        """
+import pickle
+
+
+def read_all(paths):
+    out = []
+    for path in paths:  # EXL101
+        out.extend(pickle.load(open(path, "rb")))
+    return out
+
+
+for row in tqdm(read_all(paths)):
+    con.execute("INSERT INTO t VALUES (?)", row)
+""",
+        # SPEC 2.5: calls only from a bounded loop are not calls from an extraction loop.
+        """
+import pandas as pd
+
+
+def export(table, engine):
+    for chunk in pd.read_sql_table(table, engine, chunksize=10_000):  # EXL101
+        chunk.to_parquet(f"out/{table}-{chunk.index[0]}.parquet")
+
+
+for table in ("users", "orders"):
+    export(table, engine)
+""",
+        # SPEC 2.5: a call outside loops in a function with no load or write of its own.
+        """
+import pickle
+
+
+def load_subject(folder):
+    rows = []
+    for part in folder.glob("*.pkl"):  # EXL101
+        rows.extend(pickle.load(open(part, "rb")))
+    return rows
+
+
+def preview(folder):
+    return load_subject(folder)[:5]
+
+
+for folder in tqdm(folders):
+    con.executemany("INSERT INTO s VALUES (?, ?)", load_subject(folder))
+""",
     )
 
     def has_protection(self, guards: LoopGuards) -> bool:
@@ -1147,7 +1270,8 @@ def export(paths, con):
             return "call `.tick()` of a `guard(...)` or `.update()` of a `tqdm` bar in it, or log in it"
         guard = _enclosing_guard(analysis, loop)
         track = f"{guard}.track" if guard is not None else track_name(analysis)[0]
-        return f"wrap `{items}` in `{track}(...)` or `tqdm(...)`, or log progress in its body"
+        wrapped = "the iterable" if items == "..." else f"`{items}`"
+        return f"wrap {wrapped} in `{track}(...)` or `tqdm(...)`, or log progress in its body"
 
     def fix_for(self, analysis: ModuleAnalysis, loop: Loop) -> FixSpec | None:
         """Wrap a ``for`` loop's iterable in the guardrails' ``track(...)``."""

@@ -254,16 +254,6 @@ for split in sorted({"train", "val", "test"}):
     arr = np.load(f"data/{split}.npy")
     np.savez_compressed(f"data/{split}.npz", data=arr)
 """,
-        # SPEC 2.1: calls are not followed: a loop that only calls an exporting helper.
-        """
-import pandas as pd
-
-def export_table(name):
-    pd.read_sql_table(name, ENGINE).to_parquet(f"export/{name}.parquet")
-
-for name in inspector.get_table_names():
-    export_table(name)
-""",
         # SPEC 2.1: `json.loads` over the lines of a file is not a loader.
         """
 import json
@@ -341,6 +331,16 @@ class Cursor:
 """,
     )
     invalid = (
+        # SPEC 2.6: a loop that calls a project function that writes is an extraction loop.
+        """
+import pandas as pd
+
+def export_table(name):
+    pd.read_sql_table(name, ENGINE).to_parquet(f"export/{name}.parquet")
+
+for name in inspector.get_table_names():  # EXL103
+    export_table(name)
+""",
         # SPEC 2.5: a plain extraction loop with no stall or timeout guard.
         """
 import pickle

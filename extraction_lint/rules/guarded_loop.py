@@ -35,10 +35,15 @@ class GuardedLoopRule(Rule):
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
         # Imported here: the registry is imported without libcst (analysis.model needs it).
-        from extraction_lint.analysis.exemptions import guard_exemption
+        from extraction_lint.analysis.exemptions import (
+            called_only_in_extraction_loops,
+            guard_exemption,
+        )
 
-        for loop in analysis.extraction_loops:
-            if guard_exemption(loop, analysis.catalog) is not None:
+        loops = analysis.extraction_loops
+        called_in_loops = called_only_in_extraction_loops(analysis) if loops else frozenset()
+        for loop in loops:
+            if guard_exemption(loop, analysis.catalog, called_in_loops) is not None:
                 continue
             if self.has_protection(analysis.loop_guards(loop)):
                 continue
@@ -56,20 +61,23 @@ ITERABLE_LIMIT = 16
 
 
 def iterable_text(analysis: ModuleAnalysis, loop: Loop) -> str | None:
-    """The iterable of a ``for`` loop as a message writes it (a progress iterator around it
-    left out: ``track(xs)`` is ``xs``), ``...`` when long; None for a ``while`` or an
-    ``async for`` loop."""
+    """The iterable of a ``for`` loop as a message writes it (progress iterators and
+    ``enumerate`` around it left out: ``enumerate(track(xs))`` is ``xs``), ``...`` when
+    long; None for a ``while`` or an ``async for`` loop."""
     import libcst as cst  # loaded already: there is a tree
 
     node = loop.node
     if not isinstance(node, cst.For) or node.asynchronous is not None:
         return None  # no iterable to wrap: ``track(...)`` is not an async iterator
     iterable = node.iter
-    if (
+    while (
         isinstance(iterable, cst.Call)
         and iterable.args
-        and analysis.resolve(iterable.func) in PROGRESS_ITERATORS
+        and iterable.args[0].keyword is None
+        and not iterable.args[0].star
+        and analysis.resolve(iterable.func) in {*PROGRESS_ITERATORS, "enumerate"}
     ):
+        # ``enumerate(xs)`` becomes ``enumerate(track(xs))``: the advice names ``xs``.
         iterable = iterable.args[0].value
     items = analysis.code(iterable)
     return items if len(items) <= ITERABLE_LIMIT else "..."

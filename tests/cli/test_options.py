@@ -195,5 +195,7 @@ def test_quiet_prints_the_findings_only_and_silent_nothing(project):
     assert all(": EXL" in line for line in quiet.out.splitlines())
     silent = run_cli("--no-cache", "--silent", cwd=project)
     assert silent.code == 1 and silent.out == "" and silent.err == ""
+    fixing = run_cli("--no-cache", "-q", "--fix", "--unsafe-fixes", cwd=project)
+    assert fixing.err == "" and all(": EXL" in line for line in fixing.out.splitlines())
     write(project / "pkg" / "broken.py", "x = 1\n")
     assert run_cli("--no-cache", "-q", cwd=project).out == ""

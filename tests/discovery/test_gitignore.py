@@ -302,3 +302,20 @@ def test_a_linked_work_tree_reads_the_repository_s_info_exclude(repo, tmp_path, 
     listed = git(linked, "ls-files", "--others", "--exclude-standard")
     assert set(listed.split()) == {"new.py"}
     assert _found(linked, Config(root=linked)) == {"kept.py", "new.py"}
+
+
+def test_a_nested_repository_uses_its_own_ignore_files(repo, monkeypatch):
+    write(repo / ".gitignore", "gen_*.py\n")
+    nested = repo / "vendor" / "lib"
+    nested.mkdir(parents=True)
+    git(nested, "init", "-q")
+    write(nested / ".gitignore", "local.py\n")
+    write(nested / ".git" / "info" / "exclude", "scratch.py\n")
+    _tree(nested, ["gen_a.py", "local.py", "scratch.py", "real.py"])
+    monkeypatch.chdir(nested)
+    listed = git(nested, "ls-files", "--others", "--exclude-standard")
+    by_git = {line for line in listed.splitlines() if line.endswith(".py")}
+    assert by_git == {"gen_a.py", "real.py"}
+    monkeypatch.chdir(repo)
+    found = _found(repo, Config(root=repo))
+    assert found == {"vendor/lib/gen_a.py", "vendor/lib/real.py"}

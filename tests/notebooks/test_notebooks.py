@@ -7,7 +7,9 @@ import copy
 import json
 from pathlib import Path
 
+import hypothesmith
 import jsonschema
+from hypothesis import HealthCheck, given, settings
 
 from extraction_lint.notebook import CodeCell, module_of, python_lines
 from tests.helpers import BROKEN, run_cli, run_process, write
@@ -74,14 +76,27 @@ def test_json_sarif_and_github_carry_the_cell(tmp_path):
     jsonschema.validate(log, json.loads(SCHEMA.read_text(encoding="utf-8")))
     (result,) = log["runs"][0]["results"]
     (location,) = result["locations"]
-    assert location["properties"] == {"cell": 5}
+    assert location["properties"] == {"cell": 5, "cellLine": 1, "cellColumn": 1}
     assert location["physicalLocation"]["artifactLocation"]["uri"] == "extract.ipynb"
-    assert location["physicalLocation"]["region"]["startLine"] == 1
-    assert {r["properties"]["cell"] for r in result["relatedLocations"]} == {3}
+    # The region is in the file's own lines: where the flagged source line's string is.
+    lines = (tmp_path / "extract.ipynb").read_text(encoding="utf-8").splitlines()
+    (write_line,) = [n for n, t in enumerate(lines, 1) if '"con.executemany(' in t]
+    write_column = lines[write_line - 1].index("con.executemany") + 1
+    region = location["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"]) == (write_line, write_column)
+    assert region["endLine"] == write_line
+    assert lines[write_line - 1][region["endColumn"] - 2] == ")"  # the call's last character
+    related = {r["properties"]["cell"] for r in result["relatedLocations"]}
+    assert related == {3}
+    grows = next(r for r in result["relatedLocations"] if r["properties"]["cellLine"] == 3)
+    grows_line = grows["physicalLocation"]["region"]["startLine"]
+    assert "rows.extend(" in lines[grows_line - 1]
 
     github = run_cli("--no-cache", "--select", "EXL001", "--format", "github", cwd=tmp_path)
     (annotation,) = github.out.splitlines()
-    assert annotation.startswith("::error file=extract.ipynb,line=1,col=1,")
+    assert annotation.startswith(
+        f"::error file=extract.ipynb,line={write_line},col={write_column},"
+    )
     assert "::cell 5:1:1: EXL001 " in annotation
 
 
@@ -264,3 +279,15 @@ def test_jupyter_checkpoints_are_not_walked(tmp_path):
     save(tmp_path / ".ipynb_checkpoints" / "extract-checkpoint.ipynb", ACCUMULATE)
     run = run_cli("--no-cache", "--select", "EXL001", cwd=tmp_path)
     assert [line.split(":")[0] for line in _findings(run.out)] == ["extract.ipynb"]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@given(hypothesmith.from_grammar())
+def test_valid_python_is_never_taken_for_ipython_syntax(source):
+    # Lines inside brackets, strings or a backslash continuation may start with % or !.
+    assert python_lines(source)[1] == set()
+
+
+def test_continuation_lines_are_not_magics():
+    source = 'x = (a\n     % b)\ny = a \\\n    % b\ns = """\n!not a shell line\n"""\n'
+    assert python_lines(source)[1] == set()

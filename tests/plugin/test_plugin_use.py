@@ -116,87 +116,91 @@ def test_stream(memory_scaling):
     assert "PytestWarning: memory_scaling: RSS is not measured" in out
 
 
-@pytest.mark.parametrize(
-    ("call", "message"),
-    [
-        ("memory_scaling(stream, sizes=[8])", "sizes: at least two different sizes are needed"),
-        ("memory_scaling(stream, sizes='8,32')", "sizes: expected a list of numbers"),
-        ("memory_scaling(stream, sizes=[8, -1])", "sizes: -1 is negative"),
-        ("memory_scaling(stream, sizes=[1, 2], max_growth='ten')", "max_growth: cannot read 'ten'"),
-        ("memory_scaling(stream, sizes=[1, 2], max_slope='fast')", "max_slope: cannot read 'fast'"),
-        ("memory_scaling(stream, sizes=[1, 2], timeout=-1)", "timeout: -1 is not a positive"),
-        (
-            "memory_scaling('stream', sizes=[1, 2])",
-            "write a string job as 'package.module:function'",
-        ),
-        ("memory_scaling(42, sizes=[1, 2])", "job: expected a function taking the size n"),
-        (
-            "memory_scaling(lambda n: LOCK, sizes=[1, 2])",
-            "cannot be sent to a child process: TypeError",
-        ),
-        (
-            "memory_scaling('no_such_module:job', sizes=[1, 2])",
-            "the job could not be loaded in the child process: ModuleNotFoundError",
-        ),
-        (
-            "memory_scaling(fails_at_32, sizes=[8, 32])",
-            "the job raised at n=32: ValueError: bad 32",
-        ),
-        (
-            "memory_scaling(exits, sizes=[8, 32])",
-            "the child process running the job at n=8 ended with status 3 before reporting",
-        ),
-        (
-            "memory_scaling(sleeps, sizes=[8, 32], timeout=0.5)",
-            "the job did not finish within 0.5 s at n=8",
-        ),
-    ],
-)
-def test_a_test_written_wrong_fails_with_a_message_that_says_what_is_wrong(
-    run_user_tests, call: str, message: str
-):
-    source = (
-        textwrap.dedent(
-            """
-            import os
-            import threading
-            import time
+WRONG_CALLS = [
+    ("memory_scaling(stream, sizes=[8])", "sizes: at least two different sizes are needed"),
+    ("memory_scaling(stream, sizes='8,32')", "sizes: expected a list of numbers"),
+    ("memory_scaling(stream, sizes=[8, -1])", "sizes: -1 is negative"),
+    ("memory_scaling(stream, sizes=[1, 2], max_growth='ten')", "max_growth: cannot read 'ten'"),
+    ("memory_scaling(stream, sizes=[1, 2], max_slope='fast')", "max_slope: cannot read 'fast'"),
+    ("memory_scaling(stream, sizes=[1, 2], timeout=-1)", "timeout: -1 is not a positive"),
+    (
+        "memory_scaling('stream', sizes=[1, 2])",
+        "write a string job as 'package.module:function'",
+    ),
+    ("memory_scaling(42, sizes=[1, 2])", "job: expected a function taking the size n"),
+    (
+        "memory_scaling(lambda n: LOCK, sizes=[1, 2])",
+        "cannot be sent to a child process: TypeError",
+    ),
+    (
+        "memory_scaling('no_such_module:job', sizes=[1, 2])",
+        "the job could not be loaded in the child process: ModuleNotFoundError",
+    ),
+    (
+        "memory_scaling(fails_at_32, sizes=[8, 32])",
+        "the job raised at n=32: ValueError: bad 32",
+    ),
+    (
+        "memory_scaling(exits, sizes=[8, 32])",
+        "the child process running the job at n=8 ended with status 3 before reporting",
+    ),
+    (
+        "memory_scaling(killed, sizes=[8, 32])",
+        "the child process running the job at n=8 was killed by SIGKILL (the kernel's",
+    ),
+    (
+        "memory_scaling(sleeps, sizes=[8, 32], timeout=0.5)",
+        "the job did not finish within 0.5 s at n=8",
+    ),
+]
 
-            LOCK = threading.Lock()
 
-            def stream(n):
-                return n
+def test_a_test_written_wrong_fails_with_a_message_that_says_what_is_wrong(run_user_tests):
+    header = textwrap.dedent(
+        """
+        import os
+        import threading
+        import time
 
-            def fails_at_32(n):
-                if n == 32:
-                    raise ValueError(f"bad {n}")
+        LOCK = threading.Lock()
 
-            def exits(n):
-                print("leaving now")
-                os._exit(3)
+        def stream(n):
+            return n
 
-            def sleeps(n):
-                time.sleep(30)
+        def fails_at_32(n):
+            if n == 32:
+                raise ValueError(f"bad {n}")
 
-            def test_it(memory_scaling):
-            """
-        )
-        + "    "
-        + call
-        + "\n"
+        def exits(n):
+            print("leaving now")
+            os._exit(3)
+
+        def killed(n):
+            os.kill(os.getpid(), 9)
+
+        def sleeps(n):
+            time.sleep(30)
+        """
     )
-    result = run_user_tests(source)
+    tests = "".join(
+        f"\n\ndef test_case_{index}(memory_scaling):\n    {call}\n"
+        for index, (call, _) in enumerate(WRONG_CALLS)
+    )
+    result = run_user_tests(header + tests)
 
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(failed=len(WRONG_CALLS))
     out = result.stdout.str()
-    assert "memory_scaling: " in out
-    assert message in out, out
-    assert "During handling of the above exception" not in out
-    assert "extraction_lint/pytest_plugin" not in out, "the plugin's own frames are not shown"
-    if "fails_at_32" in call:
-        assert 'test_user.py", line 12, in fails_at_32' in out
-    if "exits" in call:
-        assert "leaving now" in out
+    sections = re.split(r"^_+ test_case_(\d+) _+$", out, flags=re.M)
+    failures = dict(zip(sections[1::2], sections[2::2], strict=True))
+    for index, (call, message) in enumerate(WRONG_CALLS):
+        failure = failures[str(index)]
+        assert f"memory_scaling: {message}" in failure or (
+            "memory_scaling: " in failure and message in failure
+        ), (call, failure)
+        assert "During handling of the above exception" not in failure, call
+        assert "extraction_lint/pytest_plugin" not in failure, (call, "the plugin's own frames")
+    assert 'test_user.py", line 12, in fails_at_32' in failures["10"]
+    assert "leaving now" in failures["11"]
 
 
 def test_memory_limit_fails_a_test_body_over_its_limit_and_passes_one_under(run_user_tests):

@@ -160,7 +160,8 @@ def test_the_result_is_returned_and_its_table_is_in_the_report_of_a_passing_test
     result = run_user_tests(
         """
         def test_flat(memory_scaling):
-            result = memory_scaling(lambda n: sum(range(n)), sizes=[1000, 10])
+            result = memory_scaling(lambda n: sum(range(n)), [1000, 10], "5%")
+            assert result.max_growth == 0.05
             assert [run.n for run in result.runs] == [10, 1000]
             assert result.traced.measure == "peak traced Python allocation"
             assert result.rss is not None and result.rss.first > 1_000_000

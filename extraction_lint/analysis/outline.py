@@ -1,0 +1,330 @@
+"""A module's outline from the interpreter's tree: names, classes, imports, and for each
+function what it may do, by a cheap over-approximation (SPEC 2.6, the speed layer).
+
+The project resolves calls over outlines, and reads a module with libcst (for its exact
+summaries) only when the outline says a function reached through the call may do what
+the caller asks about: load or write (a line that names a sink or a loader), grow or flush
+(a growth or flush method, a subscript assignment), guard (a log, progress or guard
+call), return something. Like the prefilter, it never says no where the summary would say
+yes: every name the catalogue can match is looked for by its last part.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from extraction_lint.analysis.catalog import (
+    CLEAR_METHOD,
+    CONSOLE_METHODS,
+    FAULTHANDLER_LATER,
+    GROWTH_METHODS,
+    HEARTBEAT_METHODS,
+    LOG_FUNCTIONS,
+    LOG_LEVELS,
+    MATERIALIZING_CALLS,
+    MEMORY_CHECK_FUNCTIONS,
+    MEMORY_CHECK_METHODS,
+    MEMORY_GUARD_CHECK_METHOD,
+    PROCESS_MEMORY_METHODS,
+    PROCESS_TIMEOUT_FUNCTIONS,
+    PROGRESS_ITERATORS,
+    PROGRESS_OBJECT_METHODS,
+    SETDEFAULT_METHOD,
+    SETRLIMIT,
+    TRACK_METHOD,
+    Catalog,
+)
+from extraction_lint.analysis.summary import ClassFacts, ModuleFacts, Target
+
+#: What a function may do, as flags.
+LOADS_OR_WRITES = "io"
+GROWS = "grows"
+GUARDS = "guards"
+RETURNS = "returns"
+MATERIALIZES = "materializes"
+
+
+def _last(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
+
+
+def guard_names(catalog: Catalog) -> frozenset[str]:
+    """Last parts of every call name that 2.5 counts as a heartbeat, memory or stall guard."""
+    names = {
+        *HEARTBEAT_METHODS,
+        *PROGRESS_OBJECT_METHODS,
+        *LOG_LEVELS,
+        *CONSOLE_METHODS,
+        *MEMORY_CHECK_METHODS,
+        *PROCESS_MEMORY_METHODS,
+        MEMORY_GUARD_CHECK_METHOD,
+        TRACK_METHOD,
+        *(_last(n) for n in PROGRESS_ITERATORS | LOG_FUNCTIONS | MEMORY_CHECK_FUNCTIONS),
+        *(_last(n) for n in PROCESS_TIMEOUT_FUNCTIONS | {SETRLIMIT, FAULTHANDLER_LATER}),
+        "write",  # sys.stdout.write / sys.stderr.write
+    }
+    for extra in (
+        catalog.extra_heartbeats,
+        catalog.extra_memory_guards,
+        catalog.extra_stall_guards,
+    ):
+        names.update(_last(n) for n in extra.functions)
+        names.update(extra.methods)
+    return frozenset(names)
+
+
+_GROWTH = frozenset({*GROWTH_METHODS, SETDEFAULT_METHOD, CLEAR_METHOD})
+
+
+@dataclass
+class FunctionOutline:
+    """One function: its flags and the calls it makes that the project may resolve."""
+
+    qualname: str
+    flags: set[str] = field(default_factory=set)
+    targets: list[Target] = field(default_factory=list)
+
+
+@dataclass
+class ModuleOutline:
+    """A module's names for resolution, and its functions' outlines."""
+
+    names: ModuleFacts
+    functions: dict[str, FunctionOutline]
+
+
+def _dotted(node: ast.expr) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def import_bindings(tree: ast.Module) -> dict[str, str]:
+    """Local name -> qualified name for every import of the module, as
+    :class:`~extraction_lint.analysis.names.ImportMap` records them."""
+    imports: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname is not None:
+                    imports[alias.asname] = alias.name
+                else:
+                    top = alias.name.split(".", 1)[0]
+                    imports.setdefault(top, top)
+        elif isinstance(node, ast.ImportFrom):
+            module = "." * node.level + (node.module or "")
+            for alias in node.names:
+                if alias.name == "*":
+                    continue
+                target = (
+                    f"{module}.{alias.name}"
+                    if module and not module.endswith(".")
+                    else module + alias.name
+                )
+                imports[alias.asname or alias.name] = target
+    return imports
+
+
+class _Reader:
+    def __init__(self, tree: ast.Module, trigger_lines: list[int], guards: frozenset[str]):
+        self.tree = tree
+        self.lines = trigger_lines
+        self.guards = guards
+        self.imports = import_bindings(tree)
+        self.functions: dict[str, FunctionOutline] = {}
+        self.top_level: dict[str, tuple[str, str]] = {}
+        self.classes: dict[str, ClassFacts] = {}
+
+    def read(self, path: str, display: str) -> ModuleOutline:
+        for statement in self.tree.body:
+            if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+                self.top_level[statement.name] = ("function", statement.name)
+            elif isinstance(statement, ast.ClassDef):
+                self.top_level[statement.name] = ("class", statement.name)
+        self._scope(self.tree.body, "", None, set())
+        self._module_level()
+        names = ModuleFacts(path, display, "", {}, self.classes, self.top_level, self.imports)
+        return ModuleOutline(names, self.functions)
+
+    def _module_level(self) -> None:
+        """The module's own statements, as the function ``""``."""
+        outline = FunctionOutline("")
+        self.functions[""] = outline
+        defined = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+        for statement in self.tree.body:
+            if isinstance(statement, defined):
+                continue
+            for child in ast.walk(statement):
+                if isinstance(child, ast.Call):
+                    self._call(child, outline, None, None, set(), "")
+
+    def _scope(
+        self,
+        body: list[ast.stmt],
+        prefix: str,
+        owner: str | None,
+        nested_names: set[str],
+    ) -> None:
+        for statement in body:
+            if isinstance(statement, ast.ClassDef):
+                qualname = prefix + statement.name
+                methods = {
+                    item.name: f"{qualname}.{item.name}"
+                    for item in statement.body
+                    if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
+                }
+                bases = tuple(b for base in statement.bases if (b := _dotted(base)) is not None)
+                self.classes[qualname] = ClassFacts(qualname, methods, bases)
+                self._scope(statement.body, qualname + ".", qualname, set())
+            elif isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+                self._function(statement, prefix, owner, nested_names)
+
+    def _function(
+        self,
+        node: ast.FunctionDef | ast.AsyncFunctionDef,
+        prefix: str,
+        owner: str | None,
+        outer_nested: set[str],
+    ) -> FunctionOutline:
+        """One walk over the function; a nested function's flags and calls are also its
+        enclosing function's (the outline over-approximates: it may call it)."""
+        qualname = prefix + node.name
+        outline = FunctionOutline(qualname)
+        self.functions[qualname] = outline
+        end = node.end_lineno or node.lineno
+        if any(node.lineno <= line <= end for line in self.lines):
+            outline.flags.add(LOADS_OR_WRITES)
+        receiver = node.args.args[0].arg if owner is not None and node.args.args else None
+        nested = {
+            child.name
+            for child in node.body
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
+        visible = outer_nested | nested
+        stack: list[ast.AST] = [*node.body, *node.args.defaults]
+        while stack:
+            child = stack.pop()
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                inner = self._function(child, qualname + ".", None, visible)
+                outline.flags |= inner.flags
+                outline.targets.extend(inner.targets)
+                continue
+            if isinstance(child, ast.ClassDef):
+                self._scope([child], qualname + ".", None, visible)
+                continue
+            if isinstance(child, ast.Return) and child.value is not None:
+                outline.flags.add(RETURNS)
+            elif isinstance(child, ast.ListComp | ast.SetComp | ast.DictComp):
+                outline.flags.add(MATERIALIZES)
+            elif (
+                isinstance(child, ast.Subscript) and isinstance(child.ctx, ast.Store | ast.Del)
+            ) or isinstance(child, ast.AugAssign):
+                outline.flags.add(GROWS)
+            elif isinstance(child, ast.Call):
+                self._call(child, outline, receiver, owner, visible, prefix)
+            stack.extend(ast.iter_child_nodes(child))
+        return outline
+
+    def _call(
+        self,
+        node: ast.Call,
+        outline: FunctionOutline,
+        receiver: str | None,
+        owner: str | None,
+        nested: set[str],
+        prefix: str,
+    ) -> None:
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else _dotted(func)
+        if name is not None:
+            last = _last(name)
+            if last in _GROWTH:
+                outline.flags.add(GROWS)
+            if last in self.guards:
+                outline.flags.add(GUARDS)
+            if last in MATERIALIZING_CALLS:
+                outline.flags.add(MATERIALIZES)
+        if isinstance(func, ast.Name):
+            if func.id in nested:
+                return  # walked with the function that defines it
+            if func.id in self.top_level and func.id not in self.imports:
+                if self.top_level[func.id][0] == "function":
+                    outline.targets.append(Target("local", func.id))
+            elif func.id in self.imports:
+                outline.targets.append(Target("dotted", self.imports[func.id]))
+            return
+        if not isinstance(func, ast.Attribute):
+            return
+        value = func.value
+        if owner is not None and isinstance(value, ast.Name) and value.id == receiver:
+            outline.targets.append(Target("method", func.attr, owner))
+            return
+        if (
+            owner is not None
+            and isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Name)
+            and value.func.id == "super"
+        ):
+            outline.targets.append(Target("super", func.attr, owner))
+            return
+        dotted = _dotted(value)
+        if dotted is None:
+            return
+        head, _, rest = dotted.partition(".")
+        if head in self.top_level and head not in self.imports:
+            outline.targets.append(Target("dotted", f"{dotted}.{func.attr}"))
+        elif head in self.imports:
+            base = self.imports[head] + (f".{rest}" if rest else "")
+            joined = f"{base}{func.attr}" if base.endswith(".") else f"{base}.{func.attr}"
+            outline.targets.append(Target("dotted", joined))
+
+
+def read_outline(
+    tree: ast.Module,
+    text: str,
+    path: str,
+    display: str,
+    trigger_offsets: list[int],
+    guards: frozenset[str],
+) -> ModuleOutline:
+    """The outline of a module from its tree and text (``trigger_offsets``: where the text
+    names a sink or a loader)."""
+    from extraction_lint.prefilter import line_numbers
+
+    lines = line_numbers(text, trigger_offsets) if trigger_offsets else []
+    return _Reader(tree, lines, guards).read(path, display)
+
+
+def class_table(tree: ast.Module) -> dict[str, ClassFacts]:
+    """Every class of the module by qualified name (``C``, ``f.C``, ``C.D``), with its
+    methods and bases as written."""
+    out: dict[str, ClassFacts] = {}
+
+    def visit(body: list[ast.stmt], prefix: str) -> None:
+        for statement in body:
+            if isinstance(statement, ast.ClassDef):
+                qualname = prefix + statement.name
+                methods = {
+                    item.name: f"{qualname}.{item.name}"
+                    for item in statement.body
+                    if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
+                }
+                bases = tuple(b for base in statement.bases if (b := _dotted(base)) is not None)
+                out[qualname] = ClassFacts(qualname, methods, bases)
+                visit(statement.body, qualname + ".")
+            elif isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+                visit(statement.body, prefix + statement.name + ".")
+            elif isinstance(statement, ast.If | ast.Try | ast.With | ast.For | ast.While):
+                for field in ("body", "orelse", "finalbody"):
+                    visit(getattr(statement, field, []) or [], prefix)
+                for handler in getattr(statement, "handlers", []):
+                    visit(handler.body, prefix)
+
+    visit(tree.body, "")
+    return out

@@ -1,0 +1,557 @@
+"""Following calls through the project (SPEC 2.6): modules, resolution, summaries.
+
+The project is the files of the run and the modules they import that resolve to a ``.py``
+file under the project root. Modules are read lazily, when a call of the module being
+checked (or of a summary being computed) resolves into them, and only their summaries are
+kept (plain data, no tree). A summary is computed to a fixed point over every function it
+can reach, once per process and run; recursion is allowed.
+
+Every summary records the modules (path and digest of their bytes) it was computed from,
+so that a file's cached result can say what it depended on.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from extraction_lint.analysis.outline import (
+    GROWS,
+    LOADS_OR_WRITES,
+    MATERIALIZES,
+    ModuleOutline,
+    guard_names,
+    read_outline,
+)
+from extraction_lint.analysis.settings import AnalysisSettings
+from extraction_lint.analysis.summary import (
+    ArgFacts,
+    ClassFacts,
+    Edge,
+    FunctionFacts,
+    ModuleFacts,
+    Summary,
+    Target,
+)
+
+if TYPE_CHECKING:
+    from extraction_lint.prefilter import Triggers
+
+#: How many re-exports (``from .io import save`` in ``__init__.py``) a name is followed
+#: through before giving up.
+MAX_REEXPORTS = 16
+#: The digest recorded for a module that does not exist (its appearance changes results).
+ABSENT = "-"
+
+
+def digest_of(data: bytes) -> str:
+    """The digest of a module's bytes, as recorded in dependencies."""
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
+
+
+def find_project_root(config_source: Path | None, config_root: Path, cwd: Path) -> Path:
+    """The project root (SPEC 2.6): the directory of the configuration file in use, else
+    the git work tree around ``cwd``, else ``cwd``."""
+    if config_source is not None:
+        return Path(os.path.abspath(config_root))
+    cwd = Path(os.path.abspath(cwd))
+    for directory in (cwd, *cwd.parents):
+        if (directory / ".git").exists():
+            return directory
+    return cwd
+
+
+def _package_top(path: Path) -> Path:
+    """The directory above the outermost package that holds ``path`` (its own directory
+    when that is not a package: a script next to its helpers, Airflow's ``dags/``)."""
+    top = path.parent
+    while (top / "__init__.py").is_file() and top.parent != top:
+        top = top.parent
+    return top
+
+
+class Project:
+    """The modules and summaries of one project, for one run, in one process."""
+
+    def __init__(self, root: Path | None, settings: AnalysisSettings, cwd: Path | None = None):
+        """``root``: the project root; None follows calls within the checked module only."""
+        self.root = Path(os.path.abspath(root)) if root is not None else None
+        self.settings = settings
+        self.cwd = Path(os.path.abspath(cwd or Path.cwd()))
+        self._modules: dict[str, ModuleFacts | None] = {}
+        self._outlines: dict[str, ModuleOutline | None] = {}
+        self._flags: dict[tuple[str, str], frozenset[str]] = {}
+        self._triggers: Triggers | None = None
+        self._guard_names: frozenset[str] = frozenset()
+        self.outlines_read = 0
+        self._digests: dict[str, str] = {}
+        self._checked: ModuleFacts | None = None
+        #: Dependencies of the file being checked: module path -> digest.
+        self.used: dict[str, str] = {}
+        self.modules_read = 0
+
+    # --- the module being checked ------------------------------------------------------------
+
+    def begin(self, facts: ModuleFacts | None) -> None:
+        """Start checking a module (its facts come from its own analysis)."""
+        self._checked = facts
+        self.used = {}
+
+    def set_checked(self, facts: ModuleFacts) -> None:
+        """The facts of the module being checked, once its analysis has built them."""
+        self._checked = facts
+
+    def end(self) -> dict[str, str]:
+        """Stop checking the module; what its result depended on (its own file excluded)."""
+        used = self.used
+        checked = self._checked
+        if checked is not None:
+            used.pop(checked.path, None)
+        self._checked = None
+        self.used = {}
+        return used
+
+    # --- modules ---------------------------------------------------------------------------
+
+    def _under_root(self, path: str) -> bool:
+        root = self.root
+        if root is None:
+            return False
+        return path.startswith(str(root) + os.sep)
+
+    def module(self, path: str) -> ModuleFacts | None:
+        """The facts of the module at ``path`` (an absolute, normalised path), read on first
+        use; None when it cannot be read or parsed (it then has no summaries)."""
+        if path in self._modules:
+            return self._modules[path]
+        facts = self._load(path)
+        self._modules[path] = facts
+        return facts
+
+    def _display(self, path: str) -> str:
+        from extraction_lint.discovery import display_path
+
+        return display_path(Path(path), self.cwd)
+
+    def _load(self, path: str) -> ModuleFacts | None:
+        # The engine's parsing steps, the same guards included (syntax checked by the
+        # interpreter first, analysis under the higher recursion limit).
+        from extraction_lint.analysis.effects import module_facts
+        from extraction_lint.analysis.module import ModuleAnalysis
+        from extraction_lint.engine import (
+            ANALYSIS_RECURSION_LIMIT,
+            SourceError,
+            decode,
+            parse_checked,
+            syntax_check,
+        )
+        from extraction_lint.engine import _positions as all_positions
+        from extraction_lint.engine import _recursion_limit as recursion_limit
+
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            self._digests[path] = ABSENT
+            return None
+        digest = digest_of(data)
+        self._digests[path] = digest
+        self.modules_read += 1
+        display = self._display(path)
+        try:
+            text = decode(data)
+            syntax_check(text, display)
+            module = parse_checked(text)
+            with recursion_limit(ANALYSIS_RECURSION_LIMIT):
+                analysis = ModuleAnalysis(module, self.settings)
+                positions = all_positions(module)
+
+                def locate(node: object) -> tuple[int, int]:
+                    where = positions.get(node)  # type: ignore[call-overload]
+                    if where is None:
+                        return (1, 1)
+                    return (where.start.line, where.start.column + 1)
+
+                return module_facts(analysis, path, display, digest, locate)
+        except (SourceError, RecursionError):
+            return None
+        except Exception:  # a module that cannot be summarised has no summaries
+            return None
+
+    def _module_file(self, base: Path, parts: list[str]) -> ModuleFacts | None:
+        """The names of the module ``parts`` under ``base`` (``a/b.py`` or
+        ``a/b/__init__.py``), from its outline."""
+        candidates = []
+        if parts:
+            candidates.append(base.joinpath(*parts[:-1], parts[-1] + ".py"))
+        candidates.append(base.joinpath(*parts, "__init__.py"))
+        for candidate in candidates:
+            path = os.path.normpath(candidate)
+            if not self._under_root(path):
+                continue
+            if os.path.isfile(path):
+                outline = self.outline(path)
+                self._note(path)
+                return outline.names if outline is not None else None
+        return None
+
+    def outline(self, path: str) -> ModuleOutline | None:
+        """The outline of the module at ``path`` (read on first use), None if unreadable."""
+        if path in self._outlines:
+            return self._outlines[path]
+        outline = self._read_outline(path)
+        self._outlines[path] = outline
+        return outline
+
+    def _read_outline(self, path: str) -> ModuleOutline | None:
+        from extraction_lint.engine import SourceError, decode, syntax_check
+
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            self._digests[path] = ABSENT
+            return None
+        self._digests[path] = digest_of(data)
+        self.outlines_read += 1
+        display = self._display(path)
+        try:
+            text = decode(data)
+            tree = syntax_check(text, display)
+        except SourceError:
+            return None
+        return self.outline_of(tree, text, path, display)
+
+    def outline_of(self, tree: ast.Module, text: str, path: str, display: str) -> ModuleOutline:
+        """The outline of a module whose tree is at hand."""
+        from extraction_lint.prefilter import Triggers
+
+        if self._triggers is None:
+            self._triggers = Triggers.from_catalog(self.settings.catalog)
+            self._guard_names = guard_names(self.settings.catalog)
+        offsets = self._triggers.offsets(text)
+        return read_outline(tree, text, path, display, offsets, self._guard_names)
+
+    def _note(self, path: str) -> None:
+        digest = self._digests.get(path)
+        if digest is not None:
+            self.used[path] = digest
+
+    def _search_roots(self, importing: str) -> Iterator[Path]:
+        root = self.root
+        if root is None:
+            return
+        seen: set[Path] = set()
+        for candidate in (root, root / "src", _package_top(Path(importing))):
+            if candidate not in seen and candidate.is_dir():
+                seen.add(candidate)
+                yield candidate
+
+    # --- resolution ------------------------------------------------------------------------
+
+    def _symbol(
+        self, module: ModuleFacts, attrs: list[str], depth: int
+    ) -> tuple[ModuleFacts, str, str] | None:
+        """``attrs`` looked up in ``module``: (module, "function" | "class" | "method",
+        qualified name), through re-exports."""
+        if not attrs:
+            return None
+        head, rest = attrs[0], attrs[1:]
+        defined = module.top_level.get(head)
+        if defined is not None and head not in module.imports:
+            kind, qualname = defined
+            if not rest:
+                return module, kind, qualname
+            if kind == "class" and len(rest) == 1:
+                return module, "method", f"{qualname}.{rest[0]}"
+            return None
+        imported = module.imports.get(head)
+        if imported is not None and depth < MAX_REEXPORTS:
+            dotted = ".".join([imported, *rest]) if not imported.endswith(".") else imported
+            return self._dotted(dotted, module, depth + 1)
+        return None
+
+    def _dotted(
+        self, dotted: str, module: ModuleFacts, depth: int = 0
+    ) -> tuple[ModuleFacts, str, str] | None:
+        """A dotted name as written in ``module`` (after its imports), resolved."""
+        if dotted.startswith("."):
+            level = len(dotted) - len(dotted.lstrip("."))
+            base = Path(module.path).parent
+            for _ in range(level - 1):
+                base = base.parent
+            parts = [p for p in dotted[level:].split(".") if p]
+            for k in range(len(parts), -1, -1):
+                target = self._module_file(base, parts[:k])
+                if target is not None:
+                    found = self._symbol(target, parts[k:], depth)
+                    if found is not None:
+                        return found
+            return None
+        parts = dotted.split(".")
+        if parts[0] in module.top_level and parts[0] not in module.imports:
+            return self._symbol(module, parts, depth)
+        for root in self._search_roots(module.path):
+            for k in range(len(parts), 0, -1):
+                target = self._module_file(root, parts[:k])
+                if target is not None:
+                    found = self._symbol(target, parts[k:], depth)
+                    if found is not None:
+                        return found
+                    break
+        return None
+
+    def _method(
+        self, module: ModuleFacts, cls: ClassFacts, name: str, skip_own: bool, seen: set[int]
+    ) -> tuple[str, str] | None:
+        """``name`` looked up in ``cls`` (unless ``skip_own``) and its project bases, left
+        to right, depth first: (module path, qualified name)."""
+        if id(cls) in seen:
+            return None
+        seen.add(id(cls))
+        if not skip_own and name in cls.methods:
+            return module.path, cls.methods[name]
+        for base in cls.bases:
+            found = self._symbol(module, base.split("."), 0)
+            if found is None or found[1] != "class":
+                continue
+            base_module, _, qualname = found
+            base_cls = base_module.classes.get(qualname)
+            if base_cls is not None:
+                method = self._method(base_module, base_cls, name, False, seen)
+                if method is not None:
+                    return method
+        return None
+
+    def resolve_ref(self, target: Target, module: ModuleFacts) -> tuple[str, str] | None:
+        """Where the function a call in ``module`` names is defined: (path, qualified name),
+        if in the project. Only outlines are read."""
+        if target.kind == "local":
+            return module.path, target.name
+        if target.kind in {"method", "super"}:
+            cls = module.classes.get(target.owner)
+            if cls is None:
+                return None
+            return self._method(module, cls, target.name, target.kind == "super", set())
+        found = self._dotted(target.name, module)
+        if found is None:
+            return None
+        found_module, kind, qualname = found
+        if kind == "function":
+            return found_module.path, qualname
+        if kind == "method":
+            owner, _, name = qualname.rpartition(".")
+            cls = found_module.classes.get(owner)
+            if cls is None:
+                return None
+            return self._method(found_module, cls, name, False, set())
+        return None
+
+    def resolve(self, target: Target, module: ModuleFacts) -> FunctionFacts | None:
+        """The function a call in ``module`` names, with its facts, if it is defined in the
+        project (its module is read with libcst)."""
+        ref = self.resolve_ref(target, module)
+        if ref is None:
+            return None
+        return self.function(ref, module)
+
+    def function(self, ref: tuple[str, str], module: ModuleFacts) -> FunctionFacts | None:
+        """The facts of the function ``ref``, as seen from ``module`` (the module being
+        checked sees its own functions from its own analysis)."""
+        path, qualname = ref
+        if module is self._checked and path == module.path:
+            facts: ModuleFacts | None = module
+        else:
+            facts = self.module(path)
+        if facts is None:
+            return None
+        function = facts.function(qualname)
+        if function is not None and function.module is None:
+            function.module = facts
+        return function
+
+    def flags(self, ref: tuple[str, str]) -> frozenset[str]:
+        """What the function ``ref`` or anything it calls may do, by the outlines: a
+        superset of what its summary can say (see :mod:`extraction_lint.analysis.outline`)."""
+        known = self._flags.get(ref)
+        if known is not None:
+            return known
+        # Everything reachable, then one union: recursion is allowed.
+        reached: list[tuple[str, str]] = []
+        stack = [ref]
+        seen = {ref}
+        flags: set[str] = set()
+        while stack:
+            current = stack.pop()
+            reached.append(current)
+            done = self._flags.get(current)
+            if done is not None:
+                flags |= done
+                continue
+            outline = self.outline(current[0])
+            if outline is None:
+                continue
+            function = outline.functions.get(current[1])
+            if function is None:
+                continue
+            flags |= function.flags
+            for target in function.targets:
+                callee = self.resolve_ref(target, outline.names)
+                if callee is not None and callee not in seen:
+                    seen.add(callee)
+                    stack.append(callee)
+        result = frozenset(flags)
+        self._flags[ref] = result
+        return result
+
+    # --- summaries -------------------------------------------------------------------------
+
+    def summary(self, function: FunctionFacts) -> Summary:
+        """The summary of ``function``, computed to a fixed point with everything it calls."""
+        if function.final and function.summary is not None:
+            self._use(function)
+            return function.summary
+        closure: list[FunctionFacts] = []
+        calls: list[tuple[FunctionFacts, Edge, FunctionFacts]] = []
+        stack = [function]
+        seen = {id(function)}
+        while stack:
+            current = stack.pop()
+            closure.append(current)
+            current.summary = current.local.copy()
+            module = current.module
+            if module is not None:
+                current.depends = {module.path: module.digest}
+            for edge in current.edges:
+                if module is None:
+                    break
+                before = dict(self.used)
+                ref = self.resolve_ref(edge.target, module)
+                callee = None
+                if ref is not None and (ref[0] == module.path or self.flags(ref)):
+                    # A function that can do nothing the rules look at is not read.
+                    callee = self.function(ref, module)
+                # What resolution read is a dependency of the caller's summary too.
+                for path, digest in self.used.items():
+                    if path not in before:
+                        current.depends[path] = digest
+                if callee is None:
+                    continue
+                calls.append((current, edge, callee))
+                if not callee.final and id(callee) not in seen:
+                    seen.add(id(callee))
+                    stack.append(callee)
+        changed = True
+        while changed:
+            changed = False
+            for caller, edge, callee in calls:
+                if _apply(caller, edge, callee):
+                    changed = True
+                known = len(caller.depends)
+                caller.depends.update(callee.depends)
+                if len(caller.depends) != known:
+                    changed = True
+        for current in closure:
+            current.final = True
+        self._use(function)
+        assert function.summary is not None
+        return function.summary
+
+    def _use(self, function: FunctionFacts) -> None:
+        self.used.update(function.depends)
+
+    # --- what the prefilter asks -------------------------------------------------------------
+
+    def calls_may_matter(
+        self, tree: ast.Module, text: str, path: str, display: str, *, names_triggers: bool
+    ) -> bool:
+        """Whether the module calls a project function (its own or another module's) that
+        may load or write: such a call is a trigger (SPEC 2.6). ``names_triggers``: the
+        module names a sink or a loader itself, so a call of a function that may grow,
+        flush or return a materialisation can matter too."""
+        outline = self.outline_of(tree, text, path, display)
+        self._outlines[path] = outline
+        wanted = {LOADS_OR_WRITES}
+        if names_triggers:
+            wanted |= {GROWS, MATERIALIZES}
+        seen: set[Target] = set()
+        for function in outline.functions.values():
+            for target in function.targets:
+                if target in seen:
+                    continue
+                seen.add(target)
+                ref = self.resolve_ref(target, outline.names)
+                if ref is not None and self.flags(ref) & wanted:
+                    return True
+        return False
+
+
+def _argument(callee: FunctionFacts, edge: Edge, name: str) -> ArgFacts | None:
+    """What ``edge`` passes for the input ``name`` of ``callee``: the argument for a
+    parameter; for a closure's name (a nested function called where it is defined) the
+    caller's own name."""
+    if name in callee.positional or name in callee.keyword_only:
+        return callee.argument(edge, name)
+    if edge.target.kind == "local" and "." in callee.qualname:
+        return ArgFacts(key=name, carried=frozenset({name}))
+    return None
+
+
+def _apply(caller: FunctionFacts, edge: Edge, callee: FunctionFacts) -> bool:
+    """Add to the caller's summary what calling ``callee`` through ``edge`` does; whether
+    anything was added."""
+    mine = caller.summary
+    theirs = callee.summary
+    assert mine is not None and theirs is not None
+    before = mine.shape()
+    link = edge.link
+    if theirs.loads is not None and mine.loads is None:
+        mine.loads = (link, *theirs.loads)
+    if theirs.writes is not None and mine.writes is None:
+        mine.writes = (link, *theirs.writes)
+    for name, (chain, conditional) in theirs.writes_inputs.items():
+        arg = _argument(callee, edge, name)
+        if arg is None:
+            continue
+        for carried in arg.carried:
+            if carried not in mine.writes_inputs or (
+                mine.writes_inputs[carried][1] and not conditional
+            ):
+                mine.writes_inputs[carried] = ((link, *chain), conditional)
+    for name, chain in theirs.grows_inputs.items():
+        arg = _argument(callee, edge, name)
+        if arg is not None and arg.key is not None and arg.key not in mine.grows_inputs:
+            mine.grows_inputs[arg.key] = (link, *chain)
+    for name in theirs.flushes_inputs:
+        arg = _argument(callee, edge, name)
+        if arg is not None and arg.key is not None:
+            mine.flushes_inputs.add(arg.key)
+    if edge.returned or edge.to_sink:
+        passed: set[str] = set()
+        for name in theirs.returns_inputs:
+            arg = _argument(callee, edge, name)
+            if arg is not None:
+                passed |= arg.carried
+        if edge.returned:
+            mine.returns_inputs |= passed
+        if edge.to_sink:
+            for carried in passed:
+                if carried not in mine.writes_inputs:
+                    mine.writes_inputs[carried] = ((link,), edge.to_sink_conditional)
+    if edge.returned:
+        if theirs.returns_materialization is not None and mine.returns_materialization is None:
+            mine.returns_materialization = (link, *theirs.returns_materialization)
+        if theirs.returns_accumulation is not None and mine.returns_accumulation is None:
+            key, loop, chain = theirs.returns_accumulation
+            mine.returns_accumulation = (key, loop, (link, *chain))
+    if theirs.heartbeat is not None and mine.heartbeat is None and not edge.in_except:
+        mine.heartbeat = (link, *theirs.heartbeat)
+    if theirs.memory is not None and mine.memory is None:
+        mine.memory = (link, *theirs.memory)
+    if theirs.stall is not None and mine.stall is None:
+        mine.stall = (link, *theirs.stall)
+    return mine.shape() != before

@@ -1,0 +1,349 @@
+"""Following calls through the project (SPEC 2.6), on real files in a temporary project:
+helpers in the same and other modules, the import forms, methods and base classes, chains
+in every output format, files of the project outside the run, and the result cache."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+from tests.helpers import run_cli
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    (root / "pyproject.toml").write_text("[tool.extraction-lint]\n", encoding="utf-8")
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+
+
+def findings(root: Path, *args: str) -> list[dict]:
+    run = run_cli("--format", "json", "--no-cache", *args, cwd=root)
+    assert run.code in (0, 1), run.err
+    return json.loads(run.out)["diagnostics"]
+
+
+def codes_by_line(diagnostics: list[dict]) -> set[tuple[str, int, str]]:
+    return {(d["path"], d["line"], d["code"]) for d in diagnostics}
+
+
+SAVE = """
+SQL = "INSERT INTO t VALUES (?, ?)"
+
+def save(con, rows):
+    con.executemany(SQL, rows)
+"""
+
+CALLER = """
+{import_line}
+
+rows = []
+for p in paths:
+    rows.extend(load_rows(p))
+{call}
+"""
+
+
+def test_save_in_another_module_is_a_sink_of_what_is_passed(tmp_path):
+    write(
+        tmp_path,
+        {
+            "jobs/__init__.py": "",
+            "jobs/io.py": SAVE,
+            "run.py": CALLER.format(import_line="from jobs.io import save", call="save(con, rows)"),
+        },
+    )
+    found = findings(tmp_path, "run.py")
+    assert codes_by_line(found) == {("run.py", 6, "EXL001")}
+    related = found[0]["related"]
+    assert {k: related[0][k] for k in ("path", "line", "column")} == {
+        "path": "jobs/io.py",
+        "line": 4,
+        "column": 5,
+    }
+    assert "`save()`" in found[0]["message"]
+
+
+def test_every_import_form_resolves(tmp_path):
+    forms = {
+        "a.py": ("from jobs.io import save", "save(con, rows)"),
+        "b.py": ("import jobs.io as io", "io.save(con, rows)"),
+        "c.py": ("from jobs import io", "io.save(con, rows)"),
+        "d.py": ("import jobs.io", "jobs.io.save(con, rows)"),
+        "e.py": ("from jobs import save", "save(con, rows)"),  # re-exported by __init__
+        "jobs/f.py": ("from .io import save", "save(con, rows)"),
+        "jobs/g.py": ("from . import io", "io.save(con, rows)"),
+    }
+    files = {"jobs/__init__.py": "from .io import save\n", "jobs/io.py": SAVE}
+    for name, (import_line, call) in forms.items():
+        files[name] = CALLER.format(import_line=import_line, call=call)
+    write(tmp_path, files)
+    found = findings(tmp_path, *forms)
+    assert codes_by_line(found) == {(name, 6, "EXL001") for name in forms}
+
+
+def test_src_layout_and_a_script_next_to_its_helpers(tmp_path):
+    write(
+        tmp_path,
+        {
+            "src/pkg/__init__.py": "",
+            "src/pkg/io.py": SAVE,
+            "scripts/run.py": CALLER.format(
+                import_line="from pkg.io import save", call="save(con, rows)"
+            ),
+            "dags/common/__init__.py": "",
+            "dags/common/io.py": SAVE,
+            "dags/job.py": CALLER.format(
+                import_line="from common.io import save", call="save(con, rows)"
+            ),
+        },
+    )
+    found = findings(tmp_path, "scripts/run.py", "dags/job.py")
+    assert codes_by_line(found) == {("scripts/run.py", 6, "EXL001"), ("dags/job.py", 6, "EXL001")}
+
+
+def test_unresolvable_calls_are_not_followed(tmp_path):
+    write(
+        tmp_path,
+        {
+            "jobs/__init__.py": "",
+            "jobs/io.py": SAVE,
+            "run.py": """
+            from jobs.io import save
+            import thirdparty
+
+            rows = []
+            for p in paths:
+                rows.extend(load_rows(p))
+            writer.save(con, rows)          # another receiver
+            thirdparty.save(con, rows)      # outside the project
+            handlers = [save]
+            handlers[0](con, rows)          # a value passed around
+            """,
+        },
+    )
+    assert findings(tmp_path, "run.py") == []
+
+
+def test_the_incident_shape_in_one_module(tmp_path):
+    write(
+        tmp_path,
+        {
+            "extract.py": """
+            import pickle
+
+            def extract_signals_from_pickle(path):
+                with open(path, "rb") as fh:
+                    return pickle.load(fh)
+
+            all_rows = []
+            for pickle_path in pickle_files:
+                for sig in extract_signals_from_pickle(pickle_path):
+                    all_rows.append(to_row(sig))
+            conn.executemany(SQL, all_rows)
+            """
+        },
+    )
+    found = findings(tmp_path, "extract.py")
+    assert codes_by_line(found) == {
+        ("extract.py", 8, "EXL101"),
+        ("extract.py", 8, "EXL102"),
+        ("extract.py", 8, "EXL103"),
+        ("extract.py", 11, "EXL001"),
+    }
+    guard = next(d for d in found if d["code"] == "EXL101")
+    assert ("extract.py", 5) in {(r["path"], r["line"]) for r in guard["related"]}
+
+
+def test_a_loader_helper_in_a_module_outside_the_run_makes_an_extraction_loop(tmp_path):
+    write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/readers.py": """
+            import pickle
+
+            def read(path):
+                with open(path, "rb") as fh:
+                    return pickle.load(fh)
+
+            def read_logged(path):
+                return read(path)
+            """,
+            "pkg/job.py": """
+            from .readers import read_logged
+
+            def run(paths, out):
+                for path in paths:
+                    out.append(read_logged(path))
+            """,
+        },
+    )
+    found = findings(tmp_path, "pkg/job.py")  # pre-commit passes only the changed file
+    assert codes_by_line(found) == {
+        ("pkg/job.py", 4, "EXL101"),
+        ("pkg/job.py", 4, "EXL102"),
+        ("pkg/job.py", 4, "EXL103"),
+    }
+    assert all(d["path"] == "pkg/job.py" for d in found)  # the helper is never reported on
+    chain = [(r["path"], r["line"]) for r in found[0]["related"]]
+    assert chain == [("pkg/job.py", 5), ("pkg/readers.py", 8), ("pkg/readers.py", 5)]
+
+
+def test_guards_in_helpers_count_for_the_loop(tmp_path):
+    write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/watch.py": """
+            import logging
+            import resource
+
+            log = logging.getLogger(__name__)
+
+            def progress(i):
+                log.info("done %d", i)
+
+            def check(limit):
+                resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+            """,
+            "pkg/job.py": """
+            import pickle
+            from pkg.watch import check, progress
+
+            def run(paths):
+                for i, path in enumerate(paths):
+                    with open(path, "rb") as fh:
+                        pickle.load(fh)
+                    progress(i)
+                    check(2**30)
+            """,
+        },
+    )
+    assert codes_by_line(findings(tmp_path, "pkg/job.py")) == {("pkg/job.py", 5, "EXL103")}
+
+
+def test_methods_through_self_and_project_base_classes(tmp_path):
+    write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/base.py": """
+            class Writer:
+                def flush_rows(self, rows):
+                    self.con.executemany(self.sql, rows)
+            """,
+            "pkg/job.py": """
+            from pkg.base import Writer
+
+            class Job(Writer):
+                def run(self, paths):
+                    rows = []
+                    for p in paths:
+                        rows.append(p)
+                    self.flush_rows(rows)
+
+                def run_super(self, paths):
+                    rows = []
+                    for p in paths:
+                        rows.append(p)
+                    super().flush_rows(rows)
+            """,
+        },
+    )
+    assert codes_by_line(findings(tmp_path, "pkg/job.py")) == {
+        ("pkg/job.py", 8, "EXL001"),
+        ("pkg/job.py", 14, "EXL001"),
+    }
+
+
+def test_growth_flush_and_closures_through_helpers(tmp_path):
+    write(
+        tmp_path,
+        {
+            "job.py": """
+            def add(rows, item):
+                rows.append(item)
+
+            def reset(rows):
+                rows.clear()
+
+            def grows_through_a_helper(paths, con):
+                rows = []
+                for p in paths:
+                    add(rows, p)
+                con.executemany(SQL, rows)
+
+            def flushed_through_a_helper(paths, con):
+                rows = []
+                for p in paths:
+                    add(rows, p)
+                    if len(rows) > 100:
+                        con.executemany(SQL, rows)
+                        reset(rows)
+                con.executemany(SQL, rows)
+
+            def closure(paths, con):
+                rows = []
+
+                def keep(p):
+                    rows.append(p)
+
+                for p in paths:
+                    keep(p)
+                con.executemany(SQL, rows)
+            """
+        },
+    )
+    assert codes_by_line(findings(tmp_path, "job.py", "--select", "EXL001")) == {
+        ("job.py", 11, "EXL001"),
+        ("job.py", 30, "EXL001"),
+    }
+
+
+def test_the_chain_is_in_every_output_format(tmp_path):
+    write(
+        tmp_path,
+        {
+            "jobs/__init__.py": "",
+            "jobs/io.py": SAVE,
+            "run.py": CALLER.format(import_line="from jobs.io import save", call="save(con, rows)"),
+        },
+    )
+    text = run_cli("--no-cache", "--show-source", "run.py", cwd=tmp_path).out
+    assert "  --> jobs/io.py" in text
+    assert "    con.executemany(SQL, rows)" in text.split("  --> jobs/io.py", 1)[1]
+    github = run_cli("--no-cache", "--format", "github", "run.py", cwd=tmp_path).out
+    assert "(through jobs/io.py:4:5)" in github
+    sarif = json.loads(run_cli("--no-cache", "--format", "sarif", "run.py", cwd=tmp_path).out)
+    related = sarif["runs"][0]["results"][0]["relatedLocations"]
+    uris = {r["physicalLocation"]["artifactLocation"]["uri"] for r in related}
+    assert "jobs/io.py" in uris
+
+
+def test_editing_a_helper_rechecks_its_callers_from_the_cache(tmp_path):
+    write(
+        tmp_path,
+        {
+            "jobs/__init__.py": "",
+            "jobs/io.py": SAVE,
+            "run.py": CALLER.format(import_line="from jobs.io import save", call="save(con, rows)"),
+            "other.py": "x = 1\n",
+        },
+    )
+    cache = str(tmp_path / "cache")
+
+    def run() -> set[tuple[str, int, str]]:
+        out = run_cli("--format", "json", "--cache-dir", cache, ".", cwd=tmp_path).out
+        return codes_by_line(json.loads(out)["diagnostics"])
+
+    assert run() == {("run.py", 6, "EXL001")}
+    assert run() == {("run.py", 6, "EXL001")}  # warm
+    (tmp_path / "jobs/io.py").write_text(
+        "def save(con, rows):\n    for row in rows:\n        con.execute(SQL, row)\n"
+    )
+    assert run() == set()  # the helper no longer writes the collection whole
+    (tmp_path / "jobs/io.py").write_text(textwrap.dedent(SAVE).lstrip("\n"))
+    assert run() == {("run.py", 6, "EXL001")}
