@@ -339,12 +339,14 @@ def module_facts(
     locate: Locate | None,
     *,
     lazy: bool = False,
+    deferred: bool = False,
 ) -> ModuleFacts:
     """The functions, classes and imports of an analysed module.
 
     ``locate``: positions of nodes, for a module other than the one being checked; None
     for the checked module itself, whose links keep their nodes. ``lazy``: read each
     function when it is first asked for (the tree then stays alive as long as the facts).
+    ``deferred``: ask ``locate`` only when a link's position is needed.
     """
     scopes = analysis.scopes
     children = children_by_name(scopes)
@@ -352,6 +354,8 @@ def module_facts(
     def link(node: cst.CSTNode, message: str) -> Link:
         if locate is None:
             return Link(message, display, node=node)
+        if deferred:
+            return Link(message, display, node=node, locator=locate)
         line, column = locate(node)
         return Link(message, display, line, column)
 

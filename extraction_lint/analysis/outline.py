@@ -109,7 +109,7 @@ def import_bindings(tree: ast.Module) -> dict[str, str]:
     """Local name -> qualified name for every import of the module, as
     :class:`~extraction_lint.analysis.names.ImportMap` records them."""
     imports: dict[str, str] = {}
-    for node in ast.walk(tree):
+    for node in _statements(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname is not None:
@@ -129,6 +129,25 @@ def import_bindings(tree: ast.Module) -> dict[str, str]:
                 )
                 imports[alias.asname or alias.name] = target
     return imports
+
+
+def _statements(tree: ast.Module) -> list[ast.stmt]:
+    """Every statement of the module, at any depth (imports are statements: expressions
+    need not be walked)."""
+    out: list[ast.stmt] = []
+    pending: list[ast.stmt] = list(tree.body)
+    while pending:
+        statement = pending.pop()
+        out.append(statement)
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(statement, name, None)
+            if isinstance(block, list):
+                pending.extend(block)
+        for handler in getattr(statement, "handlers", ()):
+            pending.extend(handler.body)
+        for case in getattr(statement, "cases", ()):
+            pending.extend(case.body)
+    return out
 
 
 class _Reader:
@@ -328,3 +347,22 @@ def class_table(tree: ast.Module) -> dict[str, ClassFacts]:
 
     visit(tree.body, "")
     return out
+
+
+def top_level_imports(tree: ast.Module) -> dict[str, str]:
+    """The imports of the module's own statements (and of its top-level ``if``/``try``
+    blocks), as :func:`import_bindings` records them, without walking functions."""
+    statements: list[ast.stmt] = []
+    pending = list(tree.body)
+    while pending:
+        statement = pending.pop()
+        if isinstance(statement, ast.Import | ast.ImportFrom):
+            statements.append(statement)
+        elif isinstance(statement, ast.If | ast.Try):
+            pending.extend(statement.body)
+            pending.extend(statement.orelse)
+            if isinstance(statement, ast.Try):
+                pending.extend(statement.finalbody)
+                for handler in statement.handlers:
+                    pending.extend(handler.body)
+    return import_bindings(ast.Module(body=statements, type_ignores=[]))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,8 +25,11 @@ from extraction_lint.analysis.outline import (
     LOADS_OR_WRITES,
     MATERIALIZES,
     ModuleOutline,
+    class_table,
     guard_names,
+    import_bindings,
     read_outline,
+    top_level_imports,
 )
 from extraction_lint.analysis.settings import AnalysisSettings
 from extraction_lint.analysis.summary import (
@@ -85,6 +89,9 @@ class Project:
         self._modules: dict[str, ModuleFacts | None] = {}
         self._outlines: dict[str, ModuleOutline | None] = {}
         self._flags: dict[tuple[str, str], frozenset[str]] = {}
+        #: Whether each candidate module path is a file (asked once per run).
+        self._files: dict[str, bool] = {}
+        self._resolved: dict[tuple[str, str], tuple[str, str] | None] = {}
         self._triggers: Triggers | None = None
         self._guard_names: frozenset[str] = frozenset()
         self.outlines_read = 0
@@ -142,15 +149,15 @@ class Project:
         # interpreter first, analysis under the higher recursion limit).
         from extraction_lint.analysis.effects import module_facts
         from extraction_lint.analysis.module import ModuleAnalysis
-        from extraction_lint.engine import (
+        from extraction_lint.positions import module_positions as all_positions
+        from extraction_lint.source import (
             ANALYSIS_RECURSION_LIMIT,
             SourceError,
             decode,
             parse_checked,
+            recursion_limit,
             syntax_check,
         )
-        from extraction_lint.engine import _positions as all_positions
-        from extraction_lint.engine import _recursion_limit as recursion_limit
 
         try:
             with open(path, "rb") as handle:
@@ -185,15 +192,21 @@ class Project:
     def _module_file(self, base: Path, parts: list[str]) -> ModuleFacts | None:
         """The names of the module ``parts`` under ``base`` (``a/b.py`` or
         ``a/b/__init__.py``), from its outline."""
+        directory = os.path.join(str(base), *parts[:-1]) if parts else str(base)
         candidates = []
         if parts:
-            candidates.append(base.joinpath(*parts[:-1], parts[-1] + ".py"))
-        candidates.append(base.joinpath(*parts, "__init__.py"))
+            candidates.append(os.path.join(directory, parts[-1] + ".py"))
+            candidates.append(os.path.join(directory, parts[-1], "__init__.py"))
+        else:
+            candidates.append(os.path.join(directory, "__init__.py"))
         for candidate in candidates:
             path = os.path.normpath(candidate)
             if not self._under_root(path):
                 continue
-            if os.path.isfile(path):
+            exists = self._files.get(path)
+            if exists is None:
+                exists = self._files[path] = os.path.isfile(path)
+            if exists:
                 outline = self.outline(path)
                 self._note(path)
                 return outline.names if outline is not None else None
@@ -208,7 +221,7 @@ class Project:
         return outline
 
     def _read_outline(self, path: str) -> ModuleOutline | None:
-        from extraction_lint.engine import SourceError, decode, syntax_check
+        from extraction_lint.source import SourceError, decode, syntax_check
 
         try:
             with open(path, "rb") as handle:
@@ -330,6 +343,20 @@ class Project:
     def resolve_ref(self, target: Target, module: ModuleFacts) -> tuple[str, str] | None:
         """Where the function a call in ``module`` names is defined: (path, qualified name),
         if in the project. Only outlines are read."""
+        if target.kind == "dotted" and not target.name.startswith("."):
+            head = target.name.split(".", 1)[0]
+            if head not in module.top_level or head in module.imports:
+                # An absolute name resolves the same from every module of a package top.
+                key = (target.name, str(_package_top(Path(module.path))))
+                if key not in self._resolved:
+                    self._resolved[key] = self._resolve_ref(target, module)
+                found = self._resolved[key]
+                if found is not None:
+                    self._note(found[0])
+                return found
+        return self._resolve_ref(target, module)
+
+    def _resolve_ref(self, target: Target, module: ModuleFacts) -> tuple[str, str] | None:
         if target.kind == "local":
             return module.path, target.name
         if target.kind in {"method", "super"}:
@@ -473,6 +500,10 @@ class Project:
         may load or write: such a call is a trigger (SPEC 2.6). ``names_triggers``: the
         module names a sink or a loader itself, so a call of a function that may grow,
         flush or return a materialisation can matter too."""
+        if not names_triggers:
+            # Only a call into another module can load or write here: look at the names
+            # the module imports, where the text calls them, without walking the tree.
+            return self._imported_calls_may_matter(tree, text, path, display)
         outline = self.outline_of(tree, text, path, display)
         self._outlines[path] = outline
         wanted = {LOADS_OR_WRITES}
@@ -488,6 +519,44 @@ class Project:
                 if ref is not None and self.flags(ref) & wanted:
                     return True
         return False
+
+    def _imported_calls_may_matter(
+        self, tree: ast.Module, text: str, path: str, display: str
+    ) -> bool:
+        nested = _NESTED_IMPORT.search(text)
+        imports = import_bindings(tree) if nested else top_level_imports(tree)
+        if not imports and "self." not in text:
+            return False
+        names = ModuleFacts(path, display, "", {}, class_table(tree), {}, imports)
+        for statement in tree.body:
+            if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+                names.top_level[statement.name] = ("function", statement.name)
+            elif isinstance(statement, ast.ClassDef):
+                names.top_level[statement.name] = ("class", statement.name)
+        targets: set[Target] = set()
+        if imports:
+            alternatives = "|".join(map(re.escape, sorted(imports, key=len, reverse=True)))
+            pattern = re.compile(rf"(?<![\w.])({alternatives})((?:\s*\.\s*\w+)*)\s*\(")
+            for match in pattern.finditer(text):
+                qualified = imports[match.group(1)]
+                rest = "".join(match.group(2).split())
+                if qualified.endswith(".") and rest:
+                    rest = rest[1:]
+                targets.add(Target("dotted", qualified + rest))
+        methods = set(_SELF_CALL.findall(text))
+        for cls in names.classes.values():
+            if cls.bases:
+                targets.update(Target("method", m, cls.qualname) for m in methods)
+        for target in targets:
+            ref = self.resolve_ref(target, names)
+            if ref is not None and ref[0] != path and LOADS_OR_WRITES in self.flags(ref):
+                return True
+        return False
+
+
+_SELF_CALL = re.compile(r"(?:\bself|\bcls|\bsuper\(\))\s*\.\s*(\w+)\s*\(")
+#: An import statement inside a block (a function's local import).
+_NESTED_IMPORT = re.compile(r"^[ \t]+(?:from|import)[ \t]", re.M)
 
 
 def _argument(callee: FunctionFacts, edge: Edge, name: str) -> ArgFacts | None:

@@ -28,8 +28,8 @@ class Link:
     """One location of a chain: a helper's line that loads, grows, writes or guards.
 
     ``node`` is set for a location in the module being checked (the engine turns it into a
-    position with the module's other nodes); otherwise ``path``, ``line`` and ``column``
-    (1-based) say where it is.
+    position with the module's other nodes, or ``locator`` does, for a node of another
+    tree of it); otherwise ``path``, ``line`` and ``column`` (1-based) say where it is.
     """
 
     message: str
@@ -37,6 +37,16 @@ class Link:
     line: int = 0
     column: int = 0
     node: cst.CSTNode | None = field(default=None, compare=False, hash=False)
+    #: Where ``node`` is, computed when asked (a node of another tree of the same module).
+    locator: Callable[[cst.CSTNode], tuple[int, int]] | None = field(
+        default=None, compare=False, hash=False
+    )
+
+    def position(self) -> tuple[int, int]:
+        """(line, column) of a link that is not a node of the checked tree."""
+        if self.locator is not None and self.node is not None:
+            return self.locator(self.node)
+        return self.line, self.column
 
 
 @dataclass(frozen=True, slots=True)

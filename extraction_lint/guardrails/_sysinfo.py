@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 PROC_STATUS = "/proc/self/status"
-INSTALL_HINT = "pip install 'extraction-lint[guardrails]'"
+# The dependency itself: the name extraction-lint on PyPI is not this project's.
+INSTALL_HINT = "pip install psutil"
 
 # Sibling files where databases stage writes before they reach the main file
 # (DuckDB's WAL, SQLite's WAL and rollback journal): a watched database file

@@ -2,9 +2,9 @@
 
 The figure checked is the process's resident memory plus its swapped-out memory
 (Linux), so a job cannot hide its growth by pushing pages to swap. It is read from
-``/proc/self/status`` on Linux, from psutil elsewhere (``pip install
-'extraction-lint[guardrails]'``); where neither works, asking for a limit is an error
-rather than a limit that silently never fires.
+``/proc/self/status`` on Linux, from psutil elsewhere (``pip install psutil``); where
+neither works, asking for a limit is an error rather than a limit that silently never
+fires.
 """
 
 from __future__ import annotations

@@ -147,24 +147,30 @@ class OpcodeChecker:
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Check ``data``, the next bytes of the file; raise :class:`PickleRefused` if refused."""
         view = memoryview(data).cast("B")
+        whole = data if isinstance(data, bytes) else None
         index = 0
         size = len(view)
         while index < size and not self.stopped:
             if self._payload_left or self._lines_left or self._need:
                 index = self._continue_opcode(view, index)
             else:
-                index = self._whole_opcodes(view, index)
+                index = self._whole_opcodes(view, index, whole)
         self.position += size
 
-    def _whole_opcodes(self, view: memoryview, index: int) -> int:
+    def _whole_opcodes(self, view: memoryview, index: int, whole: bytes | None = None) -> int:
         """Check the opcodes that lie whole in ``view`` from ``index``; start the next one.
 
         The common case, kept to a few operations an opcode: frames of protocol 4 and 5
         hold thousands of opcodes, and the unpickler reads each frame in one call.
         """
         size = len(view)
-        # Indexing bytes is faster than indexing a memoryview; a frame is small to copy.
-        data: bytes | memoryview = view.tobytes() if size - index <= FAST_COPY_BYTES else view
+        # Indexing bytes is faster than indexing a memoryview: use the bytes read when
+        # there are some, else copy a small chunk.
+        data: bytes | memoryview = view
+        if whole is not None:
+            data = whole
+        elif size - index <= FAST_COPY_BYTES:
+            data = view.tobytes()
         table = _FAST
         memo = self.memo_entries
         opcodes = 0
@@ -196,8 +202,11 @@ class OpcodeChecker:
                             break  # the slow path refuses it
                     elif check == _FRAME:
                         framed = int.from_bytes(data[index + 1 : end], "little")
-                        if framed > self.file_size - self.position - end:
-                            break  # the slow path refuses it
+                        if framed >= CHECK_ALLOCATION_BYTES or (
+                            framed > self.file_size - self.position - end
+                        ):
+                            break  # the slow path checks it
+                        payload += framed
                     index = end
                     continue
                 length = int.from_bytes(data[index + 1 : end], "little", signed=signed)
@@ -280,7 +289,12 @@ class OpcodeChecker:
             if op.name in _MEMO_PUT:
                 self._memo_put(int.from_bytes(self._header, "little"))
             elif op.name == "FRAME":
-                self._declared(int.from_bytes(self._header, "little"))
+                # The unpickler reads a frame whole into one buffer, then its opcodes.
+                length = int.from_bytes(self._header, "little")
+                self._declared(length)
+                self._add_cost(length)
+                if self.check_allocation is not None and length >= CHECK_ALLOCATION_BYTES:
+                    self.check_allocation(length, f"FRAME of {length:,} bytes")
             return
         _, signed = _COUNTED[op.arg.n]
         length = int.from_bytes(self._header, "little", signed=signed)

@@ -91,6 +91,10 @@ class NdarrayName:
 NDARRAY = NdarrayName()
 
 
+# (code, byte order) -> dtype: a file of thousands of arrays names a handful of dtypes.
+_RESOLVED: dict[tuple[str, str], np.dtype[Any]] = {}
+
+
 class DtypeSpec:
     """What ``numpy.dtype(...)`` builds in a pickle: a checked description, not a dtype.
 
@@ -118,6 +122,13 @@ class DtypeSpec:
 
     def resolve(self) -> np.dtype[Any]:
         """The numpy dtype described."""
+        key = (self.code, self.byte_order)
+        dtype = _RESOLVED.get(key)
+        if dtype is None:
+            dtype = _RESOLVED[key] = self._make()
+        return dtype
+
+    def _make(self) -> np.dtype[Any]:
         dtype = np.dtype(self.code)
         if self.byte_order == "<" and dtype.itemsize > 1:
             dtype = dtype.newbyteorder("<")

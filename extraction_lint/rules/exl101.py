@@ -51,11 +51,11 @@ class ExtractionLoopWithoutHeartbeat(GuardedLoopRule):
     missing = "heartbeat"
     what_it_does = """
 Reports an *extraction loop* that reports no progress. An extraction loop is an unbounded
-`for`, `async for` or `while` loop whose header or body (nested statements included, called
-functions not) calls a loader (`pickle.load`, `numpy.load`, `pandas.read_*`, `json.load`,
-`fetchall`/`fetchmany`/`fetchone`/`fetchdf`, ...) or a bulk write (`executemany`,
-`to_parquet`, `json.dump`, ...). In a nest, only the outermost extraction loop is checked,
-and a heartbeat anywhere inside it counts.
+`for`, `async for` or `while` loop whose header or body (nested statements included, and
+the project's functions it calls) calls a loader (`pickle.load`, `numpy.load`,
+`pandas.read_*`, `json.load`, `fetchall`/`fetchmany`/`fetchone`/`fetchdf`, ...) or a bulk
+write (`executemany`, `to_parquet`, `json.dump`, ...). In a nest, only the outermost
+extraction loop is checked, and a heartbeat anywhere inside it counts.
 
 A heartbeat is any of:
 
@@ -124,9 +124,10 @@ The calls that decide whether a function is called only from inside extraction l
 those of its own module: a function of the module called from another module's loop, and
 nowhere in its own, is checked on its own.
 
-Calls are not followed: a heartbeat in a function that the loop calls does not count, and a
-loop that only calls a function which loads data is not an extraction loop. A `print` that
-runs only on some iterations counts as long as it is outside an `except` handler.
+Calls of the project's own functions are followed (a helper that loads makes the loop an
+extraction loop, a helper that logs is its heartbeat); calls through other receivers,
+`getattr` or functions passed around as values are not. A `print` that runs only on some
+iterations counts as long as it is outside an `except` handler.
 
 Automatic fix (`--fix`, `--diff`): for a `for` loop, the iterable is wrapped in `track(...)`
 from `extraction_lint.guardrails` (a heartbeat line every 30 seconds) and the import is
@@ -138,6 +139,19 @@ runs. `while` and `async for` loops have no automatic fix.
   (`mylib.progress.report`) or method names with a leading dot (`.ping`).
 """
     valid = (
+        # SPEC 2.6 and 2.5: the caller's loop loads through `load_subject`, so it is the
+        # extraction loop (its tqdm is the heartbeat) and the helper's loop is part of it.
+        """
+import numpy as np
+from tqdm import tqdm
+
+def load_subject(subject_dir):
+    for path in subject_dir.glob("*.npy"):
+        con.append("signals", to_frame(np.load(path)))
+
+for subject_dir in tqdm(subject_dirs):
+    load_subject(subject_dir)
+""",
         # SPEC 2.6: a project function called in the loop that logs is its heartbeat.
         """
 import json
@@ -789,6 +803,19 @@ class Copier:
                 dst.executemany("INSERT INTO t VALUES (?, ?)", batch)
                 g.tick(rows=len(batch))
 """,
+        # SPEC 2.5: a helper called only from inside an extraction loop is part of its nest:
+        # the caller's tqdm is its heartbeat.
+        """
+import numpy as np
+from tqdm import tqdm
+
+def load_subject(subject_dir):
+    for path in subject_dir.glob("*.npy"):
+        con.append("signals", to_frame(np.load(path)))
+
+for subject_dir in tqdm(subject_dirs):
+    load_subject(subject_dir)
+""",
     )
     invalid = (
         # SPEC 2.6: a loop that calls a project function that loads is an extraction loop.
@@ -892,18 +919,6 @@ for region in ("eu", "us", "apac"):
     log.info("exporting %s", region)
     for path in list_partitions(region):  # EXL101
         pl.read_parquet(path).write_csv(f"out/{region}/{path.stem}.csv")
-""",
-        # SPEC 2.1: a loop inside a helper is judged on its own; the caller's tqdm is not seen.
-        """
-import numpy as np
-from tqdm import tqdm
-
-def load_subject(subject_dir):
-    for path in subject_dir.glob("*.npy"):  # EXL101
-        con.append("signals", to_frame(np.load(path)))
-
-for subject_dir in tqdm(subject_dirs):
-    load_subject(subject_dir)
 """,
         # SPEC 2.6: a function called in the loop whose body logs is a heartbeat of it;
         # a call through another receiver (`obj.report`) is not followed.

@@ -41,8 +41,9 @@ DEFAULT_EVERY = 5.0
 DEFAULT_GRACE = 10.0
 MIN_EVERY = 0.05
 STACK_DUMP_TIMEOUT = 20.0
-INSTALL_HINT = "pip install 'extraction-lint[watch]'"
-STACKS_HINT = "pip install 'extraction-lint[stacks]'"
+# The dependency itself: the name extraction-lint on PyPI is not this project's.
+INSTALL_HINT = "pip install psutil"
+STACKS_HINT = "pip install py-spy"
 
 
 class UsageError(Exception):

@@ -132,8 +132,10 @@ def _link_first(source: Path, target: Path, files: int) -> Path:
 
 
 def test_the_reference_extractor_passes_across_8_32_and_128_files(memory_scaling, tmp_path):
-    # 4 MB files; DuckDB's cache (32 MiB) is full by the 8th, so what is compared is the
-    # extractor's own memory, not the cache filling up.
+    # 4 MB files; DuckDB's cache (32 MiB) is about full by the 8th, so what is compared is
+    # the extractor's own memory, not the cache filling up. What is left of the filling
+    # (about 12 MiB between 8 and 32 files, flat after) is why the limit is 20%, as in
+    # tests/reference.
     inputs = tmp_path / "inputs"
     make_data(inputs, DataShape(files=128, subjects=500, length=1_000), heartbeat_every=None)
 
@@ -149,8 +151,9 @@ def test_the_reference_extractor_passes_across_8_32_and_128_files(memory_scaling
         if summary.failure is not None or summary.loaded != n:
             raise AssertionError(f"extract did not load {n} files: {summary.line()}")
 
-    result = memory_scaling(run, sizes=[8, 32, 128])
+    result = memory_scaling(run, sizes=[8, 32, 128], max_growth="20%")
 
     assert not result.failed
     assert [run.n for run in result.runs] == [8, 32, 128]
     assert all(run.peak_rss and run.peak_rss > 50 * 1024**2 for run in result.runs)
+    assert result.traced.relative < 0.10, result.report()
