@@ -866,7 +866,7 @@ def _fix_of(rule: type[Rule]) -> str:
     from extraction_lint.rules.guarded_loop import GuardedLoopRule
 
     if not issubclass(rule, GuardedLoopRule):
-        return "none"
+        return rule.fix_applicability
     return "unsafe" if rule.fix_for is not GuardedLoopRule.fix_for else "none"
 
 

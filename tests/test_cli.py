@@ -186,11 +186,11 @@ def test_stdin_filename_honours_force_exclude(tmp_path):
 
 def test_fix_without_fixable_findings_changes_nothing(project):
     before = (project / "pkg" / "broken.py").read_text()
-    run = run_cli("--no-cache", "--fix", "--select", "EXL001", cwd=project)
+    run = run_cli("--no-cache", "--fix", "--select", "EXL102", cwd=project)
     assert run.code == 1
     assert "No automatic fixes available for these findings." in run.err
     assert (project / "pkg" / "broken.py").read_text() == before
-    diff = run_cli("--no-cache", "--diff", "--select", "EXL001", cwd=project)
+    diff = run_cli("--no-cache", "--diff", "--select", "EXL102", cwd=project)
     assert (diff.code, diff.out) == (0, "")
 
 

@@ -54,7 +54,7 @@ def test_json_has_exactly_the_spec_shape(project):
     assert first["path"] == "pkg/extract.py"
     assert (first["line"], first["column"], first["end_line"]) == (6, 1, 6)
     assert first["end_column"] == len('con.executemany("INSERT INTO t VALUES (?)", rows)') + 1
-    assert first["fix"] is None
+    assert first["fix"]["applicability"] == "unsafe"  # the batched write (EXL001's fix)
     assert first["related"] == [
         {"path": "pkg/extract.py", "line": 5, "column": 5, "message": "`rows` grows here"},
         {

@@ -94,6 +94,8 @@ class Rule:
     #: One sentence: what the rule reports (SARIF short description, ``--list-rules``).
     summary: ClassVar[str]
     default_enabled: ClassVar[bool] = True
+    #: Whether the rule has an automatic fix: ``"none"``, ``"safe"`` or ``"unsafe"``.
+    fix_applicability: ClassVar[str] = "none"
     what_it_does: ClassVar[str]
     why_bad: ClassVar[str]
     example: ClassVar[str]

@@ -82,6 +82,40 @@ never holds. `x.execute(sql, c)` is a bulk write when `c` is a list (or is turne
 where it is passed: `list(c)`, `sorted(c)`, `df.to_dict("records")`, `a.tolist()`) and the
 statement, when it is written out, is not a query (`SELECT`, `SHOW`, `DESCRIBE`,
 `EXPLAIN`, `PRAGMA`): a tuple or dict there is one row's parameters.
+
+Automatic fix (unsafe: `--fix --unsafe-fixes`, shown by `--diff --unsafe-fixes`): the
+write goes into the loop in bounded batches. Before each growth statement, at its
+indentation, it inserts `if len(rows) >= BATCH_SIZE:` followed by the sink statement, as
+written after the loop, and `rows.clear()`; the write after the loop stays (the leftover
+batch) and `BATCH_SIZE = 1_000` is added after the module's imports (`BATCH_SIZE_2`, ...
+when the name is taken). Flushing before the growth keeps that last write as it was: it
+gets an empty collection only when the original did. Only this shape gets the fix:
+
+- the collection is a plain name bound to `[]` or `list()`;
+- it grows only by `rows.append(x)` / `rows.extend(xs)` statements, all in one innermost
+  loop (not in a nested function or a loop's `else`);
+- it is written once, after the loop, by a statement of the same block as the loop that
+  is just the sink call (`await` of it too), of a sink that can take a part:
+  `executemany`, `insert_many`, `bulk_insert_mappings`, `bulk_save_objects`, `add_all`,
+  `copy_records_to_table`, `writerows`, `writelines`, `write_table` and `write_batch` of
+  an open writer, DuckDB's `append`, `psycopg2.extras.execute_values` /
+  `execute_batch`, `to_sql` with `if_exists="append"`; the collection goes in directly
+  or through element-wise derivations (`pd.DataFrame(rows, ...)`, `pd.concat(rows)`,
+  `pl.DataFrame`, `pa.Table.from_pylist`, `list`, `tuple`);
+- the collection is read nowhere else (no `len(rows)`, no second sink, no other
+  function), and the sink's other names (the connection, the statement, the writer) are
+  not used or re-bound in the loop (nor a name bound from them, such as a cursor of the
+  same connection), nor used by a statement between the loop and the sink (nor does a
+  `return`, `raise`, `break` or `continue` stand there).
+
+Anything else has no fix: a sink inside an `if` or a `with` that is not the loop's, a
+derivation bound to a name first (`df = pd.DataFrame(rows)`), `sorted(rows)` or
+`set(rows)` (a batch is not the whole), other sinks added with `extend-sink-methods`.
+Sinks that write a whole value or file (`json.dump`, `pickle.dump`, `numpy.save`,
+`to_parquet` of a path, `pyarrow.parquet.write_table`) cannot take parts: a second call
+would replace the first. The message says what to write in the loop instead: JSON lines
+(`fh.write(json.dumps(rec) + "\\n")`), a `pyarrow.parquet.ParquetWriter` opened before the
+loop (`writer.write_table(...)` per part), or rows appended to a DuckDB table.
 """
     options = """
 - `bounded-range-limit` (default 1000): the largest `range` of literals that counts as a

@@ -128,7 +128,7 @@ def test_diff_goes_to_the_output_whatever_the_format(project, fmt):
     text = (project / "out.txt").read_text()
     assert text.startswith("--- a/pkg/broken.py\n+++ b/pkg/broken.py\n")
     assert "{" not in text.splitlines()[0]
-    assert "Would fix 1 problem in 1 file." in run.err
+    assert "Would fix 2 problems in 1 file." in run.err  # EXL101's and EXL001's
 
 
 def test_diff_on_stdout_has_no_report_head(project):

@@ -4,8 +4,10 @@ same rows to a real SQLite or DuckDB file (or the same CSV file) from the same i
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +122,146 @@ def test_original_and_fixed_write_the_same_rows(sample, size, tmp_path):
     assert after == before
     if size and not isinstance(before, type):
         assert len(before) >= size  # the job wrote something: the comparison means it
+
+
+#: Shapes that are reported but get no fix: batching them would change what is written.
+NOT_CANONICAL = {
+    "read elsewhere": """
+        rows = []
+        for rec in stream:
+            rows.append(rec)
+        print(len(rows))
+        con.executemany("INSERT INTO t VALUES (?)", rows)
+    """,
+    "growth in two loops": """
+        rows = []
+        for rec in stream:
+            rows.append(rec)
+        for rec in other:
+            rows.append(rec)
+        con.executemany("INSERT INTO t VALUES (?)", rows)
+    """,
+    "sink that cannot take parts": """
+        import json
+
+        rows = []
+        for rec in stream:
+            rows.append(rec)
+        with open("out.json", "w") as fh:
+            json.dump(rows, fh)
+    """,
+    "to_parquet of a path": """
+        import pandas as pd
+
+        frames = []
+        for chunk in stream:
+            frames.append(pd.DataFrame(chunk))
+        pd.concat(frames).to_parquet("out.parquet")
+    """,
+    "to_sql that replaces": """
+        import pandas as pd
+
+        frames = []
+        for chunk in stream:
+            frames.append(pd.DataFrame(chunk))
+        pd.concat(frames).to_sql("t", con, if_exists="replace")
+    """,
+    "sink argument computed after the loop": """
+        rows = []
+        for rec in stream:
+            rows.append(rec)
+        sql = "INSERT INTO t VALUES (?)"
+        con.executemany(sql, rows)
+    """,
+    "table created after the loop": """
+        rows = []
+        for rec in stream:
+            rows.append(rec)
+        con.execute("CREATE TABLE t (x INTEGER)")
+        con.executemany("INSERT INTO t VALUES (?)", rows)
+    """,
+    "with-block closing the connection between": """
+        import sqlite3
+
+        rows = []
+        with sqlite3.connect("a.db") as con:
+            for rec in stream:
+                rows.append(rec)
+        con.executemany("INSERT INTO t VALUES (?)", rows)
+    """,
+    "reading the connection being written": """
+        rows = []
+        cur = con.execute("SELECT x FROM src")
+        while chunk := cur.fetchmany(100):
+            rows.extend(chunk)
+        con.executemany("INSERT INTO t VALUES (?)", rows)
+    """,
+    "sorted before the write": """
+        rows = []
+        for rec in stream:
+            rows.append(rec)
+        con.executemany("INSERT INTO t VALUES (?)", sorted(rows))
+    """,
+    "sink under a condition": """
+        rows = []
+        for rec in stream:
+            rows.append(rec)
+        if rows:
+            con.executemany("INSERT INTO t VALUES (?)", rows)
+    """,
+}
+
+
+@pytest.mark.parametrize("source", NOT_CANONICAL.values(), ids=NOT_CANONICAL.keys())
+def test_shapes_that_are_not_canonical_get_no_fix(source, tmp_path):
+    job = tmp_path / "job.py"
+    job.write_text(textwrap.dedent(source).lstrip())
+    args = ("--no-cache", "--isolated", "--select", "EXL001", "--format", "json", job.name)
+    run = run_cli(*args, cwd=tmp_path)
+    diagnostics = json.loads(run.out)["diagnostics"]
+    assert [d["code"] for d in diagnostics] == ["EXL001"]
+    assert diagnostics[0]["fix"] is None
+
+
+def test_a_sink_that_cannot_take_parts_says_what_to_write_instead(tmp_path):
+    job = tmp_path / "job.py"
+    job.write_text(textwrap.dedent(NOT_CANONICAL["sink that cannot take parts"]).lstrip())
+    run = run_cli("--no-cache", "--isolated", "--select", "EXL001", job.name, cwd=tmp_path)
+    assert "json.dump()` writes it whole; write JSON lines in the loop" in run.out
+    parquet = tmp_path / "parquet.py"
+    parquet.write_text(textwrap.dedent(NOT_CANONICAL["to_parquet of a path"]).lstrip())
+    run = run_cli("--no-cache", "--isolated", "--select", "EXL001", parquet.name, cwd=tmp_path)
+    assert "write with a ParquetWriter in the loop" in run.out
+
+
+def test_the_constant_takes_a_free_name_and_several_fixes_share_it(tmp_path):
+    job = tmp_path / "job.py"
+    job.write_text(
+        textwrap.dedent(
+            """
+            import sqlite3
+
+            BATCH_SIZE = 10
+
+
+            def a(con, stream):
+                rows = []
+                for rec in stream:
+                    rows.append(rec)
+                con.executemany("INSERT INTO t VALUES (?)", rows)
+
+
+            def b(con, stream):
+                rows = []
+                for rec in stream:
+                    rows.extend(rec)
+                con.executemany("INSERT INTO u VALUES (?)", rows)
+            """
+        ).lstrip()
+    )
+    args = ("--no-cache", "--isolated", "--select", "EXL001", "--unsafe-fixes", "--fix")
+    run_cli(*args, job.name, cwd=tmp_path)
+    text = job.read_text()
+    assert text.count("BATCH_SIZE_2 = 1_000\n") == 1
+    assert text.count("if len(rows) >= BATCH_SIZE_2:") == 2
+    assert "BATCH_SIZE = 10\n" in text
