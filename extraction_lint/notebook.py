@@ -348,7 +348,11 @@ def _fix_in_cells(fix: Fix, module: NotebookModule) -> Fix | None:
         end_cell, end_line = module.locate(edit.end_line)
         if end_cell != cell:
             return None
-        edits.append(replace(edit, line=line, end_line=end_line, cell=cell))
+        content = edit.content
+        if inserts_before_line and line == 1 and content[:1] in {"\n", "\r"}:
+            # A line set off from the code before it: a cell is set off already.
+            content = content[2:] if content.startswith("\r\n") else content[1:]
+        edits.append(replace(edit, line=line, end_line=end_line, cell=cell, content=content))
     return replace(fix, edits=tuple(edits))
 
 

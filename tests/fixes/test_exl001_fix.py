@@ -265,3 +265,85 @@ def test_the_constant_takes_a_free_name_and_several_fixes_share_it(tmp_path):
     assert text.count("BATCH_SIZE_2 = 1_000\n") == 1
     assert text.count("if len(rows) >= BATCH_SIZE_2:") == 2
     assert "BATCH_SIZE = 10\n" in text
+
+
+def _notebook(path: Path) -> None:
+    code = [
+        ["import sqlite3"],
+        ["con = sqlite3.connect(DB)"],
+        ["%time\n", "rows = []\n", "for rec in iter(RECORDS):\n", "    rows.append(rec)"],
+        ['con.executemany("INSERT INTO t VALUES (?, ?)", rows)\n', "con.commit()"],
+    ]
+    cells: list[dict[str, Any]] = [{"cell_type": "markdown", "metadata": {}, "source": ["# Load"]}]
+    for number, source in enumerate(code, 1):
+        output = {"output_type": "stream", "name": "stdout", "text": [f"cell {number}\n"]}
+        cells.append(
+            {
+                "cell_type": "code",
+                "execution_count": number,
+                "metadata": {},
+                "outputs": [output],
+                "source": source,
+            }
+        )
+    notebook = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path.write_text(json.dumps(notebook, indent=1) + "\n")
+
+
+def _run_cells(path: Path, db: Path, records: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    cells = json.loads(path.read_text())["cells"]
+    lines = [
+        line
+        for cell in cells
+        if cell["cell_type"] == "code"
+        for line in ("".join(cell["source"]) + "\n").splitlines(keepends=True)
+        if not line.startswith("%")
+    ]
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE t (id INTEGER, name TEXT)")
+    con.close()
+    namespace: dict[str, Any] = {"DB": str(db), "RECORDS": records}
+    exec(compile("".join(lines), path.name, "exec"), namespace)
+    namespace["con"].close()
+    with sqlite3.connect(db) as con:
+        rows = con.execute("SELECT id, name FROM t ORDER BY id").fetchall()
+    con.close()
+    return rows
+
+
+def test_notebook_cells_get_the_same_fix(tmp_path):
+    path = tmp_path / "job.ipynb"
+    _notebook(path)
+    original = path.read_text()
+    args = ("--no-cache", "--isolated", "--select", "EXL001", "--unsafe-fixes")
+    diff = run_cli(*args, "--diff", path.name, cwd=tmp_path)
+    assert path.read_text() == original
+    assert diff.out == (
+        "--- a/job.ipynb:cell 3\n"
+        "+++ b/job.ipynb:cell 3\n"
+        "@@ -1 +1,3 @@\n"
+        "+BATCH_SIZE = 1_000\n"
+        "+\n"
+        " con = sqlite3.connect(DB)\n"
+        "--- a/job.ipynb:cell 4\n"
+        "+++ b/job.ipynb:cell 4\n"
+        "@@ -1,4 +1,7 @@\n"
+        " %time\n"
+        " rows = []\n"
+        " for rec in iter(RECORDS):\n"
+        "+    if len(rows) >= BATCH_SIZE:\n"
+        '+        con.executemany("INSERT INTO t VALUES (?, ?)", rows)\n'
+        "+        rows.clear()\n"
+        "     rows.append(rec)\n"
+    )
+    run_cli(*args, "--fix", path.name, cwd=tmp_path)
+    before, after = json.loads(original), json.loads(path.read_text())
+    assert [c["outputs"] for c in after["cells"][1:]] == [c["outputs"] for c in before["cells"][1:]]
+    assert run_cli(*args, path.name, cwd=tmp_path).code == 0
+    shutil.copy(path, tmp_path / "fixed.ipynb")
+    (tmp_path / "original.ipynb").write_text(original)
+    for size in (0, 1_001, 2_500):
+        records = _records(size)
+        fixed = _run_cells(tmp_path / "fixed.ipynb", tmp_path / f"a{size}.db", records)
+        assert fixed == _run_cells(tmp_path / "original.ipynb", tmp_path / f"b{size}.db", records)
+        assert len(fixed) == size
