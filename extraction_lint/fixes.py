@@ -147,9 +147,21 @@ def apply_fixes(text: str, fixes: Iterable[Fix]) -> Fixed:
         taken.extend(new)
         applied += 1
     out = text
-    for start, end, content in sorted(taken, key=lambda s: (s[0], s[1]), reverse=True):
+    # From the end, so that positions hold; insertions at one place keep the order of
+    # their fixes, imports first (a line of code added after the imports goes below them).
+    order = sorted(
+        range(len(taken)),
+        key=lambda i: (taken[i][0], taken[i][1], not _is_import(taken[i][2]), i),
+        reverse=True,
+    )
+    for index in order:
+        start, end, content = taken[index]
         out = out[:start] + content + out[end:]
     return Fixed(out, applied)
+
+
+def _is_import(content: str) -> bool:
+    return content.lstrip().startswith(("import ", "from "))
 
 
 def _overlaps(a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:

@@ -347,3 +347,17 @@ def test_notebook_cells_get_the_same_fix(tmp_path):
         fixed = _run_cells(tmp_path / "fixed.ipynb", tmp_path / f"a{size}.db", records)
         assert fixed == _run_cells(tmp_path / "original.ipynb", tmp_path / f"b{size}.db", records)
         assert len(fixed) == size
+
+
+def test_the_constant_goes_below_an_import_that_another_fix_adds(tmp_path):
+    job = tmp_path / "job.py"
+    shutil.copy(Path(__file__).parents[2] / "examples" / "incident_extractor.py", job)
+    run_cli("--no-cache", "--isolated", "--fix", "--unsafe-fixes", job.name, cwd=tmp_path)
+    text = job.read_text()
+    compile(text, job.name, "exec")
+    assert (
+        "import duckdb\nfrom extraction_lint.guardrails import track\n\nBATCH_SIZE = 1_000\n"
+        in text
+    )
+    assert "for pickle_path in track(pickle_files):" in text
+    assert "            if len(all_rows) >= BATCH_SIZE:\n" in text
