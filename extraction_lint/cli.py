@@ -31,6 +31,7 @@ from extraction_lint.config import (
     parse_codes,
     parse_overrides,
     parse_table,
+    per_file_timeout,
     with_cli_overrides,
 )
 from extraction_lint.diagnostics import FileResult, Fix
@@ -169,6 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="parse every file, even those in which no rule can fire (slower; same findings)",
     )
     parser.add_argument(
+        "--per-file-timeout",
+        metavar="SECONDS",
+        help="report a file whose analysis takes longer as not checked (EXL999); 0: no limit",
+    )
+    parser.add_argument(
         "--stdin-filename", metavar="NAME", help="read source from stdin, report it as NAME"
     )
     parser.add_argument(
@@ -283,6 +289,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+def _per_file_timeout(text: str) -> float:
+    try:
+        return per_file_timeout(float(text), "--per-file-timeout")
+    except (ValueError, ConfigError):
+        raise UsageError(
+            f"--per-file-timeout takes a number of seconds from 0 (no limit) to 1000000, "
+            f"got {text!r}"
+        ) from None
+
+
 def _say(message: str) -> None:
     """A message on stderr that cannot fail on a name the stream cannot encode."""
     with contextlib.suppress(OSError):
@@ -331,10 +347,14 @@ def _main(argv: list[str]) -> int:
         raise UsageError(
             f"--write-baseline {shown}: no such directory {_printable(str(writer.base))[:200]}"
         )
+    timeout = config.per_file_timeout
+    if args.per_file_timeout is not None:
+        timeout = _per_file_timeout(args.per_file_timeout)
     options = CheckOptions(
         enabled=config.enabled_codes(),
         analysis=config.analysis_settings(),
         prefilter=not args.no_prefilter,
+        file_timeout=timeout or None,
         project_root=str(find_project_root(config.source, config.root, Path.cwd())),
         run_id=uuid.uuid4().hex,
     )

@@ -21,6 +21,7 @@ from typing import Any
 from extraction_lint.analysis.catalog import Catalog
 from extraction_lint.analysis.settings import AnalysisSettings
 from extraction_lint.ignore import PatternSet, pattern_error
+from extraction_lint.options import DEFAULT_FILE_TIMEOUT
 from extraction_lint.rules import ALL_RULES, FILE_NOT_CHECKED
 
 TABLE = "extraction-lint"
@@ -71,6 +72,8 @@ class Config:
     extend_exclude: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     bounded_range_limit: int = 1000
+    #: Seconds one file's analysis may take before it is reported as EXL999 (0: no limit).
+    per_file_timeout: float = DEFAULT_FILE_TIMEOUT
     extend_sink_methods: tuple[str, ...] = ()
     extend_sink_functions: tuple[str, ...] = ()
     extend_heartbeat_calls: tuple[str, ...] = ()
@@ -401,6 +404,8 @@ def parse_table(
                     f"{context}: `{key}` must be a positive integer, got {show(value)}"
                 )
             values[name] = value
+        elif key == "per-file-timeout":
+            values[name] = per_file_timeout(value, f"{context}: `{key}`")
         elif key in {"extend-sink-methods"}:
             entries = _strings(key, value, context)
             for entry in entries:
@@ -440,6 +445,19 @@ def parse_overrides(entries: Sequence[str]) -> dict[str, Any]:
         parse_table(parsed, source=Path(), where=option, root=Path.cwd(), context=option)
         table.update(parsed)
     return table
+
+
+def per_file_timeout(value: object, context: str) -> float:
+    """A per-file time budget in seconds: a number >= 0 (0: no limit)."""
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not 0 <= value <= 1e6  # NaN fails both comparisons
+    ):
+        raise ConfigError(
+            f"{context} must be a number of seconds from 0 (no limit) to 1000000, got {value!r}"
+        )
+    return float(value)
 
 
 def with_cli_overrides(

@@ -141,6 +141,9 @@ class FileResult:
     skipped: bool = False
     #: Findings that a noqa comment suppressed (counted, not reported).
     suppressed: int = 0
+    #: The result depends on the run, not only on the file (the per-file time budget ran
+    #: out): it is reported but never cached.
+    transient: bool = False
     #: Other modules of the project whose code the result depends on (SPEC 2.6), as
     #: (absolute path, digest of its bytes): the cached result holds while they do.
     dependencies: tuple[tuple[str, str], ...] = ()

@@ -5,13 +5,77 @@ from __future__ import annotations
 import ast
 import bisect
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from extraction_lint.diagnostics import Edit, Fix
 
+if TYPE_CHECKING:
+    import libcst as cst
+    from libcst.metadata import CodeRange
+
+    from extraction_lint.positions import TopStatement
+    from extraction_lint.rules.base import FixSpec
+
 #: Line breaks as libcst counts them, so that fix positions match.
 _NEWLINE = re.compile(r"\r\n?|\n")
+
+
+def _import_insertion(lines: Sequence[TopStatement], text: str) -> tuple[Edit, bool]:
+    """Where a fix adds an import line, as libcst's and isort's import helpers place it:
+    after the module's leading imports (those before its first other statement, the
+    docstring aside), else after the docstring, else before the first statement; and
+    whether a blank line must follow it (code right after it, not an import)."""
+    index = 1 if lines and lines[0].kind == "docstring" else 0
+    anchor = lines[0] if index else None
+    while index < len(lines) and lines[index].kind == "import":
+        anchor = lines[index]
+        index += 1
+    if anchor is not None:
+        line = anchor.end + 1
+    elif lines:
+        line = lines[0].first
+    else:
+        line = text.count("\n") + 1
+    following = lines[index] if index < len(lines) else None
+    blank_after = following is not None and following.first == line and following.kind != "import"
+    return Edit(line, 1, line, 1, ""), blank_after
+
+
+def fix_edits(
+    spec: FixSpec,
+    positions: Mapping[cst.CSTNode, CodeRange],
+    lines: Sequence[TopStatement],
+    text: str,
+) -> Fix:
+    """The :class:`Fix` a rule's :class:`FixSpec` describes, as edits of ``text``: the
+    node's replacement, and the import it needs among the module's imports (merged into
+    an existing ``from M import ...`` when there is one)."""
+    where = positions[spec.node]
+    edits = [
+        Edit(
+            where.start.line,
+            where.start.column + 1,
+            where.end.line,
+            where.end.column + 1,
+            spec.replacement,
+        )
+    ]
+    merged = None
+    if spec.import_line is not None:
+        imports = [(s.first, s.end) for s in lines if s.kind == "import"]
+        merged = import_edit(text, spec.import_line, imports)
+    if merged is not None:
+        edits.insert(0, merged)
+    elif spec.import_line is not None:
+        at, blank_after = _import_insertion(lines, text)
+        newline = "\r\n" if "\r\n" in text else "\n"
+        content = spec.import_line + newline + (newline if blank_after else "")
+        if at.line > text.count("\n") + 1 or (at.line == text.count("\n") + 1 and text):
+            content = (newline if not text.endswith(("\n", "\r")) else "") + content
+        edits.insert(0, replace(at, content=content))
+    return Fix(spec.message, tuple(edits), spec.applicability)
 
 
 @dataclass(frozen=True)

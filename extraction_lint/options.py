@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from extraction_lint.analysis.settings import AnalysisSettings
 from extraction_lint.rules import TREE_RULES
 
+#: Seconds one file's analysis may take before it is reported as not checked (EXL999).
+DEFAULT_FILE_TIMEOUT = 60.0
+
 
 def default_codes() -> frozenset[str]:
     """The codes that are on when nothing selects otherwise."""
@@ -21,6 +24,9 @@ class CheckOptions:
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     #: Skip the libcst parse of files in which no enabled rule can fire (see prefilter.py).
     prefilter: bool = True
+    #: Seconds one file's analysis may take (None: no limit). Not part of the fingerprint:
+    #: a result that finishes does not depend on it, and one that does not is not cached.
+    file_timeout: float | None = DEFAULT_FILE_TIMEOUT
     #: The project root whose modules calls are followed into (SPEC 2.6); None follows
     #: calls of functions of the checked module only.
     project_root: str | None = None

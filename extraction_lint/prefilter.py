@@ -1,12 +1,15 @@
 """Cheap tests that tell, before the libcst parse, that no enabled rule can fire in a file.
 
-Every rule needs a sink or a loader call, so a file whose text names none of them is done
-(stage 1, a substring search; ``x.execute(sql)`` counts only with parameters after the
-statement). A file that does is checked on the tree of the interpreter's own parser,
-which the engine builds for its syntax check (stage 2): a rule can
-only fire where a sink or loader call sits in a loop (EXL101-103), or where a sink call
-shares its scope with a loop (EXL001), with a comprehension or a ``list(...)``-like call
-(EXL002), or where some function of the module loops and returns a value (EXL003).
+The prefilter knows no rule: it reads what each enabled rule declares it needs
+(:class:`~extraction_lint.rules.base.Need`), and a rule that declares nothing makes it skip
+nothing. Every need includes a sink or a loader call, so a file whose text names none of
+them is done (stage 1, a substring search; ``x.execute(sql)`` counts only with parameters
+after the statement). A file that does is checked on the tree of the interpreter's own
+parser, which the engine builds for its syntax check (stage 2): is a sink or loader call in
+an unbounded loop (``Need.EXTRACTION_LOOP``), does a scope with a sink call grow something
+in a loop (``Need.ACCUMULATION``), materialise something (``Need.MATERIALIZATION``), or
+call a function of the module that loops and returns a value
+(``Need.ACCUMULATING_HELPER``).
 
 Both stages over-approximate the analysis: calls are resolved through imports the same
 way (module-wide, with the conventional aliases) but a local variable that shadows a
@@ -21,11 +24,11 @@ from __future__ import annotations
 import ast
 import bisect
 import re
-from collections.abc import Iterable, Set
+from collections.abc import Callable, Iterable, Iterator, Set
 from dataclasses import dataclass, field
 
 from extraction_lint.analysis.catalog import (
-    BOUNDED_WRAPPERS,
+    BOUNDED_VIEW_METHODS,
     CONVENTIONAL_ALIASES,
     DEQUE_CALL,
     DRIVER_PULL_METHODS,
@@ -37,7 +40,6 @@ from extraction_lint.analysis.catalog import (
     LOADER_FUNCTIONS,
     LOADER_METHODS,
     MATERIALIZING_CALLS,
-    ROUND_TRIP_SERIALIZERS,
     SETDEFAULT_METHOD,
     WHOLE_READ_METHODS,
     Catalog,
@@ -45,16 +47,33 @@ from extraction_lint.analysis.catalog import (
 from extraction_lint.analysis.catalog import (
     GROWTH_METHODS as CATALOG_GROWTH_METHODS,
 )
-
-EXL001, EXL002, EXL003 = "EXL001", "EXL002", "EXL003"
-GUARD_RULES = frozenset({"EXL101", "EXL102", "EXL103"})
+from extraction_lint.analysis.facts import (
+    EXECUTE_PARAMETER_KEYWORDS,
+    CallParts,
+    import_bindings,
+    is_bound_to_serialized,
+    is_bounded_iterable,
+    is_duckdb_append,
+    is_one_row,
+    is_serialized,
+    loader_or_sink,
+)
+from extraction_lint.rules import RULES_BY_CODE, tree_codes
+from extraction_lint.rules.base import Need, Rule
 
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp)
 #: ``execute(sql, (a, b))``, ``{...}``, ``"..."``: one row's parameters, never a bulk write.
-_ONE_ROW = (ast.Tuple, ast.Dict, ast.Set, ast.DictComp, ast.SetComp, ast.Constant, ast.JoinedStr)
-_ONE_ROW_CALLS = frozenset({"tuple", "dict", "set"})
+_PARAMETER_KINDS: dict[type[ast.AST], str] = {
+    ast.Tuple: "display",
+    ast.Dict: "display",
+    ast.Set: "display",
+    ast.DictComp: "comprehension",
+    ast.SetComp: "comprehension",
+    ast.Constant: "literal",
+    ast.JoinedStr: "literal",
+}
 _SEQUENCE_CALLS = frozenset({"list", DEQUE_CALL, "deque"})
 _WHOLE_READS = WHOLE_READ_METHODS | DRIVER_PULL_METHODS
 
@@ -159,6 +178,13 @@ class Triggers:
     sink_functions: frozenset[str]
     loader_functions: frozenset[str]
     loader_prefixes: tuple[str, ...]
+    #: What decides a call's kind (:func:`extraction_lint.analysis.facts.loader_or_sink`).
+    catalog: Catalog = field(default_factory=Catalog)
+    #: Names of project functions known to load or write (from the project's summaries):
+    #: a call of a function or method of one of these names is a trigger.
+    project_names: frozenset[str] = frozenset()
+    #: ``\bname\b`` of the project names (None without any).
+    project_pattern: re.Pattern[str] | None = field(init=False)
     #: ``.executemany``, ``.fetchall``...: a method trigger (a dot, then the name).
     methods_pattern: re.Pattern[str] = field(init=False)
     #: ``dump``, ``load``...: a function trigger's last name, and the module words one of
@@ -175,6 +201,10 @@ class Triggers:
     prefix_modules: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
+        project = "|".join(map(re.escape, sorted(self.project_names)))
+        object.__setattr__(
+            self, "project_pattern", re.compile(rf"\b(?:{project})\b") if project else None
+        )
         methods = "|".join(map(re.escape, sorted(self.sink_methods | LOADER_METHODS)))
         pattern = re.compile(rf"\.\s*(?:{methods})\b")
         object.__setattr__(self, "methods_pattern", pattern)
@@ -189,13 +219,16 @@ class Triggers:
         object.__setattr__(self, "prefix_modules", tuple(sorted(prefix_modules)))
 
     @classmethod
-    def from_catalog(cls, catalog: Catalog) -> Triggers:
-        """The triggers of a catalogue (defaults plus configuration)."""
+    def from_catalog(cls, catalog: Catalog, project_names: Iterable[str] = ()) -> Triggers:
+        """The triggers of a catalogue (defaults plus configuration), and of the project
+        functions known to load or write (by name)."""
         return cls(
             sink_methods=frozenset(catalog.sink_methods),
             sink_functions=frozenset(catalog.sink_functions),
             loader_functions=LOADER_FUNCTIONS,
             loader_prefixes=LOADER_FUNCTION_PREFIXES,
+            catalog=catalog,
+            project_names=frozenset(project_names),
         )
 
     def functions_pattern(self, text: str) -> re.Pattern[str] | None:
@@ -214,6 +247,8 @@ class Triggers:
     def offsets(self, text: str) -> list[int]:
         """Where the text names a trigger (the start of each mention)."""
         found = [m.start() for m in self.methods_pattern.finditer(text)]
+        if self.project_pattern is not None:
+            found.extend(m.start() for m in self.project_pattern.finditer(text))
         found.extend(m.start() for m in _EXECUTE.finditer(text) if _second_argument(text, m.end()))
         functions = self.functions_pattern(text)
         if functions is not None:
@@ -227,6 +262,8 @@ class Triggers:
         """Stage 1: does the text name a trigger at all?"""
         if self.methods_pattern.search(text):
             return True
+        if self.project_pattern is not None and self.project_pattern.search(text):
+            return True
         if any(_second_argument(text, m.end()) for m in _EXECUTE.finditer(text)):
             return True
         functions = self.functions_pattern(text)
@@ -238,19 +275,17 @@ class Triggers:
 
     def function_kind(self, qualname: str) -> str | None:
         """ "sink", "loader" or None for a function called by qualified name."""
-        if qualname in self.sink_functions:
-            return "sink"
-        if qualname in self.loader_functions or qualname.startswith(self.loader_prefixes):
-            return "loader"
-        return None
+        kind = loader_or_sink(self.catalog, qualname, None)
+        if kind is None and _last(qualname) in self.project_names:
+            return "loader"  # a project function that loads or writes: either is a trigger
+        return kind
 
     def method_kind(self, method: str) -> str | None:
         """ "sink", "loader" or None for a method called on any receiver."""
-        if method in self.sink_methods:
-            return "sink"
-        if method in LOADER_METHODS:
+        kind = loader_or_sink(self.catalog, None, method)
+        if kind is None and method in self.project_names:
             return "loader"
-        return None
+        return kind
 
 
 @dataclass(eq=False)
@@ -351,6 +386,54 @@ def _key(node: ast.expr) -> str | None:
     return None
 
 
+class _AstShape:
+    """The interpreter's tree's answers to :class:`extraction_lint.analysis.facts.Shape`.
+    Module constants are not known before the analysis: no name is one (a loop over one
+    counts as unbounded here, which keeps the file)."""
+
+    __slots__ = ("_resolve",)
+
+    def __init__(self, resolve: Callable[[str], str]) -> None:
+        self._resolve = resolve
+
+    def fixed_display(self, node: ast.expr) -> bool:
+        if isinstance(node, ast.Tuple | ast.List | ast.Set):
+            return not any(isinstance(e, ast.Starred) for e in node.elts)
+        return self.fixed_dict(node)
+
+    def fixed_dict(self, node: ast.expr) -> bool:
+        return isinstance(node, ast.Dict) and None not in node.keys
+
+    def constant(self, node: ast.expr) -> ast.expr | None:
+        return None
+
+    def view_receiver(self, node: ast.expr) -> tuple[ast.expr, bool] | None:
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in BOUNDED_VIEW_METHODS
+        ):
+            return node.func.value, bool(node.args or node.keywords)
+        return None
+
+    def call(self, node: ast.expr) -> CallParts[ast.expr] | None:
+        if not isinstance(node, ast.Call):
+            return None
+        dotted = _dotted(node.func)
+        starred = any(isinstance(a, ast.Starred) for a in node.args) or any(
+            k.arg is None for k in node.keywords
+        )
+        return CallParts(
+            None if dotted is None else self._resolve(dotted),
+            [a for a in node.args if not isinstance(a, ast.Starred)],
+            starred,
+            any(k.arg is not None for k in node.keywords),
+        )
+
+    def integer(self, node: ast.expr) -> int | None:
+        return _integer(node)
+
+
 class _TreeScan:
     """One walk over an ``ast`` tree that answers :meth:`Prefilter.tree_may_match`."""
 
@@ -358,6 +441,7 @@ class _TreeScan:
         self.t = triggers
         self.range_limit = range_limit
         self.imports: dict[str, str] = {}
+        self._shape = _AstShape(self._resolve)
         self.loop_trigger = False
         self._scopes: list[_Scope] = []
         self._stack: list[_Scope] = []
@@ -409,17 +493,11 @@ class _TreeScan:
 
     def _record_import(self, node: ast.Import | ast.ImportFrom) -> None:
         """What the names an import binds stand for (module-wide, as the analysis does)."""
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    self.imports[alias.asname] = alias.name
-                else:
-                    top = alias.name.split(".", 1)[0]
-                    self.imports.setdefault(top, top)
-        elif not node.level:
-            module = node.module or ""
-            for alias in node.names:
-                self.imports[alias.asname or alias.name] = f"{module}.{alias.name}"
+        for local, target, replaces in ast_import_bindings(node):
+            if replaces:
+                self.imports[local] = target
+            else:
+                self.imports.setdefault(local, target)
 
     def _enter(self, function: str | None = None) -> None:
         scope = _Scope(function=function)
@@ -570,11 +648,14 @@ class _TreeScan:
 
     def _visit_execute(self, node: ast.Call, in_loop: bool, scope: _Scope) -> None:
         params = [*node.args[1:2]]
-        params += [k.value for k in node.keywords if k.arg in {"parameters", "params"}]
+        params += [k.value for k in node.keywords if k.arg in EXECUTE_PARAMETER_KEYWORDS]
         for param in params:
-            if isinstance(param, _ONE_ROW) or (
-                isinstance(param, ast.Call) and _dotted(param.func) in _ONE_ROW_CALLS
-            ):
+            callee = (
+                param.func.id
+                if isinstance(param, ast.Call) and isinstance(param.func, ast.Name)
+                else None
+            )
+            if is_one_row(_PARAMETER_KINDS.get(type(param), "other"), callee):
                 continue
             key = _key(param)
             if key is None:
@@ -583,42 +664,19 @@ class _TreeScan:
                 self._pending.append(_Pending("execute", key, in_loop, scope))
 
     def _is_bounded(self, node: ast.expr) -> bool:
-        """A display, ``range`` of literals within the limit, or a wrapper of those."""
-        if isinstance(node, ast.Tuple | ast.List | ast.Set):
-            return not any(isinstance(e, ast.Starred) for e in node.elts)
-        if isinstance(node, ast.Dict):
-            return None not in node.keys
-        if not isinstance(node, ast.Call) or (node.keywords and _dotted(node.func) == "range"):
-            return False
-        name = _dotted(node.func)
-        if (
-            name is None
-            or name in self.imports
-            or any(isinstance(a, ast.Starred) for a in node.args)
-        ):
-            return False  # an imported ``range`` is not the built-in
-        if name == "range":
-            values = [_integer(a) for a in node.args]
-            if not 1 <= len(values) <= 3 or None in values:
-                return False
-            ints = [v for v in values if v is not None]
-            return not (len(ints) == 3 and ints[2] == 0) and len(range(*ints)) <= self.range_limit
-        if name in BOUNDED_WRAPPERS and node.args:
-            iterables = node.args if name == "zip" else node.args[:1]
-            return all(self._is_bounded(a) for a in iterables)
-        return False
+        """The shared fact (:func:`extraction_lint.analysis.facts.is_bounded_iterable`) on
+        the interpreter's tree, before the module's constants are known."""
+        return is_bounded_iterable(node, self._shape, self.range_limit)
 
     @staticmethod
     def _is_duckdb_append(call: ast.Call) -> bool:
         args = call.args
         first = args[0] if args else None
-        return (
-            len(args) == 2
-            and not any(isinstance(a, ast.Starred) for a in args)
-            and (
-                isinstance(first, ast.JoinedStr)
-                or (isinstance(first, ast.Constant) and isinstance(first.value, str))
-            )
+        return is_duckdb_append(
+            len(args),
+            any(isinstance(a, ast.Starred) for a in args),
+            isinstance(first, ast.JoinedStr)
+            or (isinstance(first, ast.Constant) and isinstance(first.value, str)),
         )
 
     def _visit_scope(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
@@ -672,17 +730,19 @@ class _TreeScan:
                 if scope.list_keys or pending.name in scope.call_keys:
                     self._note("sink", pending.in_loop, scope)
 
-    def verdict(self, enabled: frozenset[str]) -> bool:
-        """Whether any enabled rule can fire, from what the walk saw."""
+    def verdict(self, needs: frozenset[Need]) -> bool:
+        """Whether the file holds one of ``needs``, from what the walk saw."""
         self._settle()
         sink_scopes = [s for s in self._scopes if s.sink_calls]
-        if enabled & GUARD_RULES and self.loop_trigger:
+        if Need.EXTRACTION_LOOP in needs and self.loop_trigger:
             return True
-        if EXL001 in enabled and any(s.has_collection and s.grows_in_loop for s in sink_scopes):
+        if Need.ACCUMULATION in needs and any(
+            s.has_collection and s.grows_in_loop for s in sink_scopes
+        ):
             return True
-        if EXL002 in enabled and any(s.has_materialization for s in sink_scopes):
+        if Need.MATERIALIZATION in needs and any(s.has_materialization for s in sink_scopes):
             return True
-        if EXL003 not in enabled or not sink_scopes:
+        if Need.ACCUMULATING_HELPER not in needs or not sink_scopes:
             return False
         called = set().union(*(s.called for s in sink_scopes))
         for statement, scope in self._deferred:
@@ -708,16 +768,14 @@ class _TreeScan:
 
     def _is_round_trip(self, pending: _Pending) -> bool:
         """The loader's first argument is a serialiser's output, directly or by a name that
-        is bound to nothing else in the scope (as the analysis decides it)."""
+        is bound to nothing else in the scope (the shared facts)."""
         argument = pending.argument_call
         if argument is None:
             return False
         if not argument.startswith("="):
-            return self._resolve(argument) in ROUND_TRIP_SERIALIZERS
+            return is_serialized(self._resolve(argument))
         values = pending.scope.bound_to.get(argument[1:], [])
-        return bool(values) and all(
-            v is not None and self._resolve(v) in ROUND_TRIP_SERIALIZERS for v in values
-        )
+        return is_bound_to_serialized(None if v is None else self._resolve(v) for v in values)
 
 
 #: The fields of the statements that hold statements.
@@ -728,6 +786,14 @@ _BODIES: dict[type[ast.AST], tuple[str, ...]] = {
     ast.Match: ("cases",),
     ast.match_case: ("body",),
 }
+
+
+def ast_import_bindings(node: ast.Import | ast.ImportFrom) -> Iterator[tuple[str, str, bool]]:
+    """:func:`extraction_lint.analysis.facts.import_bindings` of an ``ast`` import."""
+    names = [(alias.name, alias.asname) for alias in node.names]
+    if isinstance(node, ast.Import):
+        return import_bindings(None, 0, names, from_=False)
+    return import_bindings(node.module, node.level, names, from_=True)
 
 
 def import_statements(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
@@ -783,17 +849,44 @@ def line_numbers(text: str, offsets: list[int]) -> list[int]:
 _NEWLINE = re.compile(r"\r\n?|\n")
 
 
+def rules_needs(rules: Iterable[type[Rule]]) -> frozenset[Need] | None:
+    """What the rules need between them; None when one of them does not say."""
+    needs: set[Need] = set()
+    for rule in rules:
+        if rule.needs is None:
+            return None
+        needs.update(rule.needs)
+    return frozenset(needs)
+
+
 class Prefilter:
     """Decides, per file, whether the libcst parse can be skipped."""
 
-    def __init__(self, catalog: Catalog, enabled: Iterable[str], range_limit: int = 1000) -> None:
-        self.triggers = Triggers.from_catalog(catalog)
+    def __init__(
+        self,
+        catalog: Catalog,
+        enabled: Iterable[str],
+        range_limit: int = 1000,
+        project_loaders: Iterable[str] = (),
+    ) -> None:
+        """``project_loaders``: names of the project's functions that load or write (the
+        project's summaries know them): a call of one is a trigger, like a loader's."""
+        self.triggers = Triggers.from_catalog(catalog, project_loaders)
         self.enabled = frozenset(enabled)
         self.range_limit = range_limit
+        #: None when an enabled rule declares no needs: then nothing is skipped.
+        self.needs = rules_needs(
+            RULES_BY_CODE[code] for code in sorted(self.enabled) if code in tree_codes()
+        )
+
+    @property
+    def skips_nothing(self) -> bool:
+        """Whether an enabled rule declares no needs (every file is then analysed whole)."""
+        return self.needs is None
 
     def text_may_match(self, text: str) -> bool:
         """Stage 1 (see the module docstring)."""
-        return self.triggers.text_may_match(text)
+        return self.needs is None or self.triggers.text_may_match(text)
 
     def tree_may_match(self, text: str, tree: ast.Module) -> bool:
         """Stage 2, for a text that passed stage 1 (see the module docstring)."""
@@ -801,6 +894,8 @@ class Prefilter:
 
     def relevance(self, text: str, tree: ast.Module) -> Relevance | None:
         """Stage 2, and where the rules can look: None when no enabled rule can fire."""
+        if self.needs is None:
+            return Relevance([], frozenset(), (), keep_all=True)
         may_match, relevance = self.scan(text, tree)
         return relevance if may_match else None
 
@@ -814,7 +909,7 @@ class Prefilter:
             offsets.extend(m.start() for m in called.finditer(text))
         lines = line_numbers(text, offsets)
         scan.scan(tree, lines)
-        may_match = scan.verdict(self.enabled)
+        may_match = self.needs is None or scan.verdict(self.needs)
         relevance = Relevance(lines, frozenset(scan.sink_callees()), tuple(scan.import_statements))
         return may_match, relevance
 
@@ -833,3 +928,5 @@ class Relevance:
     helper_names: frozenset[str]
     #: Every import statement of the file.
     imports: tuple[ast.Import | ast.ImportFrom, ...]
+    #: Nothing may be left out (an enabled rule declares no needs).
+    keep_all: bool = False

@@ -217,7 +217,7 @@ class Runner:
             results = [self._alone(job) for job in slot.jobs]
         if self.cache is not None:
             for key, result in zip(slot.keys, results, strict=True):
-                if key is not None:
+                if key is not None and not result.transient:
                     self.cache.put(key, result)
         return results
 
@@ -237,7 +237,7 @@ class Runner:
                 slot = _Slot(results=run_batch(batch))
                 if self.cache is not None:
                     for key, result in zip(keys, slot.results or [], strict=True):
-                        if key is not None:
+                        if key is not None and not result.transient:
                             self.cache.put(key, result)
             else:
                 slot = _Slot(future=self._submit(list(batch)), jobs=list(batch), keys=list(keys))

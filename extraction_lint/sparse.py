@@ -31,7 +31,13 @@ from extraction_lint.analysis.catalog import (
 )
 from extraction_lint.analysis.loops import MUTATING_METHODS
 from extraction_lint.analysis.model import OutsideFacts
-from extraction_lint.prefilter import Relevance, code_children, defines, holds_line
+from extraction_lint.prefilter import (
+    Relevance,
+    ast_import_bindings,
+    code_children,
+    defines,
+    holds_line,
+)
 
 __all__ = ["OutsideFacts", "SparseSource", "sparse_source"]
 
@@ -69,7 +75,7 @@ def sparse_source(text: str, tree: ast.Module, relevance: Relevance) -> SparseSo
     what the prefilter found in it: the lines that name a sink or a loader, the names that
     scopes with a sink call (possible accumulating helpers), the imports.
     """
-    if _PROCESS_WIDE.search(text):
+    if relevance.keep_all or _PROCESS_WIDE.search(text):
         return None
     dropper = _Dropper(text, relevance)
     for statement in tree.body:
@@ -238,21 +244,7 @@ def _subscripted(targets: list[ast.expr]) -> Iterator[str]:
 
 
 def _import_bindings(node: ast.Import | ast.ImportFrom) -> Iterator[tuple[str, str]]:
-    """(local name, qualified name) of each name an import binds, as the analysis reads it."""
-    if isinstance(node, ast.Import):
-        for alias in node.names:
-            if alias.asname:
-                yield alias.asname, alias.name
-            else:
-                top = alias.name.split(".", 1)[0]
-                yield top, top
-        return
-    module = "." * node.level + (node.module or "")
-    for alias in node.names:
-        if alias.name == "*":
-            continue
-        if module and not module.endswith("."):
-            target = f"{module}.{alias.name}"
-        else:
-            target = module + alias.name
-        yield alias.asname or alias.name, target
+    """(local name, qualified name) of each name an import binds, as the analysis reads it
+    (the shared fact, :func:`extraction_lint.analysis.facts.import_bindings`)."""
+    for local, target, _ in ast_import_bindings(node):
+        yield local, target

@@ -1,11 +1,17 @@
-"""``# noqa`` comments and the ``# extraction-lint: skip-file`` directive (SPEC 3)."""
+"""``# noqa`` comments and the ``# extraction-lint: skip-file`` directive (SPEC 3): finding
+them, suppressing the diagnostics they name, and reporting those that suppress nothing
+(EXL900)."""
 
 from __future__ import annotations
 
 import io
 import re
 import tokenize
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from extraction_lint.diagnostics import Diagnostic, FileResult
+from extraction_lint.rules import FILE_NOT_CHECKED, RULES_BY_CODE, UNUSED_NOQA
 
 #: A noqa comment, bare or with codes (`noqa: EXL001,EXL101 reason`). As in Ruff, the word
 #: noqa is matched in any case, codes are letters then digits, separated by commas or
@@ -93,3 +99,91 @@ def _comments(text: str) -> list[tuple[int, int, str]]:
     except (tokenize.TokenError, SyntaxError):
         pass  # the parse reports the real error; comments read so far still count
     return out
+
+
+def _codes_text(codes: list[str]) -> str:
+    return ("code " if len(codes) == 1 else "codes ") + ", ".join(codes)
+
+
+def noqa_problems(comment: Noqa, used: set[str], enabled: frozenset[str]) -> str:
+    """What is wrong with the extraction-lint codes of one noqa comment ('' if nothing)."""
+    if comment.is_empty:
+        return "`# noqa:` names no rule code, so it suppresses nothing; write `# noqa: EXL001`"
+    codes = comment.own_codes
+    unknown = [c for c in codes if c not in RULES_BY_CODE]
+    unsuppressible = [c for c in codes if c == FILE_NOT_CHECKED]
+    judged = [
+        c
+        for c in codes
+        if c in RULES_BY_CODE and c not in used and c not in {FILE_NOT_CHECKED, UNUSED_NOQA}
+    ]
+    disabled = [c for c in judged if c not in enabled]
+    unused = [c for c in judged if c in enabled]
+    problems = []
+    if unused:
+        problems.append(
+            f"unused `noqa` {_codes_text(unused)}: nothing on this line is reported as "
+            f"{', '.join(unused)}; remove {'it' if len(unused) == 1 else 'them'} from the comment"
+        )
+    if disabled:
+        problems.append(
+            f"`noqa` names {_codes_text(disabled)} of "
+            f"{'a rule' if len(disabled) == 1 else 'rules'} not enabled in this run, so it "
+            "cannot tell whether the comment is still needed"
+        )
+    if unknown:
+        problems.append(
+            f"`noqa` names unknown {_codes_text(unknown)} (a noqa comment takes full rule "
+            "codes, not prefixes)"
+        )
+    if unsuppressible:
+        problems.append("EXL999 cannot be suppressed: fix the file so that it can be checked")
+    return "; ".join(problems)
+
+
+def apply_noqa(
+    text: str,
+    display: str,
+    diagnostics: Iterable[Diagnostic],
+    want_unused_noqa: bool,
+    enabled: frozenset[str],
+) -> FileResult:
+    """The file's result: ``diagnostics`` less those a noqa comment on their line
+    suppresses, plus EXL900 for each comment that suppresses nothing when it is wanted
+    (``enabled``: the codes of the run), each with its baseline fingerprint."""
+    from extraction_lint.baseline import with_fingerprints
+
+    diagnostics = list(diagnostics)
+    if not diagnostics and not want_unused_noqa:
+        return FileResult(path=display)
+    noqa = find_noqa(text) if might_have_noqa(text) else {}
+    kept: list[Diagnostic] = []
+    used: dict[int, set[str]] = {}
+    suppressed = 0
+    for diagnostic in diagnostics:
+        comment = noqa.get(diagnostic.line)
+        if comment is not None and comment.suppresses(diagnostic.code):
+            used.setdefault(diagnostic.line, set()).add(diagnostic.code)
+            suppressed += 1
+        else:
+            kept.append(diagnostic)
+    if want_unused_noqa:
+        for line, comment in noqa.items():
+            message = noqa_problems(comment, used.get(line, set()), enabled)
+            if message:
+                kept.append(
+                    Diagnostic(
+                        code=UNUSED_NOQA,
+                        name=RULES_BY_CODE[UNUSED_NOQA].name,
+                        path=display,
+                        line=line,
+                        column=comment.column,
+                        end_line=line,
+                        end_column=comment.column + 6,
+                        message=message,
+                    )
+                )
+    kept.sort(key=Diagnostic.sort_key)
+    return FileResult(
+        path=display, diagnostics=tuple(with_fingerprints(kept, text)), suppressed=suppressed
+    )

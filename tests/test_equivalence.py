@@ -115,7 +115,9 @@ def test_positions_of_single_statements_match_the_whole_module(corpus):
     import libcst as cst
 
     from extraction_lint.analysis.module import ModuleAnalysis
-    from extraction_lint.engine import _positions, _statement_positions, statement_lines
+    from extraction_lint.positions import module_positions as _positions
+    from extraction_lint.positions import statement_lines
+    from extraction_lint.positions import statement_positions as _statement_positions
 
     checked = 0
     for path in sorted(corpus.rglob("*.py")):

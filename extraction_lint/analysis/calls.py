@@ -12,6 +12,12 @@ from extraction_lint.analysis.catalog import (
     QUERY_KEYWORDS,
     Catalog,
 )
+from extraction_lint.analysis.facts import (
+    EXECUTE_PARAMETER_KEYWORDS,
+    is_duckdb_append,
+    is_one_row,
+    loader_or_sink,
+)
 from extraction_lint.analysis.model import CallSite
 
 
@@ -40,7 +46,16 @@ def _is_string_literal(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString)
 
 
-_ONE_ROW_DISPLAYS = (cst.Tuple, cst.Dict, cst.Set, cst.DictComp, cst.SetComp)
+_DISPLAYS = (cst.Tuple, cst.Dict, cst.Set)
+_COMPREHENSIONS = (cst.DictComp, cst.SetComp)
+_LITERALS = (
+    cst.SimpleString,
+    cst.ConcatenatedString,
+    cst.FormattedString,
+    cst.Integer,
+    cst.Float,
+    cst.Imaginary,
+)
 
 
 def _leading_text(node: cst.BaseExpression) -> str | None:
@@ -75,14 +90,20 @@ def _is_query(node: cst.BaseExpression) -> bool:
 
 
 def _is_one_row(node: cst.BaseExpression) -> bool:
-    """``execute(sql, (a, b))``, ``{...}``, ``tuple(...)``: one row's parameters."""
-    if isinstance(node, _ONE_ROW_DISPLAYS):
-        return True
-    return (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Name)
-        and node.func.value in {"tuple", "dict", "set"}
+    """``execute(sql, (a, b))``, ``{...}``, ``tuple(...)``: one row's parameters (the shared
+    fact, :func:`extraction_lint.analysis.facts.is_one_row`)."""
+    if isinstance(node, _DISPLAYS):
+        kind = "display"
+    elif isinstance(node, _COMPREHENSIONS):
+        kind = "comprehension"
+    elif isinstance(node, _LITERALS) or (isinstance(node, cst.Name) and node.value == "None"):
+        kind = "literal"
+    else:
+        kind = "other"
+    callee = (
+        node.func.value if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) else None
     )
+    return is_one_row(kind, callee)
 
 
 def match_sink(call: CallSite, catalog: Catalog) -> SinkCall | None:
@@ -93,7 +114,7 @@ def match_sink(call: CallSite, catalog: Catalog) -> SinkCall | None:
     if method is not None:
         receiver = call.receiver
         assert receiver is not None
-        if method in catalog.sink_methods:
+        if loader_or_sink(catalog, None, method) == "sink":
             return SinkCall(call, method, (receiver, *args))
         positional = _positional(node)
         if method == EXECUTE_METHOD:
@@ -101,24 +122,23 @@ def match_sink(call: CallSite, catalog: Catalog) -> SinkCall | None:
             params += [
                 a.value
                 for a in node.args
-                if a.keyword is not None and a.keyword.value in {"parameters", "params"}
+                if a.keyword is not None and a.keyword.value in EXECUTE_PARAMETER_KEYWORDS
             ]
             params = [p for p in params if not _is_one_row(p)]
             if params and not (positional and _is_query(positional[0].value)):
                 return SinkCall(call, method, tuple(params), conditional=True)
             return None
-        if (
-            method == DUCKDB_APPEND_METHOD
-            and len(positional) == 2
-            and not any(a.star for a in positional)
-            and _is_string_literal(positional[0].value)
+        if method == DUCKDB_APPEND_METHOD and is_duckdb_append(
+            len(positional),
+            any(a.star for a in positional),
+            bool(positional) and _is_string_literal(positional[0].value),
         ):
             return SinkCall(call, f"{method}", (positional[1].value,))
-    if call.qualname is not None and call.qualname in catalog.sink_functions:
+    if call.qualname is not None and loader_or_sink(catalog, call.qualname, None) == "sink":
         return SinkCall(call, call.qualname, args)
     return None
 
 
 def is_loader(call: CallSite, catalog: Catalog) -> bool:
     """Whether the call loads data (SPEC 2.1 "Loader")."""
-    return catalog.is_loader(call.qualname, call.method)
+    return loader_or_sink(catalog, call.qualname, call.method) == "loader"

@@ -13,9 +13,10 @@ have been bound in any method of the class.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import bisect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import TypeVar, cast
 
 import libcst as cst
 
@@ -54,6 +55,29 @@ from extraction_lint.analysis.catalog import (
 from extraction_lint.analysis.model import CallSite, Loop, Scope, WithItem
 
 Resolve = Callable[[cst.BaseExpression], str | None]
+T = TypeVar("T")
+
+
+class _InOrder:
+    """The events of one scope (calls, ``with`` items, loops) by their order, so that those
+    inside a loop are found by bisection: the guard analysis of a function with thousands
+    of loops stays linear in its size."""
+
+    def __init__(self, scope: Scope) -> None:
+        # Recorded in source order already (sorting a sorted list is one pass).
+        self.calls = sorted(scope.calls, key=lambda c: c.site.order)
+        self.call_orders = [c.site.order for c in self.calls]
+        self.withs = sorted(scope.with_items, key=lambda w: w.site.order)
+        self.with_orders = [w.site.order for w in self.withs]
+        self.loops = sorted(scope.loops, key=lambda loop: loop.start)
+        self.loop_orders = [loop.start for loop in self.loops]
+
+    @staticmethod
+    def within(items: Sequence[T], orders: list[int], loop: Loop) -> Sequence[T]:
+        """The items whose order lies in ``loop`` (``orders``: theirs, ascending)."""
+        low = bisect.bisect_left(orders, loop.start)
+        high = bisect.bisect_right(orders, loop.end)
+        return items[low:high]
 
 
 def _last_name(node: cst.BaseExpression) -> str | None:
@@ -110,6 +134,7 @@ class GuardFacts:
         self._made_by: dict[tuple[int, str], set[str]] = {}
         self.process_memory_limit = False
         self.process_timeout = False
+        self._in_order: dict[int, _InOrder] = {}
         for scope in scopes:
             self._scan_scope(scope)
 
@@ -295,12 +320,24 @@ class GuardFacts:
 
     def _iterates_progress_object(self, scope: Scope, loop: Loop) -> bool:
         """``bar = tqdm(paths)`` ... ``for path in bar:`` (this loop or one nested in it)."""
+        events = self._events(scope)
         return any(
             (inner is loop or loop.contains(inner.start))
             and isinstance(inner.node, cst.For)
             and self._is_made_by(scope, inner.node.iter, PROGRESS_ITERATORS)
-            for inner in scope.loops
+            for inner in events.within(events.loops, events.loop_orders, loop)
         )
+
+    def calls_in(self, loop: Loop) -> Sequence[CallSite]:
+        """The calls of ``loop``'s scope in its header or body, in order (by bisection)."""
+        events = self._events(loop.scope)
+        return events.within(events.calls, events.call_orders, loop)
+
+    def _events(self, scope: Scope) -> _InOrder:
+        events = self._in_order.get(id(scope))
+        if events is None:
+            events = self._in_order[id(scope)] = _InOrder(scope)
+        return events
 
     # --- per function (SPEC 2.6 "Summary") ------------------------------------------------
 
@@ -342,11 +379,9 @@ class GuardFacts:
     def loop_guards(self, loop: Loop) -> LoopGuards:
         """The heartbeat, memory and stall protections of ``loop`` (header and body)."""
         scope = loop.scope
-        calls = [c for c in scope.calls if loop.contains(c.site.order)]
-        withs = (
-            *loop.enclosing_withs,
-            *(w for w in scope.with_items if loop.contains(w.site.order)),
-        )
+        events = self._events(scope)
+        calls = events.within(events.calls, events.call_orders, loop)
+        withs = (*loop.enclosing_withs, *events.within(events.withs, events.with_orders, loop))
         catalog = self._catalog
         heartbeat = any(
             self._is_heartbeat(scope, c, loop) for c in calls

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from extraction_lint.analysis.catalog import (
-    BOUNDED_VIEW_METHODS,
-    BOUNDED_WRAPPERS,
-)
+from extraction_lint.analysis.catalog import BOUNDED_VIEW_METHODS
+from extraction_lint.analysis.facts import CallParts, is_bounded_iterable
 from extraction_lint.analysis.model import Scope
 from extraction_lint.analysis.names import ImportMap
 
@@ -114,7 +112,8 @@ def module_constants(
 
 
 class BoundedLoops:
-    """Decides whether an iterable is bounded, in the light of one module's constants."""
+    """Decides whether an iterable is bounded, in the light of one module's constants (the
+    decision itself is :func:`extraction_lint.analysis.facts.is_bounded_iterable`)."""
 
     def __init__(
         self,
@@ -128,32 +127,33 @@ class BoundedLoops:
 
     def is_bounded_iterable(self, node: cst.BaseExpression, scope: Scope) -> bool:
         """Whether iterating ``node`` runs a small number of times known from the source."""
-        if is_fixed_display(node):
-            return True
-        if isinstance(node, cst.Name):
-            return self._constant(node.value, scope) is not None
-        if not isinstance(node, cst.Call):
-            return False
-        func = node.func
-        if isinstance(func, cst.Attribute) and func.attr.value in BOUNDED_VIEW_METHODS:
-            return not node.args and self._is_bounded_dict(func.value, scope)
-        name = self._imports.resolve(func)
-        positional = [a.value for a in node.args if a.keyword is None and a.star == ""]
-        if len(positional) != len([a for a in node.args if a.keyword is None]):
-            return False  # *args: unknown length
-        if name == "range":
-            return self._is_small_range(positional)
-        if name in BOUNDED_WRAPPERS and positional:
-            iterables = positional if name == "zip" else positional[:1]
-            return all(self.is_bounded_iterable(arg, scope) for arg in iterables)
-        return False
+        shape = _CstShape(self._imports, self._constants, scope)
+        return is_bounded_iterable(node, shape, self._range_limit)
 
-    def _is_bounded_dict(self, node: cst.BaseExpression, scope: Scope) -> bool:
-        if isinstance(node, cst.Name):
-            node = self._constant(node.value, scope) or node
+
+class _CstShape:
+    """libcst's answers to :class:`extraction_lint.analysis.facts.Shape`."""
+
+    __slots__ = ("_constants", "_imports", "_scope")
+
+    def __init__(
+        self, imports: ImportMap, constants: dict[str, cst.BaseExpression], scope: Scope
+    ) -> None:
+        self._imports = imports
+        self._constants = constants
+        self._scope = scope
+
+    def fixed_display(self, node: cst.BaseExpression) -> bool:
+        return is_fixed_display(node)
+
+    def fixed_dict(self, node: cst.BaseExpression) -> bool:
         return isinstance(node, cst.Dict) and is_fixed_display(node)
 
-    def _constant(self, name: str, scope: Scope) -> cst.BaseExpression | None:
+    def constant(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
+        if not isinstance(node, cst.Name):
+            return None
+        name = node.value
+        scope = self._scope
         # A local binding of the same name shadows the module constant.
         if scope.kind != "module" and any(
             isinstance(a.target, cst.Name) and a.target.value == name for a in scope.assignments
@@ -161,13 +161,25 @@ class BoundedLoops:
             return None
         return self._constants.get(name)
 
-    def _is_small_range(self, args: list[cst.BaseExpression]) -> bool:
-        if not 1 <= len(args) <= 3:
-            return False
-        values = [integer_literal(a) for a in args]
-        if any(v is None for v in values):
-            return False
-        ints = [v for v in values if v is not None]
-        if len(ints) == 3 and ints[2] == 0:
-            return False
-        return len(range(*ints)) <= self._range_limit
+    def view_receiver(self, node: cst.BaseExpression) -> tuple[cst.BaseExpression, bool] | None:
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in BOUNDED_VIEW_METHODS
+        ):
+            return node.func.value, bool(node.args)
+        return None
+
+    def call(self, node: cst.BaseExpression) -> CallParts[cst.BaseExpression] | None:
+        if not isinstance(node, cst.Call):
+            return None
+        positional = [a for a in node.args if a.keyword is None]
+        return CallParts(
+            self._imports.resolve(node.func),
+            [a.value for a in positional if a.star == ""],
+            any(a.star for a in positional),
+            any(a.keyword is not None for a in node.args),
+        )
+
+    def integer(self, node: cst.BaseExpression) -> int | None:
+        return integer_literal(node)

@@ -24,7 +24,6 @@ from extraction_lint.analysis.catalog import (
     RECORD_LIST_BUILDERS,
     RECORD_LIST_METHODS,
     RECORDS_ORIENT_METHOD,
-    ROUND_TRIP_SERIALIZERS,
     WHOLE_READ_METHODS,
     Catalog,
 )
@@ -41,6 +40,7 @@ from extraction_lint.analysis.effects import (
     module_facts,
     qualified_name,
 )
+from extraction_lint.analysis.facts import is_bound_to_serialized, is_serialized
 from extraction_lint.analysis.guards import FunctionGuardCalls, GuardFacts, LoopGuards
 from extraction_lint.analysis.loops import BoundedLoops, module_constants
 from extraction_lint.analysis.model import (
@@ -207,6 +207,7 @@ class ModuleAnalysis:
                     node.iter, scope
                 )
         self._collections: dict[int, CollectionFacts] = {}
+        self._code: dict[int, str] = {}
         self._direct_collections: dict[int, CollectionFacts] = {}
         self._dataflows: dict[int, Dataflow] = {}
         self._sinks: dict[int, list[SinkCall]] = {}
@@ -226,8 +227,12 @@ class ModuleAnalysis:
         return self._top_of.get(id(node))
 
     def code(self, node: cst.CSTNode) -> str:
-        """The source text of a node, on one line."""
-        return " ".join(self.module.code_for_node(node).split())
+        """The source text of a node, on one line (generated once per node: every guard
+        rule quotes the same loop)."""
+        text = self._code.get(id(node))
+        if text is None:
+            text = self._code[id(node)] = " ".join(self.module.code_for_node(node).split())
+        return text
 
     # --- collections and data ------------------------------------------------------------
 
@@ -666,14 +671,14 @@ class ModuleAnalysis:
             return False
         data = args[0].value
         if isinstance(data, cst.Call):
-            return self.resolve(data.func) in ROUND_TRIP_SERIALIZERS
+            return is_serialized(self.resolve(data.func))
         key = scope.key_of(data)
         if key is None or key in scope.other_bindings:
             return False
-        values = [a.value for a in scope.assignments if scope.key_of(a.target) == key]
-        return bool(values) and all(
-            isinstance(v, cst.Call) and self.resolve(v.func) in ROUND_TRIP_SERIALIZERS
-            for v in values
+        return is_bound_to_serialized(
+            self.resolve(a.value.func) if isinstance(a.value, cst.Call) else None
+            for a in scope.assignments
+            if scope.key_of(a.target) == key
         )
 
     @cached_property
@@ -688,9 +693,7 @@ class ModuleAnalysis:
             return guards
         heartbeat, memory, stall = guards.heartbeat, guards.memory, guards.stall
         scope = loop.scope
-        for call in scope.calls:
-            if not loop.contains(call.site.order):
-                continue
+        for call in self._guards.calls_in(loop):
             effect = self.call_effect(call, scope, NEED_GUARDS)
             if effect is None:
                 continue
@@ -754,7 +757,7 @@ class ModuleAnalysis:
 
     def _full_facts(self, text: str) -> ModuleFacts:
         """Facts from the whole text, for an analysis of part of the module (sparse)."""
-        from extraction_lint.engine import _positions
+        from extraction_lint.positions import module_positions as _positions
 
         try:
             module = cst.parse_module(text)

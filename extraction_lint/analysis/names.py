@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Iterable
 
 import libcst as cst
 
 from extraction_lint.analysis.catalog import CONVENTIONAL_ALIASES, canonical_guardrails_name
+from extraction_lint.analysis.facts import import_bindings
 
 _BUILTINS = frozenset(dir(builtins))
 
@@ -28,6 +30,12 @@ def import_module_name(node: cst.BaseExpression) -> str:
     return dotted_name(node) or ""
 
 
+def _asname(alias: cst.ImportAlias) -> str | None:
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        return alias.asname.name.value
+    return None
+
+
 class ImportMap:
     """What each name of a module stands for, from every import in the module.
 
@@ -42,28 +50,23 @@ class ImportMap:
 
     def add_import(self, node: cst.Import) -> None:
         """Record ``import a.b`` (binds ``a``) and ``import a.b as c`` (binds ``c``)."""
-        for alias in node.names:
-            module = import_module_name(alias.name)
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self.imports[alias.asname.name.value] = module
-            else:
-                top = module.split(".", 1)[0]
-                self.imports.setdefault(top, top)
+        names = [(import_module_name(a.name), _asname(a)) for a in node.names]
+        self._bind(import_bindings(None, 0, names, from_=False))
 
     def add_import_from(self, node: cst.ImportFrom) -> None:
         """Record ``from a import b as c`` (binds ``c`` to ``a.b``); relative ones stay dotted."""
         if isinstance(node.names, cst.ImportStar):
             return
-        module = "." * len(node.relative) + (
-            import_module_name(node.module) if node.module is not None else ""
-        )
-        for alias in node.names:
-            name = import_module_name(alias.name)
-            target = f"{module}.{name}" if module and not module.endswith(".") else module + name
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self.imports[alias.asname.name.value] = target
+        module = import_module_name(node.module) if node.module is not None else None
+        names = [(import_module_name(a.name), _asname(a)) for a in node.names]
+        self._bind(import_bindings(module, len(node.relative), names, from_=True))
+
+    def _bind(self, bindings: Iterable[tuple[str, str, bool]]) -> None:
+        for local, target, replaces in bindings:
+            if replaces:
+                self.imports[local] = target
             else:
-                self.imports[name] = target
+                self.imports.setdefault(local, target)
 
     def resolve(self, node: cst.BaseExpression) -> str | None:
         """The qualified name of a name or attribute chain, or None when unknown.

@@ -156,15 +156,15 @@ class Project:
         # interpreter first, analysis under the higher recursion limit).
         from extraction_lint.analysis.effects import module_facts
         from extraction_lint.analysis.module import ModuleAnalysis
-        from extraction_lint.engine import (
+        from extraction_lint.positions import module_positions as all_positions
+        from extraction_lint.source import (
             ANALYSIS_RECURSION_LIMIT,
             SourceError,
             decode,
             parse_checked,
+            recursion_limit,
             syntax_check,
         )
-        from extraction_lint.engine import _positions as all_positions
-        from extraction_lint.engine import _recursion_limit as recursion_limit
 
         try:
             with open(path, "rb") as handle:
@@ -228,7 +228,7 @@ class Project:
         return outline
 
     def _read_outline(self, path: str) -> ModuleOutline | None:
-        from extraction_lint.engine import SourceError, decode, syntax_check
+        from extraction_lint.source import SourceError, decode, syntax_check
 
         try:
             with open(path, "rb") as handle:

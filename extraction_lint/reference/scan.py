@@ -202,8 +202,11 @@ class OpcodeChecker:
                             break  # the slow path refuses it
                     elif check == _FRAME:
                         framed = int.from_bytes(data[index + 1 : end], "little")
-                        if framed > self.file_size - self.position - end:
-                            break  # the slow path refuses it
+                        if framed >= CHECK_ALLOCATION_BYTES or (
+                            framed > self.file_size - self.position - end
+                        ):
+                            break  # the slow path checks it
+                        payload += framed
                     index = end
                     continue
                 length = int.from_bytes(data[index + 1 : end], "little", signed=signed)
@@ -286,7 +289,12 @@ class OpcodeChecker:
             if op.name in _MEMO_PUT:
                 self._memo_put(int.from_bytes(self._header, "little"))
             elif op.name == "FRAME":
-                self._declared(int.from_bytes(self._header, "little"))
+                # The unpickler reads a frame whole into one buffer, then its opcodes.
+                length = int.from_bytes(self._header, "little")
+                self._declared(length)
+                self._add_cost(length)
+                if self.check_allocation is not None and length >= CHECK_ALLOCATION_BYTES:
+                    self.check_allocation(length, f"FRAME of {length:,} bytes")
             return
         _, signed = _COUNTED[op.arg.n]
         length = int.from_bytes(self._header, "little", signed=signed)

@@ -31,6 +31,13 @@ TREE_RULES: tuple[type[Rule], ...] = tuple(
     r for r in ALL_RULES if r.code not in {UNUSED_NOQA, FILE_NOT_CHECKED}
 )
 
+
+def tree_codes() -> frozenset[str]:
+    """The codes of the registered rules that run as tree checks (every rule but the
+    engine's own codes), read from :data:`RULES_BY_CODE` at the time of the call."""
+    return frozenset(RULES_BY_CODE).difference({UNUSED_NOQA, FILE_NOT_CHECKED})
+
+
 __all__ = [
     "ALL_RULES",
     "FILE_NOT_CHECKED",
@@ -40,4 +47,5 @@ __all__ = [
     "Finding",
     "Related",
     "Rule",
+    "tree_codes",
 ]

@@ -9,6 +9,7 @@ comment naming the code (``# EXL001``), and no other line may be reported.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
@@ -59,6 +60,27 @@ class Finding:
     fix: FixSpec | None = None
 
 
+class Need(enum.Enum):
+    """What a file must hold for a rule to have anything to report in it.
+
+    Every need includes a sink or loader call (by the catalogue). The engine's prefilter
+    reads the needs of the enabled rules and skips the analysis of a file that holds none
+    of them; a rule that declares no needs is run on every file.
+    """
+
+    #: A loader or sink call inside an unbounded loop (header included).
+    EXTRACTION_LOOP = "extraction-loop"
+    #: A sink call in a scope that binds a collection and grows something in an unbounded
+    #: loop.
+    ACCUMULATION = "accumulation"
+    #: A sink call in a scope that materialises something (a comprehension, a
+    #: ``list(...)``-like call, ``[*x]``).
+    MATERIALIZATION = "materialization"
+    #: A sink call in a scope that calls a function of the module which returns after
+    #: growing a collection in an unbounded loop.
+    ACCUMULATING_HELPER = "accumulating-helper"
+
+
 class Rule:
     """Base class of the rules. Subclasses set the class attributes and :meth:`check`."""
 
@@ -75,6 +97,9 @@ class Rule:
     options: ClassVar[str] = "None."
     valid: ClassVar[tuple[str, ...]] = ()
     invalid: ClassVar[tuple[str, ...]] = ()
+    #: A file can hold a finding of this rule only where one of these holds (see
+    #: :class:`Need`); None when the rule does not say, and then it is run on every file.
+    needs: ClassVar[frozenset[Need] | None] = None
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
         """Yield the findings of this rule in one module."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from extraction_lint.rules.base import Finding, Related, Rule
+from extraction_lint.rules.base import Finding, Need, Related, Rule
 from extraction_lint.rules.common import accumulation_related, loops_label, sink_label
 
 if TYPE_CHECKING:
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 class AccumulateThenBulkWrite(Rule):
     code = "EXL001"
+    needs = frozenset({Need.ACCUMULATION})
     name = "accumulate-then-bulk-write"
     summary = (
         "A collection grows without bound in a loop and is written in one bulk write after it."

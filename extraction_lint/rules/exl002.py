@@ -10,7 +10,7 @@ from extraction_lint.analysis.catalog import (
     ITERATOR_SINK_FUNCTIONS,
     ITERATOR_SINK_METHODS,
 )
-from extraction_lint.rules.base import Finding, Related, Rule
+from extraction_lint.rules.base import Finding, Need, Related, Rule
 from extraction_lint.rules.common import sink_label, writes
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 class MaterializeThenBulkWrite(Rule):
     code = "EXL002"
+    needs = frozenset({Need.MATERIALIZATION})
     name = "materialize-then-bulk-write"
     summary = "An unbounded source is materialised whole in memory and then written in bulk."
     what_it_does = """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from extraction_lint.rules.base import Finding, Related, Rule
+from extraction_lint.rules.base import Finding, Need, Related, Rule
 from extraction_lint.rules.common import accumulation_related, sink_label, writes
 
 if TYPE_CHECKING:
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 class AccumulatingHelperThenBulkWrite(Rule):
     code = "EXL003"
+    needs = frozenset({Need.ACCUMULATING_HELPER})
     name = "accumulating-helper-then-bulk-write"
     summary = (
         "A helper returns a collection it grew without bound, and its result is written in bulk."

@@ -51,11 +51,11 @@ class ExtractionLoopWithoutHeartbeat(GuardedLoopRule):
     missing = "heartbeat"
     what_it_does = """
 Reports an *extraction loop* that reports no progress. An extraction loop is an unbounded
-`for`, `async for` or `while` loop whose header or body (nested statements included, called
-functions not) calls a loader (`pickle.load`, `numpy.load`, `pandas.read_*`, `json.load`,
-`fetchall`/`fetchmany`/`fetchone`/`fetchdf`, ...) or a bulk write (`executemany`,
-`to_parquet`, `json.dump`, ...). In a nest, only the outermost extraction loop is checked,
-and a heartbeat anywhere inside it counts.
+`for`, `async for` or `while` loop whose header or body (nested statements included, and
+the project's functions it calls) calls a loader (`pickle.load`, `numpy.load`,
+`pandas.read_*`, `json.load`, `fetchall`/`fetchmany`/`fetchone`/`fetchdf`, ...) or a bulk
+write (`executemany`, `to_parquet`, `json.dump`, ...). In a nest, only the outermost
+extraction loop is checked, and a heartbeat anywhere inside it counts.
 
 A heartbeat is any of:
 
@@ -124,9 +124,10 @@ The calls that decide whether a function is called only from inside extraction l
 those of its own module: a function of the module called from another module's loop, and
 nowhere in its own, is checked on its own.
 
-Calls are not followed: a heartbeat in a function that the loop calls does not count, and a
-loop that only calls a function which loads data is not an extraction loop. A `print` that
-runs only on some iterations counts as long as it is outside an `except` handler.
+Calls of the project's own functions are followed (a helper that loads makes the loop an
+extraction loop, a helper that logs is its heartbeat); calls through other receivers,
+`getattr` or functions passed around as values are not. A `print` that runs only on some
+iterations counts as long as it is outside an `except` handler.
 
 Automatic fix (`--fix`, `--diff`): for a `for` loop, the iterable is wrapped in `track(...)`
 from `extraction_lint.guardrails` (a heartbeat line every 30 seconds) and the import is
@@ -801,6 +802,19 @@ class Copier:
             while batch := self.drain(cur):
                 dst.executemany("INSERT INTO t VALUES (?, ?)", batch)
                 g.tick(rows=len(batch))
+""",
+        # SPEC 2.5: a helper called only from inside an extraction loop is part of its nest:
+        # the caller's tqdm is its heartbeat.
+        """
+import numpy as np
+from tqdm import tqdm
+
+def load_subject(subject_dir):
+    for path in subject_dir.glob("*.npy"):
+        con.append("signals", to_frame(np.load(path)))
+
+for subject_dir in tqdm(subject_dirs):
+    load_subject(subject_dir)
 """,
     )
     invalid = (

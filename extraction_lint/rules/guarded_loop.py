@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 from extraction_lint.analysis.catalog import PROGRESS_ITERATORS
-from extraction_lint.rules.base import Finding, FixSpec, Rule
+from extraction_lint.analysis.exemptions import guard_exemption
+from extraction_lint.rules.base import Finding, FixSpec, Need, Rule
 
 if TYPE_CHECKING:
     from extraction_lint.analysis.guards import LoopGuards
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 
 class GuardedLoopRule(Rule):
     """Reports outermost extraction loops that lack one protection."""
+
+    needs = frozenset({Need.EXTRACTION_LOOP})
 
     #: What is missing, for the message ("heartbeat").
     missing: ClassVar[str]
@@ -37,7 +40,6 @@ class GuardedLoopRule(Rule):
         # Imported here: the registry is imported without libcst (analysis.model needs it).
         from extraction_lint.analysis.exemptions import (
             called_only_in_extraction_loops,
-            guard_exemption,
         )
 
         loops = analysis.extraction_loops

@@ -197,3 +197,58 @@ def test_a_script_is_still_ended_when_its_main_thread_cannot_take_the_error(
     result = run_child(SCRIPT_STUCK, "script")
     assert result.returncode == 1, result.explain()
     assert "did not respond within the grace period" in result.stderr
+
+
+def test_a_jupyter_kernel_gets_the_error_in_its_cell_and_survives_a_stuck_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    manager = pytest.importorskip("jupyter_client.manager")
+    pytest.importorskip("ipykernel")
+    for name, value in child_env().items():
+        monkeypatch.setenv(name, value)  # the kernel is a child of this process
+    kernel, client = manager.start_new_kernel(kernel_name="python3")
+
+    def run(code: str, timeout: float = 60) -> str:
+        """Execute a cell; its streams and error, as text."""
+        msg_id = client.execute(code)
+        out = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                msg = client.get_iopub_msg(timeout=1)
+            except Exception:  # queue.Empty: nothing yet
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream":
+                out.append(content["text"])
+            elif kind == "error":
+                out.append(f"CELL ERROR {content['ename']}: {content['evalue']}\n")
+            elif kind == "status" and content["execution_state"] == "idle":
+                return "".join(out)
+        raise AssertionError("the cell did not finish:\n" + "".join(out))
+
+    try:
+        start = time.monotonic()
+        out = run(
+            "import signal, time\n"
+            "from extraction_lint.guardrails import guard\n"
+            "with guard(label='cell', stall_timeout=1, grace=1, heartbeat_every=None):\n"
+            "    time.sleep(30)\n"
+        )
+        assert time.monotonic() - start < 15, out
+        assert "CELL ERROR StallDetected: cell: no progress for 1." in out, out
+        out = run(
+            "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGVTALRM})\n"
+            "with guard(label='stuck', stall_timeout=1, grace=1, heartbeat_every=None):\n"
+            "    time.sleep(5)\n"
+        )
+        assert "stuck: thread MainThread has not moved for " in out, out
+        assert "This is an interactive session, so the process is left running" in out, out
+        assert "CELL ERROR StallDetected: stuck: no progress for 1." in out, out
+        assert run("print('alive', 6 * 7)") == "alive 42\n"
+        assert kernel.is_alive()
+    finally:
+        client.stop_channels()
+        kernel.shutdown_kernel(now=True)

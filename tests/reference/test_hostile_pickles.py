@@ -401,3 +401,22 @@ def test_a_large_buffer_is_checked_against_the_memory_limit_before_it_is_read(
     assert caught.value.requested == 100_000_000
     assert "BINBYTES of 100,000,000 bytes" in str(caught.value)
     assert read_memory().total < base + 50 * MIB
+
+
+def test_a_large_frame_is_checked_against_the_memory_limit_before_it_is_read(
+    tmp_path: Path,
+) -> None:
+    # Protocol 4's frames are read whole: one that holds 100 MB of small opcodes is one
+    # 100 MB buffer.
+    body = b"N0" * 50_000_000 + b"N"
+    path = tmp_path / "frame.pkl"
+    path.write_bytes(b"\x80\x04\x95" + struct.pack("<Q", len(body) + 1) + body + b".")
+    base = _memory_now()
+
+    with guard(memory_limit=base + 10 * MIB, heartbeat_every=None, status=False) as g:
+        limits = ReadLimits(check_allocation=g.check_allocation)
+        with pytest.raises(MemoryLimitExceeded) as caught:
+            read_pickle(path, limits)
+
+    assert caught.value.requested == len(body) + 1
+    assert f"FRAME of {len(body) + 1:,} bytes" in str(caught.value)
