@@ -160,6 +160,11 @@ READ_BACK = {
 }
 
 
+# DuckDB's memory limit while an existing database is read back (when --duckdb-memory is
+# lower): reading the signals column back needs a vector of 2,048 of them at a time.
+READ_BACK_MEMORY = 1024**3
+
+
 def check_database_file(path: Path) -> None:
     """Refuse, before DuckDB opens it, a ``--db`` that exists and is not a DuckDB database."""
     try:
@@ -304,12 +309,24 @@ class Store:
         try:
             self._check_schema()
             if existed:
-                self.read_back()
+                self._read_back_with_room(memory_limit)
             for statement in (*_CREATE, layout.create()):
                 self.con.execute(statement)
         except BaseException:
             self.close()
             raise
+
+    def _read_back_with_room(self, memory_limit: int | None) -> None:
+        # A scan of the list column holds a vector of 2,048 signals at once: more than
+        # the memory an insert needs, so the limit is raised for the read-back only.
+        raise_to = memory_limit is not None and memory_limit < READ_BACK_MEMORY
+        if raise_to:
+            self.con.execute(f"SET memory_limit = '{READ_BACK_MEMORY}B'")
+        try:
+            self.read_back()
+        finally:
+            if raise_to:
+                self.con.execute(f"SET memory_limit = '{memory_limit}B'")
 
     def read_back(self) -> None:
         """Read every table whole, or raise :class:`DatabaseDamaged` naming what failed.

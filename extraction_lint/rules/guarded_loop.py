@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 from extraction_lint.analysis.catalog import PROGRESS_ITERATORS
-from extraction_lint.analysis.exemptions import guard_exemption
 from extraction_lint.rules.base import Finding, FixSpec, Need, Rule
 
 if TYPE_CHECKING:
@@ -40,6 +39,7 @@ class GuardedLoopRule(Rule):
         # Imported here: the registry is imported without libcst (analysis.model needs it).
         from extraction_lint.analysis.exemptions import (
             called_only_in_extraction_loops,
+            guard_exemption,
         )
 
         loops = analysis.extraction_loops

@@ -154,3 +154,20 @@ def test_a_db_that_is_not_a_duckdb_file_is_refused_before_duckdb_opens_it(
     assert "Traceback" not in result.stderr
     assert db.read_bytes() == before
     assert not Path(f"{db}.wal").exists()
+
+
+def test_a_database_of_long_signals_reads_back_under_a_small_duckdb_memory(
+    tmp_path: Path,
+) -> None:
+    # Reading back the signals column holds a vector of up to 2,048 signals (here 32 MB,
+    # over the 24 MiB an insert of these files needs): the resume must not fail on it.
+    data = write_inputs(tmp_path / "in", files=10, subjects=100, length=4_000)
+    db = tmp_path / "out.duckdb"
+    options = ("--duckdb-memory", "24 MiB")
+    first = run_reference("extract", data, "--db", db, *options)
+    assert first.returncode == 0, first.explain()
+
+    resumed = run_reference("extract", data, "--db", db, *options)
+
+    assert resumed.returncode == 0, resumed.explain()
+    assert resumed.count("skipped") == 10
