@@ -13,6 +13,7 @@ so that a file's cached result can say what it depended on.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import os
 import re
@@ -69,13 +70,18 @@ def find_project_root(config_source: Path | None, config_root: Path, cwd: Path) 
     return cwd
 
 
-def _package_top(path: Path) -> Path:
-    """The directory above the outermost package that holds ``path`` (its own directory
-    when that is not a package: a script next to its helpers, Airflow's ``dags/``)."""
-    top = path.parent
+@functools.lru_cache(maxsize=4096)
+def _directory_top(directory: Path) -> Path:
+    top = directory
     while (top / "__init__.py").is_file() and top.parent != top:
         top = top.parent
     return top
+
+
+def _package_top(path: Path) -> Path:
+    """The directory above the outermost package that holds ``path`` (its own directory
+    when that is not a package: a script next to its helpers, Airflow's ``dags/``)."""
+    return _directory_top(path.parent)
 
 
 class Project:
@@ -92,6 +98,7 @@ class Project:
         #: Whether each candidate module path is a file (asked once per run).
         self._files: dict[str, bool] = {}
         self._resolved: dict[tuple[str, str], tuple[str, str] | None] = {}
+        self._absolute: dict[tuple[str, str], tuple[ModuleFacts, str, str] | None] = {}
         self._triggers: Triggers | None = None
         self._guard_names: frozenset[str] = frozenset()
         self.outlines_read = 0
@@ -308,6 +315,20 @@ class Project:
         parts = dotted.split(".")
         if parts[0] in module.top_level and parts[0] not in module.imports:
             return self._symbol(module, parts, depth)
+        # An absolute name resolves the same from every module of a package top.
+        key = (dotted, str(_package_top(Path(module.path))))
+        if key in self._absolute:
+            found = self._absolute[key]
+            if found is not None:
+                self._note(found[0].path)
+            return found
+        self._absolute[key] = None  # a name that leads back to itself resolves to nothing
+        found = self._absolute[key] = self._absolute_dotted(parts, module, depth)
+        return found
+
+    def _absolute_dotted(
+        self, parts: list[str], module: ModuleFacts, depth: int
+    ) -> tuple[ModuleFacts, str, str] | None:
         for root in self._search_roots(module.path):
             for k in range(len(parts), 0, -1):
                 target = self._module_file(root, parts[:k])
@@ -534,15 +555,14 @@ class Project:
             elif isinstance(statement, ast.ClassDef):
                 names.top_level[statement.name] = ("class", statement.name)
         targets: set[Target] = set()
-        if imports:
-            alternatives = "|".join(map(re.escape, sorted(imports, key=len, reverse=True)))
-            pattern = re.compile(rf"(?<![\w.])({alternatives})((?:\s*\.\s*\w+)*)\s*\(")
-            for match in pattern.finditer(text):
-                qualified = imports[match.group(1)]
-                rest = "".join(match.group(2).split())
-                if qualified.endswith(".") and rest:
-                    rest = rest[1:]
-                targets.add(Target("dotted", qualified + rest))
+        for match in _CALLED_CHAIN.finditer(text) if imports else ():
+            qualified = imports.get(match.group(1))
+            if qualified is None:
+                continue
+            rest = "".join(match.group(2).split())
+            if qualified.endswith(".") and rest:
+                rest = rest[1:]
+            targets.add(Target("dotted", qualified + rest))
         methods = set(_SELF_CALL.findall(text))
         for cls in names.classes.values():
             if cls.bases:
@@ -554,6 +574,8 @@ class Project:
         return False
 
 
+#: ``name(`` or ``name.attr.attr(``: a call through a name (not an attribute of something).
+_CALLED_CHAIN = re.compile(r"(?<![\w.])([A-Za-z_]\w*)((?:[ \t]*\.[ \t]*\w+)*)[ \t]*\(")
 _SELF_CALL = re.compile(r"(?:\bself|\bcls|\bsuper\(\))\s*\.\s*(\w+)\s*\(")
 #: An import statement inside a block (a function's local import).
 _NESTED_IMPORT = re.compile(r"^[ \t]+(?:from|import)[ \t]", re.M)
