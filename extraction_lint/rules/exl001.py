@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 from extraction_lint.rules.base import Finding, Need, Related, Rule
 from extraction_lint.rules.common import accumulation_related, loops_label, sink_label
-from extraction_lint.rules.exl001_fix import batch_fix, whole_write_advice
 
 if TYPE_CHECKING:
     from extraction_lint.analysis.collections import Accumulation
@@ -1191,6 +1190,9 @@ con.executemany("INSERT INTO t VALUES (?)", others)  # EXL001
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
+        # Imported here: the fix builder needs libcst, which a clean file never loads.
+        from extraction_lint.rules.exl001_fix import batch_fix, whole_write_advice
+
         for scope in analysis.scopes:
             accumulations = analysis.accumulations(scope)
             if not accumulations:
