@@ -72,6 +72,18 @@ class _PeakSnapshots:
         self.snapshot_traced = traced_now
 
 
+def _at_returns(snapshots: _PeakSnapshots) -> Callable[[Any, str, Any], None]:
+    """A profile function that offers the traced memory to ``snapshots`` at each return of
+    a Python function (only in the largest run, once it is known to fail)."""
+    traced = tracemalloc.get_traced_memory
+
+    def hook(frame: Any, event: str, arg: Any) -> None:
+        if event == "return":
+            snapshots(traced()[0])
+
+    return hook
+
+
 def run(request: dict[str, Any]) -> dict[str, Any]:
     """Run the job once at ``request["n"]``; the result for the parent."""
     for entry in reversed(request["sys_path"]):
@@ -86,11 +98,17 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     snapshots = None if above is None else _PeakSnapshots(above)
     monitor = PeakMonitor(nframes=request["nframes"], on_sample=snapshots)
     monitor.start()
+    if snapshots is not None:
+        # A job quicker than the sampling interval frees its memory before the sampler sees
+        # it: also look at each return from a function, while its locals are still alive.
+        sys.setprofile(_at_returns(snapshots))
     try:
         job(request["n"])
     except BaseException as error:  # the job's own failure, reported by the parent
+        sys.setprofile(None)
         monitor.stop()
         return {"error": "job", "message": _one_line(error), "traceback": _user_traceback(error)}
+    sys.setprofile(None)
     reading = monitor.stop()
     result: dict[str, Any] = {
         "rss_start": reading.rss_start,
