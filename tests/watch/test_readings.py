@@ -52,13 +52,17 @@ def test_swap_is_read_from_the_real_proc_of_a_real_child(spawn):
 
 
 def test_readings_add_up_the_process_tree(spawn, tmp_path):
+    # Each child marks that its interpreter is up: while one is still starting, its RSS grows
+    # by megabytes between the probe's read and the test's own.
+    marks = [tmp_path / "one", tmp_path / "two"]
+    up = "import pathlib, sys, time; pathlib.Path(sys.argv[1]).touch(); time.sleep(60)"
     child = spawn(
         "sh",
         "-c",
-        f"{sys.executable} -c 'import time; time.sleep(60)' & "
-        f"{sys.executable} -c 'import time; time.sleep(60)' & wait",
+        f"{sys.executable} -c '{up}' {marks[0]} & {sys.executable} -c '{up}' {marks[1]} & wait",
     )
     probe = ProcessProbe(child.pid)
+    assert wait_for(lambda: all(mark.exists() for mark in marks), timeout=30)
     assert wait_for(lambda: probe.read().processes == 3, timeout=30)
     reading = probe.read()
     each = [_status_field(pid, "VmRSS") for pid in probe.pids()]
