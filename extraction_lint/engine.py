@@ -138,6 +138,7 @@ def _check_file(
     if prefilter is not None and prefilter.skips_nothing:
         prefilter = None  # a rule that does not say what it needs is run on every file
     follows_imports = project.root is not None and path is not None
+    project_relevance: Relevance | None = None
     try:
         if not rules:
             quick_syntax_check(text, display)
@@ -148,35 +149,40 @@ def _check_file(
                 quick_syntax_check(text, display)
                 return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
             tree = syntax_check(text, display)
-            if not _calls_may_matter(project, tree, text, path, display, names_triggers=False):
+            called = _calls_that_matter(project, tree, text, path, display, names_triggers=False)
+            if not called:
                 return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
-            prefilter = None
+            # The rules can fire only where those calls are made.
+            project_relevance = Relevance(called, frozenset(), tuple(import_statements(tree)))
         else:
             tree = syntax_check(text, display)
     except SourceError as error:
         return _error(display, error.message, error.line, error.column)
     source: str = text
     outside: OutsideFacts | None = None
-    relevance: Relevance | None = None
-    if prefilter is not None:
-        relevance = _relevance(prefilter, text, tree)
-        if relevance is None:
+    relevance: Relevance | None = project_relevance
+    if prefilter is not None and relevance is None:
+        may_match, relevance = _scan(prefilter, text, tree)
+        if not may_match:
             # A call of a function that loads or writes is a trigger (SPEC 2.6): of this
             # module, or of another module of the project.
-            if not _calls_may_matter(project, tree, text, path, display, names_triggers=True):
+            called = _calls_that_matter(project, tree, text, path, display, names_triggers=True)
+            if not called:
                 return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
-            prefilter = None
-        else:
-            from extraction_lint.sparse import sparse_source
+            # The rules can fire where the file names a trigger or makes one of those calls.
+            lines = sorted({*relevance.trigger_lines, *called})
+            relevance = Relevance(lines, relevance.helper_names, relevance.imports)
+    if relevance is not None and not relevance.keep_all:
+        from extraction_lint.sparse import sparse_source
 
-            sparse = sparse_source(text, tree, relevance)
-            if sparse is not None:
-                source, outside = sparse.text, sparse.outside
+        sparse = sparse_source(text, tree, relevance)
+        if sparse is not None:
+            source, outside = sparse.text, sparse.outside
     lines = statement_lines(tree)
     imports = relevance.imports if relevance is not None else tuple(import_statements(tree))
     classes_of = class_table(tree) if outside is not None else None
     del tree  # the libcst tree is next: do not hold both
-    prefiltered = prefilter is not None
+    prefiltered = relevance is not None and not relevance.keep_all
 
     def analyse() -> FileResult:
         try:
@@ -238,7 +244,7 @@ def _may_match(options: CheckOptions, text: str, tree: ast.Module) -> bool:
         return _prefilter_for(options.analysis, classes).may_match(text, tree)
 
 
-def _calls_may_matter(
+def _calls_that_matter(
     project: Project,
     tree: ast.Module,
     text: str,
@@ -246,14 +252,19 @@ def _calls_may_matter(
     display: str,
     *,
     names_triggers: bool,
-) -> bool:
-    """Whether the file calls a project function that may load or write (see
-    :meth:`Project.calls_may_matter`): the prefilter's verdict does not hold then."""
+) -> list[int]:
+    """The lines where the file calls a project function that may load or write (see
+    :meth:`Project.calls_that_matter`): the prefilter's verdict does not hold then."""
     where = os.path.abspath(path) if path is not None else ""
     with recursion_limit(ANALYSIS_RECURSION_LIMIT):
-        return project.calls_may_matter(tree, text, where, display, names_triggers=names_triggers)
+        return project.calls_that_matter(
+            tree, text, where, display, names_triggers=names_triggers
+        )
 
 
-def _relevance(prefilter: Prefilter, text: str, tree: ast.Module) -> Relevance | None:
+def _scan(prefilter: Prefilter, text: str, tree: ast.Module) -> tuple[bool, Relevance]:
+    """The prefilter's verdict, and where the rules can look in any case."""
+    if prefilter.skips_nothing:
+        return True, Relevance([], frozenset(), (), keep_all=True)
     with recursion_limit(ANALYSIS_RECURSION_LIMIT):
-        return prefilter.relevance(text, tree)
+        return prefilter.scan(text, tree)

@@ -7,6 +7,7 @@ guards). Each answer is computed once, on first use, and shared by every rule.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -759,11 +760,22 @@ class ModuleAnalysis:
         """Facts from the whole text, for an analysis of part of the module (sparse)."""
         from extraction_lint.positions import module_positions as _positions
 
+        # Only the definitions whose summaries can say anything (project.py).
+        source, outside, names = text, None, None
         try:
-            module = cst.parse_module(text)
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            pass
+        else:
+            source, outside, names = self.project.summary_source(
+                text, tree, self.path, self.display
+            )
+            del tree
+        try:
+            module = cst.parse_module(source)
         except cst.ParserSyntaxError:
             return module_facts(self, self.path, self.display, "", None, lazy=True)
-        analysis = ModuleAnalysis(module, self.settings)
+        analysis = ModuleAnalysis(module, self.settings, outside)
         computed: list[Mapping[cst.CSTNode, CodeRange]] = []
 
         def locate(node: cst.CSTNode) -> tuple[int, int]:
@@ -774,7 +786,13 @@ class ModuleAnalysis:
             where = computed[0].get(node)
             return (1, 1) if where is None else (where.start.line, where.start.column + 1)
 
-        return module_facts(analysis, self.path, self.display, "", locate, lazy=True, deferred=True)
+        facts = module_facts(
+            analysis, self.path, self.display, "", locate, lazy=True, deferred=True
+        )
+        if names is not None:
+            facts.classes = dict(names.classes)
+            facts.top_level = dict(names.top_level)
+        return facts
 
     def call_effect(self, call: CallSite, scope: Scope, need: frozenset[str]) -> CallEffect | None:
         """The summary of the project function ``call`` calls, if it is one (SPEC 2.6

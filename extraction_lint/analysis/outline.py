@@ -84,6 +84,14 @@ class FunctionOutline:
     qualname: str
     flags: set[str] = field(default_factory=set)
     targets: list[Target] = field(default_factory=list)
+    #: The line of each call in ``targets`` (the same order).
+    lines: list[int] = field(default_factory=list)
+    #: The line of the ``def`` (0 for the module's own statements).
+    line: int = 0
+
+    def add(self, target: Target, line: int) -> None:
+        self.targets.append(target)
+        self.lines.append(line)
 
 
 @dataclass
@@ -214,7 +222,7 @@ class _Reader:
         """One walk over the function; a nested function's flags and calls are also its
         enclosing function's (the outline over-approximates: it may call it)."""
         qualname = prefix + node.name
-        outline = FunctionOutline(qualname)
+        outline = FunctionOutline(qualname, line=node.lineno)
         self.functions[qualname] = outline
         end = node.end_lineno or node.lineno
         if any(node.lineno <= line <= end for line in self.lines):
@@ -233,6 +241,7 @@ class _Reader:
                 inner = self._function(child, qualname + ".", None, visible)
                 outline.flags |= inner.flags
                 outline.targets.extend(inner.targets)
+                outline.lines.extend(inner.lines)
                 continue
             if isinstance(child, ast.ClassDef):
                 self._scope([child], qualname + ".", None, visible)
@@ -274,15 +283,15 @@ class _Reader:
                 return  # walked with the function that defines it
             if func.id in self.top_level and func.id not in self.imports:
                 if self.top_level[func.id][0] == "function":
-                    outline.targets.append(Target("local", func.id))
+                    outline.add(Target("local", func.id), node.lineno)
             elif func.id in self.imports:
-                outline.targets.append(Target("dotted", self.imports[func.id]))
+                outline.add(Target("dotted", self.imports[func.id]), node.lineno)
             return
         if not isinstance(func, ast.Attribute):
             return
         value = func.value
         if owner is not None and isinstance(value, ast.Name) and value.id == receiver:
-            outline.targets.append(Target("method", func.attr, owner))
+            outline.add(Target("method", func.attr, owner), node.lineno)
             return
         if (
             owner is not None
@@ -290,18 +299,18 @@ class _Reader:
             and isinstance(value.func, ast.Name)
             and value.func.id == "super"
         ):
-            outline.targets.append(Target("super", func.attr, owner))
+            outline.add(Target("super", func.attr, owner), node.lineno)
             return
         dotted = _dotted(value)
         if dotted is None:
             return
         head, _, rest = dotted.partition(".")
         if head in self.top_level and head not in self.imports:
-            outline.targets.append(Target("dotted", f"{dotted}.{func.attr}"))
+            outline.add(Target("dotted", f"{dotted}.{func.attr}"), node.lineno)
         elif head in self.imports:
             base = self.imports[head] + (f".{rest}" if rest else "")
             joined = f"{base}{func.attr}" if base.endswith(".") else f"{base}.{func.attr}"
-            outline.targets.append(Target("dotted", joined))
+            outline.add(Target("dotted", joined), node.lineno)
 
 
 def read_outline(

@@ -32,6 +32,7 @@ from extraction_lint.analysis.outline import (
     read_outline,
     top_level_imports,
 )
+from extraction_lint.analysis.model import OutsideFacts
 from extraction_lint.analysis.settings import AnalysisSettings
 from extraction_lint.analysis.summary import (
     ArgFacts,
@@ -178,10 +179,12 @@ class Project:
         display = self._display(path)
         try:
             text = decode(data)
-            syntax_check(text, display)
-            module = parse_checked(text)
+            tree = syntax_check(text, display)
             with recursion_limit(ANALYSIS_RECURSION_LIMIT):
-                analysis = ModuleAnalysis(module, self.settings)
+                source, outside, names = self.summary_source(text, tree, path, display)
+                del tree
+                module = parse_checked(source)
+                analysis = ModuleAnalysis(module, self.settings, outside)
                 positions = all_positions(module)
 
                 def locate(node: object) -> tuple[int, int]:
@@ -190,11 +193,35 @@ class Project:
                         return (1, 1)
                     return (where.start.line, where.start.column + 1)
 
-                return module_facts(analysis, path, display, digest, locate)
+                facts = module_facts(analysis, path, display, digest, locate)
         except (SourceError, RecursionError):
             return None
         except Exception:  # a module that cannot be summarised has no summaries
             return None
+        if names is not None:
+            # Definitions were left out: classes and names as the whole module has them.
+            facts.classes = dict(names.classes)
+            facts.top_level = dict(names.top_level)
+        return facts
+
+    def summary_source(
+        self, text: str, tree: ast.Module, path: str, display: str
+    ) -> tuple[str, OutsideFacts | None, ModuleFacts | None]:
+        """What libcst needs to parse of a module for its summaries: ``text`` with the
+        definitions whose summaries can say nothing left out (sparse.py), the facts of what
+        was left out, and the module's names from its outline (None, None when nothing was
+        left out). Every line and column of the code kept stays where it was."""
+        from extraction_lint.prefilter import Relevance, import_statements
+        from extraction_lint.sparse import sparse_source
+
+        outline = self._outlines.get(path)
+        if outline is None:
+            outline = self._outlines[path] = self.outline_of(tree, text, path, display)
+        relevance = Relevance(self.summary_lines(outline), frozenset(), tuple(import_statements(tree)))
+        sparse = sparse_source(text, tree, relevance)
+        if sparse is None:
+            return text, None, None
+        return sparse.text, sparse.outside, outline.names
 
     def _module_file(self, base: Path, parts: list[str]) -> ModuleFacts | None:
         """The names of the module ``parts`` under ``base`` (``a/b.py`` or
@@ -517,44 +544,53 @@ class Project:
     def calls_may_matter(
         self, tree: ast.Module, text: str, path: str, display: str, *, names_triggers: bool
     ) -> bool:
-        """Whether the module calls a project function (its own or another module's) that
-        may load or write: such a call is a trigger (SPEC 2.6). ``names_triggers``: the
-        module names a sink or a loader itself, so a call of a function that may grow,
-        flush or return a materialisation can matter too."""
+        """Whether the module calls a project function that may load or write (see
+        :meth:`calls_that_matter`)."""
+        return bool(self.calls_that_matter(tree, text, path, display, names_triggers=names_triggers))
+
+    def calls_that_matter(
+        self, tree: ast.Module, text: str, path: str, display: str, *, names_triggers: bool
+    ) -> list[int]:
+        """The lines where the module calls a project function (its own or another
+        module's) that may load or write: such a call is a trigger (SPEC 2.6), and the
+        definitions holding these lines are the ones the rules can report in. Empty when
+        there is none. ``names_triggers``: the module names a sink or a loader itself, so a
+        call of a function that may grow, flush or return a materialisation can matter too."""
         if not names_triggers:
             # Only a call into another module can load or write here: look at the names
             # the module imports, where the text calls them, without walking the tree.
-            return self._imported_calls_may_matter(tree, text, path, display)
+            return self._imported_calls_that_matter(tree, text, path, display)
         outline = self.outline_of(tree, text, path, display)
         self._outlines[path] = outline
-        wanted = {LOADS_OR_WRITES}
-        if names_triggers:
-            wanted |= {GROWS, MATERIALIZES}
-        seen: set[Target] = set()
+        wanted = {LOADS_OR_WRITES, GROWS, MATERIALIZES}
+        verdicts: dict[Target, bool] = {}
+        lines: set[int] = set()
         for function in outline.functions.values():
-            for target in function.targets:
-                if target in seen:
-                    continue
-                seen.add(target)
-                ref = self.resolve_ref(target, outline.names)
-                if ref is not None and self.flags(ref) & wanted:
-                    return True
-        return False
+            for target, line in zip(function.targets, function.lines, strict=True):
+                matters = verdicts.get(target)
+                if matters is None:
+                    ref = self.resolve_ref(target, outline.names)
+                    matters = verdicts[target] = ref is not None and bool(self.flags(ref) & wanted)
+                if matters:
+                    lines.add(line)
+        return sorted(lines)
 
-    def _imported_calls_may_matter(
+    def _imported_calls_that_matter(
         self, tree: ast.Module, text: str, path: str, display: str
-    ) -> bool:
+    ) -> list[int]:
+        from extraction_lint.prefilter import line_numbers
+
         nested = _NESTED_IMPORT.search(text)
         imports = import_bindings(tree) if nested else top_level_imports(tree)
         if not imports and "self." not in text:
-            return False
+            return []
         names = ModuleFacts(path, display, "", {}, class_table(tree), {}, imports)
         for statement in tree.body:
             if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
                 names.top_level[statement.name] = ("function", statement.name)
             elif isinstance(statement, ast.ClassDef):
                 names.top_level[statement.name] = ("class", statement.name)
-        targets: set[Target] = set()
+        targets: dict[Target, list[int]] = {}
         for match in _CALLED_CHAIN.finditer(text) if imports else ():
             qualified = imports.get(match.group(1))
             if qualified is None:
@@ -562,16 +598,33 @@ class Project:
             rest = "".join(match.group(2).split())
             if qualified.endswith(".") and rest:
                 rest = rest[1:]
-            targets.add(Target("dotted", qualified + rest))
-        methods = set(_SELF_CALL.findall(text))
+            targets.setdefault(Target("dotted", qualified + rest), []).append(match.start())
+        methods: dict[str, list[int]] = {}
+        for match in _SELF_CALL.finditer(text):
+            methods.setdefault(match.group(1), []).append(match.start())
         for cls in names.classes.values():
             if cls.bases:
-                targets.update(Target("method", m, cls.qualname) for m in methods)
-        for target in targets:
+                for method, offsets in methods.items():
+                    targets.setdefault(Target("method", method, cls.qualname), []).extend(offsets)
+        offsets: list[int] = []
+        for target, where in targets.items():
             ref = self.resolve_ref(target, names)
             if ref is not None and ref[0] != path and LOADS_OR_WRITES in self.flags(ref):
-                return True
-        return False
+                offsets.extend(where)
+        return sorted(set(line_numbers(text, offsets))) if offsets else []
+
+    # --- what a module's summaries are read from ------------------------------------------
+
+    def summary_lines(self, outline: ModuleOutline) -> list[int]:
+        """The ``def`` lines of the module's functions whose summaries can say anything
+        (their outline flags, or those of a function they may call, are not empty): a
+        libcst read of the module needs only the definitions holding them."""
+        path = outline.names.path
+        return sorted(
+            function.line
+            for qualname, function in outline.functions.items()
+            if qualname and self.flags((path, qualname))
+        )
 
 
 #: ``name(`` or ``name.attr.attr(``: a call through a name (not an attribute of something).
