@@ -257,9 +257,7 @@ def _calls_that_matter(
     :meth:`Project.calls_that_matter`): the prefilter's verdict does not hold then."""
     where = os.path.abspath(path) if path is not None else ""
     with recursion_limit(ANALYSIS_RECURSION_LIMIT):
-        return project.calls_that_matter(
-            tree, text, where, display, names_triggers=names_triggers
-        )
+        return project.calls_that_matter(tree, text, where, display, names_triggers=names_triggers)
 
 
 def _scan(prefilter: Prefilter, text: str, tree: ast.Module) -> tuple[bool, Relevance]:

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from extraction_lint.analysis.model import OutsideFacts
 from extraction_lint.analysis.outline import (
     GROWS,
     LOADS_OR_WRITES,
@@ -32,7 +33,6 @@ from extraction_lint.analysis.outline import (
     read_outline,
     top_level_imports,
 )
-from extraction_lint.analysis.model import OutsideFacts
 from extraction_lint.analysis.settings import AnalysisSettings
 from extraction_lint.analysis.summary import (
     ArgFacts,
@@ -217,7 +217,9 @@ class Project:
         outline = self._outlines.get(path)
         if outline is None:
             outline = self._outlines[path] = self.outline_of(tree, text, path, display)
-        relevance = Relevance(self.summary_lines(outline), frozenset(), tuple(import_statements(tree)))
+        relevance = Relevance(
+            self.summary_lines(outline), frozenset(), tuple(import_statements(tree))
+        )
         sparse = sparse_source(text, tree, relevance)
         if sparse is None:
             return text, None, None
@@ -546,7 +548,9 @@ class Project:
     ) -> bool:
         """Whether the module calls a project function that may load or write (see
         :meth:`calls_that_matter`)."""
-        return bool(self.calls_that_matter(tree, text, path, display, names_triggers=names_triggers))
+        return bool(
+            self.calls_that_matter(tree, text, path, display, names_triggers=names_triggers)
+        )
 
     def calls_that_matter(
         self, tree: ast.Module, text: str, path: str, display: str, *, names_triggers: bool
