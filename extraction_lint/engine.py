@@ -170,8 +170,8 @@ def _check_file(
             if not called:
                 return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
             # The rules can fire where the file names a trigger or makes one of those calls.
-            lines = sorted({*relevance.trigger_lines, *called})
-            relevance = Relevance(lines, relevance.helper_names, relevance.imports)
+            where = sorted({*relevance.trigger_lines, *called})
+            relevance = Relevance(where, relevance.helper_names, relevance.imports)
     if relevance is not None and not relevance.keep_all:
         from extraction_lint.sparse import sparse_source
 

@@ -608,8 +608,8 @@ class Project:
             methods.setdefault(match.group(1), []).append(match.start())
         for cls in names.classes.values():
             if cls.bases:
-                for method, offsets in methods.items():
-                    targets.setdefault(Target("method", method, cls.qualname), []).extend(offsets)
+                for method, at in methods.items():
+                    targets.setdefault(Target("method", method, cls.qualname), []).extend(at)
         offsets: list[int] = []
         for target, where in targets.items():
             ref = self.resolve_ref(target, names)
