@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from extraction_lint.rules.base import Finding
 
 __all__ = [
+    "NodeLocator",
     "TopStatement",
     "diagnostics_of",
     "module_positions",
@@ -125,6 +126,39 @@ def statement_positions(
         if computed.start.line not in (first, own):
             return None
     return provider._computed  # type: ignore[return-value]
+
+
+class NodeLocator:
+    """(line, column) of nodes of a module, each computed from its top-level statement
+    alone (see :func:`statement_positions`), the whole module only where that fails."""
+
+    def __init__(self, analysis: ModuleAnalysis, lines: list[TopStatement]) -> None:
+        self._analysis = analysis
+        self._lines = lines
+        self._computed: dict[cst.CSTNode, CodeRange] = {}
+        self._done: set[int] = set()
+        self._whole: Mapping[cst.CSTNode, CodeRange] | None = None
+
+    def __call__(self, node: cst.CSTNode) -> tuple[int, int]:
+        where = self._computed.get(node)
+        if where is None and self._whole is None:
+            index = self._analysis.top_level_index(node)
+            if index is not None and index not in self._done:
+                self._done.add(index)
+                try:
+                    found = statement_positions(self._analysis.module, [index], self._lines)
+                except (AttributeError, KeyError, TypeError):  # libcst internals changed
+                    found = None
+                if found is not None:
+                    self._computed.update(found)
+                where = self._computed.get(node)
+            if where is None:
+                self._whole = module_positions(self._analysis.module)
+        if where is None and self._whole is not None:
+            where = self._whole.get(node)
+        if where is None:
+            return (1, 1)
+        return (where.start.line, where.start.column + 1)
 
 
 def _positions_for(

@@ -727,10 +727,27 @@ class ModuleAnalysis:
             self.project.set_checked(facts)
         return self._own_facts
 
+    def _left_out(self, qualname: str) -> bool:
+        """Whether this module's function ``qualname`` was left out of the tree (sparse.py):
+        what it may do is then known from the module's outline, as for another module's."""
+        if self._full_text is None:
+            return False
+        scope = self._functions_by_name.get(qualname)
+        if scope is not None and not _is_stub(scope):
+            return False
+        self.project.outline_of_text(self.path, self._full_text, self.display)
+        return True
+
+    @cached_property
+    def _functions_by_name(self) -> dict[str, Scope]:
+        return {qualified_name(s): s for s in self.scopes if s.kind == "function"}
+
     def _sparse_facts(self, facts: ModuleFacts, text: str) -> None:
         sparse_read = facts.factory
-        by_name = {qualified_name(s): s for s in self.scopes if s.kind == "function"}
         whole: list[ModuleFacts] = []
+        #: For each function left out and read since, the facts of the part of the module
+        #: it was read from.
+        parts: dict[str, ModuleFacts] = {}
 
         def whole_facts() -> ModuleFacts:
             if not whole:
@@ -738,10 +755,24 @@ class ModuleAnalysis:
             return whole[0]
 
         def read(qualname: str) -> FunctionFacts | None:
-            scope = by_name.get(qualname)
-            if scope is not None and not _is_stub(scope) and sparse_read is not None:
+            if not self._left_out(qualname) and sparse_read is not None:
                 return sparse_read(qualname)
-            function = whole_facts().function(qualname)
+            # Left out: its outline says whether its summary can say anything (as for a
+            # function of another module); only then is it parsed, with the functions of
+            # the module it may call (and nothing else of the module).
+            if not self.project.flags((self.path, qualname)):
+                return None
+            part = parts.get(qualname)
+            if part is None:
+                # At once, everything of the module that the code kept may reach: one parse.
+                roots = {qualname}
+                if not parts:
+                    roots.update(q for q, s in self._functions_by_name.items() if not _is_stub(s))
+                group = self.project.reached_in_module(self.path, roots)
+                part = self._full_facts(text, group)
+                for name in group:
+                    parts.setdefault(name, part)
+            function = part.function(qualname)
             if function is not None:
                 function.module = facts
             return function
@@ -751,13 +782,16 @@ class ModuleAnalysis:
             name for name, cls in facts.classes.items() if not cls.methods and not cls.bases
         ]
         if stubbed_classes:
-            full = whole_facts()
+            # The interpreter's tree of the whole module has them (the engine passes its
+            # class table); without it, the rest of the module is parsed.
+            full_classes = self._classes if self._classes is not None else whole_facts().classes
             for name in stubbed_classes:
-                if name in full.classes:
-                    facts.classes[name] = full.classes[name]
+                if name in full_classes:
+                    facts.classes[name] = full_classes[name]
 
-    def _full_facts(self, text: str) -> ModuleFacts:
-        """Facts from the whole text, for an analysis of part of the module (sparse)."""
+    def _full_facts(self, text: str, only: frozenset[str] | None = None) -> ModuleFacts:
+        """Facts from the whole text, for an analysis of part of the module (sparse);
+        ``only``: of these functions (qualified names) only."""
         from extraction_lint.positions import module_positions as _positions
 
         # Only the definitions whose summaries can say anything (project.py).
@@ -768,7 +802,7 @@ class ModuleAnalysis:
             pass
         else:
             source, outside, names = self.project.summary_source(
-                text, tree, self.path, self.display
+                text, tree, self.path, self.display, only
             )
             del tree
         try:
@@ -812,7 +846,8 @@ class ModuleAnalysis:
             return None
         ref, target, bound = found
         own = self.own_facts()
-        if ref[0] != own.path and not (self.project.flags(ref) & need):
+        outlined = ref[0] != own.path or self._left_out(ref[1])
+        if outlined and not (self.project.flags(ref) & need):
             return None  # not asked again for this need; another need may read it
         effect: CallEffect | None = None
         function = self.project.function(ref, own)

@@ -17,11 +17,10 @@ import functools
 import hashlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from extraction_lint.analysis.model import OutsideFacts
 from extraction_lint.analysis.outline import (
     GROWS,
     LOADS_OR_WRITES,
@@ -45,6 +44,8 @@ from extraction_lint.analysis.summary import (
 )
 
 if TYPE_CHECKING:
+    # libcst: imported only when a module is parsed with it.
+    from extraction_lint.analysis.model import OutsideFacts
     from extraction_lint.prefilter import Triggers
 
 #: How many re-exports (``from .io import save`` in ``__init__.py``) a name is followed
@@ -157,7 +158,7 @@ class Project:
         # interpreter first, analysis under the higher recursion limit).
         from extraction_lint.analysis.effects import module_facts
         from extraction_lint.analysis.module import ModuleAnalysis
-        from extraction_lint.positions import module_positions as all_positions
+        from extraction_lint.positions import NodeLocator, statement_lines
         from extraction_lint.source import (
             ANALYSIS_RECURSION_LIMIT,
             SourceError,
@@ -182,18 +183,12 @@ class Project:
             tree = syntax_check(text, display)
             with recursion_limit(ANALYSIS_RECURSION_LIMIT):
                 source, outside, names = self.summary_source(text, tree, path, display)
+                lines = statement_lines(tree)
                 del tree
                 module = parse_checked(source)
                 analysis = ModuleAnalysis(module, self.settings, outside)
-                positions = all_positions(module)
-
-                def locate(node: object) -> tuple[int, int]:
-                    where = positions.get(node)  # type: ignore[call-overload]
-                    if where is None:
-                        return (1, 1)
-                    return (where.start.line, where.start.column + 1)
-
-                facts = module_facts(analysis, path, display, digest, locate)
+                # Positions of the statements that hold a link only.
+                facts = module_facts(analysis, path, display, digest, NodeLocator(analysis, lines))
         except (SourceError, RecursionError):
             return None
         except Exception:  # a module that cannot be summarised has no summaries
@@ -205,12 +200,18 @@ class Project:
         return facts
 
     def summary_source(
-        self, text: str, tree: ast.Module, path: str, display: str
+        self,
+        text: str,
+        tree: ast.Module,
+        path: str,
+        display: str,
+        only: frozenset[str] | None = None,
     ) -> tuple[str, OutsideFacts | None, ModuleFacts | None]:
         """What libcst needs to parse of a module for its summaries: ``text`` with the
         definitions whose summaries can say nothing left out (sparse.py), the facts of what
         was left out, and the module's names from its outline (None, None when nothing was
-        left out). Every line and column of the code kept stays where it was."""
+        left out). Every line and column of the code kept stays where it was. ``only``:
+        the functions (qualified names) whose summaries are wanted; default, every one."""
         from extraction_lint.prefilter import Relevance, import_statements
         from extraction_lint.sparse import sparse_source
 
@@ -218,7 +219,7 @@ class Project:
         if outline is None:
             outline = self._outlines[path] = self.outline_of(tree, text, path, display)
         relevance = Relevance(
-            self.summary_lines(outline), frozenset(), tuple(import_statements(tree))
+            self.summary_lines(outline, only), frozenset(), tuple(import_statements(tree))
         )
         sparse = sparse_source(text, tree, relevance)
         if sparse is None:
@@ -274,6 +275,20 @@ class Project:
         except SourceError:
             return None
         return self.outline_of(tree, text, path, display)
+
+    def outline_of_text(self, path: str, text: str, display: str) -> ModuleOutline | None:
+        """The outline of the module at ``path`` whose text is at hand (the module being
+        checked), computed once; None when the interpreter cannot parse it."""
+        if path in self._outlines:
+            return self._outlines[path]
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            outline = None
+        else:
+            outline = self.outline_of(tree, text, path, display)
+        self._outlines[path] = outline
+        return outline
 
     def outline_of(self, tree: ast.Module, text: str, path: str, display: str) -> ModuleOutline:
         """The outline of a module whose tree is at hand."""
@@ -619,16 +634,39 @@ class Project:
 
     # --- what a module's summaries are read from ------------------------------------------
 
-    def summary_lines(self, outline: ModuleOutline) -> list[int]:
+    def summary_lines(
+        self, outline: ModuleOutline, only: frozenset[str] | None = None
+    ) -> list[int]:
         """The ``def`` lines of the module's functions whose summaries can say anything
         (their outline flags, or those of a function they may call, are not empty): a
-        libcst read of the module needs only the definitions holding them."""
+        libcst read of the module needs only the definitions holding them. ``only``: of
+        these functions only (qualified names)."""
         path = outline.names.path
         return sorted(
             function.line
             for qualname, function in outline.functions.items()
-            if qualname and self.flags((path, qualname))
+            if qualname and (only is None or qualname in only) and self.flags((path, qualname))
         )
+
+    def reached_in_module(self, path: str, qualnames: Iterable[str]) -> frozenset[str]:
+        """``qualnames`` and the functions of their own module they may call, directly or
+        not, whose summaries can say anything (by the module's outline): what summaries of
+        ``qualnames`` read of that module."""
+        reached = set(qualnames)
+        outline = self.outline(path)
+        if outline is None:
+            return frozenset(reached)
+        stack = list(reached)
+        while stack:
+            function = outline.functions.get(stack.pop())
+            if function is None:
+                continue
+            for target in function.targets:
+                ref = self.resolve_ref(target, outline.names)
+                if ref is not None and ref[0] == path and ref[1] not in reached and self.flags(ref):
+                    reached.add(ref[1])
+                    stack.append(ref[1])
+        return frozenset(reached)
 
 
 #: ``name(`` or ``name.attr.attr(``: a call through a name (not an attribute of something).

@@ -1194,11 +1194,12 @@ con.executemany("INSERT INTO t VALUES (?)", others)  # EXL001
         from extraction_lint.rules.exl001_fix import batch_fix, whole_write_advice
 
         for scope in analysis.scopes:
-            accumulations = analysis.accumulations(scope)
-            if not accumulations:
-                continue
+            # Sinks first: fewer project functions can write than can grow something.
             sinks = analysis.sinks(scope)
             if not sinks:
+                continue
+            accumulations = analysis.accumulations(scope)
+            if not accumulations:
                 continue
             by_binding: dict[Assignment, list[Accumulation]] = {}
             for accumulation in accumulations:

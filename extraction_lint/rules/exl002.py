@@ -635,6 +635,8 @@ def copy(cur, dst):
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
         for scope in analysis.scopes:
+            if not analysis.sinks(scope):
+                continue  # nothing written: no whole read is written either
             materializations = analysis.materializations(scope)
             found = list(
                 writes(analysis, scope, materializations, lambda m: m.node, lambda m: m.site.order)

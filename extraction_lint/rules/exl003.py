@@ -585,6 +585,8 @@ con.executemany("INSERT INTO t VALUES (?)", rows)  # EXL003
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
         for scope in analysis.scopes:
+            if not analysis.sinks(scope):
+                continue  # nothing written: no accumulation is written either
             calls = analysis.helper_calls(scope)
             for sink, helper_call in writes(
                 analysis, scope, calls, lambda h: h.call.node, lambda h: h.call.site.order
