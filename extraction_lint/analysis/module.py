@@ -768,7 +768,9 @@ class ModuleAnalysis:
                 roots = {qualname}
                 if not parts:
                     roots.update(q for q, s in self._functions_by_name.items() if not _is_stub(s))
-                group = self.project.reached_in_module(self.path, roots)
+                reached = self.project.reached_in_module(self.path, roots)
+                # What the tree holds already is read from it.
+                group = frozenset(q for q in reached if q not in parts and self._left_out(q))
                 part = self._full_facts(text, group)
                 for name in group:
                     parts.setdefault(name, part)
