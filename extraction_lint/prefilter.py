@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Set
 from dataclasses import dataclass, field
 
+from extraction_lint.analysis.astwalk import code_children
 from extraction_lint.analysis.catalog import (
     BOUNDED_VIEW_METHODS,
     CONVENTIONAL_ALIASES,
@@ -324,28 +325,6 @@ class _Pending:
     #: (``pickle.loads(pickle.dumps(x))``) or ``=key`` for a name, to recognise an
     #: in-memory round trip.
     argument_call: str | None = None
-
-
-#: Fields that hold no code: operators and contexts (``ast.Add``, ``ast.Load``).
-_NO_CODE_FIELDS = frozenset({"ctx", "op", "ops"})
-_CODE_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
-
-
-def code_children(node: ast.AST) -> list[ast.AST]:
-    """The child nodes that can hold code: ``ast.iter_child_nodes`` without its generic
-    field iteration, and without operator and context nodes (a third of a tree's nodes)."""
-    kind = type(node)
-    fields = _CODE_FIELDS.get(kind)
-    if fields is None:
-        fields = _CODE_FIELDS[kind] = tuple(f for f in kind._fields if f not in _NO_CODE_FIELDS)
-    children: list[ast.AST] = []
-    for name in fields:
-        value = getattr(node, name, None)
-        if type(value) is list:
-            children.extend(item for item in value if isinstance(item, ast.AST))
-        elif isinstance(value, ast.AST):
-            children.append(value)
-    return children
 
 
 def _dotted(node: ast.expr) -> str | None:

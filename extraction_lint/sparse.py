@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from extraction_lint.analysis.astwalk import code_children
 from extraction_lint.analysis.catalog import (
     FAULTHANDLER_LATER,
     PROCESS_TIMEOUT_FUNCTIONS,
@@ -34,7 +35,6 @@ from extraction_lint.analysis.model import OutsideFacts
 from extraction_lint.prefilter import (
     Relevance,
     ast_import_bindings,
-    code_children,
     defines,
     holds_line,
 )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from extraction_lint.analysis.astwalk import code_children
 from extraction_lint.analysis.catalog import (
     CLEAR_METHOD,
     CONSOLE_METHODS,
@@ -100,38 +101,6 @@ class ModuleOutline:
 
     names: ModuleFacts
     functions: dict[str, FunctionOutline]
-
-
-#: The fields of each node class that can hold nodes (``ctx`` and names left out): the
-#: outline walks every node of a function, and ``ast.iter_child_nodes`` would also yield
-#: each name's ``Load``/``Store`` and try every field of every node.
-_NODE_FIELDS: dict[type, tuple[str, ...]] = {}
-_LEAF_FIELDS = frozenset(
-    {"ctx", "id", "attr", "arg", "name", "module", "level", "kind", "type_comment",
-     "is_async", "conversion", "lineno", "col_offset", "end_lineno", "end_col_offset"}
-)  # fmt: skip
-
-
-#: Nodes with nothing under them that an outline looks at.
-_LEAVES = (ast.Name, ast.Constant)
-
-
-def _child_nodes(node: ast.AST) -> list[ast.AST]:
-    """``ast.iter_child_nodes(node)`` in the same order, without expression contexts,
-    names and constants."""
-    fields = _NODE_FIELDS.get(type(node))
-    if fields is None:
-        fields = _NODE_FIELDS[type(node)] = tuple(f for f in node._fields if f not in _LEAF_FIELDS)
-    out: list[ast.AST] = []
-    for name in fields:
-        value = getattr(node, name, None)
-        if type(value) is list:
-            out.extend(
-                item for item in value if isinstance(item, ast.AST) and type(item) not in _LEAVES
-            )
-        elif isinstance(value, ast.AST) and type(value) not in _LEAVES:
-            out.append(value)
-    return out
 
 
 def _dotted(node: ast.expr) -> str | None:
@@ -224,7 +193,7 @@ class _Reader:
                 child = pending.pop()
                 if isinstance(child, ast.Call):
                     self._call(child, outline, None, None, set(), "")
-                pending.extend(_child_nodes(child))
+                pending.extend(code_children(child, leaves=False))
 
     def _scope(
         self,
@@ -291,7 +260,7 @@ class _Reader:
                 outline.flags.add(GROWS)
             elif isinstance(child, ast.Call):
                 self._call(child, outline, receiver, owner, visible, prefix)
-            stack.extend(_child_nodes(child))
+            stack.extend(code_children(child, leaves=False))
         return outline
 
     def _call(
