@@ -337,18 +337,26 @@ def class_table(tree: ast.Module) -> dict[str, ClassFacts]:
     """Every class of the module by qualified name (``C``, ``f.C``, ``C.D``), with its
     methods and bases as written."""
     out: dict[str, ClassFacts] = {}
+    for qualname, statement in class_definitions(tree):
+        methods = {
+            item.name: f"{qualname}.{item.name}"
+            for item in statement.body
+            if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
+        bases = tuple(b for base in statement.bases if (b := _dotted(base)) is not None)
+        out[qualname] = ClassFacts(qualname, methods, bases)
+    return out
+
+
+def class_definitions(tree: ast.Module) -> list[tuple[str, ast.ClassDef]]:
+    """Every class definition of the module with its qualified name, outer ones first."""
+    out: list[tuple[str, ast.ClassDef]] = []
 
     def visit(body: list[ast.stmt], prefix: str) -> None:
         for statement in body:
             if isinstance(statement, ast.ClassDef):
                 qualname = prefix + statement.name
-                methods = {
-                    item.name: f"{qualname}.{item.name}"
-                    for item in statement.body
-                    if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
-                }
-                bases = tuple(b for base in statement.bases if (b := _dotted(base)) is not None)
-                out[qualname] = ClassFacts(qualname, methods, bases)
+                out.append((qualname, statement))
                 visit(statement.body, qualname + ".")
             elif isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
                 visit(statement.body, prefix + statement.name + ".")

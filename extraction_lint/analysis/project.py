@@ -13,6 +13,7 @@ so that a file's cached result can say what it depended on.
 from __future__ import annotations
 
 import ast
+import bisect
 import functools
 import hashlib
 import os
@@ -26,6 +27,7 @@ from extraction_lint.analysis.outline import (
     LOADS_OR_WRITES,
     MATERIALIZES,
     ModuleOutline,
+    class_definitions,
     class_table,
     guard_names,
     import_bindings,
@@ -618,13 +620,24 @@ class Project:
             if qualified.endswith(".") and rest:
                 rest = rest[1:]
             targets.setdefault(Target("dotted", qualified + rest), []).append(match.start())
-        methods: dict[str, list[int]] = {}
-        for match in _SELF_CALL.finditer(text):
-            methods.setdefault(match.group(1), []).append(match.start())
-        for cls in names.classes.values():
-            if cls.bases:
-                for method, at in methods.items():
-                    targets.setdefault(Target("method", method, cls.qualname), []).extend(at)
+        # ``self.m(...)`` is a method of the class whose body holds it: one of another
+        # module when the class has project bases.
+        spans = [
+            (node.lineno, node.end_lineno or node.lineno, qualname)
+            for qualname, node in class_definitions(tree)
+            if names.classes[qualname].bases
+        ]
+        if spans:
+            starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
+            for match in _SELF_CALL.finditer(text):
+                line = bisect.bisect_right(starts, match.start())
+                holder = None
+                for first, last, qualname in spans:  # outer classes first: the last wins
+                    if first <= line <= last:
+                        holder = qualname
+                if holder is not None:
+                    target = Target("method", match.group(1), holder)
+                    targets.setdefault(target, []).append(match.start())
         offsets: list[int] = []
         for target, where in targets.items():
             ref = self.resolve_ref(target, names)
@@ -671,6 +684,7 @@ class Project:
 
 #: ``name(`` or ``name.attr.attr(``: a call through a name (not an attribute of something).
 _CALLED_CHAIN = re.compile(r"(?<![\w.])([A-Za-z_]\w*)((?:[ \t]*\.[ \t]*\w+)*)[ \t]*\(")
+_NEWLINE = re.compile(r"\r\n|\r|\n")
 _SELF_CALL = re.compile(r"(?:\bself|\bcls|\bsuper\(\))\s*\.\s*(\w+)\s*\(")
 #: An import statement inside a block (a function's local import).
 _NESTED_IMPORT = re.compile(r"^[ \t]+(?:from|import)[ \t]", re.M)
