@@ -84,3 +84,41 @@ def test_a_link_in_a_helper_module_points_at_its_line_and_column(tmp_path: Path)
     call_line = next(i for i, text in enumerate(lines, 1) if text == "    _write(con, rows)")
     assert ("jobs/io.py", call_line, 5) in chain
     assert ("jobs/io.py", sink_line, 9) in chain
+
+
+def test_self_calls_are_tried_against_the_class_that_holds_them(tmp_path: Path):
+    write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/base.py": """
+            class Writer:
+                def flush_rows(self, rows):
+                    self.con.executemany(self.sql, rows)
+            """,
+            "pkg/job.py": """
+            from pkg.base import Writer
+
+            class Other:
+                def flush_rows(self, rows):
+                    print(len(rows))
+
+                def run(self, paths):
+                    rows = []
+                    for p in paths:
+                        rows.append(p)
+                    self.flush_rows(rows)
+
+            def factory():
+                class Job(Writer):
+                    def run(self, paths):
+                        rows = []
+                        for p in paths:
+                            rows.append(p)
+                        self.flush_rows(rows)
+
+                return Job
+            """,
+        },
+    )
+    assert codes_by_line(findings(tmp_path, "pkg/job.py")) == {("pkg/job.py", 19, "EXL001")}
