@@ -814,7 +814,7 @@ def defines(statement: ast.stmt, names: Set[str]) -> bool:
 def line_numbers(text: str, offsets: list[int]) -> list[int]:
     """The 1-based lines of ``offsets``, sorted, without repeats."""
     if "\r" in text:  # old Mac line ends count too
-        starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
+        starts = line_starts(text)
         return sorted({bisect.bisect_right(starts, offset) for offset in offsets})
     lines: set[int] = set()
     line, previous = 1, 0
@@ -826,6 +826,12 @@ def line_numbers(text: str, offsets: list[int]) -> list[int]:
 
 
 _NEWLINE = re.compile(r"\r\n?|\n")
+
+
+def line_starts(text: str) -> list[int]:
+    """The offset where each line of ``text`` starts (``\r``, ``\r\n`` and ``\n`` end
+    lines): the line of an offset is ``bisect.bisect_right(starts, offset)``."""
+    return [0, *(m.end() for m in _NEWLINE.finditer(text))]
 
 
 def rules_needs(rules: Iterable[type[Rule]]) -> frozenset[Need] | None:

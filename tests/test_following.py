@@ -225,16 +225,19 @@ def test_guards_in_helpers_count_for_the_loop(tmp_path):
     assert codes_by_line(findings(tmp_path, "pkg/job.py")) == {("pkg/job.py", 5, "EXL103")}
 
 
+WRITER = """
+class Writer:
+    def flush_rows(self, rows):
+        self.con.executemany(self.sql, rows)
+"""
+
+
 def test_methods_through_self_and_project_base_classes(tmp_path):
     write(
         tmp_path,
         {
             "pkg/__init__.py": "",
-            "pkg/base.py": """
-            class Writer:
-                def flush_rows(self, rows):
-                    self.con.executemany(self.sql, rows)
-            """,
+            "pkg/base.py": WRITER,
             "pkg/job.py": """
             from pkg.base import Writer
 
@@ -257,6 +260,41 @@ def test_methods_through_self_and_project_base_classes(tmp_path):
         ("pkg/job.py", 8, "EXL001"),
         ("pkg/job.py", 14, "EXL001"),
     }
+
+
+def test_self_calls_are_tried_against_the_class_that_holds_them(tmp_path):
+    write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/base.py": WRITER,
+            "pkg/job.py": """
+            from pkg.base import Writer
+
+            class Other:
+                def flush_rows(self, rows):
+                    print(len(rows))
+
+                def run(self, paths):
+                    rows = []
+                    for p in paths:
+                        rows.append(p)
+                    self.flush_rows(rows)
+
+            def factory():
+                class Job(Writer):
+                    def run(self, paths):
+                        rows = []
+                        for p in paths:
+                            rows.append(p)
+                        self.flush_rows(rows)
+
+                return Job
+            """,
+        },
+    )
+    # Only the nested class's loop: ``Other.flush_rows`` writes nothing.
+    assert codes_by_line(findings(tmp_path, "pkg/job.py")) == {("pkg/job.py", 19, "EXL001")}
 
 
 def test_growth_flush_and_closures_through_helpers(tmp_path):

@@ -599,7 +599,7 @@ class Project:
     def _imported_calls_that_matter(
         self, tree: ast.Module, text: str, path: str, display: str
     ) -> list[int]:
-        from extraction_lint.prefilter import line_numbers
+        from extraction_lint.prefilter import line_numbers, line_starts
 
         nested = _NESTED_IMPORT.search(text)
         imports = import_bindings(tree) if nested else top_level_imports(tree)
@@ -628,7 +628,7 @@ class Project:
             if names.classes[qualname].bases
         ]
         if spans:
-            starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
+            starts = line_starts(text)
             for match in _SELF_CALL.finditer(text):
                 line = bisect.bisect_right(starts, match.start())
                 holder = None
@@ -684,7 +684,6 @@ class Project:
 
 #: ``name(`` or ``name.attr.attr(``: a call through a name (not an attribute of something).
 _CALLED_CHAIN = re.compile(r"(?<![\w.])([A-Za-z_]\w*)((?:[ \t]*\.[ \t]*\w+)*)[ \t]*\(")
-_NEWLINE = re.compile(r"\r\n|\r|\n")
 _SELF_CALL = re.compile(r"(?:\bself|\bcls|\bsuper\(\))\s*\.\s*(\w+)\s*\(")
 #: An import statement inside a block (a function's local import).
 _NESTED_IMPORT = re.compile(r"^[ \t]+(?:from|import)[ \t]", re.M)
