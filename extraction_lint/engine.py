@@ -221,6 +221,7 @@ def _check_file(
             for rule in rules:
                 findings.extend(rule.check(analysis))
             diagnostics = diagnostics_of(analysis, findings, display, lines, text)
+            analysis.release()
         return apply_noqa(text, display, diagnostics, want_unused_noqa, options.enabled)
 
     finished, result = run_bounded(analyse, options.file_timeout)

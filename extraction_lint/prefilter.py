@@ -24,9 +24,11 @@ from __future__ import annotations
 import ast
 import bisect
 import re
-from collections.abc import Callable, Iterable, Iterator, Set
+from collections.abc import Iterable, Iterator, Set
 from dataclasses import dataclass, field
 
+from extraction_lint.analysis.astcalls import dotted as dotted_name
+from extraction_lint.analysis.astcalls import execute_parameters, is_duckdb_append_call
 from extraction_lint.analysis.astwalk import code_children
 from extraction_lint.analysis.catalog import (
     BOUNDED_VIEW_METHODS,
@@ -49,13 +51,10 @@ from extraction_lint.analysis.catalog import (
     GROWTH_METHODS as CATALOG_GROWTH_METHODS,
 )
 from extraction_lint.analysis.facts import (
-    EXECUTE_PARAMETER_KEYWORDS,
     CallParts,
     import_bindings,
     is_bound_to_serialized,
     is_bounded_iterable,
-    is_duckdb_append,
-    is_one_row,
     is_serialized,
     loader_or_sink,
 )
@@ -66,15 +65,6 @@ _LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp)
 #: ``execute(sql, (a, b))``, ``{...}``, ``"..."``: one row's parameters, never a bulk write.
-_PARAMETER_KINDS: dict[type[ast.AST], str] = {
-    ast.Tuple: "display",
-    ast.Dict: "display",
-    ast.Set: "display",
-    ast.DictComp: "comprehension",
-    ast.SetComp: "comprehension",
-    ast.Constant: "literal",
-    ast.JoinedStr: "literal",
-}
 _SEQUENCE_CALLS = frozenset({"list", DEQUE_CALL, "deque"})
 _WHOLE_READS = WHOLE_READ_METHODS | DRIVER_PULL_METHODS
 
@@ -327,17 +317,6 @@ class _Pending:
     argument_call: str | None = None
 
 
-def _dotted(node: ast.expr) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
-
-
 def _integer(node: ast.expr) -> int | None:
     """``3`` or ``-3``."""
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
@@ -365,15 +344,24 @@ def _key(node: ast.expr) -> str | None:
     return None
 
 
+def _resolve(imports: dict[str, str], dotted: str) -> str:
+    """The qualified name of ``a.b.c`` through the module's imports."""
+    head, _, rest = dotted.partition(".")
+    base = imports.get(head) or CONVENTIONAL_ALIASES.get(head, head)
+    return f"{base}.{rest}" if rest else base
+
+
 class _AstShape:
     """The interpreter's tree's answers to :class:`extraction_lint.analysis.facts.Shape`.
     Module constants are not known before the analysis: no name is one (a loop over one
     counts as unbounded here, which keeps the file)."""
 
-    __slots__ = ("_resolve",)
+    __slots__ = ("_imports",)
 
-    def __init__(self, resolve: Callable[[str], str]) -> None:
-        self._resolve = resolve
+    def __init__(self, imports: dict[str, str]) -> None:
+        # The scan's own import table (filled as it walks), not the scan: a reference
+        # back would make every tree scanned a cycle for the garbage collector.
+        self._imports = imports
 
     def fixed_display(self, node: ast.expr) -> bool:
         if isinstance(node, ast.Tuple | ast.List | ast.Set):
@@ -398,12 +386,12 @@ class _AstShape:
     def call(self, node: ast.expr) -> CallParts[ast.expr] | None:
         if not isinstance(node, ast.Call):
             return None
-        dotted = _dotted(node.func)
+        dotted = dotted_name(node.func)
         starred = any(isinstance(a, ast.Starred) for a in node.args) or any(
             k.arg is None for k in node.keywords
         )
         return CallParts(
-            None if dotted is None else self._resolve(dotted),
+            None if dotted is None else _resolve(self._imports, dotted),
             [a for a in node.args if not isinstance(a, ast.Starred)],
             starred,
             any(k.arg is not None for k in node.keywords),
@@ -420,7 +408,7 @@ class _TreeScan:
         self.t = triggers
         self.range_limit = range_limit
         self.imports: dict[str, str] = {}
-        self._shape = _AstShape(self._resolve)
+        self._shape = _AstShape(self.imports)
         self.loop_trigger = False
         self._scopes: list[_Scope] = []
         self._stack: list[_Scope] = []
@@ -584,10 +572,10 @@ class _TreeScan:
         if key is None:
             _TreeScan._bound_otherwise(target, scope)
             return
-        called = _dotted(value.func) if isinstance(value, ast.Call) else None
+        called = dotted_name(value.func) if isinstance(value, ast.Call) else None
         scope.bound_to.setdefault(key, []).append(called)
         if isinstance(value, ast.List | ast.ListComp) or (
-            isinstance(value, ast.Call) and _dotted(value.func) in _SEQUENCE_CALLS
+            isinstance(value, ast.Call) and dotted_name(value.func) in _SEQUENCE_CALLS
         ):
             scope.list_keys.add(key)
         elif isinstance(value, ast.Call):
@@ -611,31 +599,22 @@ class _TreeScan:
             if method == EXECUTE_METHOD:
                 self._visit_execute(node, in_loop, scope)
             elif method == DUCKDB_APPEND_METHOD:
-                if self._is_duckdb_append(node):
+                if is_duckdb_append_call(node):
                     self._note("sink", in_loop, scope)
             else:
                 self._note(self.t.method_kind(method), in_loop, scope)
-        dotted = _dotted(func)
+        dotted = dotted_name(func)
         if dotted is not None:
             first = node.args[0] if node.args else None
             argument: str | None = None
             if isinstance(first, ast.Call):
-                argument = _dotted(first.func)
+                argument = dotted_name(first.func)
             elif isinstance(first, ast.Name):
                 argument = "=" + first.id
             self._pending.append(_Pending("function", dotted, in_loop, scope, argument))
 
     def _visit_execute(self, node: ast.Call, in_loop: bool, scope: _Scope) -> None:
-        params = [*node.args[1:2]]
-        params += [k.value for k in node.keywords if k.arg in EXECUTE_PARAMETER_KEYWORDS]
-        for param in params:
-            callee = (
-                param.func.id
-                if isinstance(param, ast.Call) and isinstance(param.func, ast.Name)
-                else None
-            )
-            if is_one_row(_PARAMETER_KINDS.get(type(param), "other"), callee):
-                continue
+        for param in execute_parameters(node):
             key = _key(param)
             if key is None:
                 self._note("sink", in_loop, scope)  # a comprehension, a call...
@@ -646,17 +625,6 @@ class _TreeScan:
         """The shared fact (:func:`extraction_lint.analysis.facts.is_bounded_iterable`) on
         the interpreter's tree, before the module's constants are known."""
         return is_bounded_iterable(node, self._shape, self.range_limit)
-
-    @staticmethod
-    def _is_duckdb_append(call: ast.Call) -> bool:
-        args = call.args
-        first = args[0] if args else None
-        return is_duckdb_append(
-            len(args),
-            any(isinstance(a, ast.Starred) for a in args),
-            isinstance(first, ast.JoinedStr)
-            or (isinstance(first, ast.Constant) and isinstance(first.value, str)),
-        )
 
     def _visit_scope(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
         self._stack[-1].bound_to.setdefault(node.name, []).append(None)
@@ -688,9 +656,7 @@ class _TreeScan:
             scope.sink_calls += 1
 
     def _resolve(self, dotted: str) -> str:
-        head, _, rest = dotted.partition(".")
-        base = self.imports.get(head) or CONVENTIONAL_ALIASES.get(head, head)
-        return f"{base}.{rest}" if rest else base
+        return _resolve(self.imports, dotted)
 
     def _settle(self) -> None:
         """Judge the calls waiting for the module's imports."""

@@ -155,41 +155,14 @@ class Collector:
         #: positions are computed for those statements only).
         self.top_index = 0
         self.top_of: dict[int, int] = {}
-        self._handlers: dict[type[cst.CSTNode], Callable[[cst.CSTNode], None]] = {
-            cst.FunctionDef: self._function,  # type: ignore[dict-item]
-            cst.ClassDef: self._class,  # type: ignore[dict-item]
-            cst.Param: self._param,  # type: ignore[dict-item]
-            cst.Global: self._declare_outer,  # type: ignore[dict-item]
-            cst.Nonlocal: self._declare_outer,  # type: ignore[dict-item]
-            cst.Import: self._import,  # type: ignore[dict-item]
-            cst.ImportFrom: self._import_from,  # type: ignore[dict-item]
-            cst.For: self._for,  # type: ignore[dict-item]
-            cst.While: self._while,  # type: ignore[dict-item]
-            cst.ListComp: self._element_comprehension,  # type: ignore[dict-item]
-            cst.SetComp: self._element_comprehension,  # type: ignore[dict-item]
-            cst.GeneratorExp: self._element_comprehension,  # type: ignore[dict-item]
-            cst.DictComp: self._dict_comprehension,  # type: ignore[dict-item]
-            cst.List: self._list,  # type: ignore[dict-item]
-            cst.Assign: self._assign_statement,  # type: ignore[dict-item]
-            cst.AnnAssign: self._ann_assign,  # type: ignore[dict-item]
-            cst.AugAssign: self._aug_assign,  # type: ignore[dict-item]
-            cst.NamedExpr: self._named_expr,  # type: ignore[dict-item]
-            cst.Del: self._del,  # type: ignore[dict-item]
-            cst.Return: self._return,  # type: ignore[dict-item]
-            cst.Yield: self._yield,  # type: ignore[dict-item]
-            cst.With: self._with,  # type: ignore[dict-item]
-            cst.ExceptHandler: self._handler,  # type: ignore[dict-item]
-            cst.ExceptStarHandler: self._handler,  # type: ignore[dict-item]
-            cst.Call: self._call,  # type: ignore[dict-item]
-        }
 
     # --- the walk ------------------------------------------------------------------------
 
     def walk(self, node: cst.CSTNode) -> None:
         """Visit ``node`` and everything under it."""
-        handler = self._handlers.get(type(node))
+        handler = _HANDLERS.get(type(node))
         if handler is not None:
-            handler(node)
+            handler(self, node)
         else:
             self._children(node)
 
@@ -491,3 +464,35 @@ class Collector:
         for arg in node.args:
             self.walk(arg)
         call.end = self._tick()
+
+
+#: The walk's handler of each node type (functions of the class, not methods bound to a
+#: collector: a table of bound methods would make every collector, and the tree and scopes
+#: it holds, a cycle that only the garbage collector frees).
+_HANDLERS: dict[type[cst.CSTNode], Callable[[Collector, cst.CSTNode], None]] = {
+    cst.FunctionDef: Collector._function,  # type: ignore[dict-item]
+    cst.ClassDef: Collector._class,  # type: ignore[dict-item]
+    cst.Param: Collector._param,  # type: ignore[dict-item]
+    cst.Global: Collector._declare_outer,  # type: ignore[dict-item]
+    cst.Nonlocal: Collector._declare_outer,  # type: ignore[dict-item]
+    cst.Import: Collector._import,  # type: ignore[dict-item]
+    cst.ImportFrom: Collector._import_from,  # type: ignore[dict-item]
+    cst.For: Collector._for,  # type: ignore[dict-item]
+    cst.While: Collector._while,  # type: ignore[dict-item]
+    cst.ListComp: Collector._element_comprehension,  # type: ignore[dict-item]
+    cst.SetComp: Collector._element_comprehension,  # type: ignore[dict-item]
+    cst.GeneratorExp: Collector._element_comprehension,  # type: ignore[dict-item]
+    cst.DictComp: Collector._dict_comprehension,  # type: ignore[dict-item]
+    cst.List: Collector._list,  # type: ignore[dict-item]
+    cst.Assign: Collector._assign_statement,  # type: ignore[dict-item]
+    cst.AnnAssign: Collector._ann_assign,  # type: ignore[dict-item]
+    cst.AugAssign: Collector._aug_assign,  # type: ignore[dict-item]
+    cst.NamedExpr: Collector._named_expr,  # type: ignore[dict-item]
+    cst.Del: Collector._del,  # type: ignore[dict-item]
+    cst.Return: Collector._return,  # type: ignore[dict-item]
+    cst.Yield: Collector._yield,  # type: ignore[dict-item]
+    cst.With: Collector._with,  # type: ignore[dict-item]
+    cst.ExceptHandler: Collector._handler,  # type: ignore[dict-item]
+    cst.ExceptStarHandler: Collector._handler,  # type: ignore[dict-item]
+    cst.Call: Collector._call,  # type: ignore[dict-item]
+}

@@ -8,7 +8,7 @@ gets a number from one counter that runs in source order, so "after the loop" is
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 import libcst as cst
@@ -173,6 +173,13 @@ class Scope:
     #: A function whose body holds ``yield`` or ``yield from`` (a generator function).
     is_generator: bool = False
 
+    def release(self) -> None:
+        """Drop the links back to the scope (its parent, its loops' and sites' own): the
+        scope tree and its tree are then freed without the garbage collector."""
+        self.parent = None
+        for name in _SCOPE_LISTS:
+            getattr(self, name).clear()
+
     @property
     def enclosing_class(self) -> Scope | None:
         """The class whose method this is, if any."""
@@ -203,6 +210,10 @@ class Scope:
         ):
             return f"{self.self_name}.{node.attr.value}"
         return None
+
+
+#: The lists of a :class:`Scope` that hold what happens in it (each item links back to it).
+_SCOPE_LISTS = tuple(f.name for f in fields(Scope) if f.default_factory is list)
 
 
 @dataclass(frozen=True)

@@ -181,6 +181,9 @@ class ModuleAnalysis:
         self._effects: dict[int, CallEffect | None] = {}
         self._refs: dict[int, tuple[tuple[str, str], Target, bool] | None] = {}
         self._own_facts: ModuleFacts | None = None
+        #: Facts read from other parses of this module's text (see :meth:`_sparse_facts`).
+        self._parts: list[ModuleFacts] = []
+        self._part_analyses: list[ModuleAnalysis] = []
         collector = Collector(module)
         collector.walk_module(module)
         self._top_of = collector.top_of
@@ -727,6 +730,20 @@ class ModuleAnalysis:
             self.project.set_checked(facts)
         return self._own_facts
 
+    def release(self) -> None:
+        """Drop everything the analysis holds, once the file is checked (it is not used
+        after). Its tables hold methods bound to it and the facts read from it hold it
+        back, so its tree would otherwise live until the garbage collector finds the
+        cycles: rescanning them is most of the collector's time on a large run."""
+        for facts in (self._own_facts, *self._parts):
+            if facts is not None:
+                facts.release()
+        for part in self._part_analyses:
+            part.release()
+        for scope in self.scopes:
+            scope.release()
+        vars(self).clear()
+
     def _left_out(self, qualname: str) -> bool:
         """Whether this module's function ``qualname`` was left out of the tree (sparse.py):
         what it may do is then known from the module's outline, as for another module's."""
@@ -752,6 +769,7 @@ class ModuleAnalysis:
         def whole_facts() -> ModuleFacts:
             if not whole:
                 whole.append(self._full_facts(text))
+                self._parts.append(whole[0])
             return whole[0]
 
         def read(qualname: str) -> FunctionFacts | None:
@@ -772,6 +790,7 @@ class ModuleAnalysis:
                 # What the tree holds already is read from it.
                 group = frozenset(q for q in reached if q not in parts and self._left_out(q))
                 part = self._full_facts(text, group)
+                self._parts.append(part)
                 for name in group:
                     parts.setdefault(name, part)
             function = part.function(qualname)
@@ -812,6 +831,7 @@ class ModuleAnalysis:
         except cst.ParserSyntaxError:
             return module_facts(self, self.path, self.display, "", None, lazy=True)
         analysis = ModuleAnalysis(module, self.settings, outside)
+        self._part_analyses.append(analysis)
         computed: list[Mapping[cst.CSTNode, CodeRange]] = []
 
         def locate(node: cst.CSTNode) -> tuple[int, int]:

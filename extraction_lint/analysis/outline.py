@@ -3,17 +3,21 @@ function what it may do, by a cheap over-approximation (SPEC 2.6, the speed laye
 
 The project resolves calls over outlines, and reads a module with libcst (for its exact
 summaries) only when the outline says a function reached through the call may do what
-the caller asks about: load or write (a line that names a sink or a loader), grow or flush
-(a growth or flush method, a subscript assignment), guard (a log, progress or guard
-call), return something. Like the prefilter, it never says no where the summary would say
-yes: every name the catalogue can match is looked for by its last part.
+the caller asks about: load or write (a call the catalogue may take for a sink or a
+loader, by the decisions the analysis makes: :mod:`extraction_lint.analysis.astcalls`),
+grow or flush (a growth or flush method, a subscript assignment), guard (a log, progress
+or guard call, by its last name), return something. Like the prefilter, it never says no
+where the summary would say yes: a name imported as different things in different places
+may be any of them.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from extraction_lint.analysis.astcalls import dotted, may_load_or_write
 from extraction_lint.analysis.astwalk import code_children
 from extraction_lint.analysis.catalog import (
     CLEAR_METHOD,
@@ -36,6 +40,7 @@ from extraction_lint.analysis.catalog import (
     TRACK_METHOD,
     Catalog,
 )
+from extraction_lint.analysis.facts import import_bindings as shared_import_bindings
 from extraction_lint.analysis.summary import ClassFacts, ModuleFacts, Target
 
 #: What a function may do, as flags.
@@ -103,41 +108,37 @@ class ModuleOutline:
     functions: dict[str, FunctionOutline]
 
 
-def _dotted(node: ast.expr) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
-
-
 def import_bindings(tree: ast.Module) -> dict[str, str]:
     """Local name -> qualified name for every import of the module, as
     :class:`~extraction_lint.analysis.names.ImportMap` records them."""
     imports: dict[str, str] = {}
-    for node in _statements(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname is not None:
-                    imports[alias.asname] = alias.name
-                else:
-                    top = alias.name.split(".", 1)[0]
-                    imports.setdefault(top, top)
-        elif isinstance(node, ast.ImportFrom):
-            module = "." * node.level + (node.module or "")
-            for alias in node.names:
-                if alias.name == "*":
-                    continue
-                target = (
-                    f"{module}.{alias.name}"
-                    if module and not module.endswith(".")
-                    else module + alias.name
-                )
-                imports[alias.asname or alias.name] = target
+    for local, target, replaces in _bindings(_statements(tree)):
+        if replaces:
+            imports[local] = target
+        else:
+            imports.setdefault(local, target)
     return imports
+
+
+def import_candidates(tree: ast.Module) -> dict[str, set[str]]:
+    """Local name -> every qualified name an import anywhere in the module binds it to."""
+    out: dict[str, set[str]] = {}
+    for local, target, _ in _bindings(_statements(tree)):
+        out.setdefault(local, set()).add(target)
+    return out
+
+
+def _bindings(statements: list[ast.stmt]) -> Iterator[tuple[str, str, bool]]:
+    """What each import statement binds, in source order (the shared reading,
+    :func:`extraction_lint.analysis.facts.import_bindings`)."""
+    imports = [s for s in statements if isinstance(s, ast.Import | ast.ImportFrom)]
+    imports.sort(key=lambda s: (s.lineno, s.col_offset))
+    for node in imports:
+        names = [(alias.name, alias.asname) for alias in node.names]
+        if isinstance(node, ast.Import):
+            yield from shared_import_bindings(None, 0, names, from_=False)
+        else:
+            yield from shared_import_bindings(node.module, node.level, names, from_=True)
 
 
 def _statements(tree: ast.Module) -> list[ast.stmt]:
@@ -160,11 +161,12 @@ def _statements(tree: ast.Module) -> list[ast.stmt]:
 
 
 class _Reader:
-    def __init__(self, tree: ast.Module, trigger_lines: list[int], guards: frozenset[str]):
+    def __init__(self, tree: ast.Module, catalog: Catalog, guards: frozenset[str]):
         self.tree = tree
-        self.lines = trigger_lines
+        self.catalog = catalog
         self.guards = guards
         self.imports = import_bindings(tree)
+        self.candidates = import_candidates(tree)
         self.functions: dict[str, FunctionOutline] = {}
         self.top_level: dict[str, tuple[str, str]] = {}
         self.classes: dict[str, ClassFacts] = {}
@@ -210,7 +212,7 @@ class _Reader:
                     for item in statement.body
                     if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
                 }
-                bases = tuple(b for base in statement.bases if (b := _dotted(base)) is not None)
+                bases = tuple(b for base in statement.bases if (b := dotted(base)) is not None)
                 self.classes[qualname] = ClassFacts(qualname, methods, bases)
                 self._scope(statement.body, qualname + ".", qualname, set())
             elif isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -228,9 +230,6 @@ class _Reader:
         qualname = prefix + node.name
         outline = FunctionOutline(qualname, line=node.lineno)
         self.functions[qualname] = outline
-        end = node.end_lineno or node.lineno
-        if any(node.lineno <= line <= end for line in self.lines):
-            outline.flags.add(LOADS_OR_WRITES)
         receiver = node.args.args[0].arg if owner is not None and node.args.args else None
         nested = {
             child.name
@@ -273,7 +272,9 @@ class _Reader:
         prefix: str,
     ) -> None:
         func = node.func
-        name = func.attr if isinstance(func, ast.Attribute) else _dotted(func)
+        if may_load_or_write(node, self.candidates, self.catalog):
+            outline.flags.add(LOADS_OR_WRITES)
+        name = func.attr if isinstance(func, ast.Attribute) else dotted(func)
         if name is not None:
             last = _last(name)
             if last in _GROWTH:
@@ -305,12 +306,12 @@ class _Reader:
         ):
             outline.add(Target("super", func.attr, owner), node.lineno)
             return
-        dotted = _dotted(value)
-        if dotted is None:
+        chain = dotted(value)
+        if chain is None:
             return
-        head, _, rest = dotted.partition(".")
+        head, _, rest = chain.partition(".")
         if head in self.top_level and head not in self.imports:
-            outline.add(Target("dotted", f"{dotted}.{func.attr}"), node.lineno)
+            outline.add(Target("dotted", f"{chain}.{func.attr}"), node.lineno)
         elif head in self.imports:
             base = self.imports[head] + (f".{rest}" if rest else "")
             joined = f"{base}{func.attr}" if base.endswith(".") else f"{base}.{func.attr}"
@@ -318,19 +319,10 @@ class _Reader:
 
 
 def read_outline(
-    tree: ast.Module,
-    text: str,
-    path: str,
-    display: str,
-    trigger_offsets: list[int],
-    guards: frozenset[str],
+    tree: ast.Module, path: str, display: str, catalog: Catalog, guards: frozenset[str]
 ) -> ModuleOutline:
-    """The outline of a module from its tree and text (``trigger_offsets``: where the text
-    names a sink or a loader)."""
-    from extraction_lint.prefilter import line_numbers
-
-    lines = line_numbers(text, trigger_offsets) if trigger_offsets else []
-    return _Reader(tree, lines, guards).read(path, display)
+    """The outline of a module from its tree."""
+    return _Reader(tree, catalog, guards).read(path, display)
 
 
 def class_table(tree: ast.Module) -> dict[str, ClassFacts]:
@@ -343,7 +335,7 @@ def class_table(tree: ast.Module) -> dict[str, ClassFacts]:
             for item in statement.body
             if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
         }
-        bases = tuple(b for base in statement.bases if (b := _dotted(base)) is not None)
+        bases = tuple(b for base in statement.bases if (b := dotted(base)) is not None)
         out[qualname] = ClassFacts(qualname, methods, bases)
     return out
 
@@ -351,22 +343,25 @@ def class_table(tree: ast.Module) -> dict[str, ClassFacts]:
 def class_definitions(tree: ast.Module) -> list[tuple[str, ast.ClassDef]]:
     """Every class definition of the module with its qualified name, outer ones first."""
     out: list[tuple[str, ast.ClassDef]] = []
-
-    def visit(body: list[ast.stmt], prefix: str) -> None:
+    # Blocks still to read, the next one last (a loop, not a nested function that calls
+    # itself: that would be a cycle holding the tree until the garbage collector runs).
+    pending: list[tuple[list[ast.stmt], str]] = [(tree.body, "")]
+    while pending:
+        body, prefix = pending.pop()
+        inner: list[tuple[list[ast.stmt], str]] = []
         for statement in body:
             if isinstance(statement, ast.ClassDef):
                 qualname = prefix + statement.name
                 out.append((qualname, statement))
-                visit(statement.body, qualname + ".")
+                inner.append((statement.body, qualname + "."))
             elif isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
-                visit(statement.body, prefix + statement.name + ".")
+                inner.append((statement.body, prefix + statement.name + "."))
             elif isinstance(statement, ast.If | ast.Try | ast.With | ast.For | ast.While):
                 for field in ("body", "orelse", "finalbody"):
-                    visit(getattr(statement, field, []) or [], prefix)
+                    inner.append((getattr(statement, field, []) or [], prefix))
                 for handler in getattr(statement, "handlers", []):
-                    visit(handler.body, prefix)
-
-    visit(tree.body, "")
+                    inner.append((handler.body, prefix))
+        pending.extend(reversed(inner))
     return out
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from extraction_lint.analysis.outline import (
     GROWS,
+    GUARDS,
     LOADS_OR_WRITES,
     MATERIALIZES,
     ModuleOutline,
@@ -48,7 +49,6 @@ from extraction_lint.analysis.summary import (
 if TYPE_CHECKING:
     # libcst: imported only when a module is parsed with it.
     from extraction_lint.analysis.model import OutsideFacts
-    from extraction_lint.prefilter import Triggers
 
 #: How many re-exports (``from .io import save`` in ``__init__.py``) a name is followed
 #: through before giving up.
@@ -103,8 +103,7 @@ class Project:
         self._files: dict[str, bool] = {}
         self._resolved: dict[tuple[str, str], tuple[str, str] | None] = {}
         self._absolute: dict[tuple[str, str], tuple[ModuleFacts, str, str] | None] = {}
-        self._triggers: Triggers | None = None
-        self._guard_names: frozenset[str] = frozenset()
+        self._guard_names: frozenset[str] | None = None
         self.outlines_read = 0
         self._digests: dict[str, str] = {}
         self._checked: ModuleFacts | None = None
@@ -191,6 +190,7 @@ class Project:
                 analysis = ModuleAnalysis(module, self.settings, outside)
                 # Positions of the statements that hold a link only.
                 facts = module_facts(analysis, path, display, digest, NodeLocator(analysis, lines))
+                analysis.release()  # the facts are read: the tree goes now, not at a collection
         except (SourceError, RecursionError):
             return None
         except Exception:  # a module that cannot be summarised has no summaries
@@ -294,13 +294,9 @@ class Project:
 
     def outline_of(self, tree: ast.Module, text: str, path: str, display: str) -> ModuleOutline:
         """The outline of a module whose tree is at hand."""
-        from extraction_lint.prefilter import Triggers
-
-        if self._triggers is None:
-            self._triggers = Triggers.from_catalog(self.settings.catalog)
+        if self._guard_names is None:
             self._guard_names = guard_names(self.settings.catalog)
-        offsets = self._triggers.offsets(text)
-        return read_outline(tree, text, path, display, offsets, self._guard_names)
+        return read_outline(tree, path, display, self.settings.catalog, self._guard_names)
 
     def _note(self, path: str) -> None:
         digest = self._digests.get(path)
@@ -526,8 +522,8 @@ class Project:
                 before = dict(self.used)
                 ref = self.resolve_ref(edge.target, module)
                 callee = None
-                if ref is not None and (ref[0] == module.path or self.flags(ref)):
-                    # A function that can do nothing the rules look at is not read.
+                if ref is not None and (ref[0] == module.path or self._can_add(ref, edge)):
+                    # A function that can add nothing to the caller's summary is not read.
                     callee = self.function(ref, module)
                 # What resolution read is a dependency of the caller's summary too.
                 for path, digest in self.used.items():
@@ -554,6 +550,15 @@ class Project:
         self._use(function)
         assert function.summary is not None
         return function.summary
+
+    def _can_add(self, ref: tuple[str, str], edge: Edge) -> bool:
+        """Whether calling ``ref`` through ``edge`` may add anything to the caller's summary
+        (by the outlines; see :func:`_apply`): what a callee returns matters only where the
+        caller returns it or writes it."""
+        flags = self.flags(ref)
+        if edge.returned or edge.to_sink:
+            return bool(flags)
+        return not flags.isdisjoint(_THROUGH_ANY_CALL)
 
     def _use(self, function: FunctionFacts) -> None:
         self.used.update(function.depends)
@@ -681,6 +686,12 @@ class Project:
                     stack.append(ref[1])
         return frozenset(reached)
 
+
+#: What a callee adds to its caller's summary through any call of it (:func:`_apply`): its
+#: loads and writes, what it writes, grows or flushes of its inputs, its guards. What it
+#: returns (its inputs, a materialisation, an accumulation) counts only through a call
+#: whose result the caller returns or writes.
+_THROUGH_ANY_CALL = frozenset({LOADS_OR_WRITES, GROWS, GUARDS})
 
 #: ``name(`` or ``name.attr.attr(``: a call through a name (not an attribute of something).
 _CALLED_CHAIN = re.compile(r"(?<![\w.])([A-Za-z_]\w*)((?:[ \t]*\.[ \t]*\w+)*)[ \t]*\(")

@@ -236,3 +236,12 @@ class ModuleFacts:
             if found is not None:
                 self.functions[qualname] = found
         return found
+
+    def release(self) -> None:
+        """Drop the reader and the functions (each links back to its module), once the
+        module's check is over: what they hold is then freed without the garbage
+        collector."""
+        self.factory = None
+        for function in self.functions.values():
+            function.module = None
+        self.functions.clear()
