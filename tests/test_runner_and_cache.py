@@ -6,6 +6,7 @@ import faulthandler
 import json
 import os
 import signal
+import textwrap
 
 import pytest
 
@@ -146,3 +147,34 @@ def test_unwritable_cache_directory_is_not_fatal(tree):
     run = run_cli("--cache-dir", "c", "pkg", cwd=tree)
     assert run.code == 1
     assert "Found 40 problems" in run.out
+
+
+def _large(text: str) -> str:
+    """``text`` after enough constants to pass ``LARGE_FILE_BYTES``."""
+    line = "VALUE_{:06d} = '" + "x" * 400 + "'\n"
+    count = runner_module.LARGE_FILE_BYTES // len(line.format(0)) + 1
+    return "".join(line.format(i) for i in range(count)) + textwrap.dedent(text)
+
+
+def test_a_large_file_is_checked_in_its_own_process_even_with_one_job(tree, monkeypatch):
+    monkeypatch.chdir(tree)
+    (tree / "pkg" / "m05.py").write_text(_large(BROKEN), encoding="utf-8")
+    in_process = [r for r in results(tree, jobs=1) if r.path == "pkg/m05.py"]
+    codes = sorted(d.code for d in in_process[0].diagnostics)
+    assert codes == ["EXL001", "EXL101", "EXL102", "EXL103"]
+    real = runner_module.run_job
+    parent = os.getpid()
+
+    def abort_when_large(job):
+        if os.getpid() != parent and job.file.display.endswith("m05.py"):
+            # As libcst's parser does when an allocation fails (no fault handler output).
+            faulthandler.disable()
+            os.abort()
+        return real(job)
+
+    monkeypatch.setattr(runner_module, "run_job", abort_when_large)
+    got = results(tree, jobs=1)
+    assert [r.path for r in got] == [f"pkg/m{i:02d}.py" for i in range(30)]
+    crashed = [r for r in got if r.error is not None]
+    assert [r.path for r in crashed] == ["pkg/m05.py"]
+    assert sum(len(r.diagnostics) for r in got) == 10 * 4
