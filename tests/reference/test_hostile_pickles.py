@@ -420,3 +420,45 @@ def test_a_large_frame_is_checked_against_the_memory_limit_before_it_is_read(
 
     assert caught.value.requested == len(body) + 1
     assert f"FRAME of {len(body) + 1:,} bytes" in str(caught.value)
+
+
+# --- pickles without frames: read ahead, checked before they are used ---------------------
+
+
+@pytest.mark.parametrize("protocol", [0, 2, 3])
+def test_a_pickle_without_frames_is_read_in_large_chunks_and_checked_whole(
+    tmp_path: Path, protocol: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "tiny.pkl"
+    value = {"s": list(range(50)) * 4000}  # 200,000 small opcodes, no frames
+    path.write_bytes(pickle.dumps(value, protocol=protocol))
+    calls = []
+    real_open = Path.open
+
+    def counting_open(self: Path, *args: object, **kwargs: object):
+        handle = real_open(self, *args, **kwargs)
+        if self == path:
+            for name in ("read", "readinto", "readline"):
+                method = getattr(handle, name)
+
+                def counted(*a: object, _method=method, _name=name) -> object:
+                    calls.append(_name)
+                    return _method(*a)
+
+                setattr(handle, name, counted)
+        return handle
+
+    monkeypatch.setattr(Path, "open", counting_open)
+    content = read_pickle(path)
+    assert content.obj == value
+    assert content.size == path.stat().st_size
+    # One call per opcode would be over 200,000; reading ahead takes one per 128 KiB.
+    assert len(calls) <= content.size // 65536 + 10, len(calls)
+
+
+def test_a_refusal_found_while_reading_ahead_keeps_its_message(tmp_path: Path) -> None:
+    path = tmp_path / "memo.pkl"
+    # PROTO 2, EMPTY_LIST, LONG_BINPUT 2**29, STOP: a memo index out of sequence.
+    path.write_bytes(b"\x80\x02]r" + struct.pack("<I", 2**29) + b".")
+    with pytest.raises(PickleReadError, match="out of sequence"):
+        read_pickle(path)
