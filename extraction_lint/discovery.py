@@ -5,15 +5,17 @@ Directories are walked in sorted order without following symbolic links to direc
 (so a link loop cannot trap the walk). A walk does not enter a directory that ``exclude``
 / ``extend-exclude`` names, a virtualenv (recognised by its ``pyvenv.cfg``), or, with
 ``respect-gitignore`` (the default, as Ruff), what the ``.gitignore`` files, the work
-tree's ``.git/info/exclude`` and the global git excludes file ignore; nor does it yield
-such files. Patterns have gitignore semantics (ignore.py). Inside a repository nested in
-the tree (a submodule, a vendored clone) its own ignore files apply, not the outer ones,
-as git and Ruff see it.
+tree's ``.git/info/exclude``, the global git excludes file and the ``.ignore`` files
+(which take precedence over git's, as in Ruff) ignore; nor does it yield such files.
+Patterns have gitignore semantics (ignore.py). Inside a repository nested in the tree (a
+submodule, a vendored clone) its own git ignore files apply, not the outer ones, as git and
+Ruff see it; ``.ignore`` files are not git's, and the outer ones still apply there, as in
+Ruff.
 
 As in Ruff, a path named on the command line is checked even when a pattern matches it:
 ``force_exclude`` (what pre-commit hooks pass) applies ``exclude`` to named paths and the
-directories above them too. Ignore files never exclude a named path: git does not ignore
-a tracked file, and pre-commit names only tracked files.
+directories above them too. Ignore files (``.ignore`` too) never exclude a named path: git
+does not ignore a tracked file, and pre-commit names only tracked files.
 """
 
 from __future__ import annotations
@@ -148,7 +150,8 @@ def _walk(root: Path, config: Config) -> Iterator[Path | OSError]:
                         continue
                     if os.path.lexists(os.path.join(child, ".git")):
                         # A repository of its own (a submodule, a nested clone): its
-                        # ignore files and excludes apply inside, not the outer ones.
+                        # git ignore files and excludes apply inside, not the outer ones
+                        # (the outer .ignore files do: for_directory reads them again).
                         inner = GitIgnore.for_directory(Path(child_absolute), Path(child_absolute))
                     else:
                         inner = ignore.child(child_absolute)
