@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -441,10 +441,20 @@ class GitIgnore:
             [level for level in ignore_levels if level.patterns],
         )
 
-    def child(self, directory: str) -> GitIgnore:
-        """What applies inside ``directory`` (absolute), a subdirectory of this one's."""
-        git_patterns = PatternSet(read_patterns(Path(directory, ".gitignore")))
-        ignore_patterns = PatternSet(read_patterns(Path(directory, ".ignore")))
+    def child(self, directory: str, names: Container[str] | None = None) -> GitIgnore:
+        """What applies inside ``directory`` (absolute), a subdirectory of this one's.
+
+        ``names``, the directory's entries when it has been listed, spares opening the
+        ignore files it does not hold.
+        """
+        git_patterns = PatternSet(
+            read_patterns(Path(directory, ".gitignore"))
+            if names is None or ".gitignore" in names
+            else ()
+        )
+        ignore_patterns = PatternSet(
+            read_patterns(Path(directory, ".ignore")) if names is None or ".ignore" in names else ()
+        )
         if not git_patterns and not ignore_patterns:
             return self
         git_levels = self.git_levels
