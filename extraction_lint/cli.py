@@ -186,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--respect-gitignore",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="skip what .gitignore files and git's excludes ignore (default: on)",
+        help="skip what .gitignore and .ignore files and git's excludes ignore (default: on)",
     )
     parser.add_argument(
         "--exclude",

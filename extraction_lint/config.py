@@ -81,8 +81,8 @@ class Config:
     extend_stall_guard_calls: tuple[str, ...] = ()
     #: Apply fixes that may change what the code does (``--unsafe-fixes``).
     unsafe_fixes: bool = False
-    #: Skip what ``.gitignore`` files, ``.git/info/exclude`` and the global git excludes
-    #: file ignore when walking directories (as Ruff).
+    #: Skip what ``.gitignore`` files, ``.git/info/exclude``, the global git excludes file
+    #: and ``.ignore`` files ignore when walking directories (as Ruff).
     respect_gitignore: bool = True
     #: Directory that relative patterns (``exclude``, ``per-file-ignores``) are relative to.
     root: Path = field(default_factory=Path.cwd)

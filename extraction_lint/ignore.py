@@ -1,13 +1,14 @@
 """Gitignore patterns (``exclude``, ``.gitignore``, ``.git/info/exclude``, the global git
-excludes file), matched as git matches them.
+excludes file, and the ``.ignore`` files that ripgrep's ``ignore`` crate, which Ruff walks
+with, reads too), matched as git matches them.
 
 A pattern is matched against one path at a time, relative to the directory it applies to
-(``exclude``: the configuration's root; a ``.gitignore``: its own directory): ``*`` and
-``?`` never match ``/``, a pattern with a ``/`` before its end is anchored there, one
-without matches a name at any depth, a trailing ``/`` matches directories only, ``**``
-matches across directories, ``!`` re-includes, and the last matching pattern decides. As
-in git, a walk does not enter an ignored directory, which is why nothing under it can be
-re-included.
+(``exclude``: the configuration's root; a ``.gitignore`` or ``.ignore``: its own
+directory): ``*`` and ``?`` never match ``/``, a pattern with a ``/`` before its end is
+anchored there, one without matches a name at any depth, a trailing ``/`` matches
+directories only, ``**`` matches across directories, ``!`` re-includes, and the last
+matching pattern decides. As in git, a walk does not enter an ignored directory, which is
+why nothing under it can be re-included.
 
 Patterns are compiled once into an index (``PatternSet``): a path meets only the patterns
 that can match it, each wildcard pattern's regular expression is compiled on first use,
@@ -19,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -385,53 +386,102 @@ class IgnoreLevel:
 
 
 class GitIgnore:
-    """The ignore files in force in one directory of a walk, deepest last."""
+    """The ignore files in force in one directory of a walk: git's (the global excludes
+    file, ``.git/info/exclude``, the ``.gitignore`` files) and the ``.ignore`` files, each
+    deepest last.
 
-    __slots__ = ("levels",)
+    As in the ``ignore`` crate that Ruff walks with: a ``.ignore`` file has the syntax of a
+    ``.gitignore`` and applies to its directory and below, inside a git work tree or not,
+    and ``.ignore`` files take precedence over all of git's, whatever their depths: the
+    deepest ``.ignore`` with a matching pattern decides (a ``!keep.py`` there re-includes
+    what a ``.gitignore`` ignores, and a ``keep.py`` there ignores what a ``.gitignore``
+    re-includes); only when none has one do git's files decide, deepest first.
+    """
 
-    def __init__(self, levels: Sequence[IgnoreLevel] = ()) -> None:
-        self.levels = tuple(levels)
+    __slots__ = ("git_levels", "ignore_levels")
+
+    def __init__(
+        self, git_levels: Sequence[IgnoreLevel] = (), ignore_levels: Sequence[IgnoreLevel] = ()
+    ) -> None:
+        self.git_levels = tuple(git_levels)
+        self.ignore_levels = tuple(ignore_levels)
 
     @classmethod
     def for_directory(cls, directory: Path, stop: Path) -> GitIgnore:
         """What applies inside ``directory`` (absolute): the global excludes file and
         ``.git/info/exclude`` of its work tree, then the ``.gitignore`` files from the top
-        of the work tree (outside one: from ``stop``, when above) down to ``directory``.
+        of the work tree (outside one: from ``stop``, when above) down to ``directory``;
+        and the ``.ignore`` files of ``directory`` and every directory above it (as the
+        ``ignore`` crate reads them, past the work tree and ``stop``).
         """
         worktree = find_worktree(directory)
-        levels: list[IgnoreLevel] = []
+        git_levels: list[IgnoreLevel] = []
         if worktree is not None:
             repository = git_dir(worktree)
             excludes = global_excludes_file(repository)
             if excludes is not None:
-                levels.append(IgnoreLevel(str(worktree), PatternSet(read_patterns(excludes))))
+                patterns = PatternSet(read_patterns(excludes))
+                git_levels.append(IgnoreLevel(str(worktree), patterns))
             if repository is not None:
                 info = read_patterns(repository / "info" / "exclude")
-                levels.append(IgnoreLevel(str(worktree), PatternSet(info)))
+                git_levels.append(IgnoreLevel(str(worktree), PatternSet(info)))
             top = worktree
         else:
             top = stop if stop == directory or stop in directory.parents else directory
         chain = [directory, *directory.parents]
         for folder in reversed(chain[: chain.index(top) + 1]):
             patterns = PatternSet(read_patterns(folder / ".gitignore"))
-            levels.append(IgnoreLevel(str(folder), patterns))
-        return cls([level for level in levels if level.patterns])
+            git_levels.append(IgnoreLevel(str(folder), patterns))
+        ignore_levels = [
+            IgnoreLevel(str(folder), PatternSet(read_patterns(folder / ".ignore")))
+            for folder in reversed(chain)
+        ]
+        return cls(
+            [level for level in git_levels if level.patterns],
+            [level for level in ignore_levels if level.patterns],
+        )
 
-    def child(self, directory: str) -> GitIgnore:
-        """What applies inside ``directory`` (absolute), a subdirectory of this one's."""
-        patterns = PatternSet(read_patterns(Path(directory, ".gitignore")))
-        if not patterns:
+    def child(self, directory: str, names: Container[str] | None = None) -> GitIgnore:
+        """What applies inside ``directory`` (absolute), a subdirectory of this one's.
+
+        ``names``, the directory's entries when it has been listed, spares opening the
+        ignore files it does not hold.
+        """
+        git_patterns = PatternSet(
+            read_patterns(Path(directory, ".gitignore"))
+            if names is None or ".gitignore" in names
+            else ()
+        )
+        ignore_patterns = PatternSet(
+            read_patterns(Path(directory, ".ignore")) if names is None or ".ignore" in names else ()
+        )
+        if not git_patterns and not ignore_patterns:
             return self
-        return GitIgnore((*self.levels, IgnoreLevel(directory, patterns)))
+        git_levels = self.git_levels
+        if git_patterns:
+            git_levels = (*git_levels, IgnoreLevel(directory, git_patterns))
+        ignore_levels = self.ignore_levels
+        if ignore_patterns:
+            ignore_levels = (*ignore_levels, IgnoreLevel(directory, ignore_patterns))
+        return GitIgnore(git_levels, ignore_levels)
 
     def ignores(self, path: str, is_dir: bool) -> bool:
-        """Whether the deepest ignore file with a matching pattern ignores ``path``
-        (absolute)."""
-        for level in reversed(self.levels):
-            base = level.base.rstrip("/")
-            if not path.startswith(base + "/"):
-                continue
-            verdict = level.patterns.match(path[len(base) + 1 :], is_dir)
-            if verdict is not None:
-                return verdict
-        return False
+        """Whether ``path`` (absolute) is ignored: by the deepest ``.ignore`` file with a
+        matching pattern, else by the deepest of git's files with one."""
+        verdict = _deepest_verdict(self.ignore_levels, path, is_dir)
+        if verdict is None:
+            verdict = _deepest_verdict(self.git_levels, path, is_dir)
+        return bool(verdict)
+
+
+def _deepest_verdict(levels: Sequence[IgnoreLevel], path: str, is_dir: bool) -> bool | None:
+    """The verdict of the deepest level with a pattern that matches ``path`` (absolute), as
+    :meth:`PatternSet.match`; None when no level has one."""
+    for level in reversed(levels):
+        base = level.base.rstrip("/")
+        if not path.startswith(base + "/"):
+            continue
+        verdict = level.patterns.match(path[len(base) + 1 :], is_dir)
+        if verdict is not None:
+            return verdict
+    return None
