@@ -29,6 +29,9 @@ import numpy.typing as npt
 
 from extraction_lint.guardrails import guard
 
+from .errors import SetupError
+from .files import special_file_kind
+
 PICKLE_PROTOCOL = 4
 FILE_PATTERN = "*.pkl"
 
@@ -105,10 +108,19 @@ def make_data(
 ) -> list[Path]:
     """Write ``shape.files`` input files into ``directory`` (made if missing); return their paths.
 
-    One file's signals are in memory at a time.
+    One file's signals are in memory at a time. A name taken by a FIFO, a directory or a
+    device is a :class:`SetupError` before any file is written: the rename that ends each
+    write would put the file in a FIFO's place, or fail on a directory.
     """
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / file_name(index, shape.files) for index in range(shape.files)]
+    for path in paths:
+        kind = special_file_kind(path)
+        if kind is not None:
+            raise SetupError(
+                f"{str(path)!r} is {kind}, not a regular file; make-data writes its files "
+                "under these names: remove it or choose another DIR"
+            )
     with guard(
         total=len(paths),
         label="make-data",

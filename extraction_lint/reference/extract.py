@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -111,27 +112,87 @@ class ExtractSummary:
         )
 
 
-def check_pattern(pattern: str) -> str:
-    """``pattern`` if it is a glob relative to the input directory that stays inside it.
+# pathlib's glob builds (and in Python 3.13 walks) one selector per part, recursively: a
+# pattern of 500 to 1,500 parts overflows the stack. No input set is nested that deep.
+MAX_PATTERN_PARTS = 100
+# A pattern in a message is cut to this many characters: a bad argument is not echoed whole.
+SHOWN_PATTERN_CHARS = 60
 
-    Raises ``ValueError`` saying what is wrong otherwise: empty, absolute, with a
-    ``..`` part, or not a glob pathlib accepts.
+
+def shown_pattern(pattern: str) -> str:
+    """``pattern`` quoted for a message, cut short with its length when it is long."""
+    if len(pattern) <= SHOWN_PATTERN_CHARS:
+        return repr(pattern)
+    return f"{pattern[:SHOWN_PATTERN_CHARS]!r}... ({len(pattern):,} characters)"
+
+
+def check_pattern(pattern: str) -> str:
+    """``pattern`` if it is a glob relative to the input directory that can select files in it.
+
+    Raises ``ValueError`` saying what is wrong otherwise: empty, with a NUL, absolute,
+    with a ``..`` part, naming the directory itself, selecting directories only (a last
+    part ``''``, ``'.'`` or ``'**'``), with a ``**`` that is not a whole part or twice in a
+    row, too deep, or not a glob pathlib accepts. The checks are on the pattern's meaning,
+    the same under Python 3.11 to 3.13, whose pathlib differ on several of these.
     """
+    shown = shown_pattern(pattern)
     if not pattern.strip():
-        raise ValueError(f"{pattern!r} is empty; give a glob such as '*.pkl' or 'sub/*.pkl'")
-    pure = PurePosixPath(pattern)
-    if pure.is_absolute() or PureWindowsPath(pattern).is_absolute() or pattern.startswith("~"):
+        raise ValueError(f"{shown} is empty; give a glob such as '*.pkl' or 'sub/*.pkl'")
+    if "\x00" in pattern:
+        raise ValueError(f"{shown} contains a NUL character, which no file name can hold")
+    if (
+        PurePosixPath(pattern).is_absolute()
+        or PureWindowsPath(pattern).is_absolute()
+        or pattern.startswith("~")
+    ):
         raise ValueError(
-            f"{pattern!r} is absolute; give it relative to DIR (such as '*.pkl'), "
+            f"{shown} is absolute; give it relative to DIR (such as '*.pkl'), "
             "and the directory as DIR"
         )
-    if ".." in pure.parts:
-        raise ValueError(f"{pattern!r} leaves DIR ('..'); files are read from DIR only")
+    parts = pattern.split("/")
+    if ".." in parts:
+        raise ValueError(f"{shown} leaves DIR ('..'); files are read from DIR only")
+    # pathlib drops empty and '.' parts inside a pattern, as the system does inside a path.
+    named = [part for part in parts if part not in ("", ".")]
+    if not named:
+        raise ValueError(f"{shown} names DIR itself, not files in it; give a glob such as '*.pkl'")
+    if parts[-1] == "":
+        raise ValueError(
+            f"{shown} ends in '/', so it selects directories only; end it with a file "
+            "part such as '*.pkl'"
+        )
+    if parts[-1] == ".":
+        last = max(at for at, part in enumerate(parts) if part not in ("", "."))
+        without_dots = "/".join(parts[: last + 1])
+        raise ValueError(
+            f"{shown} ends in '/.', which names a directory (pathlib's glob drops it); "
+            f"write {shown_pattern(without_dots)} for what it matches"
+        )
+    if parts[-1] == "**":
+        raise ValueError(
+            f"{shown} ends in '**', which selects directories only before Python 3.13 (and "
+            "files too from 3.13); write '**/*' for every file, '**/*.pkl' for the pickles"
+        )
+    if any("**" in part and part != "**" for part in named):
+        raise ValueError(
+            f"{shown} is not a valid glob: '**' can only be a whole part, as in '**/*.pkl'"
+        )
+    if any(part == following == "**" for part, following in itertools.pairwise(named)):
+        raise ValueError(
+            f"{shown} repeats '**' ('**/**' selects what '**' does, and Python 3.11 walks "
+            "the tree over again for each one); write it once"
+        )
+    if len(named) > MAX_PATTERN_PARTS:
+        raise ValueError(
+            f"{shown} has {len(named):,} parts, more than {MAX_PATTERN_PARTS} "
+            "(pathlib's glob recurses once per part)"
+        )
     try:
-        # pathlib checks a pattern when the glob starts: start one that finds nothing.
+        # Whatever else pathlib refuses: it checks a pattern when the glob starts, so start
+        # one that finds nothing.
         next(Path("/nonexistent-directory").glob(pattern), None)
     except (ValueError, NotImplementedError) as error:
-        raise ValueError(f"{pattern!r} is not a valid glob: {error}") from None
+        raise ValueError(f"{shown} is not a valid glob: {error}") from None
     return pattern
 
 
@@ -145,12 +206,17 @@ def input_files(directory: Path, pattern: str) -> list[Path]:
         raise SetupError(f"input directory {str(directory)!r} does not exist or is not a directory")
     try:
         paths = sorted(path for path in directory.glob(pattern) if path.is_file())
+    except (ValueError, NotImplementedError) as error:  # pathlib refusing what it walks into
+        raise SetupError(
+            f"--pattern {shown_pattern(pattern)} is not a valid glob: {error}"
+        ) from None
     except OSError as error:
         raise SetupError(
-            f"cannot list input directory {str(directory)!r}: {error.strerror or error}"
+            f"cannot list the files matching --pattern {shown_pattern(pattern)} in "
+            f"{str(directory)!r}: {error.strerror or error}"
         ) from None
     if not paths:
-        raise SetupError(f"no files matching {pattern!r} in {str(directory)!r}")
+        raise SetupError(f"no files matching {shown_pattern(pattern)} in {str(directory)!r}")
     return paths
 
 

@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 from .errors import DatabaseDamaged, SetupError
+from .files import special_file_kind
 from .records import SignalRecord
 
 # Wide layout: each automatic checkpoint (every 16 MiB of log) works on the table's last,
@@ -166,14 +167,29 @@ READ_BACK_MEMORY = 1024**3
 
 
 def check_database_file(path: Path) -> None:
-    """Refuse, before DuckDB opens it, a ``--db`` that exists and is not a DuckDB database."""
+    """Refuse, before DuckDB opens it, a ``--db`` that exists and is not a DuckDB database.
+
+    A FIFO, a directory or a device is refused before it is opened, as the database or as
+    its write-ahead log: opening a FIFO waits for a writer, for ever (DuckDB, past SIGTERM).
+    """
+    wal = Path(f"{path}.wal")
     try:
+        kind = special_file_kind(path)
+        if kind is not None:
+            raise SetupError(
+                f"--db {str(path)!r} is {kind}, not a regular file; give a DuckDB database "
+                "file, or a new path for one"
+            )
+        wal_kind = special_file_kind(wal)
+        if wal_kind is not None:
+            raise SetupError(
+                f"--db {str(path)!r} has a write-ahead log {str(wal)!r} that is {wal_kind}, "
+                "not a regular file; remove it, or choose another --db"
+            )
         with path.open("rb") as handle:
             head = handle.read(64)
     except FileNotFoundError:
         return
-    except IsADirectoryError:
-        raise SetupError(f"--db {str(path)!r} is a directory, not a database file") from None
     except OSError as error:
         raise SetupError(f"cannot read --db {str(path)!r}: {error.strerror or error}") from None
     if head[DUCKDB_MAGIC_AT : DUCKDB_MAGIC_AT + len(DUCKDB_MAGIC)] == DUCKDB_MAGIC:

@@ -4,6 +4,7 @@ DuckDB database is refused before DuckDB opens it."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -154,6 +155,60 @@ def test_a_db_that_is_not_a_duckdb_file_is_refused_before_duckdb_opens_it(
     assert "Traceback" not in result.stderr
     assert db.read_bytes() == before
     assert not Path(f"{db}.wal").exists()
+
+
+@pytest.mark.parametrize(
+    "kind, what",
+    [
+        ("fifo", "a FIFO (named pipe)"),
+        ("directory", "a directory"),
+        ("device", "a character device"),
+        ("link to a fifo", "a FIFO (named pipe)"),
+    ],
+)
+def test_a_db_that_is_not_a_regular_file_is_refused_without_opening_it(
+    small_set: Path, tmp_path: Path, kind: str, what: str
+) -> None:
+    db = tmp_path / "out.duckdb"
+    if kind == "fifo":
+        os.mkfifo(db)
+    elif kind == "directory":
+        db.mkdir()
+    elif kind == "device":
+        db = Path(os.devnull)
+    else:
+        os.mkfifo(tmp_path / "pipe")
+        db.symlink_to(tmp_path / "pipe")
+
+    # Opening a FIFO for reading waits for a writer: for ever, before the fix.
+    result = run_reference("extract", small_set, "--db", db, timeout=30)
+
+    assert result.returncode == 2, result.explain()
+    assert f"error: --db {str(db)!r} is {what}, not a regular file" in result.stderr, (
+        result.explain()
+    )
+    assert "Traceback" not in result.stderr
+    assert not Path(f"{db}.wal").exists()
+
+
+@pytest.mark.parametrize("loaded_before", [False, True])
+def test_a_write_ahead_log_that_is_a_fifo_is_refused_without_opening_it(
+    small_set: Path, tmp_path: Path, loaded_before: bool
+) -> None:
+    db = tmp_path / "out.duckdb"
+    if loaded_before:
+        assert run_reference("extract", small_set, "--db", db).returncode == 0
+    wal = Path(f"{db}.wal")
+    os.mkfifo(wal)
+
+    # DuckDB opens the log next to the database: it waited on the FIFO, past SIGTERM.
+    result = run_reference("extract", small_set, "--db", db, timeout=30)
+
+    assert result.returncode == 2, result.explain()
+    assert (
+        f"error: --db {str(db)!r} has a write-ahead log {str(wal)!r} that is a FIFO "
+        "(named pipe), not a regular file"
+    ) in result.stderr, result.explain()
 
 
 def test_a_database_of_long_signals_reads_back_under_a_small_duckdb_memory(

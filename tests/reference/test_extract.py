@@ -234,6 +234,17 @@ def test_bad_patterns_and_a_too_small_duckdb_memory_exit_2_with_a_message(
         "../*": "leaves DIR ('..'); files are read from DIR only",
         "sub/../../*.pkl": "leaves DIR",
         "a**": "is not a valid glob",
+        "**a/*.pkl": "'**' can only be a whole part",
+        ".": "'.' names DIR itself, not files in it",
+        "./": "names DIR itself",
+        ".//.": "names DIR itself",
+        "*.pkl/": "ends in '/', so it selects directories only",
+        "**/": "selects directories only",
+        "*/./": "selects directories only",
+        "*/.": "ends in '/.', which names a directory",
+        "sub/**": "ends in '**', which selects directories only before Python 3.13",
+        "**/**/*.pkl": "repeats '**'",
+        "*/" * 2_000 + "*.pkl": "has 2,001 parts, more than 100",
     }
     for pattern, message in cases.items():
         result = run_reference("extract", small_set, "--db", db, "--pattern", pattern)
@@ -252,6 +263,51 @@ def test_the_library_refuses_the_same_patterns(small_set: Path) -> None:
     from extraction_lint.reference.errors import SetupError
     from extraction_lint.reference.extract import input_files
 
-    for pattern in ("", "/abs/*.pkl", "../*", "a**"):
+    for pattern in ("", "/abs/*.pkl", "../*", "a**", ".", "./", "a\x00b", "**"):
         with pytest.raises(SetupError, match=r"^--pattern "):
             input_files(small_set, pattern)
+
+
+HOSTILE_PATTERNS = [
+    *("", " ", ".", "./", "/", "//", "///", "**/", "**", ".//x", "a/./b", "*/.", "*/./"),
+    *("sub/.", "\x00", "a\x00b", "*.pkl\x00", "\udcff*.pkl", "*\udcff/\udc80", "~", "~/x"),
+    *("..", "../x", "*/..", "C:\\x", "\\\\server\\share\\x", "[", "[!]", "*.pkl\n", "**a"),
+    *("a" * 5_000, "a" * 200_000, "*x" * 2_500, "*/" * 2_000, "a/" * 5_000 + "*", "**/" * 1_000),
+    *("**/" * 20 + "*.pkl", "\N{SNOWMAN}*.pkl", "\udcff" * 300),
+]
+
+
+@pytest.mark.parametrize("pattern", HOSTILE_PATTERNS, ids=range(len(HOSTILE_PATTERNS)))
+def test_no_pattern_ends_in_a_traceback(
+    small_set: Path, tmp_path: Path, pattern: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from extraction_lint.reference.cli import main
+
+    db = tmp_path / "out.duckdb"
+    try:
+        status = main(["extract", str(small_set), "--db", str(db), "--pattern", pattern])
+    except SystemExit as stop:  # argparse refuses a bad value with exit 2
+        status = stop.code
+    stderr = capsys.readouterr().err
+    assert status == 2, stderr
+    assert "--pattern" in stderr or "no files matching" in stderr, stderr
+    assert len(stderr) < 2_000, "a long pattern is shown shortened"
+    assert not db.exists()
+
+
+def test_patterns_with_subdirectories_and_dot_parts_select_files(tmp_path: Path) -> None:
+    data = write_inputs(tmp_path / "in", files=2, subjects=1, length=3)
+    write_inputs(data / "sub", files=3, subjects=1, length=3)
+    expected = {
+        "**/*.pkl": 5,
+        "sub/*.pkl": 3,
+        "./sub//*.pkl": 3,
+        "sub/./signals_000[01].pkl": 2,
+        "*/*.pkl": 3,
+        "**/signals_0000.pkl": 2,
+    }
+    for pattern, files in expected.items():
+        db = tmp_path / f"out{files}{len(pattern)}.duckdb"
+        result = run_reference("extract", data, "--db", db, "--pattern", pattern)
+        assert result.returncode == 0, (pattern, result.explain())
+        assert result.count("loaded") == files, (pattern, result.explain())

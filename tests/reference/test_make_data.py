@@ -114,3 +114,36 @@ def test_make_data_into_an_existing_file_is_an_error_not_a_traceback(tmp_path: P
         assert str(existing) in result.stderr
     assert "exists and is not a directory" in run_reference("make-data", existing).stderr
     assert existing.read_text() == "keep me\n"
+
+
+def test_an_output_name_taken_by_a_fifo_or_a_directory_is_refused_before_writing(
+    tmp_path: Path,
+) -> None:
+    for kind in ("fifo", "directory"):
+        target = tmp_path / kind
+        target.mkdir()
+        taken = target / "signals_0001.pkl"
+        if kind == "fifo":
+            os.mkfifo(taken)
+        else:
+            taken.mkdir()
+
+        result = run_reference("make-data", target, "--files", "3", timeout=30)
+
+        assert result.returncode == 2, result.explain()
+        what = "a FIFO (named pipe)" if kind == "fifo" else "a directory"
+        assert f"error: {str(taken)!r} is {what}, not a regular file" in result.stderr, (
+            result.explain()
+        )
+        assert "Traceback" not in result.stderr
+        assert sorted(path.name for path in target.iterdir()) == ["signals_0001.pkl"]
+
+
+def test_make_data_into_a_fifo_is_refused(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+
+    result = run_reference("make-data", fifo, "--files", "1", timeout=30)
+
+    assert result.returncode == 2, result.explain()
+    assert f"{str(fifo)!r} exists and is not a directory" in result.stderr, result.explain()
