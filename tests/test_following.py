@@ -385,3 +385,38 @@ def test_editing_a_helper_rechecks_its_callers_from_the_cache(tmp_path):
     assert run() == set()  # the helper no longer writes the collection whole
     (tmp_path / "jobs/io.py").write_text(textwrap.dedent(SAVE).lstrip("\n"))
     assert run() == {("run.py", 6, "EXL001")}
+
+
+def test_a_callee_is_read_only_where_it_can_add_to_the_summary(tmp_path):
+    """What a function returns matters only where its caller returns or writes it: a
+    helper that only returns is not parsed for a call whose result is dropped."""
+    from extraction_lint.engine import check_path, project_for
+    from extraction_lint.options import CheckOptions
+
+    run = "from jobs.io import save\n\nrows = []\nfor p in paths:\n    rows.extend(load_rows(p))\nsave(con, rows)\n"
+    util = "def describe(rows):\n    return sorted(rows)\n"
+    io = (
+        "from jobs.util import describe\n\nSQL = 'INSERT INTO t VALUES (?)'\n\n"
+        "def save(con, rows):\n    {body}\n"
+    )
+    read = {}
+    for case, body in {
+        "dropped": "describe(rows)\n    con.executemany(SQL, rows)",
+        "written": "con.executemany(SQL, describe(rows))",
+    }.items():
+        root = tmp_path / case
+        root.mkdir()
+        write(
+            root,
+            {
+                "jobs/__init__.py": "",
+                "jobs/util.py": util,
+                "jobs/io.py": io.replace("{body}", body),
+                "run.py": run,
+            },
+        )
+        options = CheckOptions(project_root=str(root), run_id=case)
+        result = check_path(root / "run.py", "run.py", options)
+        assert [d.code for d in result.diagnostics] == ["EXL001"], case
+        read[case] = project_for(options).modules_read
+    assert read == {"dropped": 1, "written": 2}
