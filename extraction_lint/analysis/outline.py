@@ -111,21 +111,23 @@ class ModuleOutline:
 def import_bindings(tree: ast.Module) -> dict[str, str]:
     """Local name -> qualified name for every import of the module, as
     :class:`~extraction_lint.analysis.names.ImportMap` records them."""
+    return _imports(list(_bindings(_statements(tree))))[0]
+
+
+def _imports(
+    bindings: list[tuple[str, str, bool]],
+) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """From what the imports bind: the import map (as :func:`import_bindings`), and every
+    qualified name each local name is bound to anywhere in the module."""
     imports: dict[str, str] = {}
-    for local, target, replaces in _bindings(_statements(tree)):
+    candidates: dict[str, set[str]] = {}
+    for local, target, replaces in bindings:
         if replaces:
             imports[local] = target
         else:
             imports.setdefault(local, target)
-    return imports
-
-
-def import_candidates(tree: ast.Module) -> dict[str, set[str]]:
-    """Local name -> every qualified name an import anywhere in the module binds it to."""
-    out: dict[str, set[str]] = {}
-    for local, target, _ in _bindings(_statements(tree)):
-        out.setdefault(local, set()).add(target)
-    return out
+        candidates.setdefault(local, set()).add(target)
+    return imports, candidates
 
 
 def _bindings(statements: list[ast.stmt]) -> Iterator[tuple[str, str, bool]]:
@@ -165,8 +167,7 @@ class _Reader:
         self.tree = tree
         self.catalog = catalog
         self.guards = guards
-        self.imports = import_bindings(tree)
-        self.candidates = import_candidates(tree)
+        self.imports, self.candidates = _imports(list(_bindings(_statements(tree))))
         self.functions: dict[str, FunctionOutline] = {}
         self.top_level: dict[str, tuple[str, str]] = {}
         self.classes: dict[str, ClassFacts] = {}
