@@ -19,7 +19,14 @@ from ._supervisor import DEFAULT_GRACE
 from ._sysinfo import INSTALL_HINT, MemoryReading, memory_backend, read_memory
 from .errors import MemoryLimitExceeded
 from .progress import ProgressTracker
-from .units import DurationLike, SizeLike, format_bytes, parse_duration, parse_size
+from .units import (
+    DurationLike,
+    SizeLike,
+    format_bytes,
+    format_bytes_over,
+    parse_duration,
+    parse_size,
+)
 
 DEFAULT_CHECK_EVERY = 1.0
 MIN_CHECK_INTERVAL = 0.001
@@ -148,11 +155,12 @@ class MemoryGuard(SupervisedComponent):
         if after <= self.limit:
             return reading
         named = f" for {what}" if what else ""
+        shown_after, shown_limit = format_bytes_over(after, self.limit)
         summary = (
             f"{self.label}: allocation refused: {format_bytes(size)}{named} on top of RSS "
             f"{format_bytes(reading.rss)} + swap {format_bytes(reading.swap)} = "
-            f"{format_bytes(reading.total)} would make {format_bytes(after)}, over memory_limit "
-            f"{format_bytes(self.limit)}; {self.progress.where(time.monotonic())}. Process it "
+            f"{format_bytes(reading.total)} would make {shown_after}, over memory_limit "
+            f"{shown_limit}; {self.progress.where(time.monotonic())}. Process it "
             "in smaller pieces, or raise memory_limit."
         )
         raise MemoryLimitExceeded(
@@ -167,10 +175,11 @@ class MemoryGuard(SupervisedComponent):
     def _evaluate(self, reading: MemoryReading, now: float) -> MemoryLimitExceeded | None:
         if reading.total <= self.limit:
             return None
+        shown_total, shown_limit = format_bytes_over(reading.total, self.limit)
         summary = (
             f"{self.label}: memory limit exceeded: RSS {format_bytes(reading.rss)} + swap "
-            f"{format_bytes(reading.swap)} = {format_bytes(reading.total)}, over memory_limit "
-            f"{format_bytes(self.limit)}; {self.progress.where(now)}. Write results out per "
+            f"{format_bytes(reading.swap)} = {shown_total}, over memory_limit "
+            f"{shown_limit}; {self.progress.where(now)}. Write results out per "
             "item instead of keeping them in memory, or raise memory_limit."
         )
         return MemoryLimitExceeded(summary, rss=reading.rss, swap=reading.swap, limit=self.limit)

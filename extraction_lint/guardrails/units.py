@@ -171,6 +171,28 @@ def format_bytes(size: float) -> str:
     raise AssertionError("unreachable")
 
 
+def format_bytes_over(size: float, limit: float) -> tuple[str, str]:
+    """``size`` and ``limit`` with the digits it takes to show that ``size`` is the larger.
+
+    ``format_bytes`` gives both as ``'250.0 MiB'`` when the size is a few KiB past
+    the limit; a message that says a figure is over a limit must show it over.
+    """
+    shown = format_bytes(size), format_bytes(limit)
+    if size <= limit or shown[0] != shown[1]:
+        return shown
+    if size < 1024:
+        return shown
+    exponent = 1
+    while exponent < 4 and size >= 1024 ** (exponent + 1):
+        exponent += 1
+    unit, scale = ("KiB", "MiB", "GiB", "TiB")[exponent - 1], 1024**exponent
+    for digits in (2, 3, 4):
+        over, under = f"{size / scale:.{digits}f}", f"{limit / scale:.{digits}f}"
+        if over != under:
+            return f"{over} {unit}", f"{under} {unit}"
+    return f"{int(size)} B", f"{int(limit)} B"
+
+
 def format_signed_bytes(delta: float) -> str:
     """``2048`` -> ``'+2.0 KiB'``, ``-10`` -> ``'-10 B'``."""
     sign = "-" if delta < 0 else "+"

@@ -11,7 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from extraction_lint.guardrails import guard, parse_duration, parse_size
-from extraction_lint.guardrails.units import MAX_DURATION, format_bytes, format_duration
+from extraction_lint.guardrails.units import (
+    MAX_DURATION,
+    format_bytes,
+    format_bytes_over,
+    format_duration,
+)
 
 GIB = 1024**3
 
@@ -140,6 +145,21 @@ def test_formatted_sizes_read_back_within_rounding(size: float) -> None:
     parsed = parse_size(text)
     assert parsed is not None
     assert abs(parsed - size) <= max(0.05 * size, 1)
+
+
+@given(st.integers(min_value=1, max_value=2**50), st.integers(min_value=1, max_value=2**30))
+def test_a_size_over_a_limit_is_shown_over_it(limit: int, excess: int) -> None:
+    shown_size, shown_limit = format_bytes_over(limit + excess, limit)
+    assert shown_size != shown_limit
+    size_read, limit_read = parse_size(shown_size), parse_size(shown_limit)
+    assert size_read is not None and limit_read is not None
+    assert size_read > limit_read
+
+
+def test_a_size_just_over_a_limit_gets_the_digits_that_show_it() -> None:
+    assert format_bytes_over(250 * 2**20 + 20 * 2**10, 250 * 2**20) == ("250.02 MiB", "250.00 MiB")
+    assert format_bytes_over(300 * 2**20, 250 * 2**20) == ("300.0 MiB", "250.0 MiB")
+    assert format_bytes_over(2**30 + 1, 2**30) == ("1073741825 B", "1073741824 B")
 
 
 def test_formatted_durations_are_compact() -> None:
