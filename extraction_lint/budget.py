@@ -16,7 +16,6 @@ above admit) runs to its end first.
 
 from __future__ import annotations
 
-import ctypes
 import threading
 from collections.abc import Callable
 from typing import TypeVar
@@ -92,6 +91,8 @@ def _start(target: Callable[[], None]) -> threading.Thread | None:
 
 def _interrupt(ident: int) -> None:
     """Raise :class:`BudgetExceeded` in the thread ``ident`` at its next instruction."""
+    import ctypes  # only a check that ran out of time needs it: not loaded at start-up
+
     ctypes.pythonapi.PyThreadState_SetAsyncExc(
         ctypes.c_ulong(ident), ctypes.py_object(BudgetExceeded)
     )

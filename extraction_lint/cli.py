@@ -12,7 +12,6 @@ import dataclasses
 import json
 import os
 import sys
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -356,7 +355,7 @@ def _main(argv: list[str]) -> int:
         prefilter=not args.no_prefilter,
         file_timeout=timeout or None,
         project_root=str(find_project_root(config.source, config.root, Path.cwd())),
-        run_id=uuid.uuid4().hex,
+        run_id=os.urandom(16).hex(),
     )
     cwd = Path.cwd()
     stdin_text: str | None = None

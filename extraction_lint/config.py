@@ -12,7 +12,6 @@ import fnmatch
 import functools
 import os
 import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -305,6 +304,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _parse_toml(text: str, where: str) -> dict[str, Any]:
+    import tomllib  # only a run that has a configuration file to read pays for the parser
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -11,7 +11,7 @@ import pytest
 
 from tests.helpers import BROKEN, CLEAN, REPO, write
 
-HEAVY = ("libcst", "rich", "multiprocessing")
+HEAVY = ("libcst", "rich", "multiprocessing", "tomllib", "ctypes", "uuid")
 
 
 def imported(tmp_path, *args: str, env: dict[str, str] | None = None) -> set[str]:
@@ -39,6 +39,13 @@ def test_a_clean_file_loads_neither_libcst_nor_rich(tmp_path):
 def test_a_file_with_a_finding_loads_libcst_but_a_pipe_needs_no_rich(tmp_path):
     write(tmp_path / "job.py", BROKEN)
     assert imported(tmp_path, "job.py") == {"libcst"}
+
+
+def test_the_toml_parser_loads_only_for_a_configuration_to_read(tmp_path):
+    write(tmp_path / "clean.py", CLEAN)
+    assert "tomllib" not in imported(tmp_path, "clean.py")
+    write(tmp_path / "pyproject.toml", "[tool.extraction-lint]\nselect = ['EXL0']\n")
+    assert "tomllib" in imported(tmp_path, "clean.py")
 
 
 def test_colour_output_loads_rich(tmp_path):
