@@ -74,6 +74,11 @@ _DURATION_FACTORS: dict[str, float] = {
 MAX_DURATION = 100 * 365 * 86400.0
 _MAX_DURATION_TEXT = "100 years"
 
+# The largest size a guard accepts: sizes are compared with byte counts the system gives
+# as signed 64-bit numbers.
+MAX_SIZE = 2**63 - 1
+_MAX_SIZE_TEXT = "8 EiB"
+
 _NUMBER = r"(\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _SIZE_RE = re.compile(rf"^\s*(?P<num>{_NUMBER})\s*(?P<unit>[a-zA-Z]*)\s*$")
 _DURATION_PART_RE = re.compile(rf"\s*(?P<num>{_NUMBER})\s*(?P<unit>[a-zA-Z]*)\s*")
@@ -94,7 +99,7 @@ def parse_size(value: SizeLike | None, name: str = "size") -> int | None:
     if isinstance(value, bool):
         raise _bad(name, value, "size", example)
     if isinstance(value, int | float):
-        number = float(value)
+        number = _as_float(value)
         factor = 1
     elif isinstance(value, str):
         match = _SIZE_RE.match(value)
@@ -105,9 +110,35 @@ def parse_size(value: SizeLike | None, name: str = "size") -> int | None:
         factor = _SIZE_FACTORS[unit]
     else:
         raise _bad(name, value, "size", example)
+    if number * factor > MAX_SIZE and (math.isfinite(number) or not _is_infinity(value)):
+        raise ValueError(
+            f"{name}: {_shown(value)} is larger than {_MAX_SIZE_TEXT}, the largest size a guard "
+            f"can compare{_no_limit_hint(name)}"
+        )
     if not math.isfinite(number) or number <= 0:
         raise _bad(name, value, "size", f"a positive size ({example})")
     return max(1, round(number * factor))
+
+
+def _as_float(value: int | float) -> float:
+    """``value`` as a float; an int too large for one is infinitely large."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
+def _shown(value: object) -> str:
+    """``value`` as a message quotes it: an int of hundreds of digits by its size alone."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"an integer of about {round(value.bit_length() * math.log10(2)):,} digits"
+    return repr(value)
+
+
+def _no_limit_hint(name: str) -> str:
+    # A parameter of the Python API is turned off with None; a command-line option has
+    # its own way, which its help gives.
+    return "" if name.startswith("-") else "; use None for no limit"
 
 
 def parse_duration(value: DurationLike | None, name: str = "duration") -> float | None:
@@ -123,22 +154,27 @@ def parse_duration(value: DurationLike | None, name: str = "duration") -> float 
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
     elif isinstance(value, int | float):
-        seconds = float(value)
+        seconds = _as_float(value)
     elif isinstance(value, str):
         seconds = _parse_duration_text(value, name, example)
     else:
         raise _bad(name, value, "duration", example)
+    if seconds > MAX_DURATION and (math.isfinite(seconds) or not _is_infinity(value)):
+        raise ValueError(
+            f"{name}: {_shown(value)} is longer than {_MAX_DURATION_TEXT} "
+            f"({MAX_DURATION:,.0f} s), the longest duration a guard can time"
+            f"{_no_limit_hint(name)}"
+        )
     if not math.isfinite(seconds) or seconds <= 0:
         raise _bad(name, value, "duration", f"a positive duration ({example})")
-    if seconds > MAX_DURATION:
-        # A parameter of the Python API is turned off with None; a command-line
-        # option has its own way, which its help gives.
-        hint = "" if name.startswith("-") else "; use None for no limit"
-        raise ValueError(
-            f"{name}: {value!r} is longer than {_MAX_DURATION_TEXT} "
-            f"({MAX_DURATION:,.0f} s), the longest duration a guard can time{hint}"
-        )
     return seconds
+
+
+def _is_infinity(value: object) -> bool:
+    """``value`` names infinity itself (``inf``, ``float('inf')``), not a huge number."""
+    if isinstance(value, float):
+        return math.isinf(value)
+    return isinstance(value, str) and "inf" in value.lower()
 
 
 def _parse_duration_text(text: str, name: str, example: str) -> float:

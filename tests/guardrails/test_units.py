@@ -184,6 +184,33 @@ def test_a_duration_no_timer_can_count_is_refused_when_the_guard_is_built(
     assert "use None for no limit" in message
 
 
+@pytest.mark.parametrize("parameter", ["stall_timeout", "timeout", "grace", "heartbeat_every"])
+@pytest.mark.parametrize(
+    "value", [10**400, 10**100_000, "1e400s"], ids=["1e400", "1e100000", "str"]
+)
+def test_a_duration_too_large_for_a_float_is_refused_as_too_long(
+    parameter: str, value: object
+) -> None:
+    with pytest.raises(ValueError, match=rf"^{parameter}: .* is longer than 100 years") as caught:
+        guard(**{parameter: value})  # type: ignore[arg-type]
+    assert len(str(caught.value)) < 200  # a number of 100,000 digits is not quoted whole
+
+
+@pytest.mark.parametrize(
+    "value", [2**63, 10**400, "1e400 GiB", "9000000 TiB"], ids=["2**63", "1e400", "GiB", "TiB"]
+)
+def test_a_memory_limit_beyond_what_the_system_counts_is_refused(value: object) -> None:
+    with pytest.raises(ValueError, match=r"^memory_limit: .* is larger than 8 EiB") as caught:
+        guard(memory_limit=value)  # type: ignore[arg-type]
+    assert "use None for no limit" in str(caught.value)
+
+
+@pytest.mark.parametrize("value", [float("inf"), "inf", "infinity"])
+def test_infinity_is_not_a_size(value: object) -> None:
+    with pytest.raises(ValueError, match=r"^memory_limit: cannot read"):
+        parse_size(value, "memory_limit")  # type: ignore[arg-type]
+
+
 def test_the_longest_duration_accepted_is_a_hundred_years() -> None:
     assert parse_duration(MAX_DURATION, "timeout") == MAX_DURATION
     assert parse_duration("36500 days", "timeout") == MAX_DURATION
