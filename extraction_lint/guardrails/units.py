@@ -214,19 +214,23 @@ def format_bytes_over(size: float, limit: float) -> tuple[str, str]:
     the limit; a message that says a figure is over a limit must show it over.
     """
     shown = format_bytes(size), format_bytes(limit)
-    if size <= limit or shown[0] != shown[1]:
+    if size <= limit or _read_back(shown[0]) > _read_back(shown[1]):
         return shown
-    if size < 1024:
-        return shown
-    exponent = 1
-    while exponent < 4 and size >= 1024 ** (exponent + 1):
-        exponent += 1
-    unit, scale = ("KiB", "MiB", "GiB", "TiB")[exponent - 1], 1024**exponent
-    for digits in (2, 3, 4):
-        over, under = f"{size / scale:.{digits}f}", f"{limit / scale:.{digits}f}"
-        if over != under:
-            return f"{over} {unit}", f"{under} {unit}"
+    if size >= 1024:
+        exponent = 1
+        while exponent < 4 and size >= 1024 ** (exponent + 1):
+            exponent += 1
+        unit, scale = ("KiB", "MiB", "GiB", "TiB")[exponent - 1], 1024**exponent
+        for digits in (1, 2, 3, 4):
+            over, under = f"{size / scale:.{digits}f}", f"{limit / scale:.{digits}f}"
+            if float(over) > float(under):
+                return f"{over} {unit}", f"{under} {unit}"
     return f"{int(size)} B", f"{int(limit)} B"
+
+
+def _read_back(shown: str) -> float:
+    number, unit = shown.split()
+    return float(number) * _SIZE_FACTORS[unit.lower()]
 
 
 def format_signed_bytes(delta: float) -> str:
