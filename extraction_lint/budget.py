@@ -43,6 +43,10 @@ def run_bounded(work: Callable[[], T], budget: float | None) -> tuple[bool, T | 
     outcome: list[T] = []
     failure: list[BaseException] = []
     expired = threading.Event()
+    # Reminders stop once the thread says it has finished: one that landed after the
+    # work ended would escape the thread and be printed as a traceback.
+    reminding = threading.Lock()
+    finished = threading.Event()
 
     def target() -> None:
         try:
@@ -52,6 +56,15 @@ def run_bounded(work: Callable[[], T], budget: float | None) -> tuple[bool, T | 
         except BaseException as error:  # handed to the caller's thread
             if not expired.is_set():
                 failure.append(error)
+        while True:  # a reminder may land in this loop too: then go round again
+            try:
+                with reminding:
+                    finished.set()
+                if expired.is_set():
+                    _clear_reminder(threading.get_ident())
+                return
+            except BudgetExceeded:
+                continue
 
     thread = _start(target)
     if thread is None:  # no thread can be made here (a limit on address space): inline
@@ -61,7 +74,9 @@ def run_bounded(work: Callable[[], T], budget: float | None) -> tuple[bool, T | 
         expired.set()
         assert thread.ident is not None
         while thread.is_alive():
-            _interrupt(thread.ident)
+            with reminding:
+                if not finished.is_set():
+                    _interrupt(thread.ident)
             thread.join(_REMIND_SECONDS)
         return False, None
     if failure:
@@ -87,6 +102,13 @@ def _start(target: Callable[[], None]) -> threading.Thread | None:
             finally:
                 threading.stack_size(previous)
     return None
+
+
+def _clear_reminder(ident: int) -> None:
+    """Withdraw a :class:`BudgetExceeded` set for the thread ``ident`` and not raised yet."""
+    import ctypes
+
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object())
 
 
 def _interrupt(ident: int) -> None:

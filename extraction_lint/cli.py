@@ -30,6 +30,7 @@ from extraction_lint.config import (
     parse_codes,
     parse_overrides,
     parse_table,
+    per_file_memory,
     per_file_timeout,
     with_cli_overrides,
 )
@@ -45,7 +46,15 @@ from extraction_lint.fixes import apply_fixes, unified_diff
 from extraction_lint.options import CheckOptions
 from extraction_lint.reporters import FORMATS, Reporter, Summary
 from extraction_lint.rules import ALL_RULES, FILE_NOT_CHECKED, RULES_BY_CODE, UNUSED_NOQA, Rule
-from extraction_lint.runner import Job, Runner, default_jobs, options_for, run_job, worker_count
+from extraction_lint.runner import (
+    Job,
+    Runner,
+    default_file_memory,
+    default_jobs,
+    options_for,
+    run_job,
+    worker_count,
+)
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -174,6 +183,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="report a file whose analysis takes longer as not checked (EXL999); 0: no limit",
     )
     parser.add_argument(
+        "--per-file-memory",
+        metavar="SIZE",
+        help=(
+            "memory a process checking files may take, such as '4 GiB' (default: half of "
+            "this machine's); a file that needs more is reported as not checked (EXL999); "
+            "0: no limit"
+        ),
+    )
+    parser.add_argument(
         "--stdin-filename", metavar="NAME", help="read source from stdin, report it as NAME"
     )
     parser.add_argument(
@@ -288,6 +306,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+def _per_file_memory(text: str) -> int:
+    try:
+        return per_file_memory(0 if text.strip() == "0" else text, "--per-file-memory")
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+
+
 def _per_file_timeout(text: str) -> float:
     try:
         return per_file_timeout(float(text), "--per-file-timeout")
@@ -349,11 +374,17 @@ def _main(argv: list[str]) -> int:
     timeout = config.per_file_timeout
     if args.per_file_timeout is not None:
         timeout = _per_file_timeout(args.per_file_timeout)
+    memory = config.per_file_memory
+    if args.per_file_memory is not None:
+        memory = _per_file_memory(args.per_file_memory)
+    if memory is None:
+        memory = default_file_memory()
     options = CheckOptions(
         enabled=config.enabled_codes(),
         analysis=config.analysis_settings(),
         prefilter=not args.no_prefilter,
         file_timeout=timeout or None,
+        file_memory=memory or None,
         project_root=str(find_project_root(config.source, config.root, Path.cwd())),
         run_id=os.urandom(16).hex(),
     )

@@ -73,6 +73,9 @@ class Config:
     bounded_range_limit: int = 1000
     #: Seconds one file's analysis may take before it is reported as EXL999 (0: no limit).
     per_file_timeout: float = DEFAULT_FILE_TIMEOUT
+    #: Bytes of memory the process that checks a file may take (0: no limit; None: half of
+    #: this machine's memory, see runner.default_file_memory).
+    per_file_memory: int | None = None
     extend_sink_methods: tuple[str, ...] = ()
     extend_sink_functions: tuple[str, ...] = ()
     extend_heartbeat_calls: tuple[str, ...] = ()
@@ -407,6 +410,8 @@ def parse_table(
             values[name] = value
         elif key == "per-file-timeout":
             values[name] = per_file_timeout(value, f"{context}: `{key}`")
+        elif key == "per-file-memory":
+            values[name] = per_file_memory(value, f"{context}: `{key}`")
         elif key in {"extend-sink-methods"}:
             entries = _strings(key, value, context)
             for entry in entries:
@@ -459,6 +464,31 @@ def per_file_timeout(value: object, context: str) -> float:
             f"{context} must be a number of seconds from 0 (no limit) to 1000000, got {value!r}"
         )
     return float(value)
+
+
+#: The least memory a process checking files may be given (``per-file-memory``).
+MIN_FILE_MEMORY = 2**30
+
+
+def per_file_memory(value: object, context: str) -> int:
+    """The memory one file's check may take, in bytes: a size such as ``"4 GiB"`` or a
+    number of bytes; 0 for no limit."""
+    from extraction_lint.guardrails.units import parse_size
+
+    if value == 0 and not isinstance(value, bool):
+        return 0
+    try:
+        size = parse_size(value, "size") if isinstance(value, str | int | float) else None
+    except ValueError:
+        size = None
+    if size is None or size < MIN_FILE_MEMORY:
+        # Below this, the checking thread's reserved stack (budget.py) and the interpreter
+        # with libcst loaded leave too little address space to check anything.
+        raise ConfigError(
+            f'{context} must be a size of at least 1 GiB such as "4 GiB", or 0 for no '
+            f"limit, got {show(value)}"
+        )
+    return size
 
 
 def with_cli_overrides(

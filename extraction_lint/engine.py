@@ -82,6 +82,15 @@ def check_source(
         return _check(data, display, options, path)
     except RecursionError:
         return _error(display, "cannot check: code nested too deeply to analyse")
+    except MemoryError:
+        limit = options.file_memory
+        message = "cannot check: ran out of memory while analysing this file"
+        if limit:
+            from extraction_lint.guardrails.units import format_bytes
+
+            message += f" (per-file-memory is {format_bytes(limit)})"
+        # Not cached: memory depends on the process and the setting, not on the file alone.
+        return replace(_error(display, message), transient=True)
     except Exception as error:  # a bug must cost one file, not the run
         return _error(display, f"internal error while checking: {type(error).__name__}: {error}")
 

@@ -27,6 +27,9 @@ class CheckOptions:
     #: Seconds one file's analysis may take (None: no limit). Not part of the fingerprint:
     #: a result that finishes does not depend on it, and one that does not is not cached.
     file_timeout: float | None = DEFAULT_FILE_TIMEOUT
+    #: Bytes of address space a process that checks files may take (None: no limit). Not
+    #: part of the fingerprint, for the same reason as ``file_timeout``.
+    file_memory: int | None = None
     #: The project root whose modules calls are followed into (SPEC 2.6); None follows
     #: calls of functions of the checked module only.
     project_root: str | None = None

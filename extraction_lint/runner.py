@@ -10,6 +10,7 @@ reported as EXL999. The run goes on and never waits on a dead worker.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 from collections import deque
@@ -138,8 +139,46 @@ def run_batch(jobs: Sequence[Job]) -> list[FileResult]:
     return [run_job(job) for job in jobs]
 
 
-def _worker_init() -> None:
+def _worker_init(file_memory: int | None = None) -> None:
     tune_gc()
+    if file_memory:
+        limit_address_space(file_memory)
+
+
+def default_file_memory() -> int | None:
+    """The memory a process that checks files may take by default: half of this machine's,
+    at least 2 GiB (None where the system does not say): one huge file must not take the
+    machine. It is address space, of which the checking thread's reserved stack takes
+    512 MiB before any file is read."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return None
+    return max(total // 2, 2 * 2**30) if total > 0 else None
+
+
+def limit_address_space(size: int) -> None:
+    """Cap this process's address space at ``size`` bytes (never raising a lower limit
+    already set). An allocation past it fails: a MemoryError in Python, an abort in
+    libcst's native parser, either of which costs the file being checked (see
+    :meth:`Runner._alone`)."""
+    try:
+        import resource
+    except ImportError:  # not on a Unix
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        size = min(size, hard)
+    if soft != resource.RLIM_INFINITY and soft <= size:
+        return
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_AS, (size, hard))
+
+
+def _size(size: int) -> str:
+    from extraction_lint.guardrails.units import format_bytes
+
+    return format_bytes(size)
 
 
 def _read(job: Job) -> Job:
@@ -192,7 +231,11 @@ class Runner:
         if self._pool is None:
             from concurrent.futures import ProcessPoolExecutor
 
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_worker_init)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.jobs,
+                initializer=_worker_init,
+                initargs=(self.base.file_memory,),
+            )
         return self._pool.submit(run_batch, jobs)
 
     def _restart_pool(self) -> None:
@@ -212,13 +255,22 @@ class Runner:
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
-        with ProcessPoolExecutor(max_workers=1, initializer=_worker_init) as pool:
+        memory = job.options.file_memory
+        with ProcessPoolExecutor(
+            max_workers=1, initializer=_worker_init, initargs=(memory,)
+        ) as pool:
             try:
                 return pool.submit(run_batch, [job]).result()[0]
             except BrokenProcessPool:
                 display = job.file.display
                 message = "cannot check: the checker process died while checking this file"
-                return FileResult(path=display, error=FileError(display, message))
+                if memory:
+                    message += (
+                        f" (if it ran out of memory: per-file-memory is {_size(memory)}, and "
+                        "the analysis takes about 12 KB a line)"
+                    )
+                # A crash may come from this machine's state (memory): check it again.
+                return FileResult(path=display, error=FileError(display, message), transient=True)
 
     # --- the run ---------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -291,3 +292,73 @@ def test_a_check_runs_even_where_no_thread_can_be_started(monkeypatch):
     result = check_source(BROKEN.encode(), "good.py", CheckOptions(file_timeout=5))
     assert [d.code for d in result.diagnostics if d.code == "EXL001"] == ["EXL001"]
     assert sizes[:2] == [budget.STACK_SIZE, budget.STACK_SIZE // 8]
+
+
+def huge_module(lines: int) -> str:
+    """A module of ``lines`` plain statements below the broken job (a generated file)."""
+    body = "".join(f'value_{i} = compute({i}, "{i}") + other_{i}\n' for i in range(lines))
+    return BROKEN + body
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_file_that_needs_more_than_per_file_memory_costs_only_itself(tmp_path, jobs):
+    write(tmp_path / "a_huge.py", huge_module(40_000))  # about 2 MB: checked alone with -j 1
+    write(tmp_path / "b_good.py", BROKEN)
+    args = ("--format", "json", "--no-cache", "-j", jobs, "--per-file-memory", "1GiB", ".")
+    run = run_process(*args, cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    data = json.loads(run.stdout)
+    assert [e["path"] for e in data["errors"]] == ["a_huge.py"], data["errors"]
+    assert "per-file-memory is 1.0 GiB" in data["errors"][0]["message"]
+    assert ("EXL001", 6) in findings(data, "b_good.py")
+
+
+@pytest.mark.parametrize("value", ["512MiB", "lots", "-1", "1e400GiB"])
+def test_a_bad_memory_bound_is_a_usage_error(tmp_path, value):
+    write(tmp_path / "good.py", BROKEN)
+    run = run_cli("--per-file-memory", value, ".", cwd=tmp_path)
+    assert run.code == 2
+    assert "--per-file-memory must be a size of at least 1 GiB" in run.err
+
+
+@pytest.mark.parametrize("value", ['"100 MiB"', "true", "[1]", '"ten"'])
+def test_a_bad_memory_bound_in_the_configuration_is_a_configuration_error(tmp_path, value):
+    write(tmp_path / "pyproject.toml", f"[tool.extraction-lint]\nper-file-memory = {value}\n")
+    write(tmp_path / "good.py", BROKEN)
+    run = run_cli(".", cwd=tmp_path)
+    assert run.code == 2
+    assert "`per-file-memory` must be a size of at least 1 GiB" in run.err
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [('"4 GiB"', 4 * 2**30), (str(3 * 2**30), 3 * 2**30), ("0", 0)]
+)
+def test_the_memory_bound_from_the_configuration_is_read(tmp_path, value, expected):
+    from extraction_lint.config import load_config
+
+    write(tmp_path / "pyproject.toml", f"[tool.extraction-lint]\nper-file-memory = {value}\n")
+    assert load_config(tmp_path / "pyproject.toml").per_file_memory == expected
+
+
+def test_the_default_memory_bound_is_half_the_machine_and_at_least_2_gib():
+    from extraction_lint.runner import default_file_memory
+
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert default_file_memory() == max(total // 2, 2 * 2**30)
+
+
+def test_a_memory_error_while_analysing_costs_the_file_and_is_not_cached(monkeypatch):
+    from extraction_lint import engine
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(engine, "_check", exhausted)
+    options = CheckOptions(file_memory=2**31)
+    result = check_source(BROKEN.encode(), "job.py", options)
+    assert result.error is not None
+    assert result.error.message == (
+        "cannot check: ran out of memory while analysing this file (per-file-memory is 2.0 GiB)"
+    )
+    assert result.transient

@@ -94,6 +94,13 @@ class SupervisedComponent(ABC):
     def urgent(self, now: float, frame: FrameType | None) -> GuardrailError | None:
         """See :class:`._supervisor.Monitor`."""
 
+    def went_on(
+        self, error: GuardrailError, delivered: bool, now: float
+    ) -> tuple[str | None, float | None]:
+        """See :class:`._supervisor.Monitor`: by default a block that goes on after its
+        error is this monitor's concern no more than any other call's."""
+        return None, None
+
     def _raise_tripped(self) -> None:
         """Raise an error this monitor's supervisor already tripped (in its owner thread)."""
         if self._supervisor is not None:

@@ -12,7 +12,8 @@ stall or timeout: once a :class:`StallDetected` has been raised in the owner thr
 the block must end within one more ``stall_timeout``, and after a
 :class:`DeadlineExceeded` within one more ``timeout`` or ``grace``, whichever is
 shorter; a block still running then ends the process as an unresponsive thread does
-(where ``hard_exit`` is on).
+(where ``hard_exit`` is on). After a :class:`MemoryLimitExceeded`, a block whose memory
+goes on growing (by a tenth of the limit past the figure of the error) is ended at once.
 
 Supervisors entered in one thread nest: the inner one registers as a child of the
 outer one, and the outer one counts the inner one's progress as its own sign of life.
@@ -90,6 +91,14 @@ class Monitor(Protocol):
 
     def urgent(self, now: float, frame: FrameType | None) -> GuardrailError | None:
         """Time-only check, lock-free, safe to call from a signal handler."""
+        ...
+
+    def went_on(
+        self, error: GuardrailError, delivered: bool, now: float
+    ) -> tuple[str | None, float | None]:
+        """After the supervisor tripped on ``error`` (``delivered``: it has been raised in
+        the owner thread) and the block went on: why that block must end now (None: not
+        yet, or not this monitor's concern), and when to look again (None: no need)."""
         ...
 
 
@@ -383,6 +392,8 @@ class Supervisor:
             return
         if self.tripped is not None:
             self._mark_delivered()
+            if self.hard_exit:
+                self._end_if_it_went_on(now)
             raise self.tripped.with_traceback(None)
         for monitor in self.monitors:
             error = monitor.at_checkpoint(now)
@@ -447,6 +458,7 @@ class Supervisor:
                         if now >= monitor.next_poll(now):
                             error = monitor.poll(now)
                             if error is not None and self.trip(error):
+                                wake = now  # follow the error from the next turn on
                                 break
                         wake = min(wake, monitor.next_poll(now))
                 else:
@@ -455,6 +467,9 @@ class Supervisor:
                         escalation = self.escalation_at()
                         if escalation is not None and now >= escalation:
                             self._exit_process(escalated=True)
+                        look_again = self._end_if_it_went_on(now)
+                        if look_again is not None:
+                            wake = min(wake, look_again)
                         if now >= self._stuck_since + self.grace:
                             self._exit_process()
                         wake = min(wake, self._stuck_since + self.grace)
@@ -471,6 +486,22 @@ class Supervisor:
                 self.logger.exception("%s: guardrails watchdog error", self.label)
             if self._stop.wait(max(wake - time.monotonic(), 0.005)):
                 return
+
+    def _end_if_it_went_on(self, now: float) -> float | None:
+        """Ask the monitors whether the block went on after its error in a way that must
+        end it (see :meth:`Monitor.went_on`); end the process if one says so. Returns
+        when to ask again."""
+        error = self.tripped
+        if error is None or self._closed:
+            return None
+        look_again: float | None = None
+        for monitor in self.monitors:
+            reason, at = monitor.went_on(error, self.delivered_at is not None, now)
+            if reason is not None:
+                self._exit_process(reason=reason)
+            if at is not None:
+                look_again = at if look_again is None else min(look_again, at)
+        return look_again
 
     def _follow_owner(self, now: float) -> None:
         """After a trip: watch the owner thread; raise the error again if it did not move.
@@ -523,13 +554,18 @@ class Supervisor:
             format_thread_stacks(title="Thread stacks now"),
         )
 
-    def _exit_process(self, *, escalated: bool = False) -> None:
+    def _exit_process(self, *, escalated: bool = False, reason: str | None = None) -> None:
         error = self.tripped
         if error is None or self._closed:
             return
         owner = self.owner.name if self.owner is not None else "?"
         name = type(error).__name__
-        if escalated:
+        if reason is not None:
+            why = (
+                f"{self.label}: {name} was raised in thread {owner} and the block went on: "
+                f"{reason}; ending the process (exit status 1)."
+            )
+        elif escalated:
             since = self.delivered_at if self.delivered_at is not None else self.tripped_at
             kind = "stall" if isinstance(error, StallDetected) else "timeout"
             why = (

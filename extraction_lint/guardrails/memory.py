@@ -17,7 +17,7 @@ from types import FrameType
 from ._component import SupervisedComponent
 from ._supervisor import DEFAULT_GRACE
 from ._sysinfo import INSTALL_HINT, MemoryReading, memory_backend, read_memory
-from .errors import MemoryLimitExceeded
+from .errors import GuardrailError, MemoryLimitExceeded
 from .progress import ProgressTracker
 from .units import (
     DurationLike,
@@ -206,6 +206,29 @@ class MemoryGuard(SupervisedComponent):
         tracker = self.progress
         tracker._next_check = min(tracker._next_check, self._last_read_at + self._interval)
         return self._evaluate(reading, now)
+
+    def went_on(
+        self, error: GuardrailError, delivered: bool, now: float
+    ) -> tuple[str | None, float | None]:
+        """See :class:`._supervisor.Monitor`: a block that took its
+        :class:`MemoryLimitExceeded` and goes on growing (the loop swallowed it) is
+        ended once it holds a tenth of the limit more than at the error: cleaning up
+        may take a little memory, piling more rows up may not."""
+        if not isinstance(error, MemoryLimitExceeded):
+            return None, None
+        if not delivered:  # raised in the owner thread within milliseconds
+            return None, now + MIN_CHECK_INTERVAL
+        reading = self.last_reading
+        if reading is None or now - self._last_read_at >= self._interval:
+            reading = self.read()
+        at_error = error.rss + error.swap
+        allowed = at_error + max(self.limit // 10, 1)
+        if reading.total >= allowed:
+            return (
+                f"its memory went on growing, from {format_bytes(at_error)} at the error to "
+                f"{format_bytes(reading.total)} (memory_limit {format_bytes(self.limit)})"
+            ), None
+        return None, self._last_read_at + self._interval
 
     def urgent_at(self) -> float | None:
         """See :class:`._supervisor.Monitor`: memory is not a matter of time."""

@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from ._sysinfo import measure_output, read_memory
 from .errors import (
     DeadlineExceeded,
+    GuardrailError,
     MemoryLimitExceeded,
     OutputNotGrowing,
     StallDetected,
@@ -349,6 +350,10 @@ class GuardReporter:
     def urgent(self, now: float, frame: FrameType | None) -> None:
         """See :class:`._supervisor.Monitor`."""
         return None
+
+    def went_on(self, error: GuardrailError, delivered: bool, now: float) -> tuple[None, None]:
+        """See :class:`._supervisor.Monitor`."""
+        return None, None
 
     # -- writing -----------------------------------------------------------------
 

@@ -149,3 +149,76 @@ def test_an_allocation_known_in_advance_is_refused_before_it_is_made(run_child: 
     # A refusal does not trip the guard: the job went on with the next item.
     assert lines[4] == "LOADED c.pkl"
     assert "ERROR" not in result.stderr
+
+
+@pytest.mark.parametrize("calls", ["no-checks", "ticks"])
+def test_a_loop_that_swallows_the_memory_error_and_goes_on_growing_is_ended(
+    run_child: RunChild, calls: str
+) -> None:
+    result = run_child(
+        """
+        import sys, time
+        import numpy as np
+        from extraction_lint.guardrails import guard
+
+        ticks = sys.argv[1] == "ticks"
+        rows = []
+        with guard(label="extract", memory_limit="300 MiB", heartbeat_every=60, grace=30) as g:
+            # Swallows every exception, the guard's too, and keeps piling rows up.
+            while True:
+                try:
+                    rows.append(np.ones(20 * 2**20 // 8))  # 20 MiB
+                    time.sleep(0.02)
+                    if ticks:
+                        g.tick()
+                except BaseException:
+                    pass
+        print("not stopped")
+        """,
+        calls,
+    )
+    assert result.returncode == 1, result.explain()
+    assert "not stopped" not in result.stdout
+    assert re.search(r"^MemoryLimitExceeded: extract: memory limit exceeded: ", result.stderr, re.M)
+    match = re.search(
+        r"^extract: MemoryLimitExceeded was raised in thread MainThread and the block went on: "
+        r"its memory went on growing, from ([\d.]+) MiB at the error to ([\d.]+) MiB "
+        r"\(memory_limit 300\.0 MiB\); ending the process \(exit status 1\)\.$",
+        result.stderr,
+        re.M,
+    )
+    assert match, result.explain()
+    at_error, at_end = float(match[1]), float(match[2])
+    # Ended a tenth of the limit past the error, long before the 30 s grace period.
+    assert 300 < at_error < at_end < 300 * 1.5, result.explain()
+    assert result.elapsed < 20, result.explain()
+    assert "Thread stacks now:" in result.stderr
+
+
+def test_a_job_that_takes_the_memory_error_and_cleans_up_is_left_alone(
+    run_child: RunChild,
+) -> None:
+    result = run_child(
+        """
+        import time
+        import numpy as np
+        from extraction_lint.guardrails import MemoryLimitExceeded, guard
+
+        rows = []
+        try:
+            with guard(label="extract", memory_limit="300 MiB", heartbeat_every=60) as g:
+                try:
+                    for _ in g.track(range(10**9)):
+                        rows.append(np.ones(20 * 2**20 // 8))
+                except MemoryLimitExceeded:
+                    rows.clear()  # lets go of the rows, writes a little, re-raises
+                    time.sleep(0.5)
+                    raise
+        except MemoryLimitExceeded:
+            print("cleaned up")
+        time.sleep(1)
+        print("still alive")
+        """
+    )
+    assert result.returncode == 0, result.explain()
+    assert result.stdout == "cleaned up\nstill alive\n"
