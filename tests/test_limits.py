@@ -362,3 +362,31 @@ def test_a_memory_error_while_analysing_costs_the_file_and_is_not_cached(monkeyp
         "cannot check: ran out of memory while analysing this file (per-file-memory is 2.0 GiB)"
     )
     assert result.transient
+
+
+def test_no_reminder_of_an_ended_budget_escapes_the_check_thread(monkeypatch):
+    import threading
+    import time
+
+    from extraction_lint import budget
+
+    escaped: list[type[BaseException] | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: escaped.append(args.exc_type))
+
+    def stubborn() -> int:
+        # Takes two reminders and goes on, then gives up at the third: the reminders
+        # keep coming until the thread has ended.
+        taken, start = 0, time.monotonic()
+        while time.monotonic() - start < 0.3:
+            try:
+                sum(range(1000))
+            except budget.BudgetExceeded:
+                taken += 1
+                if taken > 2:
+                    raise
+        return 1
+
+    for _ in range(20):
+        assert budget.run_bounded(stubborn, 0.01) == (False, None)
+    time.sleep(0.2)
+    assert escaped == []
