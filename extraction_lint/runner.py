@@ -146,15 +146,59 @@ def _worker_init(file_memory: int | None = None) -> None:
 
 
 def default_file_memory() -> int | None:
-    """The memory a process that checks files may take by default: half of this machine's,
-    at least 2 GiB (None where the system does not say): one huge file must not take the
-    machine. It is address space, of which the checking thread's reserved stack takes
-    512 MiB before any file is read."""
+    """The memory a process that checks files may take by default: half of this machine's
+    (or of its control group's limit, when lower), at least 2 GiB (None where the system
+    does not say): one huge file must not take the machine. It is address space, of which
+    the checking thread's reserved stack takes 512 MiB before any file is read."""
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, OSError, ValueError):
         return None
-    return max(total // 2, 2 * 2**30) if total > 0 else None
+    if total <= 0:
+        return None
+    limit = cgroup_memory_limit()
+    if limit is not None:
+        total = min(total, limit)
+    return max(total // 2, 2 * 2**30)
+
+
+def cgroup_memory_limit(
+    membership: str = "/proc/self/cgroup", root: str = "/sys/fs/cgroup"
+) -> int | None:
+    """The memory limit of this process's control group (Linux, v1 or v2), or None.
+
+    In a container or a job scheduler's cgroup the machine's memory is not what the job
+    may use: the limit is read from the group's own files, ``memory.max`` (v2) or
+    ``memory.limit_in_bytes`` (v1), the group and the groups above it. ``membership`` and
+    ``root``: where the system shows this process's groups and mounts their files.
+    """
+    try:
+        with open(membership, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return None
+    candidates: list[str] = []
+    for line in lines:
+        _, controllers, path = line.split(":", 2) if line.count(":") >= 2 else ("", "", "")
+        if controllers == "":  # v2
+            base, name = root, "memory.max"
+        elif "memory" in controllers.split(","):  # v1
+            base, name = f"{root}/memory", "memory.limit_in_bytes"
+        else:
+            continue
+        parts = [part for part in path.split("/") if part]
+        for depth in range(len(parts), -1, -1):
+            candidates.append("/".join([base, *parts[:depth], name]))
+    limits = []
+    for candidate in candidates:
+        try:
+            with open(candidate, encoding="ascii") as handle:
+                text = handle.read().strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if text.isdigit() and int(text) < 2**62:  # v1 writes about 2**63 for none
+            limits.append(int(text))
+    return min(limits) if limits else None
 
 
 def limit_address_space(size: int) -> None:

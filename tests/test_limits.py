@@ -342,9 +342,10 @@ def test_the_memory_bound_from_the_configuration_is_read(tmp_path, value, expect
 
 
 def test_the_default_memory_bound_is_half_the_machine_and_at_least_2_gib():
-    from extraction_lint.runner import default_file_memory
+    from extraction_lint.runner import cgroup_memory_limit, default_file_memory
 
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    total = min(total, cgroup_memory_limit() or total)
     assert default_file_memory() == max(total // 2, 2 * 2**30)
 
 
@@ -390,3 +391,22 @@ def test_no_reminder_of_an_ended_budget_escapes_the_check_thread(monkeypatch):
         assert budget.run_bounded(stubborn, 0.01) == (False, None)
     time.sleep(0.2)
     assert escaped == []
+
+
+def test_a_control_group_memory_limit_lowers_the_default_bound(tmp_path):
+    from extraction_lint.runner import cgroup_memory_limit
+
+    membership = tmp_path / "cgroup"
+    root = tmp_path / "sys"
+    # v2: the job's group has no limit of its own, the group above it has 3 GiB.
+    membership.write_text("0::/batch/job-17\n")
+    write(root / "batch" / "job-17" / "memory.max", "max\n")
+    write(root / "batch" / "memory.max", f"{3 * 2**30}\n")
+    assert cgroup_memory_limit(str(membership), str(root)) == 3 * 2**30
+    # v1: the memory controller's own hierarchy; about 2**63 means no limit.
+    membership.write_text("4:memory:/docker/abc\n3:cpuset:/\n")
+    write(root / "memory" / "docker" / "abc" / "memory.limit_in_bytes", f"{2**31}\n")
+    write(root / "memory" / "memory.limit_in_bytes", "9223372036854771712\n")
+    assert cgroup_memory_limit(str(membership), str(root)) == 2**31
+    # No group files to read (not Linux, or not mounted): no limit known.
+    assert cgroup_memory_limit(str(tmp_path / "none"), str(root)) is None
