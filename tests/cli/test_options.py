@@ -9,7 +9,7 @@ import re
 import jsonschema
 import pytest
 
-from tests.helpers import BROKEN, REPO, run_cli, write
+from tests.helpers import BROKEN, REPO, run_cli, run_process, write
 
 
 @pytest.fixture
@@ -199,3 +199,15 @@ def test_quiet_prints_the_findings_only_and_silent_nothing(project):
     assert fixing.err == "" and all(": EXL" in line for line in fixing.out.splitlines())
     write(project / "pkg" / "broken.py", "x = 1\n")
     assert run_cli("--no-cache", "-q", cwd=project).out == ""
+
+
+@pytest.mark.parametrize("where", ["a-file", "a-file/cache"])
+def test_cache_dir_that_cannot_be_a_directory_exits_2_naming_it(project, where):
+    # As Ruff: an explicit --cache-dir that cannot be used is an error, not a run
+    # that silently never caches.
+    write(project / "a-file", "not a directory\n")
+    run = run_process("--format", "json", "--cache-dir", where, "pkg", cwd=project)
+    assert run.returncode == 2, run.stdout
+    assert run.stderr.startswith(f"extraction-lint: error: --cache-dir {where}: ")
+    assert run.stdout == ""
+    assert run_process("--cache-dir", where, "--no-cache", "pkg", cwd=project).returncode == 1
