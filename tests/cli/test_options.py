@@ -40,6 +40,26 @@ def test_ignore_adds_up_when_repeated(project):
     assert codes(out) == ["EXL001"]
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        # As Ruff: --select on the command line starts afresh, whatever the file says.
+        (("--select", "EXL102"), ["EXL102"]),
+        (("--select", "EXL0"), ["EXL001"]),
+        # --extend-select on the command line turns on a code the file ignores.
+        (("--extend-select", "EXL102"), ["EXL101", "EXL102", "EXL001"]),
+        # --ignore on the command line turns off a code the file selects.
+        (("--ignore", "EXL001"), ["EXL101"]),
+    ],
+)
+def test_command_line_selection_goes_over_the_files_as_in_ruff(project, args, expected):
+    write(
+        project / "pyproject.toml",
+        '[tool.extraction-lint]\nextend-select = ["EXL900"]\nignore = ["EXL102", "EXL103"]\n',
+    )
+    assert codes(run_cli("--no-cache", *args, cwd=project).out) == expected
+
+
 def test_per_file_ignores_all(project):
     write(
         project / "pyproject.toml",
