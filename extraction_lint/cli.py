@@ -340,12 +340,15 @@ def _main(argv: list[str]) -> int:
         config = replace(config, unsafe_fixes=args.unsafe_fixes)
     baseline = Baseline.read(Path(args.baseline)) if args.baseline else None
     writer = BaselineWriter(Path(args.write_baseline)) if args.write_baseline else None
-    if writer is not None and not _is_dir(writer.base):
+    if writer is not None:
         # Said before the run, not after it.
         shown = _printable(args.write_baseline)[:200]
-        raise UsageError(
-            f"--write-baseline {shown}: no such directory {_printable(str(writer.base))[:200]}"
-        )
+        if not _is_dir(writer.base):
+            raise UsageError(
+                f"--write-baseline {shown}: no such directory {_printable(str(writer.base))[:200]}"
+            )
+        if _is_dir(Path(args.write_baseline)):
+            raise UsageError(f"--write-baseline {shown}: is a directory, not a file")
     if args.cache_dir and not args.no_cache and not from_stdin:
         _check_cache_dir(args.cache_dir)
     timeout = config.per_file_timeout
