@@ -381,9 +381,10 @@ def _strings(key: str, value: object, context: str) -> tuple[str, ...]:
 def _codes(key: str, value: object, context: str) -> tuple[str, ...]:
     codes = _strings(key, value, context)
     for code in codes:
-        if not known_code_prefix(code):
+        if not known_code_prefix(code.strip().upper()):
             raise ConfigError(f"{context}: `{key}`: unknown rule code or prefix {show(code)}")
-    return codes
+    # In any case, as on the command line (``parse_codes``).
+    return tuple(code.strip().upper() for code in codes)
 
 
 def _identifiers(key: str, value: object, context: str, *, methods: bool) -> tuple[str, ...]:

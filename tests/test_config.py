@@ -92,6 +92,20 @@ def test_cli_select_replaces_the_files_selection_and_cli_ignore_goes_over_it(tmp
     assert found == ["EXL102"]
 
 
+def test_codes_in_the_file_match_in_any_case_as_on_the_command_line(tmp_path):
+    # docs/cli.md: "Codes are matched in any case"; `--ignore exl101` was accepted and
+    # `ignore = ["exl101"]` refused.
+    config(
+        tmp_path, 'ignore = ["exl1"]\n[tool.extraction-lint.per-file-ignores]\n"*" = ["exl002"]\n'
+    )
+    write(tmp_path / "job.py", BROKEN)
+    run = run_cli("--no-cache", cwd=tmp_path)
+    assert run.code == 1, run.err
+    found = [line.split()[1] for line in run.out.splitlines() if ": EXL" in line]
+    assert found == ["EXL001"]
+    assert run_cli("--no-cache", "--config", 'extend-select = ["exl900"]', cwd=tmp_path).code == 1
+
+
 def test_per_file_ignores(tmp_path):
     config(tmp_path, '[tool.extraction-lint.per-file-ignores]\n"scripts/*" = ["EXL1"]\n')
     write(tmp_path / "scripts" / "once.py", BROKEN)
