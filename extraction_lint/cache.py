@@ -63,6 +63,7 @@ _CACHEDIR_TAG = (
     "# This file is a cache directory tag created by extraction-lint.\n"
     "# For information about cache directory tags see https://bford.info/cachedir/\n"
 )
+_GITIGNORE = "# Created by extraction-lint.\n*\n"
 _SECRET_BYTES = 32
 
 
@@ -446,7 +447,7 @@ class ResultCache:
                 tag.write_text(_CACHEDIR_TAG, encoding="utf-8")
             ignore = self.directory / ".gitignore"
             if not ignore.exists():
-                ignore.write_text("# Created by extraction-lint.\n*\n", encoding="utf-8")
+                ignore.write_text(_GITIGNORE, encoding="utf-8")
         except OSError:
             return False
         return True
@@ -469,8 +470,8 @@ class ResultCache:
 
         removed = 0
         with contextlib.suppress(OSError):
-            for child in self.directory.iterdir():
-                if child.name.startswith("v") and child.name != f"v{FORMAT}" and child.is_dir():
+            for child in entry_directories(self.directory):
+                if child.name != f"v{FORMAT}":
                     shutil.rmtree(child, ignore_errors=True)
         entries: list[tuple[float, int, str]] = []
         limit = time.time() - max_age_days * 86400
@@ -517,6 +518,44 @@ def _remove(path: str) -> int:
     except OSError:
         return 0
     return 1
+
+
+def entry_directories(directory: Path) -> list[Path]:
+    """The entry directories of every format (``v1``, ``v2``, ...) in a cache directory:
+    nothing else in it is the cache's, since ``--cache-dir`` may name a directory that
+    already holds other files."""
+    return [
+        child
+        for child in directory.iterdir()
+        if child.name[:1] == "v"
+        and child.name[1:].isdigit()
+        and child.is_dir()
+        and not child.is_symlink()
+    ]
+
+
+def remove_cache(directory: Path) -> list[str]:
+    """Remove what this tool put in ``directory`` (entries, tag, ``.gitignore``), then the
+    directory if nothing else is left; returns the names of what was left."""
+    import shutil
+
+    with contextlib.suppress(OSError):
+        for child in entry_directories(directory):
+            shutil.rmtree(child, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        os.unlink(directory / "CACHEDIR.TAG")
+    ignore = read_regular_file(directory / ".gitignore", 4096)
+    if ignore == _GITIGNORE.encode("utf-8"):
+        with contextlib.suppress(OSError):
+            os.unlink(directory / ".gitignore")
+    try:
+        left = sorted(child.name for child in directory.iterdir())
+    except OSError:
+        return []
+    if not left:
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+    return left
 
 
 def is_cache_directory(path: Path) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -17,6 +16,7 @@ from extraction_lint.cache import (
     MAX_CACHE_BYTES,
     ResultCache,
     is_cache_directory,
+    remove_cache,
 )
 
 #: Directories a search for nested caches does not enter.
@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="extraction-lint clean",
         description=(
             "Remove the result cache of this project (and any cache directory below the "
-            "current directory). Only directories tagged as this tool's cache are removed."
+            "current directory). Only directories tagged as this tool's cache are cleaned, and "
+            "only of what this tool put there."
         ),
     )
     parser.add_argument("--cache-dir", metavar="DIR", help="the cache directory to clean")
@@ -84,8 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.stale:
             removed, kept = ResultCache(target).prune()
             print(f"{target}: removed {removed} stale entries, kept {kept}")
+        elif left := remove_cache(target):
+            print(f"Removed the cache from {target} (kept the {len(left)} other items in it)")
         else:
-            shutil.rmtree(target, ignore_errors=True)
             print(f"Removed {target}")
     if not seen:
         print("No cache to clean.")

@@ -365,12 +365,17 @@ def _main(argv: list[str]) -> int:
         config = replace(config, unsafe_fixes=args.unsafe_fixes)
     baseline = Baseline.read(Path(args.baseline)) if args.baseline else None
     writer = BaselineWriter(Path(args.write_baseline)) if args.write_baseline else None
-    if writer is not None and not _is_dir(writer.base):
+    if writer is not None:
         # Said before the run, not after it.
         shown = _printable(args.write_baseline)[:200]
-        raise UsageError(
-            f"--write-baseline {shown}: no such directory {_printable(str(writer.base))[:200]}"
-        )
+        if not _is_dir(writer.base):
+            raise UsageError(
+                f"--write-baseline {shown}: no such directory {_printable(str(writer.base))[:200]}"
+            )
+        if _is_dir(Path(args.write_baseline)):
+            raise UsageError(f"--write-baseline {shown}: is a directory, not a file")
+    if args.cache_dir and not args.no_cache and not from_stdin:
+        _check_cache_dir(args.cache_dir)
     timeout = config.per_file_timeout
     if args.per_file_timeout is not None:
         timeout = _per_file_timeout(args.per_file_timeout)
@@ -697,6 +702,22 @@ def _encoding_of(data: bytes) -> str:
         return tokenize.detect_encoding(io.BytesIO(data).readline)[0]
     except SyntaxError:
         return "utf-8"
+
+
+def _check_cache_dir(where: str) -> None:
+    """An explicit ``--cache-dir`` that cannot be made a writable directory is an error
+    before the run (as Ruff), not a run that silently never caches; the default place may
+    be read-only (a checkout in CI) and then is only not used."""
+    path = Path(where)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        problem = "" if os.access(path, os.W_OK | os.X_OK) else "not writable"
+    except FileExistsError:
+        problem = "is a file, not a directory"
+    except OSError as error:
+        problem = error.strerror or str(error)
+    if problem:
+        raise UsageError(f"--cache-dir {_printable(where)[:200]}: {problem}")
 
 
 def _cache(args: argparse.Namespace, config: Config) -> ResultCache | None:

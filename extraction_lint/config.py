@@ -60,6 +60,11 @@ class ConfigError(Exception):
     """A configuration that cannot be used; the message names the file and the key."""
 
 
+#: One layer of selection: ``select`` (None: keep what came before), ``extend-select``,
+#: ``ignore``.
+Selection = tuple[tuple[str, ...] | None, tuple[str, ...], tuple[str, ...]]
+
+
 @dataclass(frozen=True)
 class Config:
     """The effective configuration of a run."""
@@ -67,6 +72,9 @@ class Config:
     select: tuple[str, ...] | None = None
     ignore: tuple[str, ...] = ()
     extend_select: tuple[str, ...] = ()
+    #: The command line's ``(select, extend_select, ignore)``, applied after the file's
+    #: as Ruff layers them: its ``select`` starts afresh, its other codes go over the file's.
+    cli_selection: Selection | None = None
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -95,7 +103,10 @@ class Config:
 
     def enabled_codes(self) -> frozenset[str]:
         """The codes this configuration turns on (EXL999 always)."""
-        return resolve_selection(self.select, self.extend_select, self.ignore)
+        layers = [(self.select, self.extend_select, self.ignore)]
+        if self.cli_selection is not None:
+            layers.append(self.cli_selection)
+        return resolve_selection(*layers)
 
     def analysis_settings(self) -> AnalysisSettings:
         """What the per-file analysis needs."""
@@ -210,21 +221,38 @@ def code_matches(entry: str, code: str) -> bool:
     return entry == ALL or code.startswith(entry)
 
 
-def resolve_selection(
-    select: Sequence[str] | None, extend_select: Sequence[str], ignore: Sequence[str]
-) -> frozenset[str]:
-    """The enabled codes: most specific entry wins, ignore wins ties; EXL999 always on."""
-    enabled = {FILE_NOT_CHECKED}
-    for rule in ALL_RULES:
-        code = rule.code
-        positive: int | None = 0 if select is None and rule.default_enabled else None
-        for entry in (*(select or ()), *extend_select):
-            if code_matches(entry, code):
-                positive = max(positive or 0, _specificity(entry))
-        negative = max((_specificity(e) for e in ignore if code_matches(e, code)), default=None)
-        if positive is not None and (negative is None or positive > negative):
-            enabled.add(code)
-    return frozenset(enabled)
+def resolve_selection(*layers: Selection) -> frozenset[str]:
+    """The enabled codes, as Ruff resolves them: starting from the default rules, each
+    layer in turn (the file's, then the command line's) replaces the set when it has a
+    ``select`` and otherwise turns on and off the codes it names; within a layer the most
+    specific entry wins and ``ignore`` wins ties. EXL999 is always on."""
+    enabled = {rule.code for rule in ALL_RULES if rule.default_enabled}
+    for select, extend_select, ignore in layers:
+        updates: dict[str, bool] = {}
+        for rule in ALL_RULES:
+            code = rule.code
+            positive = max(
+                (
+                    _specificity(e)
+                    for e in (*(select or ()), *extend_select)
+                    if code_matches(e, code)
+                ),
+                default=None,
+            )
+            negative = max((_specificity(e) for e in ignore if code_matches(e, code)), default=None)
+            if positive is not None and (negative is None or positive > negative):
+                updates[code] = True
+            elif negative is not None:
+                updates[code] = False
+        if select is not None:
+            enabled = {code for code, on in updates.items() if on}
+        else:
+            for code, on in updates.items():
+                if on:
+                    enabled.add(code)
+                else:
+                    enabled.discard(code)
+    return frozenset(enabled | {FILE_NOT_CHECKED})
 
 
 def known_code_prefix(entry: str) -> bool:
@@ -356,9 +384,10 @@ def _strings(key: str, value: object, context: str) -> tuple[str, ...]:
 def _codes(key: str, value: object, context: str) -> tuple[str, ...]:
     codes = _strings(key, value, context)
     for code in codes:
-        if not known_code_prefix(code):
+        if not known_code_prefix(code.strip().upper()):
             raise ConfigError(f"{context}: `{key}`: unknown rule code or prefix {show(code)}")
-    return codes
+    # In any case, as on the command line (``parse_codes``).
+    return tuple(code.strip().upper() for code in codes)
 
 
 def _identifiers(key: str, value: object, context: str, *, methods: bool) -> tuple[str, ...]:
@@ -498,11 +527,9 @@ def with_cli_overrides(
     extend_select: tuple[str, ...],
     ignore: tuple[str, ...],
 ) -> Config:
-    """The command line's selection on top of the file's: ``--select`` replaces,
-    ``--extend-select`` and ``--ignore`` add."""
-    return replace(
-        config,
-        select=select if select is not None else config.select,
-        extend_select=config.extend_select + extend_select,
-        ignore=config.ignore + ignore,
-    )
+    """The command line's selection on top of the file's, as Ruff layers them: its
+    ``--select`` replaces the file's whole selection (its ``ignore`` too), its
+    ``--extend-select`` and ``--ignore`` go over the file's codes."""
+    if select is None and not extend_select and not ignore:
+        return config
+    return replace(config, cli_selection=(select, extend_select, ignore))

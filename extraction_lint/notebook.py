@@ -425,8 +425,12 @@ class FilePositions:
             return None
         offset = starts[line - 1] + column - 1
         consumed = 0
-        for position, value in strings:
-            if offset <= consumed + len(value):
+        for index, (position, value) in enumerate(strings):
+            # An offset where one string ends and the next begins is the next one's start
+            # (a line's first column), unless no string follows.
+            if offset < consumed + len(value) or (
+                offset == consumed + len(value) and index == len(strings) - 1
+            ):
                 inside = value[: offset - consumed]
                 escaped = json.dumps(inside, ensure_ascii=self.ascii_only)[1:-1]
                 at = position + 1 + len(escaped)

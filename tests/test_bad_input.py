@@ -254,3 +254,15 @@ def test_never_raises_on_generated_programs(source):
 def test_never_raises_on_generated_syntax_trees(source):
     result = check_source(source.encode("utf-8", "surrogatepass"), "gen.py", ALL_CODES)
     assert result.error is None or not result.error.message.startswith("internal error")
+
+
+def test_the_summary_does_not_count_a_file_that_could_not_be_checked_as_checked(tmp_path):
+    write(tmp_path / "job.py", BROKEN)
+    write(tmp_path / "clean.py", "x = 1\n")
+    write(tmp_path / "broken.py", "def f(:\n    pass\n")
+    last = run_cli("--no-cache", "--select", "EXL001", cwd=tmp_path).out.splitlines()[-1]
+    assert last == "Found 1 problem; could not check 1 file (2 files checked)."
+    (tmp_path / "job.py").unlink()
+    (tmp_path / "clean.py").unlink()
+    last = run_cli("--no-cache", cwd=tmp_path).out.splitlines()[-1]
+    assert last == "Could not check 1 file (0 files checked)."

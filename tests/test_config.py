@@ -80,12 +80,30 @@ def test_isolated_ignores_configuration(tmp_path):
     assert "EXL101" in run.out
 
 
-def test_cli_select_replaces_and_ignore_adds(tmp_path):
+def test_cli_select_replaces_the_files_selection_and_cli_ignore_goes_over_it(tmp_path):
+    # As Ruff: the command line's --select starts afresh (the file's ignore too).
     config(tmp_path, 'select = ["EXL001"]\nignore = ["EXL103"]\n')
     write(tmp_path / "job.py", BROKEN)
     run = run_cli("--select", "EXL1", cwd=tmp_path)
     found = [line.split()[1] for line in run.out.splitlines() if ": EXL" in line]
-    assert found == ["EXL101", "EXL102"]
+    assert found == ["EXL101", "EXL102", "EXL103"]
+    run = run_cli("--ignore", "EXL001", "--extend-select", "EXL102", cwd=tmp_path)
+    found = [line.split()[1] for line in run.out.splitlines() if ": EXL" in line]
+    assert found == ["EXL102"]
+
+
+def test_codes_in_the_file_match_in_any_case_as_on_the_command_line(tmp_path):
+    # docs/cli.md: "Codes are matched in any case"; `--ignore exl101` was accepted and
+    # `ignore = ["exl101"]` refused.
+    config(
+        tmp_path, 'ignore = ["exl1"]\n[tool.extraction-lint.per-file-ignores]\n"*" = ["exl002"]\n'
+    )
+    write(tmp_path / "job.py", BROKEN)
+    run = run_cli("--no-cache", cwd=tmp_path)
+    assert run.code == 1, run.err
+    found = [line.split()[1] for line in run.out.splitlines() if ": EXL" in line]
+    assert found == ["EXL001"]
+    assert run_cli("--no-cache", "--config", 'extend-select = ["exl900"]', cwd=tmp_path).code == 1
 
 
 def test_per_file_ignores(tmp_path):

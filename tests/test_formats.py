@@ -117,6 +117,15 @@ def test_sarif_has_what_github_code_scanning_reads(project):
     ] == [5, 4]
 
 
+def test_sarif_links_point_to_this_project_not_the_package_index(project):
+    # The name on PyPI is not this project's (README, Install): a link there sends a
+    # reader of a code-scanning alert to someone else's package.
+    driver = json.loads(run_cli("--format", "sarif", cwd=project).out)["runs"][0]["tool"]["driver"]
+    assert "pypi.org" not in driver["informationUri"]
+    for rule in driver["rules"]:
+        assert rule["helpUri"].startswith(driver["informationUri"].rstrip("/") + "/")
+
+
 def test_sarif_of_a_clean_run_is_valid(tmp_path):
     write(tmp_path / "a.py", "x = 1\n")
     log = json.loads(run_cli("--format", "sarif", cwd=tmp_path).out)

@@ -56,8 +56,11 @@ class Summary:
         return bool(self.diagnostics or self.errors)
 
 
+#: The project's repository (SARIF ``informationUri``); not the package index, where the
+#: name ``extraction-lint`` belongs to another project.
+REPOSITORY_URL = "https://github.com/extraction-lint/extraction-lint"
 #: Where each rule's page is published (``rules/CODE.md`` of the repository).
-RULES_URL = "https://github.com/extraction-lint/extraction-lint/blob/main/rules/"
+RULES_URL = f"{REPOSITORY_URL}/blob/main/rules/"
 
 
 def rule_url(code: str) -> str:

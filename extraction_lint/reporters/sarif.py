@@ -11,11 +11,17 @@ from urllib.parse import quote
 from extraction_lint import __version__
 from extraction_lint.baseline import location_fingerprint
 from extraction_lint.diagnostics import Diagnostic, FileError, FileResult
-from extraction_lint.reporters.base import NotebookPositions, Reporter, Summary, reported, rule_url
+from extraction_lint.reporters.base import (
+    REPOSITORY_URL,
+    NotebookPositions,
+    Reporter,
+    Summary,
+    reported,
+    rule_url,
+)
 from extraction_lint.rules import ALL_RULES
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://pypi.org/project/extraction-lint/"
 SRCROOT = "%SRCROOT%"
 #: The name of our fingerprint in ``partialFingerprints`` (versioned, as SARIF advises).
 FINGERPRINT_KEY = "extractionLint/v1"
@@ -79,7 +85,7 @@ class SarifReporter(Reporter):
         }
         driver = {
             "name": "extraction-lint",
-            "informationUri": INFORMATION_URI,
+            "informationUri": REPOSITORY_URL,
             "semanticVersion": __version__,
             "version": __version__,
             "rules": [rule_descriptor(rule) for rule in ALL_RULES],

@@ -202,7 +202,9 @@ class TextReporter(Reporter):
                     style="dim",
                 )
             )
-        checked = summary.files - summary.skipped
+        # A file that could not be checked (EXL999) is said after "could not check", not
+        # counted as checked too.
+        checked = max(0, summary.files - summary.skipped - summary.errors)
         where = f"{checked} file{'s' if checked != 1 else ''} checked"
         if summary.skipped:
             where += f", {summary.skipped} skipped"

@@ -210,7 +210,9 @@ def test_add_noqa_and_baseline_in_a_notebook(tmp_path):
     assert run_cli("--no-cache", cwd=tmp_path).code == 0
 
 
-def test_a_baseline_that_cannot_be_written_is_said_before_the_run(repo):
-    run = run_cli("--no-cache", "--write-baseline", "missing/baseline.json", cwd=repo)
-    assert run.code == 2 and "--write-baseline missing/baseline.json" in run.err
-    assert run.out == ""
+@pytest.mark.parametrize("target", ["missing/baseline.json", "a-directory"])
+def test_a_baseline_that_cannot_be_written_is_said_before_the_run(repo, target):
+    (repo / "a-directory").mkdir()
+    run = run_cli("--no-cache", "--write-baseline", target, cwd=repo)
+    assert run.code == 2 and f"--write-baseline {target}" in run.err
+    assert run.out == ""  # not "All checks passed", then an error

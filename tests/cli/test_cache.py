@@ -183,3 +183,18 @@ def test_clean_removes_the_cache_and_only_a_cache(tmp_path):
     run_cli("--cache-dir", "c", "pkg", cwd=tmp_path)
     stale = run_cli("clean", "--stale", "--cache-dir", "c", cwd=tmp_path)
     assert stale.code == 0 and "removed 0 stale entries, kept 1" in stale.out
+
+
+def test_clean_of_a_cache_put_in_an_existing_directory_keeps_its_other_files(tmp_path):
+    write(tmp_path / "job.py", BROKEN)
+    write(tmp_path / "mydir" / "notes.txt", "mine\n")
+    write(tmp_path / "mydir" / "videos" / "clip.txt", "mine too\n")
+    run_process("--cache-dir", "mydir", "job.py", cwd=tmp_path)  # writes, so it prunes
+    assert (tmp_path / "mydir" / "CACHEDIR.TAG").is_file()
+    assert (tmp_path / "mydir" / "videos" / "clip.txt").is_file()
+    run = run_process("clean", "--cache-dir", "mydir", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "mydir" / "notes.txt").read_text() == "mine\n"
+    assert (tmp_path / "mydir" / "videos" / "clip.txt").is_file()
+    assert sorted(p.name for p in (tmp_path / "mydir").iterdir()) == ["notes.txt", "videos"]
+    assert "kept" in run.stdout and "notes.txt" not in run.stdout

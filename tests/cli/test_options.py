@@ -9,7 +9,7 @@ import re
 import jsonschema
 import pytest
 
-from tests.helpers import BROKEN, REPO, run_cli, write
+from tests.helpers import BROKEN, REPO, run_cli, run_process, write
 
 
 @pytest.fixture
@@ -38,6 +38,26 @@ def test_select_adds_up_when_repeated(project, args):
 def test_ignore_adds_up_when_repeated(project):
     out = run_cli("--no-cache", "--ignore", "EXL101", "--ignore", "EXL102,EXL103", cwd=project).out
     assert codes(out) == ["EXL001"]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        # As Ruff: --select on the command line starts afresh, whatever the file says.
+        (("--select", "EXL102"), ["EXL102"]),
+        (("--select", "EXL0"), ["EXL001"]),
+        # --extend-select on the command line turns on a code the file ignores.
+        (("--extend-select", "EXL102"), ["EXL101", "EXL102", "EXL001"]),
+        # --ignore on the command line turns off a code the file selects.
+        (("--ignore", "EXL001"), ["EXL101"]),
+    ],
+)
+def test_command_line_selection_goes_over_the_files_as_in_ruff(project, args, expected):
+    write(
+        project / "pyproject.toml",
+        '[tool.extraction-lint]\nextend-select = ["EXL900"]\nignore = ["EXL102", "EXL103"]\n',
+    )
+    assert codes(run_cli("--no-cache", *args, cwd=project).out) == expected
 
 
 def test_per_file_ignores_all(project):
@@ -199,3 +219,15 @@ def test_quiet_prints_the_findings_only_and_silent_nothing(project):
     assert fixing.err == "" and all(": EXL" in line for line in fixing.out.splitlines())
     write(project / "pkg" / "broken.py", "x = 1\n")
     assert run_cli("--no-cache", "-q", cwd=project).out == ""
+
+
+@pytest.mark.parametrize("where", ["a-file", "a-file/cache"])
+def test_cache_dir_that_cannot_be_a_directory_exits_2_naming_it(project, where):
+    # As Ruff: an explicit --cache-dir that cannot be used is an error, not a run
+    # that silently never caches.
+    write(project / "a-file", "not a directory\n")
+    run = run_process("--format", "json", "--cache-dir", where, "pkg", cwd=project)
+    assert run.returncode == 2, run.stdout
+    assert run.stderr.startswith(f"extraction-lint: error: --cache-dir {where}: ")
+    assert run.stdout == ""
+    assert run_process("--cache-dir", where, "--no-cache", "pkg", cwd=project).returncode == 1

@@ -100,6 +100,45 @@ def test_json_sarif_and_github_carry_the_cell(tmp_path):
     assert "::cell 5:1:1: EXL001 " in annotation
 
 
+def test_sarif_and_github_point_at_a_later_line_of_a_cell(tmp_path):
+    # A finding at column 1 of a cell's second line is on that line's string in the file,
+    # not at the end of the string before it.
+    nb = notebook(
+        code("import pickle"),
+        code(
+            "rows = []",
+            "for path in files:",
+            '    rows.append(pickle.load(open(path, "rb")))',
+            'con.executemany("INSERT INTO t VALUES (?)", rows)',
+        ),
+    )
+    save(tmp_path / "extract.ipynb", nb)
+    lines = (tmp_path / "extract.ipynb").read_text(encoding="utf-8").splitlines()
+    (loop_line,) = [n for n, t in enumerate(lines, 1) if '"for path in files:' in t]
+    loop_column = lines[loop_line - 1].index("for path") + 1
+    (write_line,) = [n for n, t in enumerate(lines, 1) if '"con.executemany(' in t]
+    write_column = lines[write_line - 1].index("con.executemany") + 1
+
+    args = ("--no-cache", "--select", "EXL001,EXL101")
+    log = json.loads(run_cli(*args, "--format", "sarif", cwd=tmp_path).out)
+    regions = {
+        r["ruleId"]: r["locations"][0]["physicalLocation"]["region"]
+        for r in log["runs"][0]["results"]
+    }
+    assert (regions["EXL101"]["startLine"], regions["EXL101"]["startColumn"]) == (
+        loop_line,
+        loop_column,
+    )
+    assert (regions["EXL001"]["startLine"], regions["EXL001"]["startColumn"]) == (
+        write_line,
+        write_column,
+    )
+    assert regions["EXL001"]["endLine"] == write_line
+    github = run_cli(*args, "--format", "github", cwd=tmp_path).out
+    assert f"::error file=extract.ipynb,line={write_line},col={write_column}," in github
+    assert f"::error file=extract.ipynb,line={loop_line},col={loop_column}," in github
+
+
 def test_noqa_works_per_cell_line(tmp_path):
     nb = copy.deepcopy(ACCUMULATE)
     nb["cells"][4]["source"][0] = nb["cells"][4]["source"][0].replace(
