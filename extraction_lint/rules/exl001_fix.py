@@ -80,7 +80,8 @@ def batch_fix(
         and _is_empty_list(binding.value)
     ):
         return None
-    parents = _parents(scope.node)
+    # Parents up to the module: a method's indentation includes its class body's.
+    parents = _parents(analysis.module)
     growths = [g.node for g in accumulation.growths]
     statements = [_growth_statement(g, key, parents, loop.node) for g in growths]
     if not growths or any(s is None for s in statements):
