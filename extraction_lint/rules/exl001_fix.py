@@ -123,7 +123,8 @@ def batch_fix(
             f"{indent}{step}{key}.clear(){newline}"
             f"{indent}"
         )
-        edits.append((growth, text + module.code_for_node(growth)))
+        # The growth as written at its place: its continuation lines keep their columns.
+        edits.append((growth, text + _code_at(growth, indent, module)))
     (first, replacement), *more = edits
     return FixSpec(
         message=f"Write `{key}` in batches of {constant} inside the loop (unsafe)",
