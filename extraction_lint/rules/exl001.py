@@ -83,16 +83,19 @@ statement, when it is written out, is not a query (`SELECT`, `SHOW`, `DESCRIBE`,
 `EXPLAIN`, `PRAGMA`): a tuple or dict there is one row's parameters.
 
 Automatic fix (unsafe: `--fix --unsafe-fixes`, shown by `--diff --unsafe-fixes`): the
-write goes into the loop in bounded batches. Before each growth statement, at its
+write goes into the loop in bounded batches. Before each `rows.append(x)`, at its
 indentation, it inserts `if len(rows) >= BATCH_SIZE:` followed by the sink statement, as
-written after the loop, and `rows.clear()`; the write after the loop stays (the leftover
-batch) and `BATCH_SIZE = 1_000` is added after the module's imports (`BATCH_SIZE_2`, ...
-when the name is taken). Flushing before the growth keeps that last write as it was: it
-gets an empty collection only when the original did. Only this shape gets the fix:
+written after the loop, and `rows.clear()`; each `rows.extend(xs)` becomes
+`for item in xs:` with that flush before `rows.append(item)` (`item_2`, ... when the name
+is taken). The write after the loop stays (the leftover batch) and `BATCH_SIZE = 1_000` is
+added after the module's imports (`BATCH_SIZE_2`, ... when the name is taken). Flushing
+before each element keeps that last write as it was: it gets an empty collection only when
+the original did (an `extend` that adds nothing right after a flush would have left it
+one). Only this shape gets the fix:
 
 - the collection is a plain name bound to `[]` or `list()`;
-- it grows only by `rows.append(x)` / `rows.extend(xs)` statements, all in one innermost
-  loop (not in a nested function or a loop's `else`);
+- it grows only by `rows.append(x)` / `rows.extend(xs)` statements (an `extend` alone on
+  its line), all in one innermost loop (not in a nested function or a loop's `else`);
 - it is written once, after the loop, by a statement of the same block as the loop that
   is just the sink call (`await` of it too), of a sink that can take a part:
   `executemany`, `insert_many`, `bulk_insert_mappings`, `bulk_save_objects`, `add_all`,

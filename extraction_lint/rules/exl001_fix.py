@@ -14,15 +14,17 @@ Only the canonical shape gets one (see ``rules/EXL001.md``, "Fix"):
   statement, the connection) are not used or re-bound in L, nor between L and the sink,
   and no name used in L was bound from one of them (a cursor of the same connection).
 
-The fix inserts, before each growth statement and at its indentation::
+The fix inserts, before each growth statement ``c.append(x)`` and at its indentation::
 
     if len(c) >= BATCH_SIZE:
         <the sink statement>
         c.clear()
 
-keeps the write after the loop (it writes the leftover batch, never an empty one unless the
-loop never grew the collection, as before), and adds ``BATCH_SIZE = 1_000`` after the
-module's imports. Flushing before the growth rather than after it keeps that last write
+turns each ``c.extend(xs)`` (alone on its line) into ``for item in xs:`` with that flush
+before ``c.append(item)`` (an ``extend`` that adds nothing right after a flush would leave
+the last write an empty collection), keeps the write after the loop (it writes the leftover
+batch, never an empty one unless the loop never grew the collection, as before), and adds
+``BATCH_SIZE = 1_000`` after the module's imports. Flushing before the growth rather than after it keeps that last write
 exactly as it was: a sink that cannot take an empty part (``pd.concat([])``) still sees one
 only where it did before. The fix is unsafe: rows reach the sink while the loop runs, so a
 failure in the middle leaves the rows written so far.
@@ -57,6 +59,8 @@ if TYPE_CHECKING:
 #: The batch size the fix writes, and the name it gives it (a free one).
 BATCH_SIZE = "1_000"
 _CONSTANT = "BATCH_SIZE"
+#: The loop variable of ``for item in xs:``, which a growth ``c.extend(xs)`` becomes.
+_ITEM = "item"
 _GROWTH = frozenset({"append", "extend"})
 _EXITS = (cst.Return, cst.Raise, cst.Break, cst.Continue, cst.Yield)
 _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
@@ -107,24 +111,34 @@ def batch_fix(
     names = {n.value for n in _names(sink.call.node)} - {key}
     if not _sink_names_untouched(analysis, scope, loop, names, statement, parents):
         return None
-    constant = _free_name(analysis.module.code)
+    constant = _free_name(analysis.module.code, _CONSTANT)
     module = analysis.module
     write = statement.body[0]
+    newline = module.default_newline
     edits: list[tuple[cst.CSTNode, str]] = []
     for growth, line in zip(growths, statements, strict=True):
-        assert line is not None
+        assert line is not None and isinstance(growth, cst.Call)
         indent = _indentation(line, parents, module)
         step = _step(line, parents, module)
-        flush = _code_at(write, indent + step, module)
-        newline = module.default_newline
-        text = (
-            f"if len({key}) >= {constant}:{newline}"
-            f"{indent}{step}{flush}{newline}"
-            f"{indent}{step}{key}.clear(){newline}"
-            f"{indent}"
-        )
-        # The growth as written at its place: its continuation lines keep their columns.
-        edits.append((growth, text + _code_at(growth, indent, module)))
+        if _is_extend(growth):
+            # ``c.extend(xs)`` may add nothing right after a flush, and the write after
+            # the loop would get an empty part where the original got rows (DuckDB's
+            # ``executemany`` refuses one). Element by element, a flush always comes
+            # before an element.
+            item = _free_name(module.code, _ITEM)
+            values = _code_at(growth.args[0].value, indent, module)
+            inner = indent + step
+            text = (
+                f"for {item} in {values}:{newline}"
+                f"{inner}{_flush(key, constant, write, inner, step, module)}"
+                f"{key}.append({item})"
+            )
+        else:
+            # The growth as written at its place: its continuation lines keep their columns.
+            text = _flush(key, constant, write, indent, step, module) + _code_at(
+                growth, indent, module
+            )
+        edits.append((growth, text))
     (first, replacement), *more = edits
     return FixSpec(
         message=f"Write `{key}` in batches of {constant} inside the loop (unsafe)",
@@ -134,6 +148,25 @@ def batch_fix(
         module_statement=f"{constant} = {BATCH_SIZE}",
         unsafe=True,
     )
+
+
+def _flush(
+    key: str, constant: str, write: cst.CSTNode, indent: str, step: str, module: cst.Module
+) -> str:
+    """``if len(c) >= BATCH_SIZE:``, the write and ``c.clear()`` below it, the first line
+    at the caller's place and the others at ``indent``; then ``indent``."""
+    newline = module.default_newline
+    flush = _code_at(write, indent + step, module)
+    return (
+        f"if len({key}) >= {constant}:{newline}"
+        f"{indent}{step}{flush}{newline}"
+        f"{indent}{step}{key}.clear(){newline}"
+        f"{indent}"
+    )
+
+
+def _is_extend(call: cst.Call) -> bool:
+    return isinstance(call.func, cst.Attribute) and call.func.attr.value == "extend"
 
 
 def whole_write_advice(analysis: ModuleAnalysis, sink: SinkCall) -> str | None:
@@ -187,7 +220,8 @@ def _receiver(call: cst.CSTNode) -> cst.CSTNode:
 def _growth_statement(
     node: cst.CSTNode, key: str, parents: dict[int, cst.CSTNode], loop: cst.CSTNode
 ) -> cst.SimpleStatementLine | None:
-    """The line ``key.append(x)`` / ``key.extend(xs)`` starts, inside ``loop``'s body."""
+    """The line ``key.append(x)`` / ``key.extend(xs)`` starts, inside ``loop``'s body
+    (``key.extend(xs)`` alone on its line: it becomes a loop)."""
     if not (
         isinstance(node, cst.Call)
         and isinstance(node.func, cst.Attribute)
@@ -205,6 +239,7 @@ def _growth_statement(
         isinstance(expr, cst.Expr)
         and isinstance(line, cst.SimpleStatementLine)
         and line.body[0] is expr
+        and (node.func.attr.value == "append" or len(line.body) == 1)
     ):
         return None
     # Up to the loop: bodies of blocks only (no function, class, or ``else`` of a loop).
@@ -416,10 +451,10 @@ def _code_at(node: cst.CSTNode, indent: str, module: cst.Module) -> str:
     return "".join(state.tokens)
 
 
-def _free_name(code: str) -> str:
-    """``BATCH_SIZE``, or ``BATCH_SIZE_2``, ... when the module already uses that word."""
-    name, number = _CONSTANT, 1
+def _free_name(code: str, base: str) -> str:
+    """``base``, or ``base_2``, ... when the module already uses that word."""
+    name, number = base, 1
     while re.search(rf"\b{name}\b", code):
         number += 1
-        name = f"{_CONSTANT}_{number}"
+        name = f"{base}_{number}"
     return name

@@ -21,7 +21,7 @@ NAMES = sorted(p.stem for p in SAMPLES.glob("*.py"))
 #: Input sizes around the batch size (1_000): none, one, exactly one batch, one batch and
 #: one more, several batches (DuckDB's executemany is slow per row: not for that sample).
 SIZES = (0, 1, 1_000, 1_001, 3_210)
-SLOW = {"fetchmany_duckdb"}
+SLOW = {"fetchmany_duckdb", "pages_duckdb"}
 
 
 def _fixed(tmp_path: Path, name: str) -> tuple[str, str, str]:
@@ -201,6 +201,12 @@ NOT_CANONICAL = {
         for rec in stream:
             rows.append(rec)
         con.executemany("INSERT INTO t VALUES (?)", sorted(rows))
+    """,
+    "extend with more on its line": """
+        rows = []
+        for rec in stream:
+            rows.extend(rec); n = len(rec)
+        con.executemany("INSERT INTO t VALUES (?)", rows)
     """,
     "sink under a condition": """
         rows = []
