@@ -95,7 +95,9 @@ one). Only this shape gets the fix:
 
 - the collection is a plain name bound to `[]` or `list()`;
 - it grows only by `rows.append(x)` / `rows.extend(xs)` statements (an `extend` alone on
-  its line), all in one innermost loop (not in a nested function or a loop's `else`);
+  its line), all in one innermost loop (not in a nested function or a loop's `else`, nor
+  in the body of a `try` or of a `with contextlib.suppress(...)`: an error of a write
+  there would be caught and the same batch written again);
 - it is written once, after the loop, by a statement of the same block as the loop that
   is just the sink call (`await` of it too), of a sink that can take a part:
   `executemany`, `insert_many`, `bulk_insert_mappings`, `bulk_save_objects`, `add_all`,

@@ -4,7 +4,8 @@ Only the canonical shape gets one (see ``rules/EXL001.md``, "Fix"):
 
 - the collection is a plain name bound to ``[]`` or ``list()``, outside the loop;
 - it grows only by ``c.append(x)`` / ``c.extend(xs)`` statements, all in the body of one
-  innermost loop inside the unbounded loop L (no function, class or loop ``else`` between);
+  innermost loop inside the unbounded loop L (no function, class or loop ``else`` between,
+  nor the body of a ``try`` or a ``with contextlib.suppress(...)``);
 - it is written once, after L, by a statement of the same block as L that is just the sink
   call (``sink(...)`` or ``await sink(...)``), of a sink that can take a part of it
   (:data:`~extraction_lint.analysis.catalog.BATCHABLE_SINK_METHODS`, ``to_sql`` with
@@ -87,7 +88,7 @@ def batch_fix(
     # Parents up to the module: a method's indentation includes its class body's.
     parents = _parents(analysis.module)
     growths = [g.node for g in accumulation.growths]
-    statements = [_growth_statement(g, key, parents, loop.node) for g in growths]
+    statements = [_growth_statement(analysis, g, key, parents, loop.node) for g in growths]
     if not growths or any(s is None for s in statements):
         return None
     innermost = {id(g.site.loops[-1]) if g.site.loops else 0 for g in accumulation.growths}
@@ -218,10 +219,16 @@ def _receiver(call: cst.CSTNode) -> cst.CSTNode:
 
 
 def _growth_statement(
-    node: cst.CSTNode, key: str, parents: dict[int, cst.CSTNode], loop: cst.CSTNode
+    analysis: ModuleAnalysis,
+    node: cst.CSTNode,
+    key: str,
+    parents: dict[int, cst.CSTNode],
+    loop: cst.CSTNode,
 ) -> cst.SimpleStatementLine | None:
     """The line ``key.append(x)`` / ``key.extend(xs)`` starts, inside ``loop``'s body
-    (``key.extend(xs)`` alone on its line: it becomes a loop)."""
+    (``key.extend(xs)`` alone on its line: it becomes a loop), and not where an error of
+    the write would be caught before it leaves the loop's body (the body of a ``try``, a
+    ``with contextlib.suppress(...)``): the failed batch would be written again."""
     if not (
         isinstance(node, cst.Call)
         and isinstance(node.func, cst.Attribute)
@@ -248,6 +255,13 @@ def _growth_statement(
     while parent is not None and parent is not loop:
         if isinstance(parent, _SCOPES) or (
             isinstance(parent, cst.For | cst.While) and parent.orelse is child
+        ):
+            return None
+        if isinstance(parent, cst.Try | cst.TryStar) and parent.body is child:
+            return None
+        if isinstance(parent, cst.With) and any(
+            isinstance(i.item, cst.Call) and analysis.resolve(i.item.func) == "contextlib.suppress"
+            for i in parent.items
         ):
             return None
         child, parent = parent, parents.get(id(parent))

@@ -202,6 +202,26 @@ NOT_CANONICAL = {
             rows.append(rec)
         con.executemany("INSERT INTO t VALUES (?)", sorted(rows))
     """,
+    "growth in the body of a try": """
+        import csv
+
+        rows = []
+        for rec in stream:
+            try:
+                rows.append(parse(rec))
+            except ValueError:
+                continue
+        csv.writer(fh).writerows(rows)
+    """,
+    "growth under contextlib.suppress": """
+        from contextlib import suppress
+
+        rows = []
+        for rec in stream:
+            with suppress(ValueError):
+                rows.append(parse(rec))
+        con.executemany("INSERT INTO t VALUES (?)", rows)
+    """,
     "extend with more on its line": """
         rows = []
         for rec in stream:
