@@ -72,11 +72,11 @@ for rec in records:
 con.executemany(SQL, batch)
 """
     known_problems = """
-Calls are not followed: a collection filled by a function that the loop calls, or written by
-a function called after the loop, is not seen (EXL003 covers helpers that return what they
-accumulate). A name carries what its last binding before the write carries, in source
-order: branches are not told apart, so a name bound in both arms of an `if` carries what
-the second arm binds. A flush anywhere inside the loop counts, even under a condition that
+Calls of the project's own functions are followed: a collection grown by a helper that the
+loop calls, or written by a helper called after the loop (`save(con, rows)`), is seen; calls
+through other receivers, `getattr` or functions passed around as values are not. A name
+carries what its last binding before the write carries, in source order: branches are not
+told apart, so a name bound in both arms of an `if` carries what the second arm binds. A flush anywhere inside the loop counts, even under a condition that
 never holds. `x.execute(sql, c)` is a bulk write when `c` is a list (or is turned into one
 where it is passed: `list(c)`, `sorted(c)`, `df.to_dict("records")`, `a.tolist()`) and the
 statement, when it is written out, is not a query (`SELECT`, `SHOW`, `DESCRIBE`,
@@ -102,7 +102,8 @@ one). Only this shape gets the fix:
   is just the sink call (`await` of it too), of a sink that can take a part:
   `executemany`, `insert_many`, `bulk_insert_mappings`, `bulk_save_objects`, `add_all`,
   `copy_records_to_table`, `writerows`, `writelines`, `write_table` and `write_batch` of
-  an open writer, DuckDB's `append`, `psycopg2.extras.execute_values` /
+  an open writer (a `ParquetWriter`: these two are sinks only once added with
+  `extend-sink-methods`), DuckDB's `append`, `psycopg2.extras.execute_values` /
   `execute_batch`, `to_sql` with `if_exists="append"`; the collection goes in directly
   or through element-wise derivations (`pd.DataFrame(rows, ...)`, `pd.concat(rows)`,
   `pl.DataFrame`, `pa.Table.from_pylist`, `list`, `tuple`);
@@ -114,7 +115,8 @@ one). Only this shape gets the fix:
 
 Anything else has no fix: a sink inside an `if` or a `with` that is not the loop's, a
 derivation bound to a name first (`df = pd.DataFrame(rows)`), `sorted(rows)` or
-`set(rows)` (a batch is not the whole), other sinks added with `extend-sink-methods`.
+`set(rows)` (a batch is not the whole), a helper that writes (`save(con, rows)`), other
+sinks added with `extend-sink-methods`.
 Sinks that write a whole value or file (`json.dump`, `pickle.dump`, `numpy.save`,
 `to_parquet` of a path, `pyarrow.parquet.write_table`) cannot take parts: a second call
 would replace the first. The message says what to write in the loop instead: JSON lines
