@@ -105,8 +105,11 @@ one). Only this shape gets the fix:
   an open writer (a `ParquetWriter`: these two are sinks only once added with
   `extend-sink-methods`), DuckDB's `append`, `psycopg2.extras.execute_values` /
   `execute_batch`, `to_sql` with `if_exists="append"`; the collection goes in directly
-  or through element-wise derivations (`pd.DataFrame(rows, ...)`, `pd.concat(rows)`,
-  `pl.DataFrame`, `pa.Table.from_pylist`, `list`, `tuple`);
+  or through element-wise derivations (`pd.DataFrame(rows, columns=...)`,
+  `pd.DataFrame.from_records(rows, columns=...)`, `pl.DataFrame(rows, schema=...)`,
+  `pa.Table.from_pylist(rows, schema=...)`, `pd.concat(rows)`, `pl.concat(rows)`, `list`,
+  `tuple`): a table built from records without its columns takes them from the records
+  it gets, and a batch may lack a key that a later one has;
 - the collection is read nowhere else (no `len(rows)`, no second sink, no other
   function), and the sink's other names (the connection, the statement, the writer) are
   not used or re-bound in the loop (nor a name bound from them, such as a cursor of the

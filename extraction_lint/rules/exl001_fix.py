@@ -10,7 +10,8 @@ Only the canonical shape gets one (see ``rules/EXL001.md``, "Fix"):
   call (``sink(...)`` or ``await sink(...)``), of a sink that can take a part of it
   (:data:`~extraction_lint.analysis.catalog.BATCHABLE_SINK_METHODS`, ``to_sql`` with
   ``if_exists="append"``, ...), directly or through element-wise derivations
-  (``pd.DataFrame(c)``, ``pd.concat(c)``, ``pa.Table.from_pylist(c)``);
+  (``pd.DataFrame(c, columns=...)``, ``pd.concat(c)``, ``pa.Table.from_pylist(c, schema=...)``:
+  a table built from records takes its columns from them, so they must be given);
 - the collection is not read anywhere else, and the sink's other names (its receiver, its
   statement, the connection) are not used or re-bound in L, nor between L and the sink,
   and no name used in L was bound from one of them (a cursor of the same connection).
@@ -46,6 +47,7 @@ from extraction_lint.analysis.catalog import (
     BATCHABLE_SINK_METHODS,
     ELEMENTWISE_DERIVATIONS,
     SINK_FUNCTIONS,
+    TABLE_COLUMNS_ARGUMENTS,
     WHOLE_FILE_SINK_METHODS,
     WHOLE_VALUE_SINKS,
 )
@@ -296,10 +298,21 @@ def _key_in_sink(analysis: ModuleAnalysis, call: cst.Call, key: str) -> cst.Name
     def carries(node: cst.BaseExpression) -> bool:
         if node is target:
             return True
-        if isinstance(node, cst.Call) and analysis.resolve(node.func) in ELEMENTWISE_DERIVATIONS:
-            positional = [a for a in node.args if a.keyword is None and not a.star]
-            return bool(positional) and carries(positional[0].value)
-        return False
+        if not isinstance(node, cst.Call):
+            return False
+        derivation = analysis.resolve(node.func)
+        if derivation not in ELEMENTWISE_DERIVATIONS:
+            return False
+        positional = [a for a in node.args if a.keyword is None and not a.star]
+        if derivation in TABLE_COLUMNS_ARGUMENTS:
+            # A table built from a batch has the batch's columns: they must be given.
+            keyword, position = TABLE_COLUMNS_ARGUMENTS[derivation]
+            given = len(positional) > position or any(
+                a.keyword is not None and a.keyword.value == keyword for a in node.args
+            )
+            if not given:
+                return False
+        return bool(positional) and carries(positional[0].value)
 
     func = call.func
     data = [a.value for a in call.args if not a.star]

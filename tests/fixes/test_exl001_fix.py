@@ -228,6 +228,22 @@ NOT_CANONICAL = {
             rows.extend(rec); n = len(rec)
         con.executemany("INSERT INTO t VALUES (?)", rows)
     """,
+    "frame of records without its columns": """
+        import pandas as pd
+
+        rows = []
+        for rec in stream:
+            rows.append({"id": rec[0], **rec[1]})
+        pd.DataFrame(rows).to_sql("t", con, if_exists="append", index=False)
+    """,
+    "arrow table of records without its schema": """
+        import pyarrow as pa
+
+        rows = []
+        for rec in stream:
+            rows.append(rec)
+        con.append("t", pa.Table.from_pylist(rows))
+    """,
     "sink under a condition": """
         rows = []
         for rec in stream:
