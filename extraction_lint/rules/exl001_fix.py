@@ -343,8 +343,11 @@ def _sink_names_untouched(
 ) -> bool:
     """Whether the sink can run inside the loop as it runs after it: what it names (the
     connection, the statement, the writer) is neither used nor re-bound in the loop (a
-    module name such as ``pd`` may be used), nor touched between the loop and the sink."""
-    in_loop = {n.value for n in _names(loop.node)}
+    module name such as ``pd`` may be used), nor touched between the loop and the sink.
+    A function of the module that the loop calls counts as part of the loop: a reader that
+    takes the connection as a global (``con.execute(sql)`` then ``fetchmany``) loses its
+    pending result when the batch is written on the same connection."""
+    in_loop = {n.value for n in _names(loop.node)} | _names_of_called(analysis.module, loop.node)
     for name in names & in_loop:
         if analysis.resolve(cst.Name(name)) == name and not hasattr(builtins, name):
             return False  # not a module nor a built-in: the connection, the writer, ...
@@ -369,6 +372,28 @@ def _sink_names_untouched(
         if {n.value for n in _names(node)} & names or any(_walk(node, _EXITS)):
             return False
     return True
+
+
+def _names_of_called(module: cst.Module, root: cst.CSTNode) -> set[str]:
+    """The names used by the functions of the module (any function of that name, at any
+    depth) that ``root`` calls by name, and by the functions those call."""
+    defs: dict[str, list[cst.FunctionDef]] = {}
+    for node in _walk(module, (cst.FunctionDef,)):
+        assert isinstance(node, cst.FunctionDef)
+        defs.setdefault(node.name.value, []).append(node)
+    names: set[str] = set()
+    seen: set[str] = set()
+    stack = [root]
+    while stack:
+        for call in _walk(stack.pop(), (cst.Call,)):
+            assert isinstance(call, cst.Call)
+            if not isinstance(call.func, cst.Name) or call.func.value in seen:
+                continue
+            seen.add(call.func.value)
+            for function in defs.get(call.func.value, ()):
+                names.update(n.value for n in _names(function.body))
+                stack.append(function.body)
+    return names
 
 
 # --- tree helpers ----------------------------------------------------------------------------

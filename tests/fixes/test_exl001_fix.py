@@ -196,6 +196,18 @@ NOT_CANONICAL = {
             rows.extend(chunk)
         con.executemany("INSERT INTO t VALUES (?)", rows)
     """,
+    "reader of the same connection in a function the loop calls": """
+        def stream():
+            result = con.execute("SELECT x FROM src")
+            while chunk := result.fetchmany(100):
+                yield from chunk
+
+
+        rows = []
+        for rec in stream():
+            rows.append(rec)
+        con.executemany("INSERT INTO t VALUES (?)", rows)
+    """,
     "sorted before the write": """
         rows = []
         for rec in stream:
