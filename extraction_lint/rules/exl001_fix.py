@@ -349,7 +349,7 @@ def _sink_names_untouched(
     pending result when the batch is written on the same connection."""
     in_loop = {n.value for n in _names(loop.node)} | _names_of_called(analysis.module, loop.node)
     for name in names & in_loop:
-        if analysis.resolve(cst.Name(name)) == name and not hasattr(builtins, name):
+        if _is_variable(analysis, name):
             return False  # not a module nor a built-in: the connection, the writer, ...
     if _binds(loop.node) & names:
         return False
@@ -372,6 +372,14 @@ def _sink_names_untouched(
         if {n.value for n in _names(node)} & names or any(_walk(node, _EXITS)):
             return False
     return True
+
+
+def _is_variable(analysis: ModuleAnalysis, name: str) -> bool:
+    """Whether ``name`` is a variable (a local, a global bound in the module such as a
+    connection), not a built-in, an imported name or a module's conventional alias."""
+    if hasattr(builtins, name) or name in analysis.imports.imports:
+        return False
+    return analysis.resolve(cst.Name(name)) in (None, name)
 
 
 def _names_of_called(module: cst.Module, root: cst.CSTNode) -> set[str]:

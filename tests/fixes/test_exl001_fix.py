@@ -208,6 +208,16 @@ NOT_CANONICAL = {
             rows.append(rec)
         con.executemany("INSERT INTO t VALUES (?)", rows)
     """,
+    "module-level connection read in the loop": """
+        import duckdb
+
+        con = duckdb.connect("a.db")
+        con.execute("SELECT x FROM src")
+        rows = []
+        for chunk in iter(lambda: con.fetchmany(100), []):
+            rows.extend(chunk)
+        con.executemany("INSERT INTO t VALUES (?)", rows)
+    """,
     "sorted before the write": """
         rows = []
         for rec in stream:
