@@ -109,7 +109,9 @@ one). Only this shape gets the fix:
   `pd.DataFrame.from_records(rows, columns=...)`, `pl.DataFrame(rows, schema=...)`,
   `pa.Table.from_pylist(rows, schema=...)`, `pd.concat(rows)`, `pl.concat(rows)`, `list`,
   `tuple`): a table built from records without its columns takes them from the records
-  it gets, and a batch may lack a key that a later one has;
+  it gets, and a batch may lack a key that a later one has (`pd.concat` and `pl.concat`
+  are batched as they are: frames with different columns give batches with different
+  columns, one reason the fix is unsafe);
 - the collection is read nowhere else (no `len(rows)`, no second sink, no other
   function), and the sink's other names (the connection, the statement, the writer) are
   not used or re-bound in the loop (nor a name bound from them, such as a cursor of the
