@@ -129,7 +129,7 @@ def batch_fix(
             # ``executemany`` refuses one). Element by element, a flush always comes
             # before an element.
             item = _free_name(module.code, _ITEM)
-            values = _code_at(growth.args[0].value, indent, module)
+            values = _extended_values(growth, indent, module)
             inner = indent + step
             text = (
                 f"for {item} in {values}:{newline}"
@@ -170,6 +170,25 @@ def _flush(
 
 def _is_extend(call: cst.Call) -> bool:
     return isinstance(call.func, cst.Attribute) and call.func.attr.value == "extend"
+
+
+def _extended_values(call: cst.Call, indent: str, module: cst.Module) -> str:
+    """The iterable of ``c.extend(xs)`` as ``for item in <it>:`` takes it: ``xs`` as
+    written, or the call's parentheses with what they hold when they hold more than ``xs``
+    (a comment, line breaks) or ``xs`` needs them (a bare generator, ``:=``); a trailing
+    comma goes, its line break and comment stay."""
+    arg = call.args[0]
+    value = _code_at(arg.value, indent, module)
+    if isinstance(arg.comma, cst.Comma):  # checked by _growth_statement: nothing before it
+        arg = arg.with_changes(
+            comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=arg.comma.whitespace_after
+        )
+        call = call.with_changes(args=[arg])
+    whole = _code_at(call, indent, module)
+    parens = whole[whole.index("(", len(_code_at(call.func, indent, module))) :]
+    bare = isinstance(arg.value, cst.GeneratorExp | cst.NamedExpr) and not arg.value.lpar
+    inside = parens[1:-1]
+    return value if "#" not in inside and inside.strip() == value and not bare else parens
 
 
 def whole_write_advice(analysis: ModuleAnalysis, sink: SinkCall) -> str | None:
@@ -248,7 +267,7 @@ def _growth_statement(
         isinstance(expr, cst.Expr)
         and isinstance(line, cst.SimpleStatementLine)
         and line.body[0] is expr
-        and (node.func.attr.value == "append" or len(line.body) == 1)
+        and (node.func.attr.value == "append" or _extend_alone(node, line))
     ):
         return None
     # Up to the loop: bodies of blocks only (no function, class, or ``else`` of a loop).
@@ -268,6 +287,20 @@ def _growth_statement(
             return None
         child, parent = parent, parents.get(id(parent))
     return line if parent is loop else None
+
+
+def _extend_alone(call: cst.Call, line: cst.SimpleStatementLine) -> bool:
+    """Whether ``c.extend(xs)`` is alone on its line, not in parentheses of its own, and
+    a comma after ``xs`` comes right after it (so that it can go)."""
+    if len(line.body) != 1 or call.lpar:
+        return False
+    arg = call.args[0]
+    if not isinstance(arg.comma, cst.Comma):
+        return True
+    return all(
+        isinstance(w, cst.SimpleWhitespace) and not w.value
+        for w in (arg.whitespace_after_arg, arg.comma.whitespace_before)
+    )
 
 
 def _sink_statement(
