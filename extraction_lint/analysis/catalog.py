@@ -224,6 +224,18 @@ ELEMENTWISE_DERIVATIONS: frozenset[str] = frozenset(
         "tuple",
     }
 )
+#: Those of them that build a table from records infer its columns (and their types) from
+#: the records they get, so a part gives the same part of the whole table only when the
+#: columns are given: the argument that gives them, as (keyword, position).
+TABLE_COLUMNS_ARGUMENTS: dict[str, tuple[str, int]] = {
+    "pandas.DataFrame": ("columns", 2),
+    "pandas.DataFrame.from_records": ("columns", 2),
+    "polars.DataFrame": ("schema", 1),
+    "polars.from_dicts": ("schema", 1),
+    "polars.from_records": ("schema", 1),
+    "pyarrow.Table.from_pylist": ("schema", 1),
+    "pyarrow.RecordBatch.from_pylist": ("schema", 1),
+}
 #: Sinks that write a whole file or value at once (a second call would replace the first, or
 #: write a second document), and what to write in the loop instead.
 _PARQUET_PARTS = "write with a ParquetWriter in the loop"

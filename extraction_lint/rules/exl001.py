@@ -72,35 +72,46 @@ for rec in records:
 con.executemany(SQL, batch)
 """
     known_problems = """
-Calls are not followed: a collection filled by a function that the loop calls, or written by
-a function called after the loop, is not seen (EXL003 covers helpers that return what they
-accumulate). A name carries what its last binding before the write carries, in source
-order: branches are not told apart, so a name bound in both arms of an `if` carries what
-the second arm binds. A flush anywhere inside the loop counts, even under a condition that
+Calls of the project's own functions are followed: a collection grown by a helper that the
+loop calls, or written by a helper called after the loop (`save(con, rows)`), is seen; calls
+through other receivers, `getattr` or functions passed around as values are not. A name
+carries what its last binding before the write carries, in source order: branches are not
+told apart, so a name bound in both arms of an `if` carries what the second arm binds. A flush anywhere inside the loop counts, even under a condition that
 never holds. `x.execute(sql, c)` is a bulk write when `c` is a list (or is turned into one
 where it is passed: `list(c)`, `sorted(c)`, `df.to_dict("records")`, `a.tolist()`) and the
 statement, when it is written out, is not a query (`SELECT`, `SHOW`, `DESCRIBE`,
 `EXPLAIN`, `PRAGMA`): a tuple or dict there is one row's parameters.
 
 Automatic fix (unsafe: `--fix --unsafe-fixes`, shown by `--diff --unsafe-fixes`): the
-write goes into the loop in bounded batches. Before each growth statement, at its
+write goes into the loop in bounded batches. Before each `rows.append(x)`, at its
 indentation, it inserts `if len(rows) >= BATCH_SIZE:` followed by the sink statement, as
-written after the loop, and `rows.clear()`; the write after the loop stays (the leftover
-batch) and `BATCH_SIZE = 1_000` is added after the module's imports (`BATCH_SIZE_2`, ...
-when the name is taken). Flushing before the growth keeps that last write as it was: it
-gets an empty collection only when the original did. Only this shape gets the fix:
+written after the loop, and `rows.clear()`; each `rows.extend(xs)` becomes
+`for item in xs:` with that flush before `rows.append(item)` (`item_2`, ... when the name
+is taken). The write after the loop stays (the leftover batch) and `BATCH_SIZE = 1_000` is
+added after the module's imports (`BATCH_SIZE_2`, ... when the name is taken). Flushing
+before each element keeps that last write as it was: it gets an empty collection only when
+the original did (an `extend` that adds nothing right after a flush would have left it
+one). Only this shape gets the fix:
 
 - the collection is a plain name bound to `[]` or `list()`;
-- it grows only by `rows.append(x)` / `rows.extend(xs)` statements, all in one innermost
-  loop (not in a nested function or a loop's `else`);
+- it grows only by `rows.append(x)` / `rows.extend(xs)` statements (an `extend` alone on
+  its line), all in one innermost loop (not in a nested function or a loop's `else`, nor
+  in the body of a `try` or of a `with contextlib.suppress(...)`: an error of a write
+  there would be caught and the same batch written again);
 - it is written once, after the loop, by a statement of the same block as the loop that
   is just the sink call (`await` of it too), of a sink that can take a part:
   `executemany`, `insert_many`, `bulk_insert_mappings`, `bulk_save_objects`, `add_all`,
   `copy_records_to_table`, `writerows`, `writelines`, `write_table` and `write_batch` of
-  an open writer, DuckDB's `append`, `psycopg2.extras.execute_values` /
+  an open writer (a `ParquetWriter`: these two are sinks only once added with
+  `extend-sink-methods`), DuckDB's `append`, `psycopg2.extras.execute_values` /
   `execute_batch`, `to_sql` with `if_exists="append"`; the collection goes in directly
-  or through element-wise derivations (`pd.DataFrame(rows, ...)`, `pd.concat(rows)`,
-  `pl.DataFrame`, `pa.Table.from_pylist`, `list`, `tuple`);
+  or through element-wise derivations (`pd.DataFrame(rows, columns=...)`,
+  `pd.DataFrame.from_records(rows, columns=...)`, `pl.DataFrame(rows, schema=...)`,
+  `pa.Table.from_pylist(rows, schema=...)`, `pd.concat(rows)`, `pl.concat(rows)`, `list`,
+  `tuple`): a table built from records without its columns takes them from the records
+  it gets, and a batch may lack a key that a later one has (`pd.concat` and `pl.concat`
+  are batched as they are: frames with different columns give batches with different
+  columns, one reason the fix is unsafe);
 - the collection is read nowhere else (no `len(rows)`, no second sink, no other
   function), and the sink's other names (the connection, the statement, the writer) are
   not used or re-bound in the loop (nor a name bound from them, such as a cursor of the
@@ -109,7 +120,8 @@ gets an empty collection only when the original did. Only this shape gets the fi
 
 Anything else has no fix: a sink inside an `if` or a `with` that is not the loop's, a
 derivation bound to a name first (`df = pd.DataFrame(rows)`), `sorted(rows)` or
-`set(rows)` (a batch is not the whole), other sinks added with `extend-sink-methods`.
+`set(rows)` (a batch is not the whole), a helper that writes (`save(con, rows)`), other
+sinks added with `extend-sink-methods`.
 Sinks that write a whole value or file (`json.dump`, `pickle.dump`, `numpy.save`,
 `to_parquet` of a path, `pyarrow.parquet.write_table`) cannot take parts: a second call
 would replace the first. The message says what to write in the loop instead: JSON lines

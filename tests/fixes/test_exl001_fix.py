@@ -21,7 +21,7 @@ NAMES = sorted(p.stem for p in SAMPLES.glob("*.py"))
 #: Input sizes around the batch size (1_000): none, one, exactly one batch, one batch and
 #: one more, several batches (DuckDB's executemany is slow per row: not for that sample).
 SIZES = (0, 1, 1_000, 1_001, 3_210)
-SLOW = {"fetchmany_duckdb"}
+SLOW = {"fetchmany_duckdb", "pages_duckdb"}
 
 
 def _fixed(tmp_path: Path, name: str) -> tuple[str, str, str]:
@@ -196,11 +196,75 @@ NOT_CANONICAL = {
             rows.extend(chunk)
         con.executemany("INSERT INTO t VALUES (?)", rows)
     """,
+    "reader of the same connection in a function the loop calls": """
+        def stream():
+            result = con.execute("SELECT x FROM src")
+            while chunk := result.fetchmany(100):
+                yield from chunk
+
+
+        rows = []
+        for rec in stream():
+            rows.append(rec)
+        con.executemany("INSERT INTO t VALUES (?)", rows)
+    """,
+    "module-level connection read in the loop": """
+        import duckdb
+
+        con = duckdb.connect("a.db")
+        con.execute("SELECT x FROM src")
+        rows = []
+        for chunk in iter(lambda: con.fetchmany(100), []):
+            rows.extend(chunk)
+        con.executemany("INSERT INTO t VALUES (?)", rows)
+    """,
     "sorted before the write": """
         rows = []
         for rec in stream:
             rows.append(rec)
         con.executemany("INSERT INTO t VALUES (?)", sorted(rows))
+    """,
+    "growth in the body of a try": """
+        import csv
+
+        rows = []
+        for rec in stream:
+            try:
+                rows.append(parse(rec))
+            except ValueError:
+                continue
+        csv.writer(fh).writerows(rows)
+    """,
+    "growth under contextlib.suppress": """
+        from contextlib import suppress
+
+        rows = []
+        for rec in stream:
+            with suppress(ValueError):
+                rows.append(parse(rec))
+        con.executemany("INSERT INTO t VALUES (?)", rows)
+    """,
+    "extend with more on its line": """
+        rows = []
+        for rec in stream:
+            rows.extend(rec); n = len(rec)
+        con.executemany("INSERT INTO t VALUES (?)", rows)
+    """,
+    "frame of records without its columns": """
+        import pandas as pd
+
+        rows = []
+        for rec in stream:
+            rows.append({"id": rec[0], **rec[1]})
+        pd.DataFrame(rows).to_sql("t", con, if_exists="append", index=False)
+    """,
+    "arrow table of records without its schema": """
+        import pyarrow as pa
+
+        rows = []
+        for rec in stream:
+            rows.append(rec)
+        con.append("t", pa.Table.from_pylist(rows))
     """,
     "sink under a condition": """
         rows = []
