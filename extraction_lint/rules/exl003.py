@@ -53,7 +53,9 @@ for path in paths:
 writer.writerows(iter_rows(paths))
 """
     known_problems = """
-Only helpers defined in the same module (or the same class) are followed, one call deep.
+Helpers are followed through the project's own calls (SPEC 2.6): the same module, project
+imports, `self.`/`cls.` methods and project base classes, to any depth. A helper reached
+through another receiver, `getattr` or a function passed as a value is not followed.
 """
     options = """
 - `bounded-range-limit`, `extend-sink-methods`, `extend-sink-functions` as for EXL001.
