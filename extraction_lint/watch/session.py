@@ -94,6 +94,12 @@ class WatchSession:
                 ) from error
             except ProcessLookupError as error:
                 raise WatchError(f"--pid {pid}: no process with pid {pid}") from error
+            if pid in _own_lineage():
+                raise WatchError(
+                    f"--kill: process {pid} is an ancestor of watch: its tree holds watch itself"
+                    f"{' and every process on the machine' if pid == 1 else ''}, and --kill "
+                    "ends the whole tree; give the pid of the job itself, or leave out --kill"
+                )
         self.pid = pid
         self.display = self._display()
         self.history: HistoryWriter | None = None
@@ -326,6 +332,14 @@ class WatchSession:
             exit_status=verdict.exit_status,
             message=verdict.message,
         )
+
+
+def _own_lineage() -> set[int]:
+    """watch's own pid and its ancestors': a job whose tree holds any of them holds watch."""
+    lineage = {os.getpid()}
+    with contextlib.suppress(psutil.Error):
+        lineage.update(parent.pid for parent in psutil.Process().parents())
+    return lineage
 
 
 def _is_python(pid: int) -> bool:

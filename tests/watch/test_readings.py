@@ -210,6 +210,30 @@ def test_pid_of_no_process_is_a_clear_error():
     assert done.stderr == f"extraction-lint watch: error: --pid {pid}: no process with pid {pid}\n"
 
 
+def test_kill_of_a_process_whose_tree_holds_watch_itself_is_refused_up_front(tmp_path):
+    # The shell is watch's parent: its tree (the job watch would end) holds watch itself,
+    # as pid 1's holds every process on the machine.
+    survived = tmp_path / "survived"
+    shell = subprocess.run(
+        [
+            "sh",
+            "-c",
+            f'"$0" -m extraction_lint watch --display lines --pid $$ --kill --timeout 0.1 '
+            f"--every 0.1; echo $? > {survived}",
+            sys.executable,
+        ],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert survived.read_text() == "2\n", shell.stderr
+    assert "watch: error: --kill: process " in shell.stderr
+    assert "is an ancestor of watch: its tree holds watch itself" in shell.stderr
+    assert "SIGTERM" not in shell.stderr
+
+
 AS_NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
 needs_root = pytest.mark.skipif(
     os.geteuid() != 0 or not Path("/usr/bin/setpriv").exists(),
