@@ -217,6 +217,21 @@ class ProcessProbe:
             del known[pid]
         return tree
 
+    def memory_now(self) -> int:
+        """RSS plus swap of the processes found at the latest reading, read now.
+
+        Cheap enough (one ``statm`` and one ``status`` file a process) to run between
+        readings, where memory can grow past a limit and beyond.
+        """
+        total = 0
+        for process in list(self._processes.values()):
+            try:
+                total += process.memory_info().rss
+            except psutil.Error:
+                continue
+            total += _status_swap(process.pid) or 0
+        return total
+
     # -- one reading -----------------------------------------------------------------
 
     def read(self) -> Reading:

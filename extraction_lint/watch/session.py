@@ -15,6 +15,7 @@ from extraction_lint.guardrails.status import HistoryWriter, read_records, statu
 
 from .cli import (
     EXIT_INTERRUPTED,
+    MIN_EVERY,
     Options,
     TerminationRequest,
     command_text,
@@ -27,6 +28,10 @@ from .cli import (
 from .display import Display, LineDisplay, PanelDisplay
 from .probe import JobGone, NoAccess, ProcessProbe, Reading
 from .verdicts import Judge, Verdict, exit_verdict
+
+# Between readings, the job's memory is checked this often (seconds) against
+# --memory-limit: a job can grow past twice its limit in one 5 s interval.
+MEMORY_CHECK = 0.2
 
 
 class WatchError(Exception):
@@ -195,7 +200,7 @@ class WatchSession:
     def _loop(self) -> int:
         every = self.options.every
         while True:
-            due = time.monotonic() + every
+            begun = time.monotonic()
             reading = self._read()
             if reading is None:
                 return self._job_ended()
@@ -207,11 +212,29 @@ class WatchSession:
             self._warn_unreadable()
             if verdicts:
                 return self._act(verdicts)
+            due_in = self.judge.due_in(reading)
+            wait = every if due_in is None else min(every, max(due_in, MIN_EVERY))
+            self._wait_until(begun + wait)
+
+    def _wait_until(self, due: float) -> None:
+        """Wait for the next reading: until ``due``, or sooner when the job ends or its
+        memory (checked every ``MEMORY_CHECK`` seconds) is over ``--memory-limit``."""
+        limit = self.options.limits.memory
+        while True:
+            left = due - time.monotonic()
+            if left <= 0:
+                return
+            step = left if limit is None else min(left, MEMORY_CHECK)
             if self.child is not None:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self.child.wait(timeout=max(due - time.monotonic(), 0.0))
+                try:
+                    self.child.wait(timeout=step)
+                    return
+                except subprocess.TimeoutExpired:
+                    pass
             else:
-                wait_a_little(due - time.monotonic())
+                wait_a_little(step)
+            if limit is not None and self.probe is not None and self.probe.memory_now() > limit:
+                return
 
     def _read(self) -> Reading | None:
         if self.probe is None:

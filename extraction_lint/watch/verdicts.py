@@ -133,6 +133,18 @@ class Judge:
         self.previous = reading
         return found
 
+    def due_in(self, reading: Reading) -> float | None:
+        """Seconds from ``reading`` until the timeout or the stall falls due (``None``: neither).
+
+        The reading that gives such a verdict is taken then, not up to an interval later.
+        """
+        due = []
+        if self.limits.timeout is not None:
+            due.append(self.limits.timeout - reading.age)
+        if self.limits.stall is not None:
+            due.append(self.life.at + self.limits.stall - reading.time)
+        return max(min(due), 0.0) if due else None
+
     def _memory(self, reading: Reading) -> Verdict | None:
         limit = self.limits.memory
         if limit is None or reading.memory <= limit:

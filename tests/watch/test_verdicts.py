@@ -50,6 +50,32 @@ def test_memory_growth_is_stopped_with_exit_3_before_twice_the_limit(run_watch, 
     assert not pid_alive(result.kinds("start")[0]["pid"])
 
 
+def test_at_the_default_interval_fast_growth_is_still_stopped_before_twice_the_limit(
+    run_watch, script
+):
+    # 5 s between readings would see the job at more than 1 GiB: watch reads again sooner
+    # while the growth it has seen would reach the limit before the next reading.
+    job = script(GROW_NUMPY)
+    result = run_watch("--memory-limit", "256MiB", "--kill", "--", sys.executable, str(job))
+    assert result.returncode == 3, result.explain()
+    assert 256 < _mib(result.verdicts[0]["message"], "RSS") < 512, result.verdicts[0]["message"]
+    assert max(r["rss"] for r in result.kinds("reading")) < 512 * MiB
+    assert result.elapsed < 5, result.explain()
+
+
+@pytest.mark.parametrize(
+    ("flag", "status"),
+    [("--timeout", 5), ("--stall", 4)],
+)
+def test_at_the_default_interval_a_timeout_or_stall_comes_on_time(run_watch, flag, status):
+    # The reading after the limit is taken when the limit falls due, not up to 5 s later.
+    result = run_watch(flag, "1", "--kill", "--", sys.executable, "-c", "while True: pass")
+    assert result.returncode == status, result.explain()
+    readings = result.kinds("reading")
+    assert readings[-1]["elapsed"] < 1.6, result.explain()
+    assert result.elapsed < 4, result.explain()
+
+
 def test_memory_verdict_without_kill_leaves_the_job_running(run_watch, script, spawn):
     child = spawn(sys.executable, str(script(GROW_NUMPY)))
     result = run_watch("--pid", str(child.pid), "--memory-limit", "128MiB", "--every", "0.1")
