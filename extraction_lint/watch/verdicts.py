@@ -28,7 +28,8 @@ DEFAULT_WRITE_RATIO_AFTER = 1024**3
 DEFAULT_SWAP_MIN = 64 * 1024**2
 # Swap counts as growing when it rose at each of this many readings in a row.
 SWAP_GROWTH_READINGS = 3
-# Mean CPU (percent of one core) from which a stalled job is called busy.
+# Mean CPU (percent of one core), run time plus time waiting for a CPU, from which a
+# stalled job is called busy.
 BUSY_CPU = 50.0
 
 
@@ -57,6 +58,7 @@ class Verdict:
 class _Life:
     at: float
     cpu: list[float] = field(default_factory=list)
+    wait: list[float] = field(default_factory=list)
 
 
 class Judge:
@@ -117,6 +119,8 @@ class Judge:
             self.life = _Life(reading.time)
         if reading.cpu is not None:
             self.life.cpu.append(reading.cpu)
+        if reading.cpu_wait is not None:
+            self.life.wait.append(reading.cpu_wait)
         if reading.swap is not None:
             self.swaps.append(reading.swap)
         found = [
@@ -202,12 +206,18 @@ class Judge:
         quiet = reading.time - self.life.at
         if quiet < limit:
             return None
-        cpu = self.life.cpu
+        cpu, wait = self.life.cpu, self.life.wait
         mean = sum(cpu) / len(cpu) if cpu else None
+        waiting = sum(wait) / len(wait) if wait else 0.0
         if mean is None:
             how = "CPU not measured yet"
         elif mean >= BUSY_CPU:
             how = f"busy at {mean:.0f}% CPU (mean): working, but nothing comes out"
+        elif mean + waiting >= BUSY_CPU:
+            how = (
+                f"busy at {mean:.0f}% CPU (mean) and waiting for a CPU {waiting:.0f}% of the "
+                "time (a loaded machine): working, but nothing comes out"
+            )
         else:
             how = f"idle at {mean:.0f}% CPU (mean): waiting on something"
         return Verdict(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -135,11 +136,38 @@ def test_busy_job_with_no_output_and_no_log_is_a_stall_at_the_first_reading_past
     # within --stall plus one reading interval of its start.
     assert readings[-1]["elapsed"] >= 2.0 - 0.1
     assert readings[-2]["elapsed"] < 2.0
-    cpu = [r["cpu"] for r in readings if r["cpu"] is not None]
-    if sum(cpu) / len(cpu) >= 50:
-        assert "busy at" in message
+    # Busy however loaded the machine is: time spent waiting for a CPU counts as busy.
+    assert "busy at" in message, message
     assert out.read_bytes() == b"header"
     assert not pid_alive(result.kinds("start")[0]["pid"])
+
+
+@pytest.mark.skipif(not Path("/proc/self/schedstat").exists(), reason="no schedstat")
+def test_a_busy_job_given_a_third_of_a_core_is_called_busy_not_idle(run_watch, spawn):
+    # Two spinning processes outside the job share its one core: the job runs a third of
+    # the time and waits for the CPU the rest of it.
+    pin = ("taskset", "-c", "0")
+    for _ in range(2):
+        spawn(*pin, sys.executable, "-c", "while True: pass")
+    result = run_watch(
+        "--stall",
+        "2",
+        "--every",
+        "0.5",
+        "--kill",
+        "--",
+        *pin,
+        sys.executable,
+        "-c",
+        "while True: pass",
+    )
+    assert result.returncode == 4, result.explain()
+    message = result.verdicts[0]["message"]
+    cpu = [r["cpu"] for r in result.kinds("reading")[1:]]
+    assert sum(cpu) / len(cpu) < 50, cpu
+    assert re.search(
+        r"busy at \d+% CPU \(mean\) and waiting for a CPU \d+% of the time", message
+    ), message
 
 
 def test_a_sleeping_job_whose_output_grows_is_not_a_stall(run_watch, script, tmp_path):
