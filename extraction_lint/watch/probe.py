@@ -13,7 +13,9 @@ What comes from where:
   (psutil's ``children(recursive=True)`` reads the ``stat`` file of every process on
   the machine), and the time each process spent runnable but waiting for a CPU, the
   second figure of ``/proc/<pid>/schedstat`` (psutil has no such figure): on a loaded
-  machine a busy job runs only part of the time and waits for the CPU the rest.
+  machine a busy job runs only part of the time and waits for the CPU the rest; and
+  the kernel function each sleeping process waits in, ``/proc/<pid>/wchan``
+  (``anon_pipe_read``, ``hrtimer_nanosleep``), so an idle stall says what it waits on.
 
 The watched job is the process and all its descendants, summed: ``watch -- sh -c
 'python job.py'`` sees the Python process, not only the shell. Resident sets are
@@ -72,6 +74,9 @@ class Reading:
     progress: dict[str, Any] | None = None
     # Percent of the interval spent runnable but waiting for a CPU (summed like ``cpu``).
     cpu_wait: float | None = None
+    # What each sleeping process waits in (pid -> kernel function), parents waiting on
+    # their children left out.
+    waits: dict[int, str] = field(default_factory=dict)
 
     @property
     def memory(self) -> int:
@@ -132,6 +137,20 @@ def _run_delay(pid: int) -> int | None:
             return int(handle.read().split()[1])
     except (OSError, IndexError, ValueError):
         return None
+
+
+def _wait_channel(pid: int) -> str | None:
+    """The kernel function ``pid`` sleeps in (``None``: running, or not readable)."""
+    try:
+        with open(f"/proc/{pid}/wchan", "rb") as handle:
+            text = handle.read().decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return None if text in {"", "0"} or text in CHILD_WAITS else text
+
+
+# A parent waiting on its children is not what the job waits on.
+CHILD_WAITS = frozenset({"do_wait", "kernel_wait4", "do_sys_wait4", "__do_sys_wait4"})
 
 
 def _proc_children(pid: int) -> list[int]:
@@ -262,6 +281,7 @@ class ProcessProbe:
         read_total: int | None = 0
         write_total: int | None = 0
         counted = 0
+        waits: dict[int, str] = {}
         for process in self._tree():
             try:
                 with process.oneshot():
@@ -285,6 +305,9 @@ class ProcessProbe:
                 continue
             process_swap = _status_swap(process.pid)
             delay = _run_delay(process.pid)
+            channel = _wait_channel(process.pid)
+            if channel is not None:
+                waits[process.pid] = channel
             wait_seconds = (
                 None if wait_seconds is None or delay is None else wait_seconds + delay / 1e9
             )
@@ -336,6 +359,7 @@ class ProcessProbe:
             output_mtimes=mtimes,
             logs={path: read_log(Path(path), now) for path in self.logs},
             cpu_wait=cpu_wait,
+            waits=waits,
         )
 
     def _add_io(

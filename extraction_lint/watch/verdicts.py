@@ -219,7 +219,7 @@ class Judge:
                 "time (a loaded machine): working, but nothing comes out"
             )
         else:
-            how = f"idle at {mean:.0f}% CPU (mean): waiting on something"
+            how = f"idle at {mean:.0f}% CPU (mean): {_waits_text(reading)}"
         return Verdict(
             "stall",
             EXIT_STALL,
@@ -275,6 +275,17 @@ def _quiet_what(reading: Reading) -> str:
     if not parts:
         parts.append(f"nothing written, {format_bytes(reading.write_bytes or 0)} in all")
     return ", ".join(parts)
+
+
+def _waits_text(reading: Reading, most: int = 2) -> str:
+    """``'waiting in the kernel at anon_pipe_read (pid 42)'``: where the job's processes sleep."""
+    if not reading.waits:
+        return "waiting on something"
+    shown = [f"{channel} (pid {pid})" for pid, channel in list(reading.waits.items())[:most]]
+    more = len(reading.waits) - most
+    return (
+        "waiting in the kernel at " + ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+    )
 
 
 def _progress_text(reading: Reading) -> str:

@@ -170,6 +170,29 @@ def test_a_busy_job_given_a_third_of_a_core_is_called_busy_not_idle(run_watch, s
     ), message
 
 
+@pytest.mark.skipif(not Path("/proc/self/wchan").exists(), reason="no wchan")
+def test_a_job_hung_in_a_blocking_read_is_an_idle_stall_that_says_where_it_waits(run_watch):
+    # A silent hang in C code: os.read on a pipe nobody writes to.
+    job = "import os\nr, w = os.pipe()\nos.read(r, 1)\n"
+    result = run_watch(
+        "--stall",
+        "1.5",
+        "--every",
+        "0.3",
+        "--kill",
+        "--",
+        "sh",
+        "-c",
+        f"{sys.executable} -c '{job}'",
+    )
+    assert result.returncode == 4, result.explain()
+    message = result.verdicts[0]["message"]
+    assert re.search(
+        r"idle at \d+% CPU \(mean\): waiting in the kernel at \w*pipe_read \(pid \d+\)", message
+    ), message
+    assert "do_wait" not in message  # the shell waiting on its child is not the hang
+
+
 def test_a_sleeping_job_whose_output_grows_is_not_a_stall(run_watch, script, tmp_path):
     out = tmp_path / "out.txt"
     job = script(
