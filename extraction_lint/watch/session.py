@@ -186,10 +186,15 @@ class WatchSession:
             self._record("end", state="interrupted", exit_status=EXIT_INTERRUPTED)
             return EXIT_INTERRUPTED
         except TerminationRequest as request:
-            self.display.note(f"watch got {request}; passing it on to the job")
             if self.child is not None:
+                self.display.note(f"watch got {request}; passing it on to the job")
                 self.child.send_signal(request.signum)
                 self._wait_child_after_interrupt()
+            else:
+                self.display.note(
+                    f"watch got {request}; the job (pid {self.pid}) is left running: watch did "
+                    "not start it"
+                )
             self._record("end", state="terminated", exit_status=128 + request.signum)
             return 128 + request.signum
         finally:
