@@ -74,8 +74,8 @@ class Reading:
     progress: dict[str, Any] | None = None
     # Percent of the interval spent runnable but waiting for a CPU (summed like ``cpu``).
     cpu_wait: float | None = None
-    # What each sleeping process waits in (pid -> kernel function), parents waiting on
-    # their children left out.
+    # What each sleeping process waits in (pid -> kernel function), processes without
+    # children first, parents waiting on their children in wait4 left out.
     waits: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -282,6 +282,7 @@ class ProcessProbe:
         write_total: int | None = 0
         counted = 0
         waits: dict[int, str] = {}
+        parents: set[int] = set()
         for process in self._tree():
             try:
                 with process.oneshot():
@@ -290,6 +291,7 @@ class ProcessProbe:
                             raise JobGone(f"process {self.pid} has exited")
                         continue
                     rss += process.memory_info().rss
+                    parents.add(process.ppid())
                     times = process.cpu_times()
                     cpu_seconds += (
                         times.user + times.system + times.children_user + times.children_system
@@ -359,7 +361,8 @@ class ProcessProbe:
             output_mtimes=mtimes,
             logs={path: read_log(Path(path), now) for path in self.logs},
             cpu_wait=cpu_wait,
-            waits=waits,
+            # Processes without children first: the work is there, not in the shell above it.
+            waits=dict(sorted(waits.items(), key=lambda item: item[0] in parents)),
         )
 
     def _add_io(
