@@ -269,7 +269,7 @@ class WatchSession:
             self._record("end", state="ended", exit_status=None)
             return 0
         returncode = self.child.wait()
-        verdict = exit_verdict(returncode)
+        verdict = exit_verdict(returncode, time.time() - self.started, self.judge.previous)
         status = returncode if returncode >= 0 else 128 - returncode
         if verdict is not None:
             self.display.verdict(verdict)

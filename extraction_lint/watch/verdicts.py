@@ -239,10 +239,18 @@ class Judge:
         )
 
 
-def exit_verdict(returncode: int) -> Verdict | None:
-    """The verdict on a job that ended with ``returncode`` (``None`` when it succeeded)."""
+def exit_verdict(
+    returncode: int, ran: float | None = None, last: Reading | None = None
+) -> Verdict | None:
+    """The verdict on a job that ended with ``returncode`` (``None`` when it succeeded).
+
+    ``ran`` is how long it ran, ``last`` its last reading: the figures of the message.
+    """
     if returncode == 0:
         return None
+    figures = "" if ran is None else f" after {format_duration(ran)}"
+    if last is not None:
+        figures += f" (RSS {format_bytes(last.rss)} at the last reading)"
     if returncode < 0:
         import signal
 
@@ -250,8 +258,8 @@ def exit_verdict(returncode: int) -> Verdict | None:
             name = signal.Signals(-returncode).name
         except ValueError:
             name = f"signal {-returncode}"
-        return Verdict("exit", 128 - returncode, f"exit: the job was killed by {name}")
-    return Verdict("exit", returncode, f"exit: the job exited with status {returncode}")
+        return Verdict("exit", 128 - returncode, f"exit: the job was killed by {name}{figures}")
+    return Verdict("exit", returncode, f"exit: the job exited with status {returncode}{figures}")
 
 
 def _processes(reading: Reading) -> str:

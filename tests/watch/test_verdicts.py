@@ -282,8 +282,12 @@ def test_a_job_that_ignores_sigterm_gets_sigkill_after_the_grace(run_watch):
 def test_a_job_that_fails_passes_its_status_on(run_watch):
     result = run_watch("--every", "0.2", "--", sys.executable, "-c", "import sys; sys.exit(42)")
     assert result.returncode == 42, result.explain()
-    assert result.verdicts[0]["message"] == "exit: the job exited with status 42"
-    assert "VERDICT exit: the job exited with status 42" in result.stderr
+    message = result.verdicts[0]["message"]
+    assert re.fullmatch(
+        r"exit: the job exited with status 42 after [\d.]+s \(RSS [\d.]+ MiB at the last reading\)",
+        message,
+    ), message
+    assert f"VERDICT {message}" in result.stderr
 
 
 def test_a_job_killed_by_a_signal_exits_128_plus_the_signal(run_watch):
@@ -296,7 +300,10 @@ def test_a_job_killed_by_a_signal_exits_128_plus_the_signal(run_watch):
         "import os, signal; os.kill(os.getpid(), signal.SIGKILL)",
     )
     assert result.returncode == 137, result.explain()
-    assert result.verdicts[0]["message"] == "exit: the job was killed by SIGKILL"
+    assert re.fullmatch(
+        r"exit: the job was killed by SIGKILL after [\d.]+s( \(RSS [\d.]+ [KM]iB at the last reading\))?",
+        result.verdicts[0]["message"],
+    ), result.verdicts[0]["message"]
 
 
 def test_a_healthy_job_exits_with_its_own_status_and_its_output_untouched(
