@@ -11,7 +11,11 @@ What comes from where:
   ``memory_full_info().swap``, parses ``smaps``, tens of milliseconds for a large
   process) and the children of each thread from ``/proc/<pid>/task/<tid>/children``
   (psutil's ``children(recursive=True)`` reads the ``stat`` file of every process on
-  the machine).
+  the machine), and the time each process spent runnable but waiting for a CPU, the
+  second figure of ``/proc/<pid>/schedstat`` (psutil has no such figure): on a loaded
+  machine a busy job runs only part of the time and waits for the CPU the rest; and
+  the kernel function each sleeping process waits in, ``/proc/<pid>/wchan``
+  (``anon_pipe_read``, ``hrtimer_nanosleep``), so an idle stall says what it waits on.
 
 The watched job is the process and all its descendants, summed: ``watch -- sh -c
 'python job.py'`` sees the Python process, not only the shell. Resident sets are
@@ -68,6 +72,11 @@ class Reading:
     output_mtimes: dict[str, int] = field(default_factory=dict)
     logs: dict[str, LogState] = field(default_factory=dict)
     progress: dict[str, Any] | None = None
+    # Percent of the interval spent runnable but waiting for a CPU (summed like ``cpu``).
+    cpu_wait: float | None = None
+    # What each sleeping process waits in (pid -> kernel function), processes without
+    # children first, parents waiting on their children in wait4 left out.
+    waits: dict[int, str] = field(default_factory=dict)
 
     @property
     def memory(self) -> int:
@@ -87,6 +96,7 @@ class Reading:
             "rss": self.rss,
             "swap": self.swap,
             "cpu": None if self.cpu is None else round(self.cpu, 1),
+            "cpu_wait": None if self.cpu_wait is None else round(self.cpu_wait, 1),
             "read_bytes": self.read_bytes,
             "write_bytes": self.write_bytes,
             "read_rate": self.read_rate,
@@ -118,6 +128,29 @@ def _status_swap(pid: int) -> int | None:
         return int(text[start + 8 : end].split()[0]) * 1024
     except (IndexError, ValueError):
         return None
+
+
+def _run_delay(pid: int) -> int | None:
+    """Nanoseconds ``pid`` has spent runnable but waiting for a CPU (``/proc/<pid>/schedstat``)."""
+    try:
+        with open(f"/proc/{pid}/schedstat", "rb") as handle:
+            return int(handle.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _wait_channel(pid: int) -> str | None:
+    """The kernel function ``pid`` sleeps in (``None``: running, or not readable)."""
+    try:
+        with open(f"/proc/{pid}/wchan", "rb") as handle:
+            text = handle.read().decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return None if text in {"", "0"} or text in CHILD_WAITS else text
+
+
+# A parent waiting on its children is not what the job waits on.
+CHILD_WAITS = frozenset({"do_wait", "kernel_wait4", "do_sys_wait4", "__do_sys_wait4"})
 
 
 def _proc_children(pid: int) -> list[int]:
@@ -164,8 +197,9 @@ class ProcessProbe:
         self._processes: dict[int, psutil.Process] = {pid: self.root}
         # Kernels built without CONFIG_PROC_CHILDREN have no such file: ask psutil.
         self._use_proc_children = os.path.exists(f"/proc/{pid}/task/{pid}/children")
-        self._last: tuple[float, float, int | None, int | None] | None = None
+        self._last: tuple[float, float, int | None, int | None, float | None] | None = None
         self._cpu_total = 0.0
+        self._wait_total: float | None = None
         self._read_total: int | None = None
         self._write_total: int | None = None
         self.unreadable: set[str] = set()
@@ -217,6 +251,21 @@ class ProcessProbe:
             del known[pid]
         return tree
 
+    def memory_now(self) -> int:
+        """RSS plus swap of the processes found at the latest reading, read now.
+
+        Cheap enough (one ``statm`` and one ``status`` file a process) to run between
+        readings, where memory can grow past a limit and beyond.
+        """
+        total = 0
+        for process in list(self._processes.values()):
+            try:
+                total += process.memory_info().rss
+            except psutil.Error:
+                continue
+            total += _status_swap(process.pid) or 0
+        return total
+
     # -- one reading -----------------------------------------------------------------
 
     def read(self) -> Reading:
@@ -228,9 +277,12 @@ class ProcessProbe:
         rss = 0
         swap: int | None = 0
         cpu_seconds = 0.0
+        wait_seconds: float | None = 0.0
         read_total: int | None = 0
         write_total: int | None = 0
         counted = 0
+        waits: dict[int, str] = {}
+        parents: set[int] = set()
         for process in self._tree():
             try:
                 with process.oneshot():
@@ -239,6 +291,7 @@ class ProcessProbe:
                             raise JobGone(f"process {self.pid} has exited")
                         continue
                     rss += process.memory_info().rss
+                    parents.add(process.ppid())
                     times = process.cpu_times()
                     cpu_seconds += (
                         times.user + times.system + times.children_user + times.children_system
@@ -253,20 +306,29 @@ class ProcessProbe:
                     raise NoAccess(f"process {self.pid}: access denied") from error
                 continue
             process_swap = _status_swap(process.pid)
+            delay = _run_delay(process.pid)
+            channel = _wait_channel(process.pid)
+            if channel is not None:
+                waits[process.pid] = channel
+            wait_seconds = (
+                None if wait_seconds is None or delay is None else wait_seconds + delay / 1e9
+            )
             swap = None if swap is None or process_swap is None else swap + process_swap
             counted += 1
         if counted == 0:
             raise JobGone(f"process {self.pid} has exited")
         # Totals never go down (see the module docstring).
         self._cpu_total = max(self._cpu_total, cpu_seconds)
+        if wait_seconds is not None:
+            self._wait_total = max(self._wait_total or 0.0, wait_seconds)
         if read_total is not None:
             self._read_total = max(self._read_total or 0, read_total)
         if write_total is not None:
             self._write_total = max(self._write_total or 0, write_total)
-        cpu = read_rate = write_rate = None
+        cpu = read_rate = write_rate = cpu_wait = None
         last, self._last = (
             self._last,
-            (now_mono, self._cpu_total, self._read_total, self._write_total),
+            (now_mono, self._cpu_total, self._read_total, self._write_total, self._wait_total),
         )
         if last is not None and now_mono > last[0]:
             span = now_mono - last[0]
@@ -275,6 +337,8 @@ class ProcessProbe:
                 read_rate = (self._read_total - last[2]) / span
             if self._write_total is not None and last[3] is not None:
                 write_rate = (self._write_total - last[3]) / span
+            if self._wait_total is not None and last[4] is not None:
+                cpu_wait = 100.0 * (self._wait_total - last[4]) / span
         outputs: dict[str, int | None] = {}
         mtimes: dict[str, int] = {}
         for path in self.outputs:
@@ -296,6 +360,9 @@ class ProcessProbe:
             outputs=outputs,
             output_mtimes=mtimes,
             logs={path: read_log(Path(path), now) for path in self.logs},
+            cpu_wait=cpu_wait,
+            # Processes without children first: the work is there, not in the shell above it.
+            waits=dict(sorted(waits.items(), key=lambda item: item[0] in parents)),
         )
 
     def _add_io(

@@ -15,6 +15,7 @@ from extraction_lint.guardrails.status import HistoryWriter, read_records, statu
 
 from .cli import (
     EXIT_INTERRUPTED,
+    MIN_EVERY,
     Options,
     TerminationRequest,
     command_text,
@@ -27,6 +28,10 @@ from .cli import (
 from .display import Display, LineDisplay, PanelDisplay
 from .probe import JobGone, NoAccess, ProcessProbe, Reading
 from .verdicts import Judge, Verdict, exit_verdict
+
+# Between readings, the job's memory is checked this often (seconds) against
+# --memory-limit: a job can grow past twice its limit in one 5 s interval.
+MEMORY_CHECK = 0.2
 
 
 class WatchError(Exception):
@@ -94,6 +99,12 @@ class WatchSession:
                 ) from error
             except ProcessLookupError as error:
                 raise WatchError(f"--pid {pid}: no process with pid {pid}") from error
+            if pid in _own_lineage():
+                raise WatchError(
+                    f"--kill: process {pid} is an ancestor of watch: its tree holds watch itself"
+                    f"{' and every process on the machine' if pid == 1 else ''}, and --kill "
+                    "ends the whole tree; give the pid of the job itself, or leave out --kill"
+                )
         self.pid = pid
         self.display = self._display()
         self.history: HistoryWriter | None = None
@@ -175,10 +186,15 @@ class WatchSession:
             self._record("end", state="interrupted", exit_status=EXIT_INTERRUPTED)
             return EXIT_INTERRUPTED
         except TerminationRequest as request:
-            self.display.note(f"watch got {request}; passing it on to the job")
             if self.child is not None:
+                self.display.note(f"watch got {request}; passing it on to the job")
                 self.child.send_signal(request.signum)
                 self._wait_child_after_interrupt()
+            else:
+                self.display.note(
+                    f"watch got {request}; the job (pid {self.pid}) is left running: watch did "
+                    "not start it"
+                )
             self._record("end", state="terminated", exit_status=128 + request.signum)
             return 128 + request.signum
         finally:
@@ -189,7 +205,7 @@ class WatchSession:
     def _loop(self) -> int:
         every = self.options.every
         while True:
-            due = time.monotonic() + every
+            begun = time.monotonic()
             reading = self._read()
             if reading is None:
                 return self._job_ended()
@@ -201,11 +217,29 @@ class WatchSession:
             self._warn_unreadable()
             if verdicts:
                 return self._act(verdicts)
+            due_in = self.judge.due_in(reading)
+            wait = every if due_in is None else min(every, max(due_in, MIN_EVERY))
+            self._wait_until(begun + wait)
+
+    def _wait_until(self, due: float) -> None:
+        """Wait for the next reading: until ``due``, or sooner when the job ends or its
+        memory (checked every ``MEMORY_CHECK`` seconds) is over ``--memory-limit``."""
+        limit = self.options.limits.memory
+        while True:
+            left = due - time.monotonic()
+            if left <= 0:
+                return
+            step = left if limit is None else min(left, MEMORY_CHECK)
             if self.child is not None:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self.child.wait(timeout=max(due - time.monotonic(), 0.0))
+                try:
+                    self.child.wait(timeout=step)
+                    return
+                except subprocess.TimeoutExpired:
+                    pass
             else:
-                wait_a_little(due - time.monotonic())
+                wait_a_little(step)
+            if limit is not None and self.probe is not None and self.probe.memory_now() > limit:
+                return
 
     def _read(self) -> Reading | None:
         if self.probe is None:
@@ -235,7 +269,7 @@ class WatchSession:
             self._record("end", state="ended", exit_status=None)
             return 0
         returncode = self.child.wait()
-        verdict = exit_verdict(returncode)
+        verdict = exit_verdict(returncode, time.time() - self.started, self.judge.previous)
         status = returncode if returncode >= 0 else 128 - returncode
         if verdict is not None:
             self.display.verdict(verdict)
@@ -326,6 +360,14 @@ class WatchSession:
             exit_status=verdict.exit_status,
             message=verdict.message,
         )
+
+
+def _own_lineage() -> set[int]:
+    """watch's own pid and its ancestors': a job whose tree holds any of them holds watch."""
+    lineage = {os.getpid()}
+    with contextlib.suppress(psutil.Error):
+        lineage.update(parent.pid for parent in psutil.Process().parents())
+    return lineage
 
 
 def _is_python(pid: int) -> bool:

@@ -28,7 +28,8 @@ DEFAULT_WRITE_RATIO_AFTER = 1024**3
 DEFAULT_SWAP_MIN = 64 * 1024**2
 # Swap counts as growing when it rose at each of this many readings in a row.
 SWAP_GROWTH_READINGS = 3
-# Mean CPU (percent of one core) from which a stalled job is called busy.
+# Mean CPU (percent of one core), run time plus time waiting for a CPU, from which a
+# stalled job is called busy.
 BUSY_CPU = 50.0
 
 
@@ -57,6 +58,7 @@ class Verdict:
 class _Life:
     at: float
     cpu: list[float] = field(default_factory=list)
+    wait: list[float] = field(default_factory=list)
 
 
 class Judge:
@@ -117,6 +119,8 @@ class Judge:
             self.life = _Life(reading.time)
         if reading.cpu is not None:
             self.life.cpu.append(reading.cpu)
+        if reading.cpu_wait is not None:
+            self.life.wait.append(reading.cpu_wait)
         if reading.swap is not None:
             self.swaps.append(reading.swap)
         found = [
@@ -132,6 +136,18 @@ class Judge:
         ]
         self.previous = reading
         return found
+
+    def due_in(self, reading: Reading) -> float | None:
+        """Seconds from ``reading`` until the timeout or the stall falls due (``None``: neither).
+
+        The reading that gives such a verdict is taken then, not up to an interval later.
+        """
+        due = []
+        if self.limits.timeout is not None:
+            due.append(self.limits.timeout - reading.age)
+        if self.limits.stall is not None:
+            due.append(self.life.at + self.limits.stall - reading.time)
+        return max(min(due), 0.0) if due else None
 
     def _memory(self, reading: Reading) -> Verdict | None:
         limit = self.limits.memory
@@ -190,14 +206,20 @@ class Judge:
         quiet = reading.time - self.life.at
         if quiet < limit:
             return None
-        cpu = self.life.cpu
+        cpu, wait = self.life.cpu, self.life.wait
         mean = sum(cpu) / len(cpu) if cpu else None
+        waiting = sum(wait) / len(wait) if wait else 0.0
         if mean is None:
             how = "CPU not measured yet"
         elif mean >= BUSY_CPU:
             how = f"busy at {mean:.0f}% CPU (mean): working, but nothing comes out"
+        elif mean + waiting >= BUSY_CPU:
+            how = (
+                f"busy at {mean:.0f}% CPU (mean) and waiting for a CPU {waiting:.0f}% of the "
+                "time (a loaded machine): working, but nothing comes out"
+            )
         else:
-            how = f"idle at {mean:.0f}% CPU (mean): waiting on something"
+            how = f"idle at {mean:.0f}% CPU (mean): {_waits_text(reading)}"
         return Verdict(
             "stall",
             EXIT_STALL,
@@ -217,10 +239,18 @@ class Judge:
         )
 
 
-def exit_verdict(returncode: int) -> Verdict | None:
-    """The verdict on a job that ended with ``returncode`` (``None`` when it succeeded)."""
+def exit_verdict(
+    returncode: int, ran: float | None = None, last: Reading | None = None
+) -> Verdict | None:
+    """The verdict on a job that ended with ``returncode`` (``None`` when it succeeded).
+
+    ``ran`` is how long it ran, ``last`` its last reading: the figures of the message.
+    """
     if returncode == 0:
         return None
+    figures = "" if ran is None else f" after {format_duration(ran)}"
+    if last is not None:
+        figures += f" (RSS {format_bytes(last.rss)} at the last reading)"
     if returncode < 0:
         import signal
 
@@ -228,8 +258,8 @@ def exit_verdict(returncode: int) -> Verdict | None:
             name = signal.Signals(-returncode).name
         except ValueError:
             name = f"signal {-returncode}"
-        return Verdict("exit", 128 - returncode, f"exit: the job was killed by {name}")
-    return Verdict("exit", returncode, f"exit: the job exited with status {returncode}")
+        return Verdict("exit", 128 - returncode, f"exit: the job was killed by {name}{figures}")
+    return Verdict("exit", returncode, f"exit: the job exited with status {returncode}{figures}")
 
 
 def _processes(reading: Reading) -> str:
@@ -253,6 +283,17 @@ def _quiet_what(reading: Reading) -> str:
     if not parts:
         parts.append(f"nothing written, {format_bytes(reading.write_bytes or 0)} in all")
     return ", ".join(parts)
+
+
+def _waits_text(reading: Reading, most: int = 2) -> str:
+    """``'waiting in the kernel at anon_pipe_read (pid 42)'``: where the job's processes sleep."""
+    if not reading.waits:
+        return "waiting on something"
+    shown = [f"{channel} (pid {pid})" for pid, channel in list(reading.waits.items())[:most]]
+    more = len(reading.waits) - most
+    return (
+        "waiting in the kernel at " + ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+    )
 
 
 def _progress_text(reading: Reading) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -210,6 +211,30 @@ def test_pid_of_no_process_is_a_clear_error():
     assert done.stderr == f"extraction-lint watch: error: --pid {pid}: no process with pid {pid}\n"
 
 
+def test_kill_of_a_process_whose_tree_holds_watch_itself_is_refused_up_front(tmp_path):
+    # The shell is watch's parent: its tree (the job watch would end) holds watch itself,
+    # as pid 1's holds every process on the machine.
+    survived = tmp_path / "survived"
+    shell = subprocess.run(
+        [
+            "sh",
+            "-c",
+            f'"$0" -m extraction_lint watch --display lines --pid $$ --kill --timeout 0.1 '
+            f"--every 0.1; echo $? > {survived}",
+            sys.executable,
+        ],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert survived.read_text() == "2\n", shell.stderr
+    assert "watch: error: --kill: process " in shell.stderr
+    assert "is an ancestor of watch: its tree holds watch itself" in shell.stderr
+    assert "SIGTERM" not in shell.stderr
+
+
 AS_NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
 needs_root = pytest.mark.skipif(
     os.geteuid() != 0 or not Path("/usr/bin/setpriv").exists(),
@@ -292,3 +317,45 @@ def test_bad_arguments_are_exit_2_with_a_clear_message(args, message):
     assert done.stderr.startswith("extraction-lint watch: error: "), done.stderr
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _terminate_watch_after_first_reading(
+    argv: list[str], err: Path, ready: Path | None = None
+) -> int:
+    with err.open("wb") as stderr:
+        watch = subprocess.Popen(
+            [sys.executable, "-m", "extraction_lint", "watch", "--display", "lines", *argv],
+            stdin=subprocess.DEVNULL,
+            stderr=stderr,
+            env=child_env(),
+        )
+        assert wait_for(lambda: len(LINE.findall(err.read_text())) >= 2)
+        assert ready is None or wait_for(ready.exists)
+        watch.send_signal(signal.SIGTERM)
+        return watch.wait(timeout=30)
+
+
+def test_sigterm_to_watch_is_passed_on_to_the_job_it_started(tmp_path):
+    err = tmp_path / "watch.stderr"
+    pid_file = tmp_path / "job.pid"
+    job = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(600)"
+    status = _terminate_watch_after_first_reading(
+        ["--every", "0.1", "--", sys.executable, "-c", job], err, ready=pid_file
+    )
+    assert status == 143, err.read_text()
+    assert "watch got SIGTERM; passing it on to the job" in err.read_text()
+    assert wait_for(lambda: not Path(f"/proc/{pid_file.read_text()}").exists(), timeout=10)
+
+
+def test_sigterm_to_watch_of_a_pid_leaves_the_job_running_and_says_so(spawn, tmp_path):
+    child = spawn(sys.executable, "-c", "import time; time.sleep(60)")
+    err = tmp_path / "watch.stderr"
+    status = _terminate_watch_after_first_reading(["--pid", str(child.pid), "--every", "0.1"], err)
+    assert status == 143, err.read_text()
+    text = err.read_text()
+    assert "passing it on" not in text
+    assert (
+        f"watch got SIGTERM; the job (pid {child.pid}) is left running: watch did not start it"
+        in text
+    )
+    assert child.poll() is None
