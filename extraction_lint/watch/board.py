@@ -5,8 +5,9 @@ and checks each against the machine: a record whose process is gone without sayi
 so is **dead** (killed, or ended by ``os._exit``); one not refreshed for three
 heartbeats is **stale** (the job's watchdog is not running: the process is
 suspended, or stuck holding the interpreter). Jobs that ended (finished, failed,
-interrupted) are listed with ``--all``; their records are removed after a day,
-dead ones after a week, or at once with ``--clean``.
+interrupted) are listed with ``--all``; their records are removed after a day or
+past the newest 20 (by each guard as it exits, and here), dead ones after a week,
+or all at once with ``--clean``.
 """
 
 from __future__ import annotations
@@ -23,15 +24,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from extraction_lint.guardrails.status import STATUS_DIR_ENV, read_records, status_dir
+from extraction_lint.guardrails.status import (
+    ENDED_STATES,
+    STATUS_DIR_ENV,
+    prune_ended,
+    read_records,
+    status_dir,
+)
 from extraction_lint.guardrails.units import format_bytes, format_duration, format_rate
 
 EXIT_USAGE = 2
-ENDED_STATES = ("finished", "failed", "interrupted")
 # A record not refreshed for this many heartbeats (and at least STALE_MIN seconds) is stale.
 STALE_HEARTBEATS = 3
 STALE_MIN = 5.0
-KEEP_ENDED = 24 * 3600.0
 KEEP_DEAD = 7 * 24 * 3600.0
 
 
@@ -114,14 +119,15 @@ def collect(directory: Path, now: float, *, prune: bool = True) -> tuple[list[Jo
     host = socket.gethostname()
     jobs: list[Job] = []
     problems: list[str] = []
+    if prune:
+        prune_ended(directory, now)
     for path, record in read_records(directory):
         if isinstance(record, str):
             problems.append(f"{path}: {record}")
             continue
         job = check_record(path, record, now, host)
         updated = _number(record.get("updated")) or 0.0
-        keep = KEEP_ENDED if job.status in ENDED_STATES else KEEP_DEAD
-        if prune and job.status in (*ENDED_STATES, "dead") and now - updated > keep:
+        if prune and job.status == "dead" and now - updated > KEEP_DEAD:
             _remove(path)
             continue
         jobs.append(job)

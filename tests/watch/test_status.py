@@ -200,3 +200,54 @@ def test_an_empty_board_and_a_broken_record(tmp_path):
     done = _status(tmp_path)
     assert "skipped" in done.stdout and "vm-1-1.json: unreadable status record" in done.stdout
     assert _status(tmp_path, "--dir", str(tmp_path / "nowhere")).returncode == 2
+
+
+MANY_GUARDS = """
+import sys
+from extraction_lint.guardrails import guard
+for number in range(int(sys.argv[1])):
+    with guard(total=1, label=f"file{number}", display="off") as g:
+        for _ in g.track([number]):
+            pass
+"""
+
+
+@pytest.mark.slow
+def test_records_of_ended_jobs_do_not_pile_up_in_the_status_directory(tmp_path):
+    records = tmp_path / "records"
+    script = tmp_path / "many.py"
+    script.write_text(MANY_GUARDS)
+    # A record left by a job that ended two days ago, and one by a job still running.
+    records.mkdir()
+    old = {"pid": 1, "host": "vm", "label": "last-week", "state": "finished"}
+    old["start"] = old["updated"] = time.time() - 2 * 24 * 3600
+    (records / "vm-1-1.json").write_text(json.dumps(old))
+    live = subprocess.Popen(
+        [sys.executable, "-c", GUARDED_JOB, "live", "600", str(tmp_path / "live.out")],
+        env=child_env(**{STATUS_DIR_ENV: str(records)}),
+    )
+    try:
+        assert wait_for(lambda: "live" in _jobs(records), timeout=30)
+        # Nobody runs `extraction-lint status` while a loop runs 60 short guarded jobs.
+        subprocess.run(
+            [sys.executable, str(script), "60"],
+            env=child_env(**{STATUS_DIR_ENV: str(records)}),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        ended = [
+            json.loads(path.read_text())
+            for path in records.glob("*.json")
+            if json.loads(path.read_text())["state"] != "running"
+        ]
+        assert len(ended) == status.KEEP_ENDED_COUNT
+        # The newest are the ones kept; the one from two days ago is gone; the live job stays.
+        assert {record["label"] for record in ended} == {
+            f"file{number}" for number in range(60 - status.KEEP_ENDED_COUNT, 60)
+        }
+        assert _jobs(records)["live"]["status"] == "running"
+        assert set(_jobs(records, "--all")) == {"live"} | {record["label"] for record in ended}
+    finally:
+        live.kill()
+        live.wait(timeout=30)
