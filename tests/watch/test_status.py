@@ -251,3 +251,40 @@ def test_records_of_ended_jobs_do_not_pile_up_in_the_status_directory(tmp_path):
     finally:
         live.kill()
         live.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_an_80_column_terminal_gets_each_job_state_progress_and_memory_whole(tmp_path):
+    from ..guardrails.conftest import run_in_terminal
+
+    records = tmp_path / "records"
+    script = tmp_path / "job.py"
+    script.write_text(GUARDED_JOB)
+    env = child_env(**{STATUS_DIR_ENV: str(records)})
+    labels = ("nightly-extract-of-the-archive", "beta")
+    jobs = [
+        subprocess.Popen(
+            [sys.executable, str(script), label, "600", str(tmp_path / f"{label}.out")], env=env
+        )
+        for label in labels
+    ]
+    board = tmp_path / "board.py"
+    board.write_text(
+        "import sys\nfrom extraction_lint.watch.board import main\n"
+        "sys.exit(main(['--dir', sys.argv[1]]))\n"
+    )
+    try:
+        assert wait_for(lambda: set(_jobs(records)) == set(labels), timeout=30)
+        shown = run_in_terminal(board, tmp_path, str(records), columns=80)
+    finally:
+        for job in jobs:
+            job.kill()
+            job.wait(timeout=30)
+    assert shown.returncode == 0, shown.explain()
+    assert not any("…" in line for line in shown.screen), shown.explain()
+    header = next(line for line in shown.screen if line.lstrip().startswith("job "))
+    for name in ("state", "progress", "memory / limit"):
+        assert name in header, shown.explain()
+    for label in labels:
+        (row,) = (line for line in shown.screen if line.lstrip().startswith(label + " "))
+        assert "running" in row and "/600 " in row and "MiB / 2.0 GiB" in row, shown.explain()
