@@ -10,7 +10,8 @@ Two outputs, both written from the guard's watchdog thread at most once per hear
   progress), what it holds (RSS and swap against its limit, output size) and its
   state: ``running``, then ``finished``, ``failed`` (with the error) or
   ``interrupted`` when the guard exits. ``extraction-lint status`` reads them.
-  Records of jobs that ended do not pile up: each guard, as it exits, removes those
+  Records of jobs that ended do not pile up: once the directory holds more than
+  :data:`PRUNE_ABOVE` records, the guard that exits removes those of ended jobs
   older than a day and all but the newest :data:`KEEP_ENDED_COUNT` (see
   :func:`prune_ended`), whether or not anyone ever runs ``status``.
 - A **history** (``guard(..., record=FILE)``): JSON lines in the shape
@@ -79,6 +80,9 @@ ENDED_STATES = ("finished", "failed", "interrupted")
 # guarded jobs leaves a directory of a few files, not one per job.
 KEEP_ENDED = 24 * 3600.0
 KEEP_ENDED_COUNT = 20
+# A guard reads the records to prune them only past this many files, so that most
+# exits cost one directory listing.
+PRUNE_ABOVE = 2 * KEEP_ENDED_COUNT
 
 # Verdict names and the exit statuses ``watch`` uses for them; a guard's errors map
 # onto the same names so that one report reads both.
@@ -179,12 +183,21 @@ def prune_ended(
     *,
     keep: float = KEEP_ENDED,
     keep_count: int = KEEP_ENDED_COUNT,
+    above: int = 0,
 ) -> list[Path]:
     """Remove records of ended jobs older than ``keep`` seconds or past the newest ``keep_count``.
 
     Records of running jobs (and unreadable files) are left alone; a record another
-    process removes first is no error. Returns the paths removed.
+    process removes first is no error. With ``above``, nothing is read unless the
+    directory holds more than that many records. Returns the paths removed.
     """
+    if above:
+        try:
+            count = sum(1 for p in directory.glob("*.json") if not p.name.startswith("."))
+        except OSError:
+            return []
+        if count <= above:
+            return []
     ended: list[tuple[float, str, Path]] = []
     for path, record in read_records(directory):
         if isinstance(record, dict) and record.get("state") in ENDED_STATES:
@@ -501,7 +514,7 @@ class GuardReporter:
             self._closed = True
         if self.status_path is not None:
             try:
-                prune_ended(self.status_path.parent, time.time())
+                prune_ended(self.status_path.parent, time.time(), above=PRUNE_ABOVE)
             except Exception as problem:  # tidying up must never break the job
                 _warn_once(self.logger, "status-prune", f"{self.guard.label}: {problem}")
         verdict = verdict_for(outcome) if isinstance(outcome, Exception) else None

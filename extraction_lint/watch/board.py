@@ -6,8 +6,8 @@ so is **dead** (killed, or ended by ``os._exit``); one not refreshed for three
 heartbeats is **stale** (the job's watchdog is not running: the process is
 suspended, or stuck holding the interpreter). Jobs that ended (finished, failed,
 interrupted) are listed with ``--all``; their records are removed after a day or
-past the newest 20 (by each guard as it exits, and here), dead ones after a week,
-or all at once with ``--clean``.
+past the newest 20 (here, and by a guard as it exits once there are more than 40
+records), dead ones after a week, or all at once with ``--clean``.
 """
 
 from __future__ import annotations

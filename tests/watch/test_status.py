@@ -241,13 +241,18 @@ def test_records_of_ended_jobs_do_not_pile_up_in_the_status_directory(tmp_path):
             for path in records.glob("*.json")
             if json.loads(path.read_text())["state"] != "running"
         ]
-        assert len(ended) == status.KEEP_ENDED_COUNT
-        # The newest are the ones kept; the one from two days ago is gone; the live job stays.
-        assert {record["label"] for record in ended} == {
+        # Pruned once past PRUNE_ABOVE records, down to the newest KEEP_ENDED_COUNT: the
+        # newest are kept, the one from two days ago is gone, the live job stays.
+        assert status.KEEP_ENDED_COUNT <= len(ended) <= status.PRUNE_ABOVE
+        labels = {record["label"] for record in ended}
+        assert labels <= {f"file{number}" for number in range(60 - status.PRUNE_ABOVE, 60)}
+        assert {f"file{number}" for number in range(60 - status.KEEP_ENDED_COUNT, 60)} <= labels
+        assert _jobs(records)["live"]["status"] == "running"
+        # The board prunes too: what it lists with --all is the newest ended jobs.
+        listed = _jobs(records, "--all")
+        assert set(listed) == {"live"} | {
             f"file{number}" for number in range(60 - status.KEEP_ENDED_COUNT, 60)
         }
-        assert _jobs(records)["live"]["status"] == "running"
-        assert set(_jobs(records, "--all")) == {"live"} | {record["label"] for record in ended}
     finally:
         live.kill()
         live.wait(timeout=30)
