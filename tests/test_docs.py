@@ -41,3 +41,15 @@ def test_readme_lists_every_rule():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     for rule in ALL_RULES:
         assert f"`{rule.code}`" in readme and rule.name in readme, rule.code
+
+
+def test_every_parameter_of_guard_has_a_row_in_the_guardrails_page():
+    import inspect
+    import re
+
+    from extraction_lint.guardrails import guard
+
+    page = (REPO / "docs" / "guardrails.md").read_text(encoding="utf-8")
+    rows = set(re.findall(r"^\| `(\w+)` \|", page, flags=re.MULTILINE))
+    missing = [name for name in inspect.signature(guard).parameters if name not in rows]
+    assert not missing, f"docs/guardrails.md has no row for guard({', '.join(missing)})"

@@ -8,7 +8,10 @@ nothing, since Python drops INFO records by default: for the life of the outermo
 active guard, the guardrails then attach one handler to their own logger (not to the
 root, so the program's logging stays untouched) that writes to whatever
 ``sys.stderr`` is at the moment of writing, and lower that logger's level to INFO.
-Both are undone when the last guard exits.
+Both are undone when the last guard exits. A program that configures logging
+while a guard runs (``logging.basicConfig()`` inside the ``with`` block) gets the
+records through its own handlers from then on, and the fallback handler falls
+silent, so that no line comes out twice.
 """
 
 from __future__ import annotations
@@ -39,6 +42,22 @@ class _CurrentStderrHandler(logging.StreamHandler[TextIO]):
     def stream(self, value: TextIO) -> None:
         # StreamHandler.__init__ assigns the stream; the property always answers anew.
         pass
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write ``record``, unless the program's own handlers now receive it."""
+        if not self._program_handles():
+            super().emit(record)
+
+    def _program_handles(self) -> bool:
+        """True once another handler sits where the guardrails' records propagate."""
+        current: logging.Logger | None = logger
+        while current is not None:
+            if any(handler is not self for handler in current.handlers):
+                return True
+            if not current.propagate:
+                return False
+            current = current.parent
+        return False
 
 
 _lock = threading.Lock()

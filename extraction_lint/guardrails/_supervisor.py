@@ -213,6 +213,10 @@ class Supervisor:
             if self.drive_display:
                 self.tracker._open_display(self.logger, self._describe_limits(), self)
             self.signals = _interrupt.register(self)
+            # The CPU timer and the dead-man switch are armed here, not left to the
+            # watchdog's first round: a job whose first item enters C code that holds
+            # the GIL would never let that round run, and nothing would stop it.
+            _interrupt.rearm(time.monotonic())
             self._thread = threading.Thread(
                 target=self._run, name=f"{WATCHDOG_THREAD_PREFIX}[{self.label}]"
             )

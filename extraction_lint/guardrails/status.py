@@ -10,6 +10,10 @@ Two outputs, both written from the guard's watchdog thread at most once per hear
   progress), what it holds (RSS and swap against its limit, output size) and its
   state: ``running``, then ``finished``, ``failed`` (with the error) or
   ``interrupted`` when the guard exits. ``extraction-lint status`` reads them.
+  Records of jobs that ended do not pile up: once the directory holds more than
+  :data:`PRUNE_ABOVE` records, the guard that exits removes those of ended jobs
+  older than a day and all but the newest :data:`KEEP_ENDED_COUNT` (see
+  :func:`prune_ended`), whether or not anyone ever runs ``status``.
 - A **history** (``guard(..., record=FILE)``): JSON lines in the shape
   ``extraction-lint watch --record`` writes (see :data:`HISTORY_KINDS`), which
   ``extraction-lint report`` turns into plots.
@@ -70,6 +74,16 @@ RECORD_VERSION = 1
 HISTORY_KINDS = ("start", "reading", "verdict", "end")
 # Without a heartbeat (heartbeat_every=None) the record is still kept this fresh.
 DEFAULT_INTERVAL = 30.0
+# How a guard's record ends; a record in one of these states is of a job that ended.
+ENDED_STATES = ("finished", "failed", "interrupted")
+# Records of ended jobs are kept this long, and no more than this many (the newest):
+# enough for `status --all` to say how the last jobs ended, while a loop of short
+# guarded jobs leaves a directory of a few files, not one per job.
+KEEP_ENDED = 24 * 3600.0
+KEEP_ENDED_COUNT = 20
+# A guard reads the records to prune them only past this many files, so that most
+# exits cost one directory listing.
+PRUNE_ABOVE = 2 * KEEP_ENDED_COUNT
 
 # Verdict names and the exit statuses ``watch`` uses for them; a guard's errors map
 # onto the same names so that one report reads both.
@@ -162,6 +176,43 @@ def read_records(directory: Path | None = None) -> Iterator[tuple[Path, dict[str
             yield path, "not a status record (no pid)"
             continue
         yield path, record
+
+
+def prune_ended(
+    directory: Path,
+    now: float,
+    *,
+    keep: float = KEEP_ENDED,
+    keep_count: int = KEEP_ENDED_COUNT,
+    above: int = 0,
+) -> list[Path]:
+    """Remove records of ended jobs older than ``keep`` seconds or past the newest ``keep_count``.
+
+    Records of running jobs (and unreadable files) are left alone; a record another
+    process removes first is no error. With ``above``, nothing is read unless the
+    directory holds more than that many records. Returns the paths removed.
+    """
+    if above:
+        try:
+            count = sum(1 for p in directory.glob("*.json") if not p.name.startswith("."))
+        except OSError:
+            return []
+        if count <= above:
+            return []
+    ended: list[tuple[float, str, Path]] = []
+    for path, record in read_records(directory):
+        if isinstance(record, dict) and record.get("state") in ENDED_STATES:
+            updated = record.get("updated")
+            when = float(updated) if isinstance(updated, int | float) else 0.0
+            ended.append((when, path.name, path))
+    ended.sort(reverse=True)
+    removed: list[Path] = []
+    for index, (when, _, path) in enumerate(ended):
+        if index >= keep_count or now - when > keep:
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 def verdict_for(error: BaseException | None) -> str | None:
@@ -466,6 +517,11 @@ class GuardReporter:
         self._write(now, state, outcome)
         with self._lock:
             self._closed = True
+        if self.status_path is not None:
+            try:
+                prune_ended(self.status_path.parent, time.time(), above=PRUNE_ABOVE)
+            except Exception as problem:  # tidying up must never break the job
+                _warn_once(self.logger, "status-prune", f"{self.guard.label}: {problem}")
         verdict = verdict_for(outcome) if isinstance(outcome, Exception) else None
         if verdict is not None and outcome is not None:
             message = getattr(outcome, "summary", None) or f"{type(outcome).__name__}: {outcome}"

@@ -5,8 +5,9 @@ and checks each against the machine: a record whose process is gone without sayi
 so is **dead** (killed, or ended by ``os._exit``); one not refreshed for three
 heartbeats is **stale** (the job's watchdog is not running: the process is
 suspended, or stuck holding the interpreter). Jobs that ended (finished, failed,
-interrupted) are listed with ``--all``; their records are removed after a day,
-dead ones after a week, or at once with ``--clean``.
+interrupted) are listed with ``--all``; their records are removed after a day or
+past the newest 20 (here, and by a guard as it exits once there are more than 40
+records), dead ones after a week, or all at once with ``--clean``.
 """
 
 from __future__ import annotations
@@ -23,15 +24,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from extraction_lint.guardrails.status import STATUS_DIR_ENV, read_records, status_dir
+from extraction_lint.guardrails.status import (
+    ENDED_STATES,
+    STATUS_DIR_ENV,
+    prune_ended,
+    read_records,
+    status_dir,
+)
 from extraction_lint.guardrails.units import format_bytes, format_duration, format_rate
 
 EXIT_USAGE = 2
-ENDED_STATES = ("finished", "failed", "interrupted")
 # A record not refreshed for this many heartbeats (and at least STALE_MIN seconds) is stale.
 STALE_HEARTBEATS = 3
 STALE_MIN = 5.0
-KEEP_ENDED = 24 * 3600.0
 KEEP_DEAD = 7 * 24 * 3600.0
 
 
@@ -114,14 +119,15 @@ def collect(directory: Path, now: float, *, prune: bool = True) -> tuple[list[Jo
     host = socket.gethostname()
     jobs: list[Job] = []
     problems: list[str] = []
+    if prune:
+        prune_ended(directory, now)
     for path, record in read_records(directory):
         if isinstance(record, str):
             problems.append(f"{path}: {record}")
             continue
         job = check_record(path, record, now, host)
         updated = _number(record.get("updated")) or 0.0
-        keep = KEEP_ENDED if job.status in ENDED_STATES else KEEP_DEAD
-        if prune and job.status in (*ENDED_STATES, "dead") and now - updated > keep:
+        if prune and job.status == "dead" and now - updated > KEEP_DEAD:
             _remove(path)
             continue
         jobs.append(job)
@@ -228,13 +234,101 @@ def _memory(record: dict[str, Any]) -> str:
     return f"{text} / {format_bytes(limit)}" if limit else text
 
 
+# The table's columns, and the order in which a narrow terminal gives them up: the
+# job, its state, its progress and its memory stay; the notes under the table keep
+# the reasons for a stale or dead state whatever the width.
+_COLUMNS = (
+    ("job", "left"),
+    ("pid", "right"),
+    ("state", "left"),
+    ("progress", "right"),
+    ("rate", "right"),
+    ("ETA", "right"),
+    ("memory / limit", "right"),
+    ("output", "right"),
+    ("last progress", "right"),
+    ("started", "right"),
+)
+_DROPPED_FIRST = ("started", "output", "rate", "pid", "ETA", "last progress")
+# The job's label wraps (it never loses its end) but keeps at least this width.
+_LABEL_MIN_WIDTH = 12
+
+
+def _cells(job: Job, now: float) -> dict[str, str]:
+    """One row of the table, as rich markup, by column name."""
+    from rich.markup import escape
+
+    record = job.record
+    rate = _number(record.get("rate"))
+    eta = _number(record.get("eta"))
+    output = _number(record.get("output_size"))
+    state = job.status
+    if job.status == "failed" and record.get("error"):
+        state += f": {str(record['error']).split(':')[0]}"
+    return {
+        "job": escape(str(record.get("label", "?"))),
+        "pid": str(record.get("pid", "?")),
+        "state": f"[{_STYLES.get(job.status, '')}]{escape(state)}[/]",
+        "progress": _progress(record),
+        "rate": format_rate(rate) if rate is not None else "",
+        "ETA": format_duration(eta) if eta is not None and job.status == "running" else "",
+        "memory / limit": _memory(record),
+        "output": format_bytes(output) if output is not None else "",
+        "last progress": _ago(record.get("last_progress"), now),
+        "started": _ago(record.get("start"), now),
+    }
+
+
+def _table(rows: list[dict[str, str]], names: list[str], title: str) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1))
+    for name, justify in _COLUMNS:
+        if name in names:
+            table.add_column(
+                name,
+                justify=justify,  # type: ignore[arg-type]
+                no_wrap=name != "job",
+                overflow="fold" if name == "job" else "ellipsis",
+                min_width=_LABEL_MIN_WIDTH if name == "job" else None,
+            )
+    for row in rows:
+        table.add_row(*(row[name] for name in names))
+    return table
+
+
+def fitted_table(rows: list[dict[str, str]], title: str, console: Any) -> Any:
+    """The table with the columns that fit ``console``'s width, whole.
+
+    A column nobody has a figure for is left out; then, while the table is wider
+    than the terminal, the least needed column goes (:data:`_DROPPED_FIRST`), so
+    that what is shown is never cut to a few letters and an ellipsis.
+    """
+    from rich.measure import Measurement
+
+    names = [name for name, _ in _COLUMNS if any(row[name] for row in rows)]
+    for name in ("job", "state"):
+        if name not in names:
+            names.append(name)
+    names.sort(key=[name for name, _ in _COLUMNS].index)
+    table = _table(rows, names, title)
+    # Measured without the console's own bound, which would clamp the answer to it.
+    unbounded = console.options.update(max_width=1_000_000)
+    for name in _DROPPED_FIRST:
+        if Measurement.get(console, unbounded, table).maximum <= console.width:
+            break
+        if name in names:
+            names.remove(name)
+            table = _table(rows, names, title)
+    return table
+
+
 def _print_table(
     jobs: list[Job], problems: list[str], directory: Path, now: float, *, hidden: int
 ) -> None:
-    from rich import box
     from rich.console import Console
     from rich.markup import escape
-    from rich.table import Table
 
     # A pipe or a file gets the whole table on one line per job, as a wide terminal would.
     console = Console(width=None if sys.stdout.isatty() else 160)
@@ -242,46 +336,8 @@ def _print_table(
         ended = f" ({hidden} ended: --all lists them)" if hidden else ""
         console.print(f"no guarded jobs running (status records in {directory}){ended}")
     else:
-        table = Table(
-            title=f"guarded jobs on {socket.gethostname()}",
-            title_justify="left",
-            box=box.SIMPLE_HEAD,
-            padding=(0, 1),
-        )
-        for name, justify in (
-            ("job", "left"),
-            ("pid", "right"),
-            ("state", "left"),
-            ("progress", "right"),
-            ("rate", "right"),
-            ("ETA", "right"),
-            ("memory / limit", "right"),
-            ("output", "right"),
-            ("last progress", "right"),
-            ("started", "right"),
-        ):
-            table.add_column(name, justify=justify, no_wrap=name != "job")  # type: ignore[arg-type]
-        for job in jobs:
-            record = job.record
-            rate = _number(record.get("rate"))
-            eta = _number(record.get("eta"))
-            output = _number(record.get("output_size"))
-            state = job.status
-            if job.status == "failed" and record.get("error"):
-                state += f": {str(record['error']).split(':')[0]}"
-            table.add_row(
-                escape(str(record.get("label", "?"))),
-                str(record.get("pid", "?")),
-                f"[{_STYLES.get(job.status, '')}]{escape(state)}[/]",
-                _progress(record),
-                format_rate(rate) if rate is not None else "",
-                format_duration(eta) if eta is not None and job.status == "running" else "",
-                _memory(record),
-                format_bytes(output) if output is not None else "",
-                _ago(record.get("last_progress"), now),
-                _ago(record.get("start"), now),
-            )
-        console.print(table)
+        rows = [_cells(job, now) for job in jobs]
+        console.print(fitted_table(rows, f"guarded jobs on {socket.gethostname()}", console))
         notes = [job for job in jobs if job.why]
         for job in notes:
             label = escape(str(job.record.get("label", "?")))

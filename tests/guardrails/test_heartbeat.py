@@ -173,6 +173,29 @@ def test_a_program_with_its_own_logging_gets_each_line_once_through_its_handler(
     assert not LOG_RECORD.search(result.stderr)  # no second copy in the fallback format
 
 
+def test_logging_configured_inside_the_block_gets_each_line_once_through_its_handler(
+    run_child: RunChild,
+) -> None:
+    result = run_child(
+        """
+        import logging, sys, time
+        from extraction_lint.guardrails import guard
+
+        with guard(total=4, label="late", heartbeat_every=0.25) as g:
+            logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                                format="APP %(name)s | %(message)s")
+            for i in g.track(range(4)):
+                time.sleep(0.15)
+        """
+    )
+    assert result.returncode == 0, result.explain()
+    ours = [line for line in result.stderr.splitlines() if "late:" in line]
+    after_setup = ours[1:]  # the start line came before the program had any handler
+    assert len(after_setup) >= 2, result.explain()  # >= 1 periodic, finish
+    assert all(line.startswith("APP extraction_lint.guardrails | late:") for line in after_setup)
+    assert sum("late: finished: 4/4 items" in line for line in ours) == 1, result.explain()
+
+
 def test_an_unconfigured_program_gets_lines_and_its_logging_is_left_as_it_was(
     run_child: RunChild,
 ) -> None:

@@ -148,6 +148,30 @@ def test_gil_held_forever_in_c_ends_the_process_with_a_stack_dump(
     assert re.search(r'File ".*child_0\.py", line \d+ in stuck_in_gil_held_sleep', result.stderr)
 
 
+FIRST_ITEM_HELD = """
+import ctypes, sys
+from extraction_lint.guardrails import guard
+
+with guard(total=2, label="extract", stall_timeout=1, grace=1, display=sys.argv[1]) as g:
+    for path in g.track(["a.pkl", "b.pkl"]):
+        # At once, before the watchdog thread has had a single round.
+        ctypes.PyDLL(None).sleep(30)
+        print("finished", path, flush=True)
+print("never stopped")
+"""
+
+
+@pytest.mark.parametrize("display", ["bar", "log", "off"])
+def test_gil_held_from_the_first_item_on_ends_the_process_too(
+    run_child: RunChild, display: str
+) -> None:
+    result = run_child(FIRST_ITEM_HELD, display)
+    assert result.returncode == 1, result.explain()
+    assert "finished a.pkl" not in result.stdout
+    assert "Timeout (0:00:0" in result.stderr, result.explain()
+    assert 2.0 <= result.elapsed < 3.0 + 6.0, result.explain()
+
+
 @pytest.mark.parametrize("kind", ["stall", "deadline"])
 def test_a_main_thread_that_ignores_the_error_is_ended_after_the_grace_period(
     run_child: RunChild, kind: str

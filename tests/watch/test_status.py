@@ -200,3 +200,96 @@ def test_an_empty_board_and_a_broken_record(tmp_path):
     done = _status(tmp_path)
     assert "skipped" in done.stdout and "vm-1-1.json: unreadable status record" in done.stdout
     assert _status(tmp_path, "--dir", str(tmp_path / "nowhere")).returncode == 2
+
+
+MANY_GUARDS = """
+import sys
+from extraction_lint.guardrails import guard
+for number in range(int(sys.argv[1])):
+    with guard(total=1, label=f"file{number}", display="off") as g:
+        for _ in g.track([number]):
+            pass
+"""
+
+
+@pytest.mark.slow
+def test_records_of_ended_jobs_do_not_pile_up_in_the_status_directory(tmp_path):
+    records = tmp_path / "records"
+    script = tmp_path / "many.py"
+    script.write_text(MANY_GUARDS)
+    # A record left by a job that ended two days ago, and one by a job still running.
+    records.mkdir()
+    old = {"pid": 1, "host": "vm", "label": "last-week", "state": "finished"}
+    old["start"] = old["updated"] = time.time() - 2 * 24 * 3600
+    (records / "vm-1-1.json").write_text(json.dumps(old))
+    live = subprocess.Popen(
+        [sys.executable, "-c", GUARDED_JOB, "live", "600", str(tmp_path / "live.out")],
+        env=child_env(**{STATUS_DIR_ENV: str(records)}),
+    )
+    try:
+        assert wait_for(lambda: "live" in _jobs(records), timeout=30)
+        # Nobody runs `extraction-lint status` while a loop runs 60 short guarded jobs.
+        subprocess.run(
+            [sys.executable, str(script), "60"],
+            env=child_env(**{STATUS_DIR_ENV: str(records)}),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        ended = [
+            json.loads(path.read_text())
+            for path in records.glob("*.json")
+            if json.loads(path.read_text())["state"] != "running"
+        ]
+        # Pruned once past PRUNE_ABOVE records, down to the newest KEEP_ENDED_COUNT: the
+        # newest are kept, the one from two days ago is gone, the live job stays.
+        assert status.KEEP_ENDED_COUNT <= len(ended) <= status.PRUNE_ABOVE
+        labels = {record["label"] for record in ended}
+        assert labels <= {f"file{number}" for number in range(60 - status.PRUNE_ABOVE, 60)}
+        assert {f"file{number}" for number in range(60 - status.KEEP_ENDED_COUNT, 60)} <= labels
+        assert _jobs(records)["live"]["status"] == "running"
+        # The board prunes too: what it lists with --all is the newest ended jobs.
+        listed = _jobs(records, "--all")
+        assert set(listed) == {"live"} | {
+            f"file{number}" for number in range(60 - status.KEEP_ENDED_COUNT, 60)
+        }
+    finally:
+        live.kill()
+        live.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_an_80_column_terminal_gets_each_job_state_progress_and_memory_whole(tmp_path):
+    from ..guardrails.conftest import run_in_terminal
+
+    records = tmp_path / "records"
+    script = tmp_path / "job.py"
+    script.write_text(GUARDED_JOB)
+    env = child_env(**{STATUS_DIR_ENV: str(records)})
+    labels = ("nightly-extract-of-the-archive", "beta")
+    jobs = [
+        subprocess.Popen(
+            [sys.executable, str(script), label, "600", str(tmp_path / f"{label}.out")], env=env
+        )
+        for label in labels
+    ]
+    board = tmp_path / "board.py"
+    board.write_text(
+        "import sys\nfrom extraction_lint.watch.board import main\n"
+        "sys.exit(main(['--dir', sys.argv[1]]))\n"
+    )
+    try:
+        assert wait_for(lambda: set(_jobs(records)) == set(labels), timeout=30)
+        shown = run_in_terminal(board, tmp_path, str(records), columns=80)
+    finally:
+        for job in jobs:
+            job.kill()
+            job.wait(timeout=30)
+    assert shown.returncode == 0, shown.explain()
+    assert not any("…" in line for line in shown.screen), shown.explain()
+    header = next(line for line in shown.screen if line.lstrip().startswith("job "))
+    for name in ("state", "progress", "memory / limit"):
+        assert name in header, shown.explain()
+    for label in labels:
+        (row,) = (line for line in shown.screen if line.lstrip().startswith(label + " "))
+        assert "running" in row and "/600 " in row and "MiB / 2.0 GiB" in row, shown.explain()
