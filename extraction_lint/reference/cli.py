@@ -77,7 +77,13 @@ def _pattern(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _duckdb_memory(text: str) -> int | None:
+#: ``--duckdb-memory auto``: start at the default and grow with the data.
+AUTO = "auto"
+
+
+def _duckdb_memory(text: str) -> int | str | None:
+    if text.strip().lower() == AUTO:
+        return AUTO
     size = _size("--duckdb-memory", allow_off=True)(text)
     if size is not None and size < MIN_DUCKDB_MEMORY:
         raise argparse.ArgumentTypeError(
@@ -212,10 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--duckdb-memory",
         type=_duckdb_memory,
-        default=DEFAULT_DUCKDB_MEMORY,
+        default=AUTO,
         metavar="SIZE",
-        help="DuckDB's own memory_limit; 'off' leaves DuckDB's default of 80%% of RAM "
-        f"(default: {format_bytes(DEFAULT_DUCKDB_MEMORY)})",
+        help=f"DuckDB's own memory_limit; 'auto' (the default) starts at "
+        f"{format_bytes(DEFAULT_DUCKDB_MEMORY)} and grows as the signals need, within half "
+        "of --memory-limit; 'off' leaves DuckDB's default of 80%% of RAM",
     )
     run.add_argument(
         "--on-error",
@@ -264,15 +271,17 @@ def _make_data(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _extract(args: argparse.Namespace) -> int:
-    options = ExtractOptions(
+def extract_options(args: argparse.Namespace) -> ExtractOptions:
+    """The options of ``extract`` from its parsed command line."""
+    return ExtractOptions(
         input_dir=args.directory,
         db_path=args.db,
         pattern=args.pattern,
         layout=Layout(args.layout),
         batch_rows=args.batch_rows,
         batch_bytes=args.batch_bytes,
-        duckdb_memory=args.duckdb_memory,
+        duckdb_memory=DEFAULT_DUCKDB_MEMORY if args.duckdb_memory == AUTO else args.duckdb_memory,
+        duckdb_memory_grows=args.duckdb_memory == AUTO,
         on_error=OnError(args.on_error),
         guard=GuardSettings(
             memory_limit=args.memory_limit,
@@ -281,6 +290,10 @@ def _extract(args: argparse.Namespace) -> int:
             heartbeat_every=args.heartbeat_every,
         ),
     )
+
+
+def _extract(args: argparse.Namespace) -> int:
+    options = extract_options(args)
     summary = run_extract(options)
     print(summary.line(), flush=True)
     failure = summary.failure
@@ -310,7 +323,7 @@ def _extract(args: argparse.Namespace) -> int:
 def _duckdb_memory_message(
     error: duckdb.Error, options: ExtractOptions, summary: ExtractSummary
 ) -> str:
-    limit = options.duckdb_memory
+    limit = summary.duckdb_memory or options.duckdb_memory
     needed = duckdb_memory_hint(
         options.layout,
         summary.largest_signal_bytes,
@@ -319,9 +332,12 @@ def _duckdb_memory_message(
     )
     first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
     where = f" {summary.failure_file}" if summary.failure_file else ""
+    shown = format_bytes(limit) if limit else "default"
+    setting = f"--duckdb-memory {shown}"
+    if options.duckdb_memory_grows:
+        setting = f"--duckdb-memory auto, at {shown}"
     return (
-        f"DuckDB ran out of its memory (--duckdb-memory "
-        f"{format_bytes(limit) if limit else 'default'}) while writing{where}: {first_line}\n"
+        f"DuckDB ran out of its memory ({setting}) while writing{where}: {first_line}\n"
         f"An insert holds its batch, a checkpoint the table's last row group (up to "
         f"{ROW_GROUP_SIZE:,} signals); with signals of up to "
         f"{format_bytes(summary.largest_signal_bytes)} that needs up to about "

@@ -34,7 +34,7 @@ from .data import FILE_PATTERN
 from .errors import InputFileError, SetupError, Terminated
 from .records import AllocationCheck, SignalRecord, check_content, check_record, stored_bytes
 from .stopping import StopSignals
-from .store import Layout, Store, utc_now
+from .store import Layout, Store, duckdb_memory_hint, utc_now
 from .unpickle import PickleReadError, ReadLimits, hash_file, read_pickle
 
 logger = logging.getLogger("extraction_lint.reference")
@@ -48,6 +48,9 @@ MIN_DUCKDB_MEMORY = 8 * MIB
 # One file may take this share of --memory-limit: its objects while it is unpickled, and
 # its signals as float64. The rest is for the batch being written and DuckDB.
 FILE_SHARE_OF_MEMORY_LIMIT = 0.5
+# DuckDB's memory, when it grows with the data, stays within this share of --memory-limit.
+DUCKDB_SHARE_OF_MEMORY_LIMIT = 0.5
+DUCKDB_MEMORY_STEP = 64 * MIB
 
 
 class OnError(Enum):
@@ -78,6 +81,10 @@ class ExtractOptions:
     batch_rows: int = DEFAULT_BATCH_ROWS
     batch_bytes: int = DEFAULT_BATCH_BYTES
     duckdb_memory: int | None = DEFAULT_DUCKDB_MEMORY
+    #: Raise DuckDB's memory as the data needs it (``--duckdb-memory auto``, the default):
+    #: from ``duckdb_memory`` up to what :func:`duckdb_memory_hint` asks for the signals
+    #: seen so far, within :data:`DUCKDB_SHARE_OF_MEMORY_LIMIT` of the memory limit.
+    duckdb_memory_grows: bool = False
     on_error: OnError = OnError.FAIL
     guard: GuardSettings = field(default_factory=GuardSettings)
 
@@ -95,6 +102,8 @@ class ExtractSummary:
     seconds: float = 0.0
     peak_rss: int | None = None
     largest_signal_bytes: int = 0
+    #: DuckDB's memory_limit at the end of the run (it may have grown; None: its default).
+    duckdb_memory: int | None = None
     failure: BaseException | None = None
     failure_file: str | None = None  # the input file being loaded when ``failure`` happened
     signals_in_table: int = 0  # rows of the data table, with the file being loaded
@@ -311,6 +320,8 @@ def load_one(
     largest = max((record.signal.nbytes for record in records), default=0)
     summary.largest_signal_bytes = max(summary.largest_signal_bytes, largest)
     summary.signals_in_table += store.layout.rows(records)
+    if options.duckdb_memory_grows:
+        _give_duckdb_room(store, options, summary)
     rows = store.load_file(
         name,
         size,
@@ -422,12 +433,35 @@ def _run(
         with stops.deferred():
             summary.seconds = time.monotonic() - started
             summary.peak_rss = peak_rss()
+            summary.duckdb_memory = store.memory_limit
             _count_committed(store, run_started, summary)
             store.close()
     if stops.received is not None:
         # Whatever DuckDB made of the signal's exception, the run stopped because of it.
         summary.failure = stops.error()
     return summary
+
+
+def _give_duckdb_room(store: Store, options: ExtractOptions, summary: ExtractSummary) -> None:
+    """Raise DuckDB's memory to what this file's insert and the next checkpoint need
+    (twice over), as far as the memory limit leaves room for it."""
+    needed = duckdb_memory_hint(
+        options.layout,
+        summary.largest_signal_bytes,
+        summary.signals_in_table,
+        min(options.batch_bytes, options.batch_rows * summary.largest_signal_bytes),
+    )
+    current = store.memory_limit
+    if current is None or needed <= current:
+        return
+    # In steps of 64 MiB, so that a table filling up is not one setting a file; no more
+    # than needed, since DuckDB keeps the pages it wrote cached up to its limit.
+    needed = -(-needed // DUCKDB_MEMORY_STEP) * DUCKDB_MEMORY_STEP
+    limit = options.guard.memory_limit
+    if limit is not None:
+        needed = min(needed, int(limit * DUCKDB_SHARE_OF_MEMORY_LIMIT))
+    if store.raise_memory_limit(needed):
+        logger.debug("DuckDB's memory raised to %s for the signals so far", format_bytes(needed))
 
 
 def _count_stopped_item(

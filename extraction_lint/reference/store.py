@@ -321,6 +321,8 @@ class Store:
             raise SetupError(f"cannot open database {str(path)!r}: {error}") from None
         self.path = path
         self.layout = layout
+        #: DuckDB's memory_limit now (None: DuckDB's default).
+        self.memory_limit = memory_limit
         self.rows_at_open = 0  # rows of the data table when the database was opened
         try:
             self._check_schema()
@@ -331,6 +333,15 @@ class Store:
         except BaseException:
             self.close()
             raise
+
+    def raise_memory_limit(self, size: int) -> bool:
+        """Give DuckDB ``size`` bytes of memory when it has less (never lowers it);
+        whether it did."""
+        if self.memory_limit is None or size <= self.memory_limit:
+            return False
+        self.con.execute(f"SET memory_limit = '{int(size)}B'")
+        self.memory_limit = size
+        return True
 
     def _read_back_with_room(self, memory_limit: int | None) -> None:
         # A scan of the list column holds a vector of 2,048 signals at once: more than

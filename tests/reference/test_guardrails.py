@@ -150,3 +150,44 @@ def test_duckdb_running_out_of_memory_is_reported_as_such_naming_the_file(tmp_pa
     resumed = run_reference("extract", data, "--db", db, "--duckdb-memory", hint[1])
     assert resumed.returncode == 0, resumed.explain()
     assert (resumed.count("skipped"), resumed.count("loaded")) == (1, 1)
+
+
+def test_duckdb_memory_grows_with_the_signals_by_default(tmp_path: Path) -> None:
+    from extraction_lint.reference.data import make_data
+    from extraction_lint.reference.extract import ExtractOptions, run_extract
+
+    # 800 signals of 156 KiB: a checkpoint of the table's last row group needs far more
+    # than the 32 MiB DuckDB starts with here.
+    make_data(tmp_path / "in", DataShape(files=8, subjects=100, length=20_000))
+
+    def extract(grows: bool, name: str) -> tuple[int, object, int | None]:
+        options = ExtractOptions(
+            tmp_path / "in",
+            tmp_path / name,
+            duckdb_memory=32 * 2**20,
+            duckdb_memory_grows=grows,
+        )
+        summary = run_extract(options)
+        return summary.loaded, summary.failure, summary.duckdb_memory
+
+    loaded, failure, memory = extract(False, "fixed.duckdb")
+    assert loaded < 8 and "failed to pin block" in str(failure)
+    assert memory == 32 * 2**20
+
+    loaded, failure, memory = extract(True, "grows.duckdb")
+    assert (loaded, failure) == (8, None)
+    assert memory is not None and 32 * 2**20 < memory <= 2**30  # within half of 2 GiB
+    assert query(tmp_path / "grows.duckdb", "SELECT count(*) FROM signals") == [(800,)]
+
+
+def test_the_command_line_grows_duckdb_memory_unless_a_size_is_given() -> None:
+    parser = cli.build_parser()
+
+    def options(*extra: str) -> tuple[int | None, bool]:
+        parsed = cli.extract_options(parser.parse_args(["extract", "in", "--db", "x.db", *extra]))
+        return parsed.duckdb_memory, parsed.duckdb_memory_grows
+
+    assert options() == (256 * 2**20, True)
+    assert options("--duckdb-memory", "auto") == (256 * 2**20, True)
+    assert options("--duckdb-memory", "1GiB") == (2**30, False)
+    assert options("--duckdb-memory", "off") == (None, False)
