@@ -116,23 +116,59 @@ def test_two_loops_share_one_import_and_line_endings_are_kept(tmp_path):
     assert "\n" not in fixed.replace("\r\n", "")
 
 
-def test_while_and_async_loops_have_no_fix(tmp_path):
+def test_a_while_loop_has_no_fix(tmp_path):
     write(
         tmp_path / "loops.py",
         """
         while chunk := cur.fetchmany(100):
             out.executemany(SQL, chunk)
-
-        async def copy(cursor):
-            async for row in cursor:
-                rows = row.fetchall()
         """,
     )
     data = json.loads(
         run_cli("--no-cache", "--format", "json", "--select", "EXL101", ".", cwd=tmp_path).out
     )
-    assert len(data["diagnostics"]) == 2
-    assert all(d["fix"] is None for d in data["diagnostics"])
+    assert len(data["diagnostics"]) == 1
+    assert data["diagnostics"][0]["fix"] is None
+
+
+def test_an_async_loop_is_fixed_with_track_and_the_fixed_job_runs(tmp_path):
+    write(
+        tmp_path / "job.py",
+        """
+        import asyncio
+        import json
+
+
+        async def pages(n):
+            for i in range(n):
+                await asyncio.sleep(0)
+                yield [i, i + 1]
+
+
+        async def copy(source, out):
+            async for page in source:
+                json.dump(page, out)
+                out.write("\\n")
+
+
+        if __name__ == "__main__":
+            import sys
+            asyncio.run(copy(pages(5), sys.stdout))
+        """,
+    )
+    run = run_cli(
+        "--no-cache", "--fix", "--unsafe-fixes", "--select", "EXL101", "job.py", cwd=tmp_path
+    )
+    assert "Fixed 1 problem in 1 file." in run.err, run.err
+    fixed = (tmp_path / "job.py").read_text()
+    assert "    async for page in track(source):\n" in fixed
+    assert fixed.count("from extraction_lint.guardrails import track\n") == 1
+    assert run_cli("--no-cache", "--select", "EXL101", "job.py", cwd=tmp_path).code == 0
+    ran = subprocess.run(
+        [sys.executable, "job.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines() == [f"[{i}, {i + 1}]" for i in range(5)]
 
 
 def test_json_carries_the_fix_edits(tmp_path):

@@ -18,6 +18,13 @@ TRACK = f"{GUARDRAILS_MODULE}.track"
 TRACK_ALIAS = "guardrails_track"
 
 
+def _is_async(loop: Loop) -> bool:
+    """Whether the loop is an ``async for``."""
+    import libcst as cst
+
+    return isinstance(loop.node, cst.For) and loop.node.asynchronous is not None
+
+
 def _enclosing_guard(analysis: ModuleAnalysis, loop: Loop) -> str | None:
     """The name of a ``with guard(...) as g`` around the loop, if there is one."""
     import libcst as cst
@@ -132,7 +139,8 @@ iterations counts as long as it is outside an `except` handler.
 Automatic fix (`--fix`, `--diff`): for a `for` loop, the iterable is wrapped in `track(...)`
 from `extraction_lint.guardrails` (a heartbeat line every 30 seconds) and the import is
 added after the module's imports. The job then needs extraction-lint installed where it
-runs. `while` and `async for` loops have no automatic fix.
+runs. An `async for` loop is fixed the same way (`track(...)` takes async iterables);
+`while` loops have no automatic fix.
 """
     options = """
 - `extend-heartbeat-calls`: more heartbeats, as qualified function names
@@ -1286,19 +1294,22 @@ for folder in tqdm(folders):
         guard = _enclosing_guard(analysis, loop)
         track = f"{guard}.track" if guard is not None else track_name(analysis)[0]
         wrapped = "the iterable" if items == "..." else f"`{items}`"
+        if _is_async(loop):  # plain tqdm(...) is no async iterator; track(...) takes one
+            return f"wrap {wrapped} in `{track}(...)`, or log progress in its body"
         return f"wrap {wrapped} in `{track}(...)` or `tqdm(...)`, or log progress in its body"
 
     def fix_for(self, analysis: ModuleAnalysis, loop: Loop) -> FixSpec | None:
-        """Wrap a ``for`` loop's iterable in the guardrails' ``track(...)``."""
+        """Wrap a ``for`` or ``async for`` loop's iterable in the guardrails' ``track(...)``."""
         import libcst as cst
 
         node = loop.node
-        if not isinstance(node, cst.For) or node.asynchronous is not None:
-            return None  # a while loop has no iterable; track() is not an async iterator
+        if not isinstance(node, cst.For):
+            return None  # a while loop has no iterable; track() takes async ones too
         target = node.iter
         # enumerate(xs, 1) becomes enumerate(track(xs), 1): track keeps len(xs) for the ETA.
         if (
-            isinstance(target, cst.Call)
+            node.asynchronous is None
+            and isinstance(target, cst.Call)
             and analysis.resolve(target.func) == "enumerate"
             and target.args
             and target.args[0].keyword is None

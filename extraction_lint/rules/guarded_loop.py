@@ -65,12 +65,13 @@ ITERABLE_LIMIT = 16
 def iterable_text(analysis: ModuleAnalysis, loop: Loop) -> str | None:
     """The iterable of a ``for`` loop as a message writes it (progress iterators and
     ``enumerate`` around it left out: ``enumerate(track(xs))`` is ``xs``), ``...`` when
-    long; None for a ``while`` or an ``async for`` loop."""
+    long; None for a ``while`` loop. An ``async for`` loop's iterable counts too: the
+    guardrails' ``track(...)`` and ``g.track(...)`` take async iterables."""
     import libcst as cst  # loaded already: there is a tree
 
     node = loop.node
-    if not isinstance(node, cst.For) or node.asynchronous is not None:
-        return None  # no iterable to wrap: ``track(...)`` is not an async iterator
+    if not isinstance(node, cst.For):
+        return None  # no iterable to wrap
     iterable = node.iter
     while (
         isinstance(iterable, cst.Call)
@@ -86,8 +87,9 @@ def iterable_text(analysis: ModuleAnalysis, loop: Loop) -> str | None:
 
 
 def guard_advice(analysis: ModuleAnalysis, loop: Loop, arguments: str) -> str:
-    """``iterate `g.track(xs)` inside `with guard(<arguments>) as g:``` (or call
-    ``g.tick()`` in a ``while`` loop), with a guard name the loop does not use."""
+    """``iterate `g.track(xs)` inside `with guard(<arguments>) as g:``` (also for an
+    ``async for`` loop; ``g.tick()`` in a ``while`` loop), with a guard name the loop does
+    not use."""
     guard = guard_name(analysis, loop)
     items = iterable_text(analysis, loop)
     context = f"`with guard({arguments}) as {guard}:`"
