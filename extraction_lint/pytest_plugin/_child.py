@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import json
 import os
 import pickle
@@ -103,13 +104,16 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         # it: also look at each return from a function, while its locals are still alive.
         sys.setprofile(_at_returns(snapshots))
     try:
-        job(request["n"])
+        returned = job(request["n"])
     except BaseException as error:  # the job's own failure, reported by the parent
         sys.setprofile(None)
         monitor.stop()
         return {"error": "job", "message": _one_line(error), "traceback": _user_traceback(error)}
     sys.setprofile(None)
     reading = monitor.stop()
+    unrun = _unrun_body(returned)
+    if unrun is not None:
+        return {"error": "unrun", "message": unrun, "traceback": ""}
     result: dict[str, Any] = {
         "rss_start": reading.rss_start,
         "peak_rss": reading.peak_rss,
@@ -127,6 +131,19 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _unrun_body(returned: object) -> str | None:
+    """What the job returned instead of running, when it is a generator or a coroutine: its
+    body has not run, so its memory would look flat at every size."""
+    if inspect.isgenerator(returned) or inspect.isasyncgen(returned):
+        kind = "generator"
+    elif inspect.iscoroutine(returned):
+        kind = "coroutine"
+        returned.close()  # no "never awaited" warning: the message says it
+    else:
+        return None
+    return kind
+
+
 def _user_traceback(error: BaseException) -> str:
     """The traceback without this package's frames or the import machinery's."""
     shown = traceback.TracebackException.from_exception(error)
@@ -141,7 +158,10 @@ def _user_traceback(error: BaseException) -> str:
 
 
 def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
+    try:
+        text = str(error).strip().splitlines()
+    except Exception:  # an exception whose __str__ raises still names its type
+        text = []
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 

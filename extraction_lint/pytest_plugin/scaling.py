@@ -500,6 +500,12 @@ def run_size(
                 "Define it in the test module or in a module the test imports, or pass "
                 f"'module:function'\n{result['traceback']}"
             )
+        if result["error"] == "unrun":
+            raise ScalingError(
+                f"the job returned a {result['message']} at n={_n(n)}, so its body never ran: "
+                "pass a plain function that does the work when called (for a generator, "
+                "consume it inside the job, e.g. with for _ in ...: pass)"
+            )
         raise ScalingError(
             f"the job raised at n={_n(n)}: {result['message']}\n{result['traceback']}"
             f"{_log_tail(log_path)}"

@@ -152,6 +152,18 @@ WRONG_CALLS = [
         "memory_scaling(sleeps, sizes=[8, 32], timeout=0.5)",
         "the job did not finish within 0.5 s at n=8",
     ),
+    (
+        "memory_scaling(yields, sizes=[8, 32])",
+        "the job returned a generator at n=8, so its body never ran",
+    ),
+    (
+        "memory_scaling(waits, sizes=[8, 32])",
+        "the job returned a coroutine at n=8, so its body never ran",
+    ),
+    (
+        "memory_scaling(raises_unprintable, sizes=[8, 32])",
+        "the job raised at n=8: Unprintable",
+    ),
 ]
 
 
@@ -180,6 +192,19 @@ def test_a_test_written_wrong_fails_with_a_message_that_says_what_is_wrong(run_u
 
         def sleeps(n):
             time.sleep(30)
+
+        def yields(n):
+            yield from range(n)
+
+        async def waits(n):
+            return n
+
+        class Unprintable(Exception):
+            def __str__(self):
+                raise RuntimeError("no text")
+
+        def raises_unprintable(n):
+            raise Unprintable()
         """
     )
     tests = "".join(
