@@ -1,6 +1,7 @@
 """One size of a memory-scaling test, in a fresh interpreter.
 
-``python -m extraction_lint.pytest_plugin._child REQUEST RESULT``: ``REQUEST`` is a pickle
+``main([REQUEST, RESULT])``, or ``python -m extraction_lint.pytest_plugin._child REQUEST RESULT``
+(the parent starts it through ``python -c``, see ``scaling.CHILD_ENTRY``): ``REQUEST`` is a pickle
 written by :mod:`extraction_lint.pytest_plugin.scaling` (the job, its size, the test
 session's ``sys.path`` and working directory, what to measure); ``RESULT`` receives JSON:
 the peaks, or the error that stopped the job with its traceback.

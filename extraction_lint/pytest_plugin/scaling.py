@@ -42,6 +42,12 @@ MEASURES = ("both", "traced", "rss")
 # the RSS): enough to reach the user's line from inside a library.
 NFRAMES = 16
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+# Started with -c rather than -m: runpy's two frames would sit under every block the job
+# allocates, and tracemalloc's cost per allocation grows with the frames it records.
+CHILD_ENTRY = (
+    "import sys; from extraction_lint.pytest_plugin._child import main; "
+    "sys.exit(main(sys.argv[1:]))"
+)
 
 Job = Callable[[Any], object] | str
 
@@ -461,7 +467,7 @@ def run_size(
     result_path = workdir / f"{tag}.json"
     log_path = workdir / f"{tag}.log"
     request_path.write_bytes(pickle.dumps(request))
-    command = [sys.executable, "-m", "extraction_lint.pytest_plugin._child"]
+    command = [sys.executable, "-c", CHILD_ENTRY]
     with log_path.open("wb") as log:
         try:
             completed = subprocess.run(

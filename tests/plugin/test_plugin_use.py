@@ -301,3 +301,23 @@ def test_the_plugin_module_imports_only_pytest_and_the_standard_library() -> Non
         line.split()[1].split(".")[0] in {"warnings", "collections", "typing", "pytest"}
         for line in top_level
     ), top_level
+
+
+def test_the_child_calls_the_job_from_a_shallow_stack(run_user_tests):
+    # tracemalloc records up to 16 frames a block and its cost grows with each one, so every
+    # frame the child puts under the job slows each allocation the job makes.
+    result = run_user_tests(
+        """
+        import traceback
+
+        def test_depth(memory_scaling, tmp_path):
+            def run(n):
+                (tmp_path / f"{n}.depth").write_text(str(len(traceback.extract_stack())))
+
+            memory_scaling(run, sizes=[1, 2])
+            below_the_job = int((tmp_path / "2.depth").read_text()) - 1
+            assert below_the_job <= 3, below_the_job
+        """
+    )
+
+    result.assert_outcomes(passed=1)
