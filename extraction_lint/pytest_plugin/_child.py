@@ -19,6 +19,7 @@ import sys
 import traceback
 import tracemalloc
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -64,13 +65,16 @@ class _PeakSnapshots:
         self.above = max(above, SNAPSHOT_FLOOR)
         self.snapshot: tracemalloc.Snapshot | None = None
         self.snapshot_traced = 0
+        # Set to the monitor's set_aside once it exists: the snapshots' memory is not the job's.
+        self.set_aside: Callable[[], AbstractContextManager[None]] = nullcontext
 
     def __call__(self, traced_now: int) -> None:
         if traced_now <= self.above or traced_now < self.snapshot_traced * SNAPSHOT_STEP:
             return
-        # Drop the old one first: two snapshots of a large heap at once would double the cost.
-        self.snapshot = None
-        self.snapshot = tracemalloc.take_snapshot()
+        with self.set_aside():
+            # Drop the old one first: two snapshots of a large heap at once would double it.
+            self.snapshot = None
+            self.snapshot = tracemalloc.take_snapshot()
         self.snapshot_traced = traced_now
 
 
@@ -101,6 +105,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     monitor = PeakMonitor(nframes=request["nframes"], on_sample=snapshots)
     monitor.start()
     if snapshots is not None:
+        snapshots.set_aside = monitor.set_aside
         # A job quicker than the sampling interval frees its memory before the sampler sees
         # it: also look at each return from a function, while its locals are still alive.
         sys.setprofile(_at_returns(snapshots))
@@ -121,6 +126,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         "peak_traced": reading.peak_traced,
         "tracemalloc_overhead": reading.tracemalloc_overhead,
         "seconds": reading.seconds,
+        "rss_set_aside": reading.set_aside,
     }
     if snapshots is not None:
         result["sites_traced"] = snapshots.snapshot_traced

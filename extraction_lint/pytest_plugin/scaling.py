@@ -67,6 +67,8 @@ class SizeRun:
     peak_traced: int
     tracemalloc_overhead: int
     seconds: float
+    # What the allocation-site snapshots added to the RSS, left out of peak_rss.
+    rss_set_aside: int = 0
 
 
 @dataclass(frozen=True)
@@ -185,10 +187,11 @@ class ScalingResult:
                     f"(RSS includes tracemalloc's own records of live blocks: up to "
                     f"{_bytes(overhead)})"
                 )
-            if self.sites:
+            set_aside = self.runs[-1].rss_set_aside
+            if self.sites and set_aside >= 1024**2:
                 lines.append(
-                    f"(RSS at n={_n(self.runs[-1].n)} includes the snapshots taken to find the "
-                    "allocation sites)"
+                    f"(peak RSS at n={_n(self.runs[-1].n)} leaves out the {_bytes(set_aside)} "
+                    "the snapshots taken to find the allocation sites added)"
                 )
         return "\n".join(lines)
 
@@ -581,6 +584,7 @@ def measure_scaling(
                     peak_traced=data["peak_traced"],
                     tracemalloc_overhead=data["tracemalloc_overhead"],
                     seconds=data["seconds"],
+                    rss_set_aside=max(0, int(data.get("rss_set_aside", 0))),
                 )
             )
             if "sites" in data:
