@@ -1,6 +1,7 @@
 """One size of a memory-scaling test, in a fresh interpreter.
 
-``python -m extraction_lint.pytest_plugin._child REQUEST RESULT``: ``REQUEST`` is a pickle
+``main([REQUEST, RESULT])``, or ``python -m extraction_lint.pytest_plugin._child REQUEST RESULT``
+(the parent starts it through ``python -c``, see ``scaling.CHILD_ENTRY``): ``REQUEST`` is a pickle
 written by :mod:`extraction_lint.pytest_plugin.scaling` (the job, its size, the test
 session's ``sys.path`` and working directory, what to measure); ``RESULT`` receives JSON:
 the peaks, or the error that stopped the job with its traceback.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import json
 import os
 import pickle
@@ -17,6 +19,7 @@ import sys
 import traceback
 import tracemalloc
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -62,13 +65,16 @@ class _PeakSnapshots:
         self.above = max(above, SNAPSHOT_FLOOR)
         self.snapshot: tracemalloc.Snapshot | None = None
         self.snapshot_traced = 0
+        # Set to the monitor's set_aside once it exists: the snapshots' memory is not the job's.
+        self.set_aside: Callable[[], AbstractContextManager[None]] = nullcontext
 
     def __call__(self, traced_now: int) -> None:
         if traced_now <= self.above or traced_now < self.snapshot_traced * SNAPSHOT_STEP:
             return
-        # Drop the old one first: two snapshots of a large heap at once would double the cost.
-        self.snapshot = None
-        self.snapshot = tracemalloc.take_snapshot()
+        with self.set_aside():
+            # Drop the old one first: two snapshots of a large heap at once would double it.
+            self.snapshot = None
+            self.snapshot = tracemalloc.take_snapshot()
         self.snapshot_traced = traced_now
 
 
@@ -99,23 +105,28 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     monitor = PeakMonitor(nframes=request["nframes"], on_sample=snapshots)
     monitor.start()
     if snapshots is not None:
+        snapshots.set_aside = monitor.set_aside
         # A job quicker than the sampling interval frees its memory before the sampler sees
         # it: also look at each return from a function, while its locals are still alive.
         sys.setprofile(_at_returns(snapshots))
     try:
-        job(request["n"])
+        returned = job(request["n"])
     except BaseException as error:  # the job's own failure, reported by the parent
         sys.setprofile(None)
         monitor.stop()
         return {"error": "job", "message": _one_line(error), "traceback": _user_traceback(error)}
     sys.setprofile(None)
     reading = monitor.stop()
+    unrun = _unrun_body(returned)
+    if unrun is not None:
+        return {"error": "unrun", "message": unrun, "traceback": ""}
     result: dict[str, Any] = {
         "rss_start": reading.rss_start,
         "peak_rss": reading.peak_rss,
         "peak_traced": reading.peak_traced,
         "tracemalloc_overhead": reading.tracemalloc_overhead,
         "seconds": reading.seconds,
+        "rss_set_aside": reading.set_aside,
     }
     if snapshots is not None:
         result["sites_traced"] = snapshots.snapshot_traced
@@ -125,6 +136,19 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             else [s.to_json() for s in top_sites(snapshots.snapshot)]
         )
     return result
+
+
+def _unrun_body(returned: object) -> str | None:
+    """What the job returned instead of running, when it is a generator or a coroutine: its
+    body has not run, so its memory would look flat at every size."""
+    if inspect.isgenerator(returned) or inspect.isasyncgen(returned):
+        kind = "generator"
+    elif inspect.iscoroutine(returned):
+        kind = "coroutine"
+        returned.close()  # no "never awaited" warning: the message says it
+    else:
+        return None
+    return kind
 
 
 def _user_traceback(error: BaseException) -> str:
@@ -141,7 +165,10 @@ def _user_traceback(error: BaseException) -> str:
 
 
 def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
+    try:
+        text = str(error).strip().splitlines()
+    except Exception:  # an exception whose __str__ raises still names its type
+        text = []
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 

@@ -13,12 +13,13 @@ so the monitor also samples it (:attr:`PeakReading.tracemalloc_overhead`) for th
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import threading
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,7 @@ class PeakReading:
     peak_traced: int
     tracemalloc_overhead: int
     seconds: float
+    set_aside: int = 0
 
     @property
     def rss_growth(self) -> int | None:
@@ -101,6 +103,8 @@ class PeakMonitor:
         self._overhead = 0
         self._rss_start: int | None = None
         self._hwm = False
+        self._hwm_before_set_aside: int | None = None
+        self._set_aside = 0
         self._started_tracing = False
         self._traced_base = 0
         self._started = 0.0
@@ -116,11 +120,31 @@ class PeakMonitor:
 
     def _sample(self) -> None:
         if self._process is not None:
-            self._peak_rss = max(self._peak_rss, self._rss())
+            self._peak_rss = max(self._peak_rss, self._rss() - self._set_aside)
         if tracemalloc.is_tracing():
             self._overhead = max(self._overhead, tracemalloc.get_tracemalloc_memory())
             if self._on_sample is not None:
                 self._on_sample(tracemalloc.get_traced_memory()[0])
+
+    @contextlib.contextmanager
+    def set_aside(self) -> Iterator[None]:
+        """Leave out of the peak RSS what the block adds to it (the caller's own memory, such
+        as a tracemalloc snapshot, taken while the measured code waits).
+
+        From the first such block on, the kernel's high-water mark would count that memory
+        too: the peak is then the mark as it stood before it plus the samples less what was
+        set aside."""
+        if self._process is None:
+            yield
+            return
+        before = self._rss()
+        if self._hwm and self._hwm_before_set_aside is None:
+            self._hwm_before_set_aside = _vm_hwm() or 0
+        self._peak_rss = max(self._peak_rss, before - self._set_aside)
+        try:
+            yield
+        finally:
+            self._set_aside += self._rss() - before
 
     def _run(self) -> None:
         while not self._stop.wait(self._sample_every):
@@ -157,11 +181,15 @@ class PeakMonitor:
         if self._process is not None:
             peak_rss = self._peak_rss
             if self._hwm:
-                peak_rss = max(peak_rss, _vm_hwm() or 0)
+                hwm = self._hwm_before_set_aside
+                if hwm is None:
+                    hwm = _vm_hwm() or 0
+                peak_rss = max(peak_rss, hwm)
         return PeakReading(
             rss_start=self._rss_start,
             peak_rss=peak_rss,
             peak_traced=peak_traced,
             tracemalloc_overhead=self._overhead,
             seconds=seconds,
+            set_aside=self._set_aside,
         )

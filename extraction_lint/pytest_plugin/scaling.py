@@ -42,6 +42,12 @@ MEASURES = ("both", "traced", "rss")
 # the RSS): enough to reach the user's line from inside a library.
 NFRAMES = 16
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+# Started with -c rather than -m: runpy's two frames would sit under every block the job
+# allocates, and tracemalloc's cost per allocation grows with the frames it records.
+CHILD_ENTRY = (
+    "import sys; from extraction_lint.pytest_plugin._child import main; "
+    "sys.exit(main(sys.argv[1:]))"
+)
 
 Job = Callable[[Any], object] | str
 
@@ -61,6 +67,8 @@ class SizeRun:
     peak_traced: int
     tracemalloc_overhead: int
     seconds: float
+    # What the allocation-site snapshots added to the RSS, left out of peak_rss.
+    rss_set_aside: int = 0
 
 
 @dataclass(frozen=True)
@@ -179,10 +187,11 @@ class ScalingResult:
                     f"(RSS includes tracemalloc's own records of live blocks: up to "
                     f"{_bytes(overhead)})"
                 )
-            if self.sites:
+            set_aside = self.runs[-1].rss_set_aside
+            if self.sites and set_aside >= 1024**2:
                 lines.append(
-                    f"(RSS at n={_n(self.runs[-1].n)} includes the snapshots taken to find the "
-                    "allocation sites)"
+                    f"(peak RSS at n={_n(self.runs[-1].n)} leaves out the {_bytes(set_aside)} "
+                    "the snapshots taken to find the allocation sites added)"
                 )
         return "\n".join(lines)
 
@@ -461,7 +470,7 @@ def run_size(
     result_path = workdir / f"{tag}.json"
     log_path = workdir / f"{tag}.log"
     request_path.write_bytes(pickle.dumps(request))
-    command = [sys.executable, "-m", "extraction_lint.pytest_plugin._child"]
+    command = [sys.executable, "-c", CHILD_ENTRY]
     with log_path.open("wb") as log:
         try:
             completed = subprocess.run(
@@ -499,6 +508,12 @@ def run_size(
                 f"the job could not be loaded in the child process: {result['message']}. "
                 "Define it in the test module or in a module the test imports, or pass "
                 f"'module:function'\n{result['traceback']}"
+            )
+        if result["error"] == "unrun":
+            raise ScalingError(
+                f"the job returned a {result['message']} at n={_n(n)}, so its body never ran: "
+                "pass a plain function that does the work when called (for a generator, "
+                "consume it inside the job, e.g. with for _ in ...: pass)"
             )
         raise ScalingError(
             f"the job raised at n={_n(n)}: {result['message']}\n{result['traceback']}"
@@ -569,6 +584,7 @@ def measure_scaling(
                     peak_traced=data["peak_traced"],
                     tracemalloc_overhead=data["tracemalloc_overhead"],
                     seconds=data["seconds"],
+                    rss_set_aside=max(0, int(data.get("rss_set_aside", 0))),
                 )
             )
             if "sites" in data:

@@ -152,6 +152,18 @@ WRONG_CALLS = [
         "memory_scaling(sleeps, sizes=[8, 32], timeout=0.5)",
         "the job did not finish within 0.5 s at n=8",
     ),
+    (
+        "memory_scaling(yields, sizes=[8, 32])",
+        "the job returned a generator at n=8, so its body never ran",
+    ),
+    (
+        "memory_scaling(waits, sizes=[8, 32])",
+        "the job returned a coroutine at n=8, so its body never ran",
+    ),
+    (
+        "memory_scaling(raises_unprintable, sizes=[8, 32])",
+        "the job raised at n=8: Unprintable",
+    ),
 ]
 
 
@@ -180,6 +192,19 @@ def test_a_test_written_wrong_fails_with_a_message_that_says_what_is_wrong(run_u
 
         def sleeps(n):
             time.sleep(30)
+
+        def yields(n):
+            yield from range(n)
+
+        async def waits(n):
+            return n
+
+        class Unprintable(Exception):
+            def __str__(self):
+                raise RuntimeError("no text")
+
+        def raises_unprintable(n):
+            raise Unprintable()
         """
     )
     tests = "".join(
@@ -276,3 +301,23 @@ def test_the_plugin_module_imports_only_pytest_and_the_standard_library() -> Non
         line.split()[1].split(".")[0] in {"warnings", "collections", "typing", "pytest"}
         for line in top_level
     ), top_level
+
+
+def test_the_child_calls_the_job_from_a_shallow_stack(run_user_tests):
+    # tracemalloc records up to 16 frames a block and its cost grows with each one, so every
+    # frame the child puts under the job slows each allocation the job makes.
+    result = run_user_tests(
+        """
+        import traceback
+
+        def test_depth(memory_scaling, tmp_path):
+            def run(n):
+                (tmp_path / f"{n}.depth").write_text(str(len(traceback.extract_stack())))
+
+            memory_scaling(run, sizes=[1, 2])
+            below_the_job = int((tmp_path / "2.depth").read_text()) - 1
+            assert below_the_job <= 3, below_the_job
+        """
+    )
+
+    result.assert_outcomes(passed=1)

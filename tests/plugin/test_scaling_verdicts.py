@@ -173,3 +173,28 @@ def test_the_result_is_returned_and_its_table_is_in_the_report_of_a_passing_test
     out = result.stdout.str()
     assert "Captured memory_scaling call" in out
     assert "memory stays flat" in out
+
+
+def test_the_snapshots_that_name_the_sites_are_left_out_of_the_peak_rss(tmp_path):
+    # A job of many small blocks: a tracemalloc snapshot of them holds several times their
+    # memory, which is the plugin's, not the job's. The largest run takes snapshots when its
+    # traced allocation fails (measure="both"), not when only RSS is judged.
+    from extraction_lint.pytest_plugin.scaling import measure_scaling
+
+    job = tmp_path / "small_blocks.py"
+    job.write_text(
+        "def keep(n):\n"
+        "    kept = [(i, f'row-{i}') for i in range(n * 10_000)]\n"
+        "    return len(kept)\n"
+    )
+    without_sites = measure_scaling(f"{job}:keep", [2, 40], measure="rss")
+    with_sites = measure_scaling(f"{job}:keep", [2, 40])
+
+    assert with_sites.failed and with_sites.sites
+    assert not without_sites.sites
+    largest = with_sites.runs[-1]
+    assert largest.rss_set_aside > 0
+    plain_peak = without_sites.runs[-1].peak_rss
+    assert plain_peak and largest.peak_rss
+    assert largest.peak_rss < 1.3 * plain_peak, (largest.peak_rss, plain_peak)
+    assert "leaves out the" in with_sites.report()
