@@ -16,6 +16,7 @@ import json
 import os
 import pickle
 import sys
+import threading
 import traceback
 import tracemalloc
 from collections.abc import Callable
@@ -67,15 +68,24 @@ class _PeakSnapshots:
         self.snapshot_traced = 0
         # Set to the monitor's set_aside once it exists: the snapshots' memory is not the job's.
         self.set_aside: Callable[[], AbstractContextManager[None]] = nullcontext
+        # The sampling thread and the job's thread (at its returns) both offer snapshots.
+        # One at a time: a job thread that went on while the sampler's snapshot was being
+        # taken could free what it held, and a late, near-empty snapshot would replace the
+        # one taken at the peak. The job's thread waits here, its locals still alive.
+        self._lock = threading.Lock()
 
     def __call__(self, traced_now: int) -> None:
         if traced_now <= self.above or traced_now < self.snapshot_traced * SNAPSHOT_STEP:
             return
-        with self.set_aside():
-            # Drop the old one first: two snapshots of a large heap at once would double it.
-            self.snapshot = None
-            self.snapshot = tracemalloc.take_snapshot()
-        self.snapshot_traced = traced_now
+        with self._lock:
+            traced_now = tracemalloc.get_traced_memory()[0]
+            if traced_now < self.snapshot_traced * SNAPSHOT_STEP:
+                return  # the other thread took one meanwhile
+            with self.set_aside():
+                # Drop the old one first: two snapshots of a large heap would double it.
+                self.snapshot = None
+                self.snapshot = tracemalloc.take_snapshot()
+            self.snapshot_traced = traced_now
 
 
 def _at_returns(snapshots: _PeakSnapshots) -> Callable[[Any, str, Any], None]:
