@@ -83,9 +83,10 @@ def guard_names(catalog: Catalog) -> frozenset[str]:
 _GROWTH = frozenset({*GROWTH_METHODS, SETDEFAULT_METHOD, CLEAR_METHOD})
 
 
-@dataclass
+@dataclass(slots=True)
 class FunctionOutline:
-    """One function: its flags and the calls it makes that the project may resolve."""
+    """One function while its module is read: its flags and the calls it makes that the
+    project may resolve (kept as an :class:`OutlinedFunction`)."""
 
     qualname: str
     flags: set[str] = field(default_factory=set)
@@ -100,12 +101,40 @@ class FunctionOutline:
         self.lines.append(line)
 
 
+@dataclass(frozen=True, slots=True)
+class OutlinedFunction:
+    """A :class:`FunctionOutline` as a run keeps it, once its module is read: a run holds
+    the outline of every module it reaches, so each one is made small (no instance
+    dictionary, tuples, flag sets and targets shared)."""
+
+    qualname: str
+    flags: frozenset[str]
+    targets: tuple[Target, ...]
+    lines: tuple[int, ...]
+    line: int
+
+
+#: Every flag set an outline has held, so that equal ones are one object.
+_FLAG_SETS: dict[frozenset[str], frozenset[str]] = {}
+
+
+def _kept(outline: FunctionOutline, targets: dict[Target, Target]) -> OutlinedFunction:
+    flags = frozenset(outline.flags)
+    return OutlinedFunction(
+        outline.qualname,
+        _FLAG_SETS.setdefault(flags, flags),
+        tuple(targets.setdefault(target, target) for target in outline.targets),
+        tuple(outline.lines),
+        outline.line,
+    )
+
+
 @dataclass
 class ModuleOutline:
     """A module's names for resolution, and its functions' outlines."""
 
     names: ModuleFacts
-    functions: dict[str, FunctionOutline]
+    functions: dict[str, OutlinedFunction]
 
 
 def import_bindings(tree: ast.Module) -> dict[str, str]:
@@ -181,7 +210,9 @@ class _Reader:
         self._scope(self.tree.body, "", None, set())
         self._module_level()
         names = ModuleFacts(path, display, "", {}, self.classes, self.top_level, self.imports)
-        return ModuleOutline(names, self.functions)
+        targets: dict[Target, Target] = {}
+        functions = {name: _kept(outline, targets) for name, outline in self.functions.items()}
+        return ModuleOutline(names, functions)
 
     def _module_level(self) -> None:
         """The module's own statements, as the function ``""``."""
