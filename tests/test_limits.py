@@ -160,21 +160,40 @@ def test_the_run_goes_on_after_a_file_over_its_budget(endless, tmp_path):
     assert ("EXL001", 6) in findings(again_data, "a_slow.py")
 
 
-@pytest.mark.parametrize("value", ["-1", "abc", "nan", "1e9"])
-def test_a_bad_time_budget_is_a_usage_error(tmp_path, value):
+BUDGET = "--per-file-timeout"
+MEMORY = "--per-file-memory must be a size of at least 1 GiB"
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        *(("--per-file-timeout", value, BUDGET) for value in ("-1", "abc", "nan", "1e9")),
+        *(("--per-file-memory", value, MEMORY) for value in ("512MiB", "lots", "-1", "1e400GiB")),
+    ],
+)
+def test_a_bad_time_budget_or_memory_bound_is_a_usage_error(tmp_path, option, value, expected):
     write(tmp_path / "good.py", BROKEN)
-    run = run_cli("--per-file-timeout", value, ".", cwd=tmp_path)
+    run = run_cli(option, value, ".", cwd=tmp_path)
     assert run.code == 2
-    assert "--per-file-timeout" in run.err
+    assert expected in run.err
 
 
-@pytest.mark.parametrize("value", ["-1", '"ten"', "true"])
-def test_a_bad_time_budget_in_the_configuration_is_a_configuration_error(tmp_path, value):
-    write(tmp_path / "pyproject.toml", f"[tool.extraction-lint]\nper-file-timeout = {value}\n")
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        *(("per-file-timeout", value, "per-file-timeout") for value in ("-1", '"ten"', "true")),
+        *(
+            ("per-file-memory", value, "`per-file-memory` must be a size of at least 1 GiB")
+            for value in ('"100 MiB"', "true", "[1]", '"ten"')
+        ),
+    ],
+)
+def test_a_bad_budget_in_the_configuration_is_a_configuration_error(tmp_path, key, value, expected):
+    write(tmp_path / "pyproject.toml", f"[tool.extraction-lint]\n{key} = {value}\n")
     write(tmp_path / "good.py", BROKEN)
     run = run_cli(".", cwd=tmp_path)
     assert run.code == 2
-    assert "per-file-timeout" in run.err
+    assert expected in run.err
 
 
 def test_the_time_budget_from_the_configuration_applies(endless, tmp_path):
@@ -312,23 +331,6 @@ def test_a_file_that_needs_more_than_per_file_memory_costs_only_itself(tmp_path,
     assert [e["path"] for e in data["errors"]] == ["a_huge.py"], data["errors"]
     assert "per-file-memory is 1.0 GiB" in data["errors"][0]["message"]
     assert ("EXL001", 6) in findings(data, "b_good.py")
-
-
-@pytest.mark.parametrize("value", ["512MiB", "lots", "-1", "1e400GiB"])
-def test_a_bad_memory_bound_is_a_usage_error(tmp_path, value):
-    write(tmp_path / "good.py", BROKEN)
-    run = run_cli("--per-file-memory", value, ".", cwd=tmp_path)
-    assert run.code == 2
-    assert "--per-file-memory must be a size of at least 1 GiB" in run.err
-
-
-@pytest.mark.parametrize("value", ['"100 MiB"', "true", "[1]", '"ten"'])
-def test_a_bad_memory_bound_in_the_configuration_is_a_configuration_error(tmp_path, value):
-    write(tmp_path / "pyproject.toml", f"[tool.extraction-lint]\nper-file-memory = {value}\n")
-    write(tmp_path / "good.py", BROKEN)
-    run = run_cli(".", cwd=tmp_path)
-    assert run.code == 2
-    assert "`per-file-memory` must be a size of at least 1 GiB" in run.err
 
 
 @pytest.mark.parametrize(
