@@ -147,40 +147,41 @@ def _check_file(
     if prefilter is not None and prefilter.skips_nothing:
         prefilter = None  # a rule that does not say what it needs is run on every file
     follows_imports = project.root is not None and path is not None
-    project_relevance: Relevance | None = None
     try:
         if not rules:
             quick_syntax_check(text, display)
             return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
+        names_triggers = True
         if prefilter is not None and not prefilter.text_may_match(text):
             # No rule can fire, unless through a project function the file calls.
             if not follows_imports:
                 quick_syntax_check(text, display)
                 return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
             tree = syntax_check(text, display)
-            called = _calls_that_matter(project, tree, text, path, display, names_triggers=False)
-            if not called:
+            # Then one of another module that may load or write is called (the text is
+            # searched for the calls of the names it imports, without walking the tree).
+            if not _calls_that_matter(project, tree, text, path, display, names_triggers=False):
                 return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
-            # The rules can fire only where those calls are made.
-            project_relevance = Relevance(called, frozenset(), tuple(import_statements(tree)))
+            names_triggers = False
         else:
             tree = syntax_check(text, display)
     except SourceError as error:
         return _error(display, error.message, error.line, error.column)
     source: str = text
     outside: OutsideFacts | None = None
-    relevance: Relevance | None = project_relevance
-    if prefilter is not None and relevance is None:
-        may_match, relevance = _scan(prefilter, text, tree)
+    relevance: Relevance | None = None
+    if prefilter is not None:
+        may_match = False
+        if names_triggers:
+            may_match, relevance = _scan(prefilter, text, tree)
         if not may_match:
-            # A call of a function that loads or writes is a trigger (SPEC 2.6): of this
-            # module, or of another module of the project.
-            called = _calls_that_matter(project, tree, text, path, display, names_triggers=True)
-            if not called:
+            # A call of a project function that loads, writes, grows or materialises is a
+            # trigger (SPEC 2.6): judged where it is made, as a loader's or a sink's call.
+            calls = _call_flags(project, tree, text, path, display)
+            if calls:
+                may_match, relevance = _scan(prefilter, text, tree, calls)
+            if not may_match:
                 return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
-            # The rules can fire where the file names a trigger or makes one of those calls.
-            where = sorted({*relevance.trigger_lines, *called})
-            relevance = Relevance(where, relevance.helper_names, relevance.imports)
     if relevance is not None and not relevance.keep_all:
         from extraction_lint.sparse import sparse_source
 
@@ -270,9 +271,24 @@ def _calls_that_matter(
         return project.calls_that_matter(tree, text, where, display, names_triggers=names_triggers)
 
 
-def _scan(prefilter: Prefilter, text: str, tree: ast.Module) -> tuple[bool, Relevance]:
+def _call_flags(
+    project: Project, tree: ast.Module, text: str, path: Path | None, display: str
+) -> dict[int, frozenset[str]]:
+    """Line -> what the project functions the file calls there may do (see
+    :meth:`Project.call_flags`)."""
+    where = os.path.abspath(path) if path is not None else ""
+    with recursion_limit(ANALYSIS_RECURSION_LIMIT):
+        return project.call_flags(tree, text, where, display)
+
+
+def _scan(
+    prefilter: Prefilter,
+    text: str,
+    tree: ast.Module,
+    project_calls: dict[int, frozenset[str]] | None = None,
+) -> tuple[bool, Relevance]:
     """The prefilter's verdict, and where the rules can look in any case."""
     if prefilter.skips_nothing:
         return True, Relevance([], frozenset(), (), keep_all=True)
     with recursion_limit(ANALYSIS_RECURSION_LIMIT):
-        return prefilter.scan(text, tree)
+        return prefilter.scan(text, tree, project_calls)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import ast
 import bisect
 import re
-from collections.abc import Iterable, Iterator, Set
+from collections.abc import Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass, field
 
 from extraction_lint.analysis.astcalls import dotted as dotted_name
@@ -58,6 +58,7 @@ from extraction_lint.analysis.facts import (
     is_serialized,
     loader_or_sink,
 )
+from extraction_lint.analysis.outline import GROWS, LOADS_OR_WRITES, MATERIALIZES
 from extraction_lint.rules import RULES_BY_CODE, tree_codes
 from extraction_lint.rules.base import Need, Rule
 
@@ -301,6 +302,9 @@ class _Scope:
     called: set[str] = field(default_factory=set)
     #: The name of the function this scope is (None for the module and classes).
     function: str | None = None
+    #: A project function that may grow something is called here: it may be an
+    #: accumulating helper of another module, or grow an argument (SPEC 2.6).
+    calls_grower: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,9 +408,17 @@ class _AstShape:
 class _TreeScan:
     """One walk over an ``ast`` tree that answers :meth:`Prefilter.tree_may_match`."""
 
-    def __init__(self, triggers: Triggers, range_limit: int) -> None:
+    def __init__(
+        self,
+        triggers: Triggers,
+        range_limit: int,
+        project_calls: Mapping[int, frozenset[str]] | None = None,
+    ) -> None:
         self.t = triggers
         self.range_limit = range_limit
+        #: Line -> what the project functions called there may do (see
+        #: :meth:`extraction_lint.analysis.project.Project.call_flags`).
+        self.project_calls = project_calls or {}
         self.imports: dict[str, str] = {}
         self._shape = _AstShape(self.imports)
         self.loop_trigger = False
@@ -584,6 +596,8 @@ class _TreeScan:
     def _visit_call(self, node: ast.Call, scope: _Scope) -> None:
         func = node.func
         in_loop = self._loop_depth[-1] > 0
+        if self.project_calls:
+            self._visit_project_call(node.lineno, in_loop, scope)
         if isinstance(func, ast.Name):
             scope.called.add(func.id)
             if func.id in MATERIALIZING_CALLS:
@@ -612,6 +626,22 @@ class _TreeScan:
             elif isinstance(first, ast.Name):
                 argument = "=" + first.id
             self._pending.append(_Pending("function", dotted, in_loop, scope, argument))
+
+    def _visit_project_call(self, line: int, in_loop: bool, scope: _Scope) -> None:
+        """A call on a line where a project function is called: judged by what that
+        function may do, as a sink's or a loader's call is (SPEC 2.6's effects at a call
+        site). Every call of the line counts: an over-approximation."""
+        flags = self.project_calls.get(line)
+        if not flags:
+            return
+        if LOADS_OR_WRITES in flags:
+            self._note("sink", in_loop, scope)  # an extraction loop, or a write of a collection
+        if GROWS in flags:
+            scope.calls_grower = True
+            if in_loop:
+                scope.grows_in_loop = True
+        if MATERIALIZES in flags:
+            scope.has_materialization = True
 
     def _visit_execute(self, node: ast.Call, in_loop: bool, scope: _Scope) -> None:
         for param in execute_parameters(node):
@@ -689,6 +719,8 @@ class _TreeScan:
             return True
         if Need.ACCUMULATING_HELPER not in needs or not sink_scopes:
             return False
+        if any(s.calls_grower for s in sink_scopes):
+            return True  # a helper of the project (any module) may return an accumulation
         called = set().union(*(s.called for s in sink_scopes))
         for statement, scope in self._deferred:
             if defines(statement, called):
@@ -850,15 +882,25 @@ class Prefilter:
         may_match, relevance = self.scan(text, tree)
         return relevance if may_match else None
 
-    def scan(self, text: str, tree: ast.Module) -> tuple[bool, Relevance]:
-        """Stage 2's verdict, and where the rules can look in any case."""
-        scan = _TreeScan(self.triggers, self.range_limit)
+    def scan(
+        self,
+        text: str,
+        tree: ast.Module,
+        project_calls: Mapping[int, frozenset[str]] | None = None,
+    ) -> tuple[bool, Relevance]:
+        """Stage 2's verdict, and where the rules can look in any case. ``project_calls``:
+        line -> what the project functions called there may do
+        (:meth:`extraction_lint.analysis.project.Project.call_flags`); such a call is
+        judged where it is made, like a loader's or a sink's."""
+        scan = _TreeScan(self.triggers, self.range_limit, project_calls)
         offsets = self.triggers.offsets(text)
         aliases = scan.collect_imports(tree)
         if aliases:
             called = re.compile(r"\b(?:{})\b".format("|".join(map(re.escape, aliases))))
             offsets.extend(m.start() for m in called.finditer(text))
         lines = line_numbers(text, offsets)
+        if project_calls:
+            lines = sorted({*lines, *project_calls})
         scan.scan(tree, lines)
         may_match = self.needs is None or scan.verdict(self.needs)
         relevance = Relevance(lines, frozenset(scan.sink_callees()), tuple(scan.import_statements))

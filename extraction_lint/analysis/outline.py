@@ -22,6 +22,7 @@ from extraction_lint.analysis.astwalk import code_children
 from extraction_lint.analysis.catalog import (
     CLEAR_METHOD,
     CONSOLE_METHODS,
+    DRIVER_PULL_METHODS,
     FAULTHANDLER_LATER,
     GROWTH_METHODS,
     HEARTBEAT_METHODS,
@@ -38,6 +39,7 @@ from extraction_lint.analysis.catalog import (
     SETDEFAULT_METHOD,
     SETRLIMIT,
     TRACK_METHOD,
+    WHOLE_READ_METHODS,
     Catalog,
 )
 from extraction_lint.analysis.facts import import_bindings as shared_import_bindings
@@ -81,6 +83,29 @@ def guard_names(catalog: Catalog) -> frozenset[str]:
 
 
 _GROWTH = frozenset({*GROWTH_METHODS, SETDEFAULT_METHOD, CLEAR_METHOD})
+#: ``fetchall()``, ``toPandas()``...: a whole read, returned as a materialisation (SPEC 2.3).
+_WHOLE_READS = WHOLE_READ_METHODS | DRIVER_PULL_METHODS
+#: ``pandas.concat`` / ``polars.concat``: a data frame grown by re-binding (SPEC 2.1).
+_CONCAT = "concat"
+#: The statement lists of compound statements.
+_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _nested_definitions(body: list[ast.stmt], prefix: str) -> dict[str, str]:
+    """Name -> qualified name of the functions defined in ``body`` at any depth of its
+    blocks (not inside another definition)."""
+    found: dict[str, str] = {}
+    pending: list[ast.AST] = list(body)
+    while pending:
+        statement = pending.pop()
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+            found.setdefault(statement.name, prefix + statement.name)
+        elif not isinstance(statement, ast.ClassDef):
+            for name in _BLOCKS:
+                block = getattr(statement, name, None)
+                if block:
+                    pending.extend(block)
+    return found
 
 
 @dataclass(slots=True)
@@ -207,7 +232,7 @@ class _Reader:
                 self.top_level[statement.name] = ("function", statement.name)
             elif isinstance(statement, ast.ClassDef):
                 self.top_level[statement.name] = ("class", statement.name)
-        self._scope(self.tree.body, "", None, set())
+        self._scope(self.tree.body, "", None, {})
         self._module_level()
         names = ModuleFacts(path, display, "", {}, self.classes, self.top_level, self.imports)
         targets: dict[Target, Target] = {}
@@ -226,7 +251,7 @@ class _Reader:
             while pending:
                 child = pending.pop()
                 if isinstance(child, ast.Call):
-                    self._call(child, outline, None, None, set(), "")
+                    self._call(child, outline, None, None, {}, "")
                 pending.extend(code_children(child, leaves=False))
 
     def _scope(
@@ -234,7 +259,7 @@ class _Reader:
         body: list[ast.stmt],
         prefix: str,
         owner: str | None,
-        nested_names: set[str],
+        nested_names: dict[str, str],
     ) -> None:
         for statement in body:
             if isinstance(statement, ast.ClassDef):
@@ -246,7 +271,7 @@ class _Reader:
                 }
                 bases = tuple(b for base in statement.bases if (b := dotted(base)) is not None)
                 self.classes[qualname] = ClassFacts(qualname, methods, bases)
-                self._scope(statement.body, qualname + ".", qualname, set())
+                self._scope(statement.body, qualname + ".", qualname, {})
             elif isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
                 self._function(statement, prefix, owner, nested_names)
 
@@ -255,7 +280,7 @@ class _Reader:
         node: ast.FunctionDef | ast.AsyncFunctionDef,
         prefix: str,
         owner: str | None,
-        outer_nested: set[str],
+        outer_nested: dict[str, str],
     ) -> FunctionOutline:
         """One walk over the function; a nested function's flags and calls are also its
         enclosing function's (the outline over-approximates: it may call it)."""
@@ -263,12 +288,7 @@ class _Reader:
         outline = FunctionOutline(qualname, line=node.lineno)
         self.functions[qualname] = outline
         receiver = node.args.args[0].arg if owner is not None and node.args.args else None
-        nested = {
-            child.name
-            for child in node.body
-            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
-        }
-        visible = outer_nested | nested
+        visible = outer_nested | _nested_definitions(node.body, qualname + ".")
         stack: list[ast.AST] = [*node.body, *node.args.defaults]
         while stack:
             child = stack.pop()
@@ -283,12 +303,16 @@ class _Reader:
                 continue
             if isinstance(child, ast.Return) and child.value is not None:
                 outline.flags.add(RETURNS)
-            elif isinstance(child, ast.ListComp | ast.SetComp | ast.DictComp):
+            elif isinstance(child, ast.ListComp | ast.SetComp | ast.DictComp) or (
+                isinstance(child, ast.List) and any(isinstance(e, ast.Starred) for e in child.elts)
+            ):
                 outline.flags.add(MATERIALIZES)
             elif (
-                isinstance(child, ast.Subscript) and isinstance(child.ctx, ast.Store | ast.Del)
-            ) or isinstance(child, ast.AugAssign):
-                outline.flags.add(GROWS)
+                (isinstance(child, ast.Subscript) and isinstance(child.ctx, ast.Store | ast.Del))
+                or isinstance(child, ast.AugAssign)
+                or (isinstance(child, ast.Assign) and isinstance(child.value, ast.BinOp))
+            ):
+                outline.flags.add(GROWS)  # ``c[k] = v``, ``c += v``, ``c = c + v``
             elif isinstance(child, ast.Call):
                 self._call(child, outline, receiver, owner, visible, prefix)
             stack.extend(code_children(child, leaves=False))
@@ -300,7 +324,7 @@ class _Reader:
         outline: FunctionOutline,
         receiver: str | None,
         owner: str | None,
-        nested: set[str],
+        nested: dict[str, str],
         prefix: str,
     ) -> None:
         func = node.func
@@ -313,11 +337,16 @@ class _Reader:
                 outline.flags.add(GROWS)
             if last in self.guards:
                 outline.flags.add(GUARDS)
-            if last in MATERIALIZING_CALLS:
+            if last in MATERIALIZING_CALLS or last in _WHOLE_READS:
                 outline.flags.add(MATERIALIZES)
+            if last == _CONCAT:
+                outline.flags.add(GROWS)  # ``c = pd.concat([c, frame])``
         if isinstance(func, ast.Name):
             if func.id in nested:
-                return  # walked with the function that defines it
+                # Walked with the function that defines it, and a call of it all the same:
+                # where it is called is where it loads, writes or grows (SPEC 2.6).
+                outline.add(Target("local", nested[func.id]), node.lineno)
+                return
             if func.id in self.top_level and func.id not in self.imports:
                 if self.top_level[func.id][0] == "function":
                     outline.add(Target("local", func.id), node.lineno)

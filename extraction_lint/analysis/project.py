@@ -159,7 +159,7 @@ class Project:
         # interpreter first, analysis under the higher recursion limit).
         from extraction_lint.analysis.effects import module_facts
         from extraction_lint.analysis.module import ModuleAnalysis
-        from extraction_lint.positions import NodeLocator, statement_lines
+        from extraction_lint.positions import NodeLocator, definition_starts, statement_lines
         from extraction_lint.source import (
             ANALYSIS_RECURSION_LIMIT,
             SourceError,
@@ -185,11 +185,15 @@ class Project:
             with recursion_limit(ANALYSIS_RECURSION_LIMIT):
                 source, outside, names = self.summary_source(text, tree, path, display)
                 lines = statement_lines(tree)
+                starts = definition_starts(tree, text)
                 del tree
                 module = parse_checked(source)
                 analysis = ModuleAnalysis(module, self.settings, outside)
-                # Positions of the statements that hold a link only.
-                facts = module_facts(analysis, path, display, digest, NodeLocator(analysis, lines))
+                # Positions of the functions (or statements) that hold a link only.
+                locator = NodeLocator(analysis, lines, starts)
+                facts = module_facts(
+                    analysis, path, display, digest, locator, locate_in=locator.in_function
+                )
                 analysis.release()  # the facts are read: the tree goes now, not at a collection
         except (SourceError, RecursionError):
             return None
@@ -586,20 +590,31 @@ class Project:
             # Only a call into another module can load or write here: look at the names
             # the module imports, where the text calls them, without walking the tree.
             return self._imported_calls_that_matter(tree, text, path, display)
+        return sorted(self.call_flags(tree, text, path, display))
+
+    def call_flags(
+        self, tree: ast.Module, text: str, path: str, display: str
+    ) -> dict[int, frozenset[str]]:
+        """Line -> what the project functions called on that line (the module's own,
+        nested ones included, and other modules') may do, by the outlines: load or write
+        (``LOADS_OR_WRITES``), grow or flush an argument or a collection of the caller
+        (``GROWS``), return a materialisation (``MATERIALIZES``); lines whose calls may do
+        none of these are left out. The prefilter judges these calls where they are made,
+        as it judges a loader's or a sink's."""
         outline = self.outline_of(tree, text, path, display)
         self._outlines[path] = outline
-        wanted = {LOADS_OR_WRITES, GROWS, MATERIALIZES}
-        verdicts: dict[Target, bool] = {}
-        lines: set[int] = set()
+        verdicts: dict[Target, frozenset[str]] = {}
+        lines: dict[int, frozenset[str]] = {}
         for function in outline.functions.values():
             for target, line in zip(function.targets, function.lines, strict=True):
-                matters = verdicts.get(target)
-                if matters is None:
+                flags = verdicts.get(target)
+                if flags is None:
                     ref = self.resolve_ref(target, outline.names)
-                    matters = verdicts[target] = ref is not None and bool(self.flags(ref) & wanted)
-                if matters:
-                    lines.add(line)
-        return sorted(lines)
+                    flags = frozenset() if ref is None else self.flags(ref) & _CALL_TRIGGERS
+                    verdicts[target] = flags
+                if flags:
+                    lines[line] = lines.get(line, frozenset()) | flags
+        return lines
 
     def _imported_calls_that_matter(
         self, tree: ast.Module, text: str, path: str, display: str
@@ -692,6 +707,8 @@ class Project:
 #: returns (its inputs, a materialisation, an accumulation) counts only through a call
 #: whose result the caller returns or writes.
 _THROUGH_ANY_CALL = frozenset({LOADS_OR_WRITES, GROWS, GUARDS})
+#: What a call of a project function may do that a rule can report (:meth:`call_flags`).
+_CALL_TRIGGERS = frozenset({LOADS_OR_WRITES, GROWS, MATERIALIZES})
 
 #: ``name(`` or ``name.attr.attr(``: a call through a name (not an attribute of something).
 _CALLED_CHAIN = re.compile(r"(?<![\w.])([A-Za-z_]\w*)((?:[ \t]*\.[ \t]*\w+)*)[ \t]*\(")

@@ -539,6 +539,19 @@ con.executemany("INSERT INTO t VALUES (?)", out)
 """,
     )
     invalid = (
+        # SPEC 2.6: a closure that grows its enclosing function's collection does so at each
+        # of its calls there: here, in the loop.
+        """
+def job(con, paths):
+    rows = []
+
+    def add(path):
+        rows.append(path.stem)
+
+    for path in paths:
+        add(path)
+    con.executemany("INSERT INTO t VALUES (?)", rows)  # EXL001
+""",
         # SPEC 2.6: a project function that writes its parameter is a sink of what is passed.
         """
 def save(con, rows):

@@ -826,6 +826,18 @@ for subject_dir in tqdm(subject_dirs):
 """,
     )
     invalid = (
+        # SPEC 2.6: a nested function that loads makes the loop that calls it an extraction
+        # loop of its enclosing function.
+        """
+def count_rows(con, days):
+    def fetch(day):
+        return con.execute("SELECT * FROM t WHERE day = ?", (day,)).fetchall()
+
+    total = 0
+    for day in days:  # EXL101
+        total += len(fetch(day))
+    return total
+""",
         # SPEC 2.6: a loop that calls a project function that loads is an extraction loop.
         """
 import pickle
