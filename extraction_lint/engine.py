@@ -171,17 +171,15 @@ def _check_file(
     outside: OutsideFacts | None = None
     relevance: Relevance | None = None
     if prefilter is not None:
+        # A call of a project function that loads, writes, grows or materialises is a
+        # trigger (SPEC 2.6): judged where it is made, as a loader's or a sink's call, and
+        # where the rules look, with the file's own triggers.
+        calls = _call_flags(project, tree, text, path, display)
         may_match = False
-        if names_triggers:
-            may_match, relevance = _scan(prefilter, text, tree)
+        if names_triggers or calls:
+            may_match, relevance = _scan(prefilter, text, tree, calls)
         if not may_match:
-            # A call of a project function that loads, writes, grows or materialises is a
-            # trigger (SPEC 2.6): judged where it is made, as a loader's or a sink's call.
-            calls = _call_flags(project, tree, text, path, display)
-            if calls:
-                may_match, relevance = _scan(prefilter, text, tree, calls)
-            if not may_match:
-                return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
+            return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
     if relevance is not None and not relevance.keep_all:
         from extraction_lint.sparse import sparse_source
 

@@ -139,6 +139,87 @@ def test_positions_of_single_statements_match_the_whole_module(corpus):
     assert checked > 4000
 
 
+TRICKY_DEFINITIONS = """
+import functools
+
+
+class Outer:
+    # a comment before a decorated method
+    @functools.cache
+
+    # and one between its decorators
+    @staticmethod
+    def decorated(x):
+        return [load(p) for p in x]
+
+    if True:
+        async def conditional(self, rows):
+            async for row in rows:
+                await self.save(row)
+
+    def twice(self):
+        return 1
+
+    def twice(self):  # defined twice: placed with the whole statement
+        return save(2)
+
+
+def outer(paths):
+\tdef inner(p):
+\t\treturn load(p)
+\tfor p in paths:
+\t\tinner(p)
+"""
+
+
+def test_positions_of_single_functions_match_the_whole_module(corpus):
+    """A link in a module read for its summaries is placed by generating its function alone,
+    from where the interpreter's tree says it stands; the positions must be the ones the
+    whole module's code generation gives, or none (then the caller generates more)."""
+    import ast
+
+    import libcst as cst
+
+    from extraction_lint.analysis.effects import qualified_name
+    from extraction_lint.analysis.module import ModuleAnalysis
+    from extraction_lint.positions import definition_starts, function_positions
+    from extraction_lint.positions import module_positions as _positions
+
+    texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(corpus.rglob("*.py"))]
+    checked = placed = refused = 0
+    tricky_placed: set[str] = set()
+    for text in [TRICKY_DEFINITIONS, *texts]:
+        try:
+            tree = ast.parse(text)
+            module = cst.parse_module(text)
+        except Exception:
+            continue
+        analysis = ModuleAnalysis(module)
+        whole = _positions(module)
+        starts = definition_starts(tree, text)
+        for scope in analysis.scopes:
+            if not isinstance(scope.node, cst.FunctionDef):
+                continue
+            start = starts.get(qualified_name(scope))
+            found = function_positions(module, scope.node, start) if start else None
+            if found is None:
+                refused += 1
+                continue
+            placed += 1
+            if text is TRICKY_DEFINITIONS:
+                tricky_placed.add(qualified_name(scope))
+            for node in [c.node for c in scope.calls] + [loop.node for loop in scope.loops]:
+                assert found[node] == whole[node], (analysis.code(node), text[:80])
+                checked += 1
+    assert checked > 4000
+    assert placed > 10 * refused
+    tricky = definition_starts(ast.parse(TRICKY_DEFINITIONS), TRICKY_DEFINITIONS)
+    assert tricky["Outer.twice"] is None
+    assert tricky["Outer.decorated"].first == 7
+    assert tricky["outer.inner"].indent == "\t"
+    assert tricky_placed == {"Outer.decorated", "Outer.conditional", "outer", "outer.inner"}
+
+
 @pytest.mark.parametrize(
     ("call", "more"),
     [

@@ -420,3 +420,139 @@ def test_a_callee_is_read_only_where_it_can_add_to_the_summary(tmp_path):
         assert [d.code for d in result.diagnostics] == ["EXL001"], case
         read[case] = project_for(options).modules_read
     assert read == {"dropped": 1, "written": 2}
+
+
+LOADER = """
+import pickle
+
+def load_rows(path):
+    with open(path, "rb") as fh:
+        return pickle.load(fh)
+"""
+
+
+def test_a_call_of_a_project_loader_is_judged_where_it_is_made(tmp_path, monkeypatch):
+    """A file that calls a project function that loads is parsed with libcst only when a
+    rule can fire where the call is made (here: in an unbounded loop), not for any call."""
+    import extraction_lint.engine as engine
+    from extraction_lint.options import CheckOptions
+
+    parsed: list[str] = []
+    real_parse = engine.parse_checked
+
+    def parse_checked(source: str):
+        parsed.append(source)
+        return real_parse(source)
+
+    monkeypatch.setattr(engine, "parse_checked", parse_checked)
+    cases = {
+        "once": ("rows = load_rows('a.pkl')\nprint(len(rows))\n", set()),
+        "bounded loop": ("for p in ('a', 'b'):\n    print(len(load_rows(p)))\n", set()),
+        "loop": (
+            "for p in paths:\n    print(len(load_rows(p)))\n",
+            {("EXL102", 3), ("EXL103", 3)},
+        ),
+    }
+    for case, (body, expected) in cases.items():
+        root = tmp_path / case.replace(" ", "-")
+        root.mkdir()
+        write(root, {"jobs/__init__.py": "", "jobs/io.py": LOADER})
+        (root / "run.py").write_text(f"from jobs.io import load_rows\n\n{body}", encoding="utf-8")
+        parsed.clear()
+        options = CheckOptions(project_root=str(root), run_id=case)
+        result = engine.check_path(root / "run.py", "run.py", options)
+        assert {(d.code, d.line) for d in result.diagnostics} == expected, case
+        # libcst parses the file only where a rule can fire.
+        assert len(parsed) == (1 if expected else 0), case
+        # Without the prefilter: the same findings.
+        found = findings(root, "--no-prefilter", "run.py")
+        assert {(d["code"], d["line"]) for d in found} == expected, case
+
+
+def test_what_project_helpers_do_is_seen_with_and_without_the_prefilter(tmp_path):
+    """Growths, accumulations and whole reads through helpers of another module (whose own
+    text names no sink or loader) are found the same with the prefilter as without it."""
+    write(
+        tmp_path,
+        {
+            "jobs/__init__.py": "",
+            "jobs/acc.py": """
+            def add(rows, item):
+                rows.append(item)
+
+            def collect(paths):
+                out = []
+                for p in paths:
+                    out = out + [p.stem]
+                return out
+
+            def pull(sdf):
+                return sdf.toPandas()
+            """,
+            "grows.py": """
+            from jobs.acc import add
+
+            def job(con, paths):
+                rows = []
+                for p in paths:
+                    add(rows, p)
+                con.executemany("INSERT INTO t VALUES (?)", rows)
+            """,
+            "accumulates.py": """
+            from jobs.acc import collect
+
+            def job(con, paths):
+                con.executemany("INSERT INTO t VALUES (?)", collect(paths))
+            """,
+            "pulls.py": """
+            from jobs.acc import pull
+
+            def job(sdf):
+                pull(sdf).to_parquet("out.parquet")
+            """,
+        },
+    )
+    expected = {
+        ("grows.py", 7, "EXL001"),
+        ("accumulates.py", 4, "EXL003"),
+        ("pulls.py", 4, "EXL002"),
+    }
+    files = ("grows.py", "accumulates.py", "pulls.py")
+    found = findings(tmp_path, *files)
+    assert codes_by_line(found) == expected
+    assert codes_by_line(findings(tmp_path, "--no-prefilter", *files)) == expected
+    pulled = next(d for d in found if d["path"] == "pulls.py")
+    assert "`toPandas()` in `pull()`" in pulled["message"]
+    assert "Spark's `.write.parquet(...)`" in pulled["message"]
+    chain = [(r["path"], r["line"]) for r in pulled["related"]]
+    assert chain == [("pulls.py", 4), ("jobs/acc.py", 11)]
+
+
+def test_a_loop_through_a_helper_is_checked_in_a_file_with_triggers_of_its_own(tmp_path):
+    """Where the file names a loader itself (elsewhere), the definitions that only call a
+    project function that loads are still checked: the rules look there too."""
+    write(
+        tmp_path,
+        {
+            "jobs/__init__.py": "",
+            "jobs/io.py": LOADER,
+            "run.py": """
+            import pickle
+
+            from jobs.io import load_rows
+
+
+            def direct(path):
+                with open(path, "rb") as fh:
+                    return pickle.load(fh)
+
+
+            def through_the_helper(paths):
+                for p in paths:
+                    print(len(load_rows(p)))
+            """,
+        },
+    )
+    expected = {("run.py", 12, "EXL102"), ("run.py", 12, "EXL103")}
+    assert codes_by_line(findings(tmp_path, "run.py")) == expected
+    assert codes_by_line(findings(tmp_path, "--no-prefilter", "run.py")) == expected

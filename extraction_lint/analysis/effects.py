@@ -40,6 +40,18 @@ Locate = Callable[[cst.CSTNode], tuple[int, int]]
 LocateIn = Callable[[cst.CSTNode, cst.FunctionDef, str], tuple[int, int]]
 
 
+def _read_method(node: cst.CSTNode) -> str:
+    """The method of a whole read (``cur.fetchall()``: ``fetchall``); ``list`` for
+    ``list(reader)``."""
+    if isinstance(node, cst.Call):
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            return func.attr.value
+        if isinstance(func, cst.Name):
+            return func.value
+    return ""
+
+
 def qualified_name(scope: Scope) -> str:
     """``f``, ``C.m`` or ``f.g``: the scope's name within its module."""
     parts: list[str] = []
@@ -170,8 +182,12 @@ class _FunctionReader:
         self.scope = scope
         self.link = link
         self.children = children
-        materialized = frozenset(m.node for m in analysis.direct_materializations(scope))
+        direct = analysis.direct_materializations(scope)
+        materialized = frozenset(m.node for m in direct)
         self.materialized = materialized
+        #: Whole reads (``cur.fetchall()``, ``sdf.toPandas()``, ``list(reader)``): a source
+        #: read whole, even where the source is what the caller passed.
+        self.whole_reads = {id(m.node): m for m in direct if m.kind != "materialization"}
         calls = frozenset(c.node for c in scope.calls)
         self.flow = Dataflow(
             scope, analysis.resolve, frozenset(), materialized | calls, inputs=True
@@ -250,16 +266,19 @@ class _FunctionReader:
             carried = self.flow.carried(ret.value, ret.site.order)
             inputs = {s.name for s in carried if isinstance(s, Input)}
             local.returns_inputs |= inputs
-            if inputs or local.returns_materialization is not None:
-                # Built from what the caller passed (``[to_row(r) for r in records]``):
-                # a derivation of the caller's data, not a read of a source.
+            if local.returns_materialization is not None:
                 continue
             for source in carried:
-                if source in self.materialized:
+                # Built from what the caller passed (``[to_row(r) for r in records]``) is a
+                # derivation of the caller's data; a whole read of a source the caller passed
+                # (``return cur.fetchall()``) is a read all the same (SPEC 2.6).
+                read = self.whole_reads.get(id(source))
+                if read is not None or (not inputs and source in self.materialized):
                     assert isinstance(source, cst.CSTNode)
                     local.returns_materialization = (
                         link(source, f"`{scope.name}()` returns this whole"),
                     )
+                    local.returns_read = "" if read is None else _read_method(read.node)
                     break
         helper = analysis.helper_of(scope)
         accumulation = helper.accumulation if helper is not None else None

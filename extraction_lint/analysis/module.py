@@ -107,6 +107,9 @@ class Materialization:
     node: cst.BaseExpression
     site: Site
     kind: MaterializationKind = "materialization"
+    #: For the call of a project function that returns a whole read: the method that
+    #: reads there (``fetchall``, ``toPandas``...; ``list`` for a reader's rows).
+    read: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,7 +384,8 @@ class ModuleAnalysis:
                 continue
             effect = self.call_effect(call, scope, NEED_MATERIALIZATION)
             if effect is not None and effect.summary.returns_materialization is not None:
-                extra.append(Materialization(call.node, call.site))
+                read = effect.summary.returns_read
+                extra.append(Materialization(call.node, call.site, read=read))
                 chain = effect.summary.returns_materialization
                 self.chains.setdefault(id(call.node), (effect.link, *chain))
         return [*found, *extra] if extra else found

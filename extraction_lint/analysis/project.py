@@ -772,6 +772,7 @@ def _apply(caller: FunctionFacts, edge: Edge, callee: FunctionFacts) -> bool:
     if edge.returned:
         if theirs.returns_materialization is not None and mine.returns_materialization is None:
             mine.returns_materialization = (link, *theirs.returns_materialization)
+            mine.returns_read = theirs.returns_read
         if theirs.returns_accumulation is not None and mine.returns_accumulation is None:
             key, loop, chain = theirs.returns_accumulation
             mine.returns_accumulation = (key, loop, (link, *chain))

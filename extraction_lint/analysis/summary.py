@@ -119,6 +119,10 @@ class Summary:
     #: (collection, loop as written, chain) of an accumulation it returns (EXL003).
     returns_accumulation: tuple[str, str, Chain] | None = None
     returns_materialization: Chain | None = None
+    #: For a returned whole read: the method that reads (``fetchall``, ``toPandas``...), so
+    #: that the caller's message can say what streams instead; "" for other
+    #: materialisations.
+    returns_read: str = ""
     heartbeat: Chain | None = None
     memory: Chain | None = None
     stall: Chain | None = None
@@ -134,6 +138,7 @@ class Summary:
             returns_inputs=set(self.returns_inputs),
             returns_accumulation=self.returns_accumulation,
             returns_materialization=self.returns_materialization,
+            returns_read=self.returns_read,
             heartbeat=self.heartbeat,
             memory=self.memory,
             stall=self.stall,

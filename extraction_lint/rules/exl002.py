@@ -9,6 +9,7 @@ from extraction_lint.analysis.catalog import (
     FRAME_SINK_METHODS,
     ITERATOR_SINK_FUNCTIONS,
     ITERATOR_SINK_METHODS,
+    WHOLE_READ_METHODS,
 )
 from extraction_lint.rules.base import Finding, Need, Related, Rule
 from extraction_lint.rules.common import sink_label, writes
@@ -323,6 +324,16 @@ def count(cur):
 """,
     )
     invalid = (
+        # SPEC 2.6: a function that returns a whole read returns a materialisation, also
+        # when what it reads is what the caller passed.
+        """
+def read_all(cur):
+    return cur.fetchall()
+
+
+def copy(src, dst):
+    dst.executemany("INSERT INTO t VALUES (?, ?)", read_all(src))  # EXL002
+""",
         """
 rows = [to_row(rec) for path in paths for rec in load(path)]
 con.executemany(SQL, rows)  # EXL002
@@ -805,6 +816,8 @@ def message(
             f"{called} pulls all the data {where} for {label}; write with {engine}'s own "
             f"`{frame}.{writer}(...)`"
         )
+    if materialization.read:
+        return _helper_read_message(analysis, node, materialization.read, label, output)
     direct = _is_direct(scope, sink, node)
     if kind == "reader":
         assert isinstance(node, cst.Call)
@@ -827,6 +840,33 @@ def message(
     else:
         advice = _WHOLE_VALUE_ADVICE.get(sink.name, "write per item or in batches in the loop")
     return f"{_what(analysis, scope, node)} materialises an unbounded source for {label}; {advice}"
+
+
+def _helper_read_message(
+    analysis: ModuleAnalysis, node: cst.BaseExpression, method: str, label: str, output: str
+) -> str:
+    """The message for the call of a project function that returns a whole read (SPEC
+    2.6): what it reads with, and what streams instead, as for the read itself."""
+    import libcst as cst  # loaded already: there is a tree
+
+    assert isinstance(node, cst.Call)
+    helper = analysis.code(node.func)
+    called = f"`{_short(analysis, node) or helper + '(...)'}`"
+    if method == "list":
+        return f"{called} returns every row of a reader for {label}; iterate it in batches"
+    where = f"`{method}()` in `{helper.rsplit('.', 1)[-1]}()`"
+    if method in WHOLE_READ_METHODS:
+        batches = "fetchmany(n)" if method == "fetchall" else "fetch_df_chunk()"
+        return f"{called} reads the whole result ({where}) for {label}; loop over `{batches}`"
+    engine = _engine(analysis, method)
+    if engine is None:
+        spark, polars = ENGINE_WRITERS["Spark"][output], ENGINE_WRITERS["polars"][output]
+        return (
+            f"{called} pulls all the data ({where}) for {label}; use the engine's writer: "
+            f"Spark `.{spark}()`, polars `.{polars}()`"
+        )
+    writer = ENGINE_WRITERS[engine][output]
+    return f"{called} pulls all the data ({where}) for {label}; use {engine}'s `.{writer}(...)`"
 
 
 def _what(analysis: ModuleAnalysis, scope: Scope, node: cst.BaseExpression) -> str:
