@@ -8,7 +8,8 @@ statements that hold them, generated alone from the line the interpreter's tree 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     import libcst as cst
     from libcst.metadata import CodeRange
 
+    from extraction_lint.analysis.model import Scope
     from extraction_lint.analysis.module import ModuleAnalysis
     from extraction_lint.analysis.summary import Link
     from extraction_lint.rules.base import Finding
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DefinitionStart",
     "NodeLocator",
+    "Relocator",
     "TopStatement",
     "definition_starts",
     "diagnostics_of",
@@ -197,6 +200,89 @@ def statement_positions(
         if computed.start.line not in (first, own):
             return None
     return provider._computed  # type: ignore[return-value]
+
+
+class Relocator:
+    """Positions of the nodes of a module read for its summaries, computed only when a
+    finding shows one of them: the module's text is kept, not its tree.
+
+    While the tree lives, :meth:`later` gives a node's position as a callable. The first
+    call parses the text again, walks it as the analysis did (the nodes a finding can point
+    at come in the same order from the same text) and generates the whole module's
+    positions once; the tree goes again right after.
+    """
+
+    def __init__(self, source: str, analysis: ModuleAnalysis) -> None:
+        self._source = source
+        self._analysis: ModuleAnalysis | None = analysis
+        self._order: dict[int, int] | None = None
+        self._positions: list[tuple[int, int]] | None = None
+
+    def later(self, node: cst.CSTNode) -> Callable[[], tuple[int, int]] | None:
+        """The position of ``node`` (of the tree being read), when asked; None for a node
+        the walk does not number (the caller places it now)."""
+        if self._analysis is None:
+            return None
+        if self._order is None:
+            nodes = self._analysis.numbered_nodes()
+            self._order = {id(node): i for i, node in enumerate(nodes)}
+        index = self._order.get(id(node))
+        if index is None:
+            return None
+        return functools.partial(self._position, index)
+
+    def done(self) -> None:
+        """The tree is gone: node identities mean nothing from here on."""
+        self._analysis = None
+        self._order = None
+
+    def _position(self, index: int) -> tuple[int, int]:
+        if self._positions is None:
+            self._positions = self._compute()
+            self._source = ""
+        if index < len(self._positions):
+            return self._positions[index]
+        return (1, 1)
+
+    def _compute(self) -> list[tuple[int, int]]:
+        from extraction_lint.analysis.collector import Collector
+        from extraction_lint.source import (
+            ANALYSIS_RECURSION_LIMIT,
+            SourceError,
+            parse_checked,
+            recursion_limit,
+        )
+
+        try:
+            with recursion_limit(ANALYSIS_RECURSION_LIMIT):
+                module = parse_checked(self._source)
+                collector = Collector(module)
+                collector.walk_module(module)
+                nodes = numbered_nodes(collector.top_of, collector.scopes)
+                positions = module_positions(module)
+        except (SourceError, RecursionError):
+            return []
+        found = []
+        for node in nodes:
+            where = positions.get(node)
+            found.append((1, 1) if where is None else (where.start.line, where.start.column + 1))
+        return found
+
+
+def numbered_nodes(top_of: Mapping[int, int], scopes: Iterable[Scope]) -> list[cst.CSTNode]:
+    """The nodes a finding can point at, in the order the walk met them (the order of the
+    collector's ``top_of``)."""
+    by_id: dict[int, cst.CSTNode] = {}
+    for scope in scopes:
+        for call in scope.calls:
+            by_id[id(call.node)] = call.node
+        for loop in scope.loops:
+            by_id[id(loop.node)] = loop.node
+        for assignment in scope.assignments:
+            by_id[id(assignment.statement)] = assignment.statement
+        for expression in (*scope.comprehensions, *scope.starred_displays):
+            by_id[id(expression.node)] = expression.node
+    return [by_id[key] for key in top_of if key in by_id]
 
 
 class NodeLocator:

@@ -220,6 +220,37 @@ def test_positions_of_single_functions_match_the_whole_module(corpus):
     assert tricky_placed == {"Outer.decorated", "Outer.conditional", "outer", "outer.inner"}
 
 
+def test_positions_computed_later_match_the_whole_module(corpus):
+    """A module read for its summaries keeps its text, not its tree: a link's position is
+    computed when a finding shows it, from the text parsed again. It must be the one the
+    first tree's code generation gives, for every node a finding can point at."""
+    import libcst as cst
+
+    from extraction_lint.analysis.module import ModuleAnalysis
+    from extraction_lint.positions import Relocator
+    from extraction_lint.positions import module_positions as _positions
+
+    checked = 0
+    for path in sorted(corpus.rglob("*.py")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            module = cst.parse_module(text)
+        except Exception:
+            continue
+        analysis = ModuleAnalysis(module)
+        whole = _positions(module)
+        relocator = Relocator(text, analysis)
+        later = [(node, relocator.later(node)) for node in analysis.numbered_nodes()]
+        relocator.done()
+        del analysis, module
+        for node, where in later:
+            assert where is not None
+            expected = whole[node]
+            assert where() == (expected.start.line, expected.start.column + 1), path
+            checked += 1
+    assert checked > 4000
+
+
 @pytest.mark.parametrize(
     ("call", "more"),
     [

@@ -33,6 +33,7 @@ from extraction_lint.analysis.summary import (
 
 if TYPE_CHECKING:
     from extraction_lint.analysis.module import ModuleAnalysis
+    from extraction_lint.positions import Relocator
 
 #: Where a node is: (line, column), 1-based, for modules other than the one checked.
 Locate = Callable[[cst.CSTNode], tuple[int, int]]
@@ -363,6 +364,7 @@ def module_facts(
     lazy: bool = False,
     deferred: bool = False,
     locate_in: LocateIn | None = None,
+    relocator: Relocator | None = None,
 ) -> ModuleFacts:
     """The functions, classes and imports of an analysed module.
 
@@ -371,7 +373,9 @@ def module_facts(
     function when it is first asked for (the tree then stays alive as long as the facts).
     ``deferred``: ask ``locate`` only when a link's position is needed. ``locate_in``:
     positions of nodes of a given function (named as in the module), cheaper than
-    ``locate`` for a function inside a large statement.
+    ``locate`` for a function inside a large statement. ``relocator``: positions computed
+    only when a link is shown, from the module's text (``locate`` for the nodes it does
+    not know).
     """
     scopes = analysis.scopes
     children = children_by_name(scopes)
@@ -381,6 +385,10 @@ def module_facts(
             return Link(message, display, node=node)
         if deferred:
             return Link(message, display, node=node, locator=locate)
+        if relocator is not None:
+            where = relocator.later(node)
+            if where is not None:
+                return Link(message, display, where=where)
         if (
             locate_in is not None
             and within is not None

@@ -228,6 +228,13 @@ class ModuleAnalysis:
         """The qualified name of a name or attribute chain (see :class:`ImportMap`)."""
         return self.imports.resolve(node)
 
+    def numbered_nodes(self) -> list[cst.CSTNode]:
+        """The nodes a finding can point at, in the order of the walk
+        (:func:`extraction_lint.positions.numbered_nodes`)."""
+        from extraction_lint.positions import numbered_nodes
+
+        return numbered_nodes(self._top_of, self.scopes)
+
     def top_level_index(self, node: cst.CSTNode) -> int | None:
         """The index in ``module.body`` of the statement that holds ``node`` (for the nodes
         findings point at: calls, loops, assignments, comprehensions, displays)."""

@@ -159,7 +159,12 @@ class Project:
         # interpreter first, analysis under the higher recursion limit).
         from extraction_lint.analysis.effects import module_facts
         from extraction_lint.analysis.module import ModuleAnalysis
-        from extraction_lint.positions import NodeLocator, definition_starts, statement_lines
+        from extraction_lint.positions import (
+            NodeLocator,
+            Relocator,
+            definition_starts,
+            statement_lines,
+        )
         from extraction_lint.source import (
             ANALYSIS_RECURSION_LIMIT,
             SourceError,
@@ -191,9 +196,17 @@ class Project:
                 analysis = ModuleAnalysis(module, self.settings, outside)
                 # Positions of the functions (or statements) that hold a link only.
                 locator = NodeLocator(analysis, lines, starts)
+                relocator = Relocator(source, analysis)
                 facts = module_facts(
-                    analysis, path, display, digest, locator, locate_in=locator.in_function
+                    analysis,
+                    path,
+                    display,
+                    digest,
+                    locator,
+                    locate_in=locator.in_function,
+                    relocator=relocator,
                 )
+                relocator.done()
                 analysis.release()  # the facts are read: the tree goes now, not at a collection
         except (SourceError, RecursionError):
             return None

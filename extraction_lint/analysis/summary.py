@@ -41,9 +41,14 @@ class Link:
     locator: Callable[[cst.CSTNode], tuple[int, int]] | None = field(
         default=None, compare=False, hash=False
     )
+    #: Where the link is, computed when asked, with no tree kept (a node of a module read
+    #: for its summaries: see :class:`extraction_lint.positions.Relocator`).
+    where: Callable[[], tuple[int, int]] | None = field(default=None, compare=False, hash=False)
 
     def position(self) -> tuple[int, int]:
         """(line, column) of a link that is not a node of the checked tree."""
+        if self.where is not None:
+            return self.where()
         if self.locator is not None and self.node is not None:
             return self.locator(self.node)
         return self.line, self.column
