@@ -58,7 +58,7 @@ from extraction_lint.analysis.facts import (
     is_serialized,
     loader_or_sink,
 )
-from extraction_lint.analysis.outline import GROWS, LOADS_OR_WRITES, MATERIALIZES
+from extraction_lint.analysis.outline import GROWS, LOADS_OR_WRITES, MATERIALIZES, WRITES
 from extraction_lint.rules import RULES_BY_CODE, tree_codes
 from extraction_lint.rules.base import Need, Rule
 
@@ -634,8 +634,10 @@ class _TreeScan:
         flags = self.project_calls.get(line)
         if not flags:
             return
-        if LOADS_OR_WRITES in flags:
-            self._note("sink", in_loop, scope)  # an extraction loop, or a write of a collection
+        if WRITES in flags:
+            self._note("sink", in_loop, scope)  # a write of what is passed, or a loop's load
+        elif LOADS_OR_WRITES in flags:
+            self._note("loader", in_loop, scope)  # an extraction loop
         if GROWS in flags:
             scope.calls_grower = True
             if in_loop:

@@ -74,30 +74,35 @@ def is_duckdb_append_call(call: ast.Call) -> bool:
     )
 
 
-def may_load_or_write(call: ast.Call, imported: dict[str, set[str]], catalog: Catalog) -> bool:
-    """Whether the analysis may take the call for a loader or a sink (SPEC 2.1): never
-    False where it would. ``imported``: every qualified name each local name of the module
-    is imported as, anywhere in it (the analysis reads one of them, or the name itself)."""
+def load_or_write_kinds(
+    call: ast.Call, imported: dict[str, set[str]], catalog: Catalog
+) -> frozenset[str]:
+    """What the analysis may take the call for (SPEC 2.1): ``"loader"``, ``"sink"``, both or
+    neither; never less than it would. ``imported``: every qualified name each local name
+    of the module is imported as, anywhere in it (the analysis reads one of them, or the
+    name itself)."""
+    kinds: set[str] = set()
     func = call.func
     if isinstance(func, ast.Attribute):
         method = func.attr
-        if loader_or_sink(catalog, None, method) is not None:
-            return True
+        kind = loader_or_sink(catalog, None, method)
+        if kind is not None:
+            kinds.add(kind)
         if method == EXECUTE_METHOD and (
             execute_parameters(call) or any(isinstance(a, ast.Starred) for a in call.args)
         ):
-            return True
+            kinds.add("sink")
         if method == DUCKDB_APPEND_METHOD and is_duckdb_append_call(call):
-            return True
+            kinds.add("sink")
     name = dotted(func)
-    if name is None:
-        return False
-    first, _, rest = name.partition(".")
-    return any(
-        loader_or_sink(catalog, canonical_guardrails_name(f"{head}.{rest}" if rest else head), None)
-        is not None
-        for head in _heads(first, imported.get(first, ()))
-    )
+    if name is not None:
+        first, _, rest = name.partition(".")
+        for head in _heads(first, imported.get(first, ())):
+            qualname = canonical_guardrails_name(f"{head}.{rest}" if rest else head)
+            kind = loader_or_sink(catalog, qualname, None)
+            if kind is not None:
+                kinds.add(kind)
+    return frozenset(kinds)
 
 
 def _heads(name: str, imported: Iterable[str]) -> Iterable[str]:

@@ -59,6 +59,7 @@ from extraction_lint.analysis.outline import (
     LOADS_OR_WRITES,
     MATERIALIZES,
     RETURNS,
+    WRITES,
 )
 from extraction_lint.analysis.project import Project
 from extraction_lint.analysis.settings import AnalysisSettings
@@ -88,10 +89,11 @@ def _is_stub(scope: Scope) -> bool:
 
 #: What a question about a call is about, in outline flags (see outline.py).
 NEED_IO = frozenset({LOADS_OR_WRITES})
+NEED_WRITES = frozenset({WRITES})
 NEED_GROWTH = frozenset({GROWS})
 NEED_GUARDS = frozenset({GUARDS})
 NEED_RETURN = frozenset({RETURNS})
-NEED_MATERIALIZATION = frozenset({MATERIALIZES, LOADS_OR_WRITES})
+NEED_MATERIALIZATION = frozenset({MATERIALIZES})
 
 #: What a materialisation is (SPEC 2.3): a comprehension, ``list(...)``-like call or
 #: ``[*...]`` over an unbounded source; a whole read (``fetchall()``); a distributed engine's
@@ -309,7 +311,7 @@ class ModuleAnalysis:
         for call in scope.calls:
             if not call.node.args:
                 continue
-            effect = self.call_effect(call, scope, NEED_IO)
+            effect = self.call_effect(call, scope, NEED_WRITES)
             if effect is None or not effect.summary.writes_inputs:
                 continue
             data: list[cst.BaseExpression] = []

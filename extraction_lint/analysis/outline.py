@@ -17,7 +17,7 @@ import ast
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from extraction_lint.analysis.astcalls import dotted, may_load_or_write
+from extraction_lint.analysis.astcalls import dotted, load_or_write_kinds
 from extraction_lint.analysis.astwalk import code_children
 from extraction_lint.analysis.catalog import (
     CLEAR_METHOD,
@@ -47,6 +47,9 @@ from extraction_lint.analysis.summary import ClassFacts, ModuleFacts, Target
 
 #: What a function may do, as flags.
 LOADS_OR_WRITES = "io"
+#: A call the catalogue may take for a sink: what may write a parameter (never without
+#: ``LOADS_OR_WRITES``).
+WRITES = "writes"
 GROWS = "grows"
 GUARDS = "guards"
 RETURNS = "returns"
@@ -328,8 +331,11 @@ class _Reader:
         prefix: str,
     ) -> None:
         func = node.func
-        if may_load_or_write(node, self.candidates, self.catalog):
+        kinds = load_or_write_kinds(node, self.candidates, self.catalog)
+        if kinds:
             outline.flags.add(LOADS_OR_WRITES)
+            if "sink" in kinds:
+                outline.flags.add(WRITES)
         name = func.attr if isinstance(func, ast.Attribute) else dotted(func)
         if name is not None:
             last = _last(name)

@@ -27,6 +27,7 @@ from extraction_lint.analysis.outline import (
     GUARDS,
     LOADS_OR_WRITES,
     MATERIALIZES,
+    WRITES,
     ModuleOutline,
     class_definitions,
     class_table,
@@ -721,7 +722,7 @@ class Project:
 #: whose result the caller returns or writes.
 _THROUGH_ANY_CALL = frozenset({LOADS_OR_WRITES, GROWS, GUARDS})
 #: What a call of a project function may do that a rule can report (:meth:`call_flags`).
-_CALL_TRIGGERS = frozenset({LOADS_OR_WRITES, GROWS, MATERIALIZES})
+_CALL_TRIGGERS = frozenset({LOADS_OR_WRITES, WRITES, GROWS, MATERIALIZES})
 
 #: ``name(`` or ``name.attr.attr(``: a call through a name (not an attribute of something).
 _CALLED_CHAIN = re.compile(r"(?<![\w.])([A-Za-z_]\w*)((?:[ \t]*\.[ \t]*\w+)*)[ \t]*\(")
