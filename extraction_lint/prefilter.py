@@ -55,6 +55,7 @@ from extraction_lint.analysis.facts import (
     import_bindings,
     is_bound_to_serialized,
     is_bounded_iterable,
+    is_exempt_function_name,
     is_serialized,
     loader_or_sink,
 )
@@ -302,6 +303,10 @@ class _Scope:
     called: set[str] = field(default_factory=set)
     #: The name of the function this scope is (None for the module and classes).
     function: str | None = None
+    #: Loader or sink calls (project ones included) inside an unbounded loop here.
+    loop_triggers: int = 0
+    #: The scope's own code holds ``yield`` (a generator function, when a function).
+    is_generator: bool = False
     #: A project function that may grow something is called here: it may be an
     #: accumulating helper of another module, or grow an argument (SPEC 2.6).
     calls_grower: bool = False
@@ -430,6 +435,8 @@ class _TreeScan:
         #: Definitions set aside, with the scope they are defined in.
         self._deferred: list[tuple[ast.stmt, _Scope]] = []
         self._trigger_lines: list[int] | None = None
+        #: How many lambdas hold the node being walked.
+        self._lambdas = 0
         self._settled = 0
 
     # --- the walk --------------------------------------------------------------------------
@@ -532,6 +539,15 @@ class _TreeScan:
         elif kind is ast.Return:
             if node.value is not None:  # type: ignore[attr-defined]
                 scope.has_return = True
+        elif kind is ast.Yield or kind is ast.YieldFrom:
+            if not self._lambdas:  # ``lambda: (yield)`` is a generator of its own
+                scope.is_generator = True
+        elif kind is ast.Lambda:
+            self._lambdas += 1
+            for child in code_children(node):
+                self._visit(child)
+            self._lambdas -= 1
+            return
         elif kind is ast.Import or kind is ast.ImportFrom:
             self._record_import(node)  # type: ignore[arg-type]
         for child in code_children(node):
@@ -684,6 +700,7 @@ class _TreeScan:
             return
         if in_loop:
             self.loop_trigger = True
+            scope.loop_triggers += 1
         if kind == "sink":
             scope.sink_calls += 1
 
@@ -713,6 +730,10 @@ class _TreeScan:
         sink_scopes = [s for s in self._scopes if s.sink_calls]
         if Need.EXTRACTION_LOOP in needs and self.loop_trigger:
             return True
+        if Need.GUARDED_EXTRACTION_LOOP in needs and any(
+            s.loop_triggers and not self._guard_exempt(s) for s in self._scopes
+        ):
+            return True
         if Need.ACCUMULATION in needs and any(
             s.has_collection and s.grows_in_loop for s in sink_scopes
         ):
@@ -739,6 +760,15 @@ class _TreeScan:
             if s.function is not None and s.has_return and s.has_collection and s.grows_in_loop
         }
         return any(s.called & helpers for s in sink_scopes)
+
+    def _guard_exempt(self, scope: _Scope) -> bool:
+        """The guard rules leave the loops of this scope to its caller (SPEC 2.5, the
+        shared reasons of :func:`extraction_lint.analysis.exemptions.guard_exemption`
+        that a function's own code tells)."""
+        name = scope.function
+        return name is not None and (
+            scope.is_generator or is_exempt_function_name(name, self.t.catalog)
+        )
 
     def sink_callees(self) -> set[str]:
         """The names called in scopes with a sink call (after :meth:`verdict`)."""

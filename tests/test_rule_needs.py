@@ -79,9 +79,10 @@ def test_the_prefilter_skips_nothing_when_a_rule_does_not_say_what_it_needs(regi
 
 def test_the_prefilter_reads_the_needs_the_rules_declare():
     assert Prefilter(Catalog(), {"EXL001"}).needs == {Need.ACCUMULATION}
-    assert Prefilter(Catalog(), {"EXL101", "EXL103"}).needs == {Need.EXTRACTION_LOOP}
+    assert Prefilter(Catalog(), {"EXL101", "EXL103"}).needs == {Need.GUARDED_EXTRACTION_LOOP}
     every = Prefilter(Catalog(), {r.code for r in TREE_RULES}).needs
-    assert every == set(Need)
+    # A plain extraction loop is a need for rules of one's own (the guard rules check fewer).
+    assert every == set(Need) - {Need.EXTRACTION_LOOP}
     assert all(r.needs for r in TREE_RULES), "every built-in rule says what it needs"
 
 
@@ -215,3 +216,39 @@ def test_the_prefilter_and_the_analysis_agree_on_one_row_parameters(parameter):
         assert not may_match, parameter
     elif parameter.startswith(("[", "list", "helper")):
         assert may_match, parameter
+
+
+def test_loops_the_guard_rules_leave_to_the_caller_are_not_parsed_for_them():
+    """SPEC 2.5: a loop held directly by a generator function, or by a function named as a
+    loader, a sink or an iteration method, is not checked by EXL101-EXL103: a file whose
+    only extraction loops are such is skipped for them, and only for them."""
+    import ast
+
+    exempt = {
+        "generator": "def rows(cur):\n    while batch := cur.fetchmany(100):\n        yield batch\n",
+        "loader name": "def fetchall(self):\n    for part in self.parts:\n        part.fetchall()\n",
+        "iteration": "class R:\n    def __iter__(self):\n        for p in self.p:\n            yield from p.fetchmany(9)\n",
+    }
+    checked = {
+        "plain function": "def rows(cur):\n    while batch := cur.fetchmany(100):\n        keep(batch)\n",
+        "nested in a generator": (
+            "def rows(cur):\n    def drain():\n        for b in cur.fetchmany(5):\n"
+            "            keep(b)\n    drain()\n    yield 1\n"
+        ),
+        "lambda yields do not make a generator of a plain function": (
+            "def rows(cur):\n    f = lambda: (yield)\n    while b := cur.fetchmany(9):\n        keep(b)\n"
+        ),
+    }
+    guard_rules = Prefilter(Catalog(), {"EXL101", "EXL102", "EXL103"})
+    own_rule_needs = Prefilter(Catalog(), {"EXL101"})
+    own_rule_needs.needs = frozenset({Need.EXTRACTION_LOOP})
+    for name, text in exempt.items():
+        assert not guard_rules.may_match(text, ast.parse(text)), name
+        assert own_rule_needs.may_match(text, ast.parse(text)), name
+        # The analysis agrees: nothing to report there, parsed or not.
+        whole = CheckOptions(enabled=frozenset({"EXL101"}), prefilter=False)
+        assert check_source(text.encode(), "m.py", whole).diagnostics == (), name
+    for name, text in checked.items():
+        assert guard_rules.may_match(text, ast.parse(text)), name
+        found = check_source(text.encode(), "m.py", CheckOptions(enabled=frozenset({"EXL101"})))
+        assert [d.code for d in found.diagnostics] == ["EXL101"], name

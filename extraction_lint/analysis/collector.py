@@ -150,6 +150,8 @@ class Collector:
         self.module_binding_counts: dict[str, int] = {}
         self._frames: list[_Frame] = [_Frame(self.module_scope)]
         self._counter = 0
+        #: How many lambdas hold the node being walked.
+        self._lambdas = 0
         #: The index in ``module.body`` of the statement being walked, and for every node a
         #: finding can point at, the index of the top-level statement that holds it (so
         #: positions are computed for those statements only).
@@ -426,8 +428,15 @@ class Collector:
         self._children(node)
 
     def _yield(self, node: cst.Yield) -> None:
-        self._frame.scope.is_generator = True
+        if not self._lambdas:
+            # ``lambda: (yield)`` is a generator of its own, not the enclosing function.
+            self._frame.scope.is_generator = True
         self._children(node)
+
+    def _lambda(self, node: cst.Lambda) -> None:
+        self._lambdas += 1
+        self._children(node)
+        self._lambdas -= 1
 
     def _with(self, node: cst.With) -> None:
         frame = self._frame
@@ -491,6 +500,7 @@ _HANDLERS: dict[type[cst.CSTNode], Callable[[Collector, cst.CSTNode], None]] = {
     cst.Del: Collector._del,  # type: ignore[dict-item]
     cst.Return: Collector._return,  # type: ignore[dict-item]
     cst.Yield: Collector._yield,  # type: ignore[dict-item]
+    cst.Lambda: Collector._lambda,  # type: ignore[dict-item]
     cst.With: Collector._with,  # type: ignore[dict-item]
     cst.ExceptHandler: Collector._handler,  # type: ignore[dict-item]
     cst.ExceptStarHandler: Collector._handler,  # type: ignore[dict-item]

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Literal
 
 import libcst as cst
 
-from extraction_lint.analysis.catalog import ITERATION_PROTOCOL_METHODS, Catalog
+from extraction_lint.analysis.catalog import Catalog
+from extraction_lint.analysis.facts import name_exemption
 from extraction_lint.analysis.model import Loop, Scope
 
 if TYPE_CHECKING:
@@ -36,10 +37,9 @@ def guard_exemption(
         return None
     if scope.is_generator:
         return "generator"
-    if scope.name in ITERATION_PROTOCOL_METHODS:
-        return "iteration-protocol"
-    if catalog.implements_loader_or_sink(scope.name):
-        return "loader-or-sink"
+    named = name_exemption(scope.name, catalog)
+    if named is not None:
+        return named
     if id(scope) in called_in_loops:
         return "called-in-loops"
     return None

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
 from extraction_lint.analysis.catalog import (
     BOUNDED_WRAPPERS,
+    ITERATION_PROTOCOL_METHODS,
     ROUND_TRIP_SERIALIZERS,
     Catalog,
 )
@@ -172,3 +173,20 @@ def import_bindings(
             continue
         target = f"{base}.{name}" if base and not base.endswith(".") else base + name
         yield asname or name, target, True
+
+
+def name_exemption(
+    name: str, catalog: Catalog
+) -> Literal["iteration-protocol", "loader-or-sink"] | None:
+    """Why a function's loops are its caller's by its name alone: it implements the
+    iteration protocol (``__iter__``...) or a loader or sink of the catalogue."""
+    if name in ITERATION_PROTOCOL_METHODS:
+        return "iteration-protocol"
+    if catalog.implements_loader_or_sink(name):
+        return "loader-or-sink"
+    return None
+
+
+def is_exempt_function_name(name: str, catalog: Catalog) -> bool:
+    """Whether the guard rules leave a function's loops to its caller by its name."""
+    return name_exemption(name, catalog) is not None

@@ -75,6 +75,9 @@ class Need(enum.Enum):
 
     #: A loader or sink call inside an unbounded loop (header included).
     EXTRACTION_LOOP = "extraction-loop"
+    #: The same, in a loop that the guard rules check (SPEC 2.5): not directly in a
+    #: generator function, nor in one named as a loader, a sink or an iteration method.
+    GUARDED_EXTRACTION_LOOP = "guarded-extraction-loop"
     #: A sink call in a scope that binds a collection and grows something in an unbounded
     #: loop.
     ACCUMULATION = "accumulation"

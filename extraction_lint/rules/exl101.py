@@ -826,6 +826,14 @@ for subject_dir in tqdm(subject_dirs):
 """,
     )
     invalid = (
+        # SPEC 2.5: a lambda that yields is a generator of its own; the function that holds
+        # it is not one, and its loop is checked.
+        """
+def drain(cur, keep):
+    skip = lambda: (yield)
+    while batch := cur.fetchmany(1000):  # EXL101
+        keep(batch)
+""",
         # SPEC 2.6: a nested function that loads makes the loop that calls it an extraction
         # loop of its enclosing function.
         """

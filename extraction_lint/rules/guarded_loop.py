@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 class GuardedLoopRule(Rule):
     """Reports outermost extraction loops that lack one protection."""
 
-    needs = frozenset({Need.EXTRACTION_LOOP})
+    needs = frozenset({Need.GUARDED_EXTRACTION_LOOP})
 
     #: What is missing, for the message ("heartbeat").
     missing: ClassVar[str]
