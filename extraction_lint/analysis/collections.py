@@ -255,6 +255,18 @@ class CollectionFacts:
             )
         return False
 
+    def may_accumulate(self) -> bool:
+        """Whether :meth:`accumulations` can find anything once calls of project functions
+        add their growths: a collection is bound outside every unbounded loop of the
+        scope, and the scope has an unbounded loop (cheap: no summary is read)."""
+        if not any(not loop.bounded for loop in self.scope.loops):
+            return False
+        return any(
+            not b.assignment.site.unbounded_loops()
+            for bindings in self.bindings.values()
+            for b in bindings
+        )
+
     def accumulations(self) -> list[Accumulation]:
         """Collections that grow in an unbounded loop and are never flushed inside it.
 

@@ -895,6 +895,37 @@ class ModuleAnalysis:
         self._effects[key] = effect
         return effect
 
+    def may_have_effect(self, call: CallSite, scope: Scope, need: frozenset[str]) -> bool:
+        """Whether :meth:`call_effect` can find anything for ``need``, by the outlines
+        alone: no module is read for the question."""
+        key = id(call.node)
+        if key in self._effects:
+            return self._effects[key] is not None
+        if key in self._refs:
+            found = self._refs[key]
+        else:
+            found = self._resolve_call(call, scope)
+            self._refs[key] = found
+        if found is None:
+            return False
+        path, qualname = found[0]
+        outline = self.project.outline(path)
+        if outline is None or qualname not in outline.functions:
+            return True  # not outlined: only its summary can tell
+        return bool(self.project.flags(found[0]) & need)
+
+    def may_materialize(self, scope: Scope) -> bool:
+        """Whether :meth:`materializations` can find anything in ``scope``: a
+        materialisation of its own, or a call of a project function whose outline may
+        return one (cheap: no module is read)."""
+        if self.direct_materializations(scope):
+            return True
+        return any(
+            not self._is_per_item(call.site, scope)
+            and self.may_have_effect(call, scope, NEED_MATERIALIZATION)
+            for call in scope.calls
+        )
+
     def _resolve_call(
         self, call: CallSite, scope: Scope
     ) -> tuple[tuple[str, str], Target, bool] | None:

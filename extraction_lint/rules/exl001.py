@@ -1219,6 +1219,10 @@ con.executemany("INSERT INTO t VALUES (?)", others)  # EXL001
         from extraction_lint.rules.exl001_fix import batch_fix, whole_write_advice
 
         for scope in analysis.scopes:
+            # An accumulation needs a collection bound outside the unbounded loops of the
+            # scope, and one such loop: without them no summary needs to be read.
+            if not analysis.direct_collections(scope).may_accumulate():
+                continue
             # Sinks first: fewer project functions can write than can grow something.
             sinks = analysis.sinks(scope)
             if not sinks:

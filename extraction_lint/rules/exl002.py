@@ -646,6 +646,8 @@ def copy(cur, dst):
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
         for scope in analysis.scopes:
+            if not analysis.may_materialize(scope):
+                continue  # nothing can be held whole (no summary is read to tell)
             if not analysis.sinks(scope):
                 continue  # nothing written: no whole read is written either
             materializations = analysis.materializations(scope)
