@@ -8,8 +8,7 @@ statements that hold them, generated alone from the line the interpreter's tree 
 from __future__ import annotations
 
 import ast
-import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -91,30 +90,35 @@ _BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
 def definition_starts(tree: ast.Module, text: str) -> dict[str, DefinitionStart | None]:
     """The :class:`DefinitionStart` of each function, by its name within the module as the
     analysis gives it (``f``, ``C.m``, ``f.g``); None for a name defined more than once."""
-    lines = text.split("\n")
     starts: dict[str, DefinitionStart | None] = {}
-
-    def visit(statements: Sequence[ast.AST], prefix: str) -> None:
-        for statement in statements:
-            if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
-                name = prefix + statement.name
-                line = lines[statement.lineno - 1] if statement.lineno <= len(lines) else ""
-                indent = line[: statement.col_offset]
-                decorators = statement.decorator_list
-                first = decorators[0].lineno if decorators else statement.lineno
-                unique = name not in starts and not indent.strip()
-                starts[name] = DefinitionStart(first, statement.lineno, indent) if unique else None
-                visit(statement.body, name + ".")
-            elif isinstance(statement, ast.ClassDef):
-                visit(statement.body, prefix + statement.name + ".")
-            else:
-                for field in _BODIES:
-                    inner = getattr(statement, field, None)
-                    if inner:
-                        visit(inner, prefix)
-
-    visit(list(tree.body), "")
+    _visit_definitions(list(tree.body), "", text.split("\n"), starts)
     return starts
+
+
+def _visit_definitions(
+    statements: Sequence[ast.AST],
+    prefix: str,
+    lines: list[str],
+    starts: dict[str, DefinitionStart | None],
+) -> None:
+    # A function of the module, not a closure: a recursive closure is a reference cycle.
+    for statement in statements:
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+            name = prefix + statement.name
+            line = lines[statement.lineno - 1] if statement.lineno <= len(lines) else ""
+            indent = line[: statement.col_offset]
+            decorators = statement.decorator_list
+            first = decorators[0].lineno if decorators else statement.lineno
+            unique = name not in starts and not indent.strip()
+            starts[name] = DefinitionStart(first, statement.lineno, indent) if unique else None
+            _visit_definitions(statement.body, name + ".", lines, starts)
+        elif isinstance(statement, ast.ClassDef):
+            _visit_definitions(statement.body, prefix + statement.name + ".", lines, starts)
+        else:
+            for field in _BODIES:
+                inner = getattr(statement, field, None)
+                if inner:
+                    _visit_definitions(inner, prefix, lines, starts)
 
 
 def function_positions(
@@ -206,9 +210,9 @@ class Relocator:
     """Positions of the nodes of a module read for its summaries, computed only when a
     finding shows one of them: the module's text is kept, not its tree.
 
-    While the tree lives, :meth:`later` gives a node's position as a callable. The first
-    call parses the text again, walks it as the analysis did (the nodes a finding can point
-    at come in the same order from the same text) and generates the whole module's
+    While the tree lives, :meth:`number` numbers a node. The first :meth:`position` asked
+    later parses the text again, walks it as the analysis did (the nodes a finding can
+    point at come in the same order from the same text) and generates the whole module's
     positions once; the tree goes again right after.
     """
 
@@ -218,25 +222,23 @@ class Relocator:
         self._order: dict[int, int] | None = None
         self._positions: list[tuple[int, int]] | None = None
 
-    def later(self, node: cst.CSTNode) -> Callable[[], tuple[int, int]] | None:
-        """The position of ``node`` (of the tree being read), when asked; None for a node
-        the walk does not number (the caller places it now)."""
+    def number(self, node: cst.CSTNode) -> int | None:
+        """The number of ``node`` (of the tree being read), for :meth:`position` once the
+        tree is gone; None for a node the walk does not number (the caller places it)."""
         if self._analysis is None:
             return None
         if self._order is None:
             nodes = self._analysis.numbered_nodes()
             self._order = {id(node): i for i, node in enumerate(nodes)}
-        index = self._order.get(id(node))
-        if index is None:
-            return None
-        return functools.partial(self._position, index)
+        return self._order.get(id(node))
 
     def done(self) -> None:
         """The tree is gone: node identities mean nothing from here on."""
         self._analysis = None
         self._order = None
 
-    def _position(self, index: int) -> tuple[int, int]:
+    def position(self, index: int) -> tuple[int, int]:
+        """(line, column) of the node numbered ``index``."""
         if self._positions is None:
             self._positions = self._compute()
             self._source = ""

@@ -386,9 +386,9 @@ def module_facts(
         if deferred:
             return Link(message, display, node=node, locator=locate)
         if relocator is not None:
-            where = relocator.later(node)
-            if where is not None:
-                return Link(message, display, where=where)
+            number = relocator.number(node)
+            if number is not None:
+                return Link(message, display, relocator=relocator, number=number)
         if (
             locate_in is not None
             and within is not None

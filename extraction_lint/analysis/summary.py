@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:  # the runner imports this without libcst (cache hits)
     import libcst as cst
 
+    from extraction_lint.positions import Relocator
+
 #: A chain of locations, from the caller's side down to the line that does the thing.
 Chain = tuple["Link", ...]
 
@@ -41,14 +43,15 @@ class Link:
     locator: Callable[[cst.CSTNode], tuple[int, int]] | None = field(
         default=None, compare=False, hash=False
     )
-    #: Where the link is, computed when asked, with no tree kept (a node of a module read
-    #: for its summaries: see :class:`extraction_lint.positions.Relocator`).
-    where: Callable[[], tuple[int, int]] | None = field(default=None, compare=False, hash=False)
+    #: Where the link is, computed when asked with no tree kept (a node of a module read
+    #: for its summaries): the module's relocator and the node's number there.
+    relocator: Relocator | None = field(default=None, compare=False, hash=False)
+    number: int = field(default=0, compare=False, hash=False)
 
     def position(self) -> tuple[int, int]:
         """(line, column) of a link that is not a node of the checked tree."""
-        if self.where is not None:
-            return self.where()
+        if self.relocator is not None:
+            return self.relocator.position(self.number)
         if self.locator is not None and self.node is not None:
             return self.locator(self.node)
         return self.line, self.column
