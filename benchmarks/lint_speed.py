@@ -7,7 +7,9 @@ each measurement runs in a fresh process, ``--repeat`` times, and the median is 
 
 - ``ast.parse`` of every file: the floor (the interpreter's own parser, nothing else);
 - ``libcst.parse_module`` of every file: what a libcst linter pays without a prefilter;
-- ``extraction-lint`` cold with ``-j 1``, cold with every core, and warm (cache filled).
+- ``extraction-lint`` cold with ``-j 1``, cold with every core, and warm (cache filled);
+- side by side, where installed: ``ruff check`` with its default rules and no cache, and
+  ``semgrep`` with a one-rule configuration on every core (``--semgrep PATH``).
 
 Printed per measurement: wall seconds, files/s, lines/s, the peak RSS of the largest
 process (a worker, for ``-j N``), and the ratio of the wall time to the floor's.
@@ -16,6 +18,7 @@ process (a worker, for ``-j N``), and the ratio of the wall time to the floor's.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -89,7 +92,39 @@ def median_of(
     return {"seconds": statistics.median(walls), "peak_rss_mb": max(peaks) / 1024}
 
 
-def bench(root: Path, repeat: int, jobs: int) -> dict[str, dict[str, float]]:
+#: Semgrep's one rule, for its side-by-side row: a bulk write, the catalogue's commonest sink.
+SEMGREP_RULE = """rules:
+  - id: executemany
+    pattern: $X.executemany(...)
+    message: bulk write
+    languages: [python]
+    severity: INFO
+"""
+
+
+def others(jobs: int, semgrep: str | None) -> dict[str, list[str]]:
+    """The other tools' commands, run side by side where they are installed: Ruff's
+    default rules without its cache, and Semgrep with one rule (its own parse, every
+    core)."""
+    commands: dict[str, list[str]] = {}
+    if importlib.util.find_spec("ruff") is not None:
+        commands["ruff check (default rules)"] = [
+            sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated", "--exit-zero",
+            "--quiet", ".",
+        ]  # fmt: skip
+    if semgrep:
+        rule = Path(tempfile.mkstemp(suffix=".yaml")[1])
+        rule.write_text(SEMGREP_RULE)
+        commands["semgrep, one rule"] = [
+            semgrep, "scan", "--config", str(rule), "--metrics=off", "--disable-version-check",
+            "--jobs", str(jobs), "--quiet", "--no-git-ignore", ".",
+        ]  # fmt: skip
+    return commands
+
+
+def bench(
+    root: Path, repeat: int, jobs: int, semgrep: str | None = None
+) -> dict[str, dict[str, float]]:
     """Every measurement over the files under ``root``."""
     files = python_files(root)
     lines = sum(f.read_bytes().count(b"\n") for f in files)
@@ -113,6 +148,8 @@ def bench(root: Path, repeat: int, jobs: int) -> dict[str, dict[str, float]]:
             repeat, [*lint, "--no-cache", "-j", str(jobs)], root
         ),
     }
+    for label, command in others(jobs, semgrep).items():
+        results[label] = median_of(repeat, command, root, ok=(0, 1))
     warm = [*lint, "--cache-dir", str(cache), "-j", str(jobs)]
     clear_cache()
     measure(warm, root)  # fill the cache
@@ -150,6 +187,11 @@ def main() -> int:
         "--json", type=Path, default=REPO / "benchmarks" / "out" / "lint_speed.json"
     )
     parser.add_argument("--only", choices=("full", "sub10"), help="one part of the corpus only")
+    parser.add_argument(
+        "--semgrep",
+        default=shutil.which("semgrep"),
+        help="the semgrep executable, for its side-by-side row (default: the one on PATH)",
+    )
     args = parser.parse_args()
     corpus = ensure(args.corpus.resolve())
     report = {"python": sys.version.split()[0], "jobs": args.jobs, "repeat": args.repeat,
@@ -157,7 +199,7 @@ def main() -> int:
     for part in ("sub10", "full"):
         if args.only and part != args.only:
             continue
-        report[part] = bench(corpus / part, args.repeat, args.jobs)
+        report[part] = bench(corpus / part, args.repeat, args.jobs, args.semgrep)
         show(part, report[part])
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2))
