@@ -6,10 +6,12 @@ nothing. Every need includes a sink or a loader call, so a file whose text names
 them is done (stage 1, a substring search; ``x.execute(sql)`` counts only with parameters
 after the statement). A file that does is checked on the tree of the interpreter's own
 parser, which the engine builds for its syntax check (stage 2): is a sink or loader call in
-an unbounded loop (``Need.EXTRACTION_LOOP``), does a scope with a sink call grow something
-in a loop (``Need.ACCUMULATION``), materialise something (``Need.MATERIALIZATION``), or
-call a function of the module that loops and returns a value
-(``Need.ACCUMULATING_HELPER``).
+an unbounded loop (``Need.EXTRACTION_LOOP``; ``Need.GUARDED_EXTRACTION_LOOP`` where the
+guard rules check that loop), does a scope with a sink call grow something in a loop
+(``Need.ACCUMULATION``), materialise something (``Need.MATERIALIZATION``), or call a
+function of the module that loops and returns a value (``Need.ACCUMULATING_HELPER``). A
+call of a project function counts by what its outline says it may do, where it is made
+(``project_calls`` of :meth:`Prefilter.scan`).
 
 Both stages over-approximate the analysis: calls are resolved through imports the same
 way (module-wide, with the conventional aliases) but a local variable that shadows a

@@ -522,8 +522,10 @@ def test_what_project_helpers_do_is_seen_with_and_without_the_prefilter(tmp_path
     assert codes_by_line(found) == expected
     assert codes_by_line(findings(tmp_path, "--no-prefilter", *files)) == expected
     pulled = next(d for d in found if d["path"] == "pulls.py")
-    assert "`toPandas()` in `pull()`" in pulled["message"]
-    assert "Spark's `.write.parquet(...)`" in pulled["message"]
+    assert pulled["message"] == (
+        "`pull(sdf)` returns `toPandas()` whole for `.to_parquet()`; "
+        "use Spark's `.write.parquet(...)`"
+    )
     chain = [(r["path"], r["line"]) for r in pulled["related"]]
     assert chain == [("pulls.py", 4), ("jobs/acc.py", 11)]
 
@@ -557,3 +559,82 @@ def test_a_loop_through_a_helper_is_checked_in_a_file_with_triggers_of_its_own(t
     expected = {(("run.py", line, code)) for line in (7, 13) for code in ("EXL102", "EXL103")}
     assert codes_by_line(findings(tmp_path, "run.py")) == expected
     assert codes_by_line(findings(tmp_path, "--no-prefilter", "run.py")) == expected
+
+
+def test_whole_reads_returned_by_helpers_say_what_streams_instead(tmp_path):
+    """EXL002 at the call of a helper that returns a whole read: the message names the
+    read and the streaming alternative, within the message length, whatever the names."""
+    write(
+        tmp_path,
+        {
+            "reads.py": """
+            def read_all(cur):
+                return cur.fetchall()
+
+            def read_every_measurement_of_the_day(cur):
+                return cur.fetchall()
+
+            def gather(frame):
+                return frame.collect()
+
+            def copy(src, dst, frame, path):
+                dst.executemany("INSERT INTO t VALUES (?)", read_all(src))
+                dst.executemany("INSERT INTO t VALUES (?)", read_every_measurement_of_the_day(src))
+                gather(frame).to_parquet(path)
+            """
+        },
+    )
+    messages = {d["line"]: d["message"] for d in findings(tmp_path, "reads.py")}
+    assert messages == {
+        11: "`read_all(src)` returns `fetchall()` whole for `.executemany()`; "
+        "loop over `fetchmany(n)`",
+        12: "this call returns `fetchall()` whole for `.executemany()`; loop over `fetchmany(n)`",
+        13: "`gather(frame)` returns `collect()` whole for `.to_parquet()`; "
+        "use the engine's own writer",
+    }
+
+
+def test_functions_defined_twice_or_in_blocks_are_followed_with_the_prefilter(tmp_path):
+    """A nested function defined twice (either may run) and a module function defined in
+    ``if``/``else`` are followed the same with the prefilter as without it."""
+    write(
+        tmp_path,
+        {
+            "nested.py": """
+            def job(con, paths, dry_run):
+                rows = []
+                if dry_run:
+                    def add(p):
+                        print(p)
+                else:
+                    def add(p):
+                        rows.append(p.stem)
+                for p in paths:
+                    add(p)
+                con.executemany("INSERT INTO t VALUES (?)", rows)
+            """,
+            "blocks.py": """
+            try:
+                import orjson
+            except ImportError:
+                orjson = None
+
+            if orjson is None:
+                def save(con, rows):
+                    con.executemany("INSERT INTO t VALUES (?)", rows)
+            else:
+                def save(con, rows):
+                    con.executemany("INSERT INTO t VALUES (?)", rows)
+
+            def job(con, paths):
+                rows = []
+                for p in paths:
+                    rows.append(p.stem)
+                save(con, rows)
+            """,
+        },
+    )
+    expected = {("nested.py", 11, "EXL001"), ("blocks.py", 17, "EXL001")}
+    files = ("nested.py", "blocks.py")
+    assert codes_by_line(findings(tmp_path, *files)) == expected
+    assert codes_by_line(findings(tmp_path, "--no-prefilter", *files)) == expected

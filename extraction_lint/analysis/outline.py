@@ -94,6 +94,25 @@ _CONCAT = "concat"
 _BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
+def _block_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements of ``body`` and of the blocks of its compound statements (``if``,
+    ``try``, ``with``, loops, ``match``), not of the definitions in it: a function defined
+    in ``if``/``else`` at module level is a function of the module."""
+    for statement in body:
+        yield statement
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        for name in _BLOCKS:
+            block = getattr(statement, name, None)
+            if not block:
+                continue
+            for item in block:
+                if isinstance(item, ast.ExceptHandler | ast.match_case):
+                    yield from _block_statements(item.body)
+                elif isinstance(item, ast.stmt):
+                    yield from _block_statements([item])
+
+
 def _nested_definitions(body: list[ast.stmt], prefix: str) -> dict[str, str]:
     """Name -> qualified name of the functions defined in ``body`` at any depth of its
     blocks (not inside another definition)."""
@@ -230,7 +249,7 @@ class _Reader:
         self.classes: dict[str, ClassFacts] = {}
 
     def read(self, path: str, display: str) -> ModuleOutline:
-        for statement in self.tree.body:
+        for statement in _block_statements(self.tree.body):
             if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
                 self.top_level[statement.name] = ("function", statement.name)
             elif isinstance(statement, ast.ClassDef):
@@ -264,12 +283,12 @@ class _Reader:
         owner: str | None,
         nested_names: dict[str, str],
     ) -> None:
-        for statement in body:
+        for statement in _block_statements(body):
             if isinstance(statement, ast.ClassDef):
                 qualname = prefix + statement.name
                 methods = {
                     item.name: f"{qualname}.{item.name}"
-                    for item in statement.body
+                    for item in _block_statements(statement.body)
                     if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
                 }
                 bases = tuple(b for base in statement.bases if (b := dotted(base)) is not None)
@@ -289,6 +308,13 @@ class _Reader:
         enclosing function's (the outline over-approximates: it may call it)."""
         qualname = prefix + node.name
         outline = FunctionOutline(qualname, line=node.lineno)
+        # A name defined twice (``if dry_run: def add(...)`` / ``else: def add(...)``) may
+        # be either definition where it is called: its outline is both.
+        previous = self.functions.get(qualname)
+        if previous is not None:
+            outline.flags |= previous.flags
+            outline.targets.extend(previous.targets)
+            outline.lines.extend(previous.lines)
         self.functions[qualname] = outline
         receiver = node.args.args[0].arg if owner is not None and node.args.args else None
         visible = outer_nested | _nested_definitions(node.body, qualname + ".")

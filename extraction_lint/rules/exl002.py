@@ -852,23 +852,19 @@ def _helper_read_message(
     import libcst as cst  # loaded already: there is a tree
 
     assert isinstance(node, cst.Call)
-    helper = analysis.code(node.func)
-    called = f"`{_short(analysis, node) or helper + '(...)'}`"
+    name = analysis.code(node.func).rsplit(".", 1)[-1]
+    shown = _short(analysis, node) or (f"{name}(...)" if len(name) <= TEXT_LIMIT else None)
+    called = f"`{shown}`" if shown else "this call"
     if method == "list":
         return f"{called} returns every row of a reader for {label}; iterate it in batches"
-    where = f"`{method}()` in `{helper.rsplit('.', 1)[-1]}()`"
     if method in WHOLE_READ_METHODS:
         batches = "fetchmany(n)" if method == "fetchall" else "fetch_df_chunk()"
-        return f"{called} reads the whole result ({where}) for {label}; loop over `{batches}`"
+        return f"{called} returns `{method}()` whole for {label}; loop over `{batches}`"
     engine = _engine(analysis, method)
     if engine is None:
-        spark, polars = ENGINE_WRITERS["Spark"][output], ENGINE_WRITERS["polars"][output]
-        return (
-            f"{called} pulls all the data ({where}) for {label}; use the engine's writer: "
-            f"Spark `.{spark}()`, polars `.{polars}()`"
-        )
+        return f"{called} returns `{method}()` whole for {label}; use the engine's own writer"
     writer = ENGINE_WRITERS[engine][output]
-    return f"{called} pulls all the data ({where}) for {label}; use {engine}'s `.{writer}(...)`"
+    return f"{called} returns `{method}()` whole for {label}; use {engine}'s `.{writer}(...)`"
 
 
 def _what(analysis: ModuleAnalysis, scope: Scope, node: cst.BaseExpression) -> str:
