@@ -8,7 +8,7 @@ statements that hold them, generated alone from the line the interpreter's tree 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -27,11 +27,9 @@ if TYPE_CHECKING:
     from extraction_lint.rules.base import Finding
 
 __all__ = [
-    "DefinitionStart",
     "NodeLocator",
     "Relocator",
     "TopStatement",
-    "definition_starts",
     "diagnostics_of",
     "module_positions",
     "statement_lines",
@@ -71,80 +69,6 @@ def statement_lines(tree: ast.Module) -> list[TopStatement]:
         end = statement.end_lineno or statement.lineno
         lines.append(TopStatement(first, statement.lineno, end, kind))
     return lines
-
-
-@dataclass(frozen=True, slots=True)
-class DefinitionStart:
-    """Where a function definition of the interpreter's tree stands: its first line (its
-    first decorator's), the line of its ``def`` and the text before the ``def`` there."""
-
-    first: int
-    own: int
-    indent: str
-
-
-#: The statement lists of compound statements, where definitions may be nested.
-_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
-
-
-def definition_starts(tree: ast.Module, text: str) -> dict[str, DefinitionStart | None]:
-    """The :class:`DefinitionStart` of each function, by its name within the module as the
-    analysis gives it (``f``, ``C.m``, ``f.g``); None for a name defined more than once."""
-    starts: dict[str, DefinitionStart | None] = {}
-    _visit_definitions(list(tree.body), "", text.split("\n"), starts)
-    return starts
-
-
-def _visit_definitions(
-    statements: Sequence[ast.AST],
-    prefix: str,
-    lines: list[str],
-    starts: dict[str, DefinitionStart | None],
-) -> None:
-    # A function of the module, not a closure: a recursive closure is a reference cycle.
-    for statement in statements:
-        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
-            name = prefix + statement.name
-            line = lines[statement.lineno - 1] if statement.lineno <= len(lines) else ""
-            indent = line[: statement.col_offset]
-            decorators = statement.decorator_list
-            first = decorators[0].lineno if decorators else statement.lineno
-            unique = name not in starts and not indent.strip()
-            starts[name] = DefinitionStart(first, statement.lineno, indent) if unique else None
-            _visit_definitions(statement.body, name + ".", lines, starts)
-        elif isinstance(statement, ast.ClassDef):
-            _visit_definitions(statement.body, prefix + statement.name + ".", lines, starts)
-        else:
-            for field in _BODIES:
-                inner = getattr(statement, field, None)
-                if inner:
-                    _visit_definitions(inner, prefix, lines, starts)
-
-
-def function_positions(
-    module: cst.Module, function: cst.FunctionDef, start: DefinitionStart
-) -> Mapping[cst.CSTNode, CodeRange] | None:
-    """Ranges of the nodes of one function definition, generated alone from where the
-    interpreter's tree says it stands; None when the two do not line up."""
-    from libcst.metadata import PositionProvider
-    from libcst.metadata.position_provider import PositionProvidingCodegenState
-
-    leading = len(function.leading_lines)
-    if function.decorators:
-        leading += len(function.decorators[0].leading_lines)
-    provider = PositionProvider()
-    state = PositionProvidingCodegenState(
-        default_indent=module.default_indent,
-        default_newline=module.default_newline,
-        provider=provider,
-        line=start.first - leading,
-    )
-    state.indent_tokens = [start.indent] if start.indent else []
-    function._codegen(state)
-    computed = cast("CodeRange", provider._computed[function])
-    if (computed.start.line, computed.start.column) != (start.own, len(start.indent)):
-        return None
-    return provider._computed  # type: ignore[return-value]
 
 
 def module_positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
@@ -291,41 +215,12 @@ class NodeLocator:
     """(line, column) of nodes of a module, each computed from its top-level statement
     alone (see :func:`statement_positions`), the whole module only where that fails."""
 
-    def __init__(
-        self,
-        analysis: ModuleAnalysis,
-        lines: list[TopStatement],
-        starts: Mapping[str, DefinitionStart | None] | None = None,
-    ) -> None:
+    def __init__(self, analysis: ModuleAnalysis, lines: list[TopStatement]) -> None:
         self._analysis = analysis
         self._lines = lines
-        self._starts = starts or {}
         self._computed: dict[cst.CSTNode, CodeRange] = {}
         self._done: set[int] = set()
-        self._functions_done: set[str] = set()
         self._whole: Mapping[cst.CSTNode, CodeRange] | None = None
-
-    def in_function(
-        self, node: cst.CSTNode, function: cst.FunctionDef, qualname: str
-    ) -> tuple[int, int]:
-        """(line, column) of a node of ``function`` (named ``qualname`` in the module):
-        only that definition is generated, not the whole top-level statement around it (a
-        large class), when the interpreter's tree says where it stands."""
-        where = self._computed.get(node)
-        if where is None and self._whole is None and qualname not in self._functions_done:
-            self._functions_done.add(qualname)
-            start = self._starts.get(qualname)
-            if start is not None:
-                try:
-                    found = function_positions(self._analysis.module, function, start)
-                except (AttributeError, KeyError, TypeError):  # libcst internals changed
-                    found = None
-                if found is not None:
-                    self._computed.update(found)
-                where = self._computed.get(node)
-        if where is None:
-            return self(node)
-        return (where.start.line, where.start.column + 1)
 
     def __call__(self, node: cst.CSTNode) -> tuple[int, int]:
         where = self._computed.get(node)

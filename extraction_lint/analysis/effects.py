@@ -8,7 +8,6 @@ what a call names (SPEC 2.6 "Resolved call"); the checked module uses it too.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
@@ -37,8 +36,6 @@ if TYPE_CHECKING:
 
 #: Where a node is: (line, column), 1-based, for modules other than the one checked.
 Locate = Callable[[cst.CSTNode], tuple[int, int]]
-#: (line, column) of a node of the given function definition, named as in its module.
-LocateIn = Callable[[cst.CSTNode, cst.FunctionDef, str], tuple[int, int]]
 
 
 def _read_method(node: cst.CSTNode) -> str:
@@ -363,7 +360,6 @@ def module_facts(
     *,
     lazy: bool = False,
     deferred: bool = False,
-    locate_in: LocateIn | None = None,
     relocator: Relocator | None = None,
 ) -> ModuleFacts:
     """The functions, classes and imports of an analysed module.
@@ -371,16 +367,14 @@ def module_facts(
     ``locate``: positions of nodes, for a module other than the one being checked; None
     for the checked module itself, whose links keep their nodes. ``lazy``: read each
     function when it is first asked for (the tree then stays alive as long as the facts).
-    ``deferred``: ask ``locate`` only when a link's position is needed. ``locate_in``:
-    positions of nodes of a given function (named as in the module), cheaper than
-    ``locate`` for a function inside a large statement. ``relocator``: positions computed
-    only when a link is shown, from the module's text (``locate`` for the nodes it does
-    not know).
+    ``deferred``: ask ``locate`` only when a link's position is needed. ``relocator``:
+    positions computed only when a link is shown, from the module's text (``locate`` for
+    the nodes it does not number).
     """
     scopes = analysis.scopes
     children = children_by_name(scopes)
 
-    def link(node: cst.CSTNode, message: str, within: Scope | None = None) -> Link:
+    def link(node: cst.CSTNode, message: str) -> Link:
         if locate is None:
             return Link(message, display, node=node)
         if deferred:
@@ -389,14 +383,7 @@ def module_facts(
             number = relocator.number(node)
             if number is not None:
                 return Link(message, display, relocator=relocator, number=number)
-        if (
-            locate_in is not None
-            and within is not None
-            and isinstance(within.node, cst.FunctionDef)
-        ):
-            line, column = locate_in(node, within.node, qualified_name(within))
-        else:
-            line, column = locate(node)
+        line, column = locate(node)
         return Link(message, display, line, column)
 
     functions: dict[str, FunctionFacts] = {}
@@ -438,9 +425,7 @@ def module_facts(
         scope = by_name.get(qualname)
         if scope is None:
             return None
-        function = _FunctionReader(
-            analysis, scope, functools.partial(link, within=scope), children
-        ).read(path)
+        function = _FunctionReader(analysis, scope, link, children).read(path)
         function.module = facts
         return function
 

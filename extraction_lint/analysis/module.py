@@ -871,11 +871,7 @@ class ModuleAnalysis:
         key = id(call.node)
         if key in self._effects:
             return self._effects[key]
-        if key in self._refs:
-            found = self._refs[key]
-        else:
-            found = self._resolve_call(call, scope)
-            self._refs[key] = found
+        found = self._call_ref(call, scope)
         if found is None:
             self._effects[key] = None
             return None
@@ -901,11 +897,7 @@ class ModuleAnalysis:
         key = id(call.node)
         if key in self._effects:
             return self._effects[key] is not None
-        if key in self._refs:
-            found = self._refs[key]
-        else:
-            found = self._resolve_call(call, scope)
-            self._refs[key] = found
+        found = self._call_ref(call, scope)
         if found is None:
             return False
         path, qualname = found[0]
@@ -925,6 +917,15 @@ class ModuleAnalysis:
             and self.may_have_effect(call, scope, NEED_MATERIALIZATION)
             for call in scope.calls
         )
+
+    def _call_ref(
+        self, call: CallSite, scope: Scope
+    ) -> tuple[tuple[str, str], Target, bool] | None:
+        """What ``call`` resolves to (see :meth:`_resolve_call`), resolved once per call."""
+        key = id(call.node)
+        if key not in self._refs:
+            self._refs[key] = self._resolve_call(call, scope)
+        return self._refs[key]
 
     def _resolve_call(
         self, call: CallSite, scope: Scope

@@ -160,12 +160,7 @@ class Project:
         # interpreter first, analysis under the higher recursion limit).
         from extraction_lint.analysis.effects import module_facts
         from extraction_lint.analysis.module import ModuleAnalysis
-        from extraction_lint.positions import (
-            NodeLocator,
-            Relocator,
-            definition_starts,
-            statement_lines,
-        )
+        from extraction_lint.positions import NodeLocator, Relocator, statement_lines
         from extraction_lint.source import (
             ANALYSIS_RECURSION_LIMIT,
             SourceError,
@@ -191,20 +186,18 @@ class Project:
             with recursion_limit(ANALYSIS_RECURSION_LIMIT):
                 source, outside, names = self.summary_source(text, tree, path, display)
                 lines = statement_lines(tree)
-                starts = definition_starts(tree, text)
                 del tree
                 module = parse_checked(source)
                 analysis = ModuleAnalysis(module, self.settings, outside)
-                # Positions of the functions (or statements) that hold a link only.
-                locator = NodeLocator(analysis, lines, starts)
+                # Links are placed when a finding shows them (the relocator); a node it
+                # does not number, now, from the top-level statement that holds it.
                 relocator = Relocator(source, analysis)
                 facts = module_facts(
                     analysis,
                     path,
                     display,
                     digest,
-                    locator,
-                    locate_in=locator.in_function,
+                    NodeLocator(analysis, lines),
                     relocator=relocator,
                 )
                 relocator.done()
