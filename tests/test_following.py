@@ -638,3 +638,36 @@ def test_functions_defined_twice_or_in_blocks_are_followed_with_the_prefilter(tm
     files = ("nested.py", "blocks.py")
     assert codes_by_line(findings(tmp_path, *files)) == expected
     assert codes_by_line(findings(tmp_path, "--no-prefilter", *files)) == expected
+
+
+def test_a_helper_that_returns_a_comprehension_returns_a_materialisation(tmp_path):
+    """SPEC 2.6 "returns a materialization": a comprehension over what the caller passed,
+    returned from another module, is EXL002 at the write of the call's result; the message
+    fits the sink (a generator for ``executemany``, JSON lines for ``json.dump``)."""
+    write(
+        tmp_path,
+        {
+            "jobs/__init__.py": "",
+            "jobs/read.py": """
+            def load_all(paths):
+                return [load(p) for p in paths]
+            """,
+            "run.py": """
+            import json
+            from jobs.read import load_all
+
+            def run(dst, paths, fh):
+                dst.executemany("INSERT INTO t VALUES (?)", load_all(paths))
+                json.dump(load_all(paths), fh)
+                for p in paths:
+                    dst.executemany("INSERT INTO t VALUES (?)", load_all([p]))
+            """,
+        },
+    )
+    found = findings(tmp_path, "--select", "EXL0")
+    assert codes_by_line(found) == {("run.py", 5, "EXL002"), ("run.py", 6, "EXL002")}
+    messages = {d["line"]: d["message"] for d in found}
+    assert messages[5].endswith("make `load_all()` yield its items")
+    assert "JSON lines" in messages[6]
+    assert found[0]["related"][0]["path"] == "run.py"
+    assert any(r["path"] == "jobs/read.py" and r["line"] == 2 for r in found[0]["related"])

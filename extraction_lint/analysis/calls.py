@@ -14,8 +14,10 @@ from extraction_lint.analysis.catalog import (
 )
 from extraction_lint.analysis.facts import (
     EXECUTE_PARAMETER_KEYWORDS,
+    EXECUTE_STATEMENT_KEYWORDS,
     is_duckdb_append,
     is_one_row,
+    is_query_text,
     loader_or_sink,
 )
 from extraction_lint.analysis.model import CallSite
@@ -65,10 +67,13 @@ def _leading_text(node: cst.BaseExpression) -> str | None:
         value = node.evaluated_value
         return value if isinstance(value, str) else value.decode("latin-1")
     if isinstance(node, cst.ConcatenatedString):
-        return _leading_text(node.left)
+        left = _leading_text(node.left) or ""
+        return left + (_leading_text(node.right) or "")
     if isinstance(node, cst.FormattedString):
-        first = node.parts[0] if node.parts else None
-        return first.value if isinstance(first, cst.FormattedStringText) else ""
+        # A replacement field stands for one unknown word.
+        return "".join(
+            p.value if isinstance(p, cst.FormattedStringText) else " _ " for p in node.parts
+        )
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
         return _leading_text(node.left)
     if (
@@ -83,10 +88,7 @@ def _leading_text(node: cst.BaseExpression) -> str | None:
 def _is_query(node: cst.BaseExpression) -> bool:
     """``execute("SELECT ... IN (%s, %s)", ids)``: parameters of a query, not rows."""
     text = _leading_text(node)
-    if text is None:
-        return False
-    words = text.lstrip(" \t\r\n(").split(None, 1)
-    return bool(words) and words[0].upper() in QUERY_KEYWORDS
+    return text is not None and is_query_text(text, QUERY_KEYWORDS)
 
 
 def _is_one_row(node: cst.BaseExpression) -> bool:
@@ -125,7 +127,17 @@ def match_sink(call: CallSite, catalog: Catalog) -> SinkCall | None:
                 if a.keyword is not None and a.keyword.value in EXECUTE_PARAMETER_KEYWORDS
             ]
             params = [p for p in params if not _is_one_row(p)]
-            if params and not (positional and _is_query(positional[0].value)):
+            statement = positional[0].value if positional else None
+            if statement is None:
+                statement = next(
+                    (
+                        a.value
+                        for a in node.args
+                        if a.keyword is not None and a.keyword.value in EXECUTE_STATEMENT_KEYWORDS
+                    ),
+                    None,
+                )
+            if params and not (statement is not None and _is_query(statement)):
                 return SinkCall(call, method, tuple(params), conditional=True)
             return None
         if method == DUCKDB_APPEND_METHOD and is_duckdb_append(

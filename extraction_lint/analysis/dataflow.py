@@ -64,13 +64,16 @@ class Dataflow:
         source_nodes: frozenset[cst.CSTNode],
         *,
         inputs: bool = False,
+        comprehension_inputs: bool = True,
         call_passes: CallPasses | None = None,
     ) -> None:
-        """``inputs``: a name with no binding before its use carries :class:`Input` (and a
-        comprehension over an input carries it: the whole input is iterated).
-        ``call_passes``: derivations through calls of project functions."""
+        """``inputs``: a name with no binding before its use carries :class:`Input` (and,
+        with ``comprehension_inputs``, a comprehension over an input carries it: the whole
+        input is iterated, which is what writing it means; it is not a derivation to
+        return, SPEC 2.1). ``call_passes``: derivations through calls of project functions."""
         self._scope = scope
         self._inputs = inputs
+        self._comprehension_inputs_carried = inputs and comprehension_inputs
         self._call_passes = call_passes
         self._resolve = resolve
         self._source_bindings = source_bindings
@@ -150,7 +153,7 @@ class Dataflow:
             if isinstance(func, cst.Attribute):
                 return self.carried(func.value, at)
             return _EMPTY
-        if self._inputs and isinstance(
+        if self._comprehension_inputs_carried and isinstance(
             node, cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp
         ):
             return self._comprehension_inputs(node, at)

@@ -260,18 +260,31 @@ class _FunctionReader:
                 f.site.order not in fresh and not self.rebound(key, f.site.order) for f in flushes
             ):
                 local.flushes_inputs.add(key)
+        returned = (
+            Dataflow(
+                scope,
+                analysis.resolve,
+                frozenset(),
+                self.materialized | frozenset(c.node for c in scope.calls),
+                inputs=True,
+                comprehension_inputs=False,
+            )
+            if scope.returns
+            else None
+        )
         for ret in scope.returns:
-            carried = self.flow.carried(ret.value, ret.site.order)
-            inputs = {s.name for s in carried if isinstance(s, Input)}
-            local.returns_inputs |= inputs
+            assert returned is not None
+            carried = returned.carried(ret.value, ret.site.order)
+            # What the caller passed, returned whole or through a derivation (SPEC 2.1: a
+            # comprehension over it is not one, but a materialisation of its own).
+            local.returns_inputs |= {s.name for s in carried if isinstance(s, Input)}
             if local.returns_materialization is not None:
                 continue
             for source in carried:
-                # Built from what the caller passed (``[to_row(r) for r in records]``) is a
-                # derivation of the caller's data; a whole read of a source the caller passed
-                # (``return cur.fetchall()``) is a read all the same (SPEC 2.6).
+                # ``return [load(p) for p in paths]`` and a whole read of a source the
+                # caller passed (``return cur.fetchall()``) are materialisations (SPEC 2.6).
                 read = self.whole_reads.get(id(source))
-                if read is not None or (not inputs and source in self.materialized):
+                if read is not None or source in self.materialized:
                     assert isinstance(source, cst.CSTNode)
                     local.returns_materialization = (
                         link(source, f"`{scope.name}()` returns this whole"),

@@ -29,6 +29,9 @@ N_contra = TypeVar("N_contra", contravariant=True)
 
 #: Keywords that pass ``execute``'s parameters (``cur.execute(sql, params=rows)``).
 EXECUTE_PARAMETER_KEYWORDS = frozenset({"parameters", "params"})
+#: Keywords that pass ``execute``'s statement (DB-API ``operation``, sqlite3 ``sql``,
+#: SQLAlchemy ``statement``, DuckDB ``query``).
+EXECUTE_STATEMENT_KEYWORDS = frozenset({"operation", "sql", "statement", "query"})
 #: Calls whose result is one row's parameters, never rows written (``tuple(...)``).
 ONE_ROW_CALLS = frozenset({"tuple", "dict", "set"})
 #: What ``execute``'s parameters can be, as each tree classifies them: a tuple/dict/set
@@ -190,3 +193,57 @@ def name_exemption(
 def is_exempt_function_name(name: str, catalog: Catalog) -> bool:
     """Whether the guard rules leave a function's loops to its caller by its name."""
     return name_exemption(name, catalog) is not None
+
+
+#: The words that open the main statement of a ``WITH`` query (after its named parts).
+_STATEMENT_WORDS = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "MERGE", "REPLACE", "VALUES"})
+
+
+def _sql_words(text: str) -> Iterator[tuple[str, int]]:
+    """The words of an SQL text with their parenthesis depth, comments and quoted parts
+    left out."""
+    depth = 0
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "-" and text.startswith("--", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif c == "/" and text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+        elif c in "'\"`":
+            end = text.find(c, i + 1)
+            i = n if end < 0 else end + 1
+        elif c == "(":
+            depth += 1
+            i += 1
+        elif c == ")":
+            depth = max(depth - 1, 0)
+            i += 1
+        elif c.isalpha() or c == "_":
+            j = i + 1
+            while j < n and (text[j].isalnum() or text[j] == "_"):
+                j += 1
+            yield text[i:j].upper(), depth
+            i = j
+        else:
+            i += 1
+
+
+def is_query_text(text: str, keywords: frozenset[str]) -> bool:
+    """Whether an SQL statement's text is a query (SPEC 2.1): its first word, after
+    whitespace and comments, in any case, is one of ``keywords`` (``SELECT``, ``SHOW``...),
+    or it is ``WITH`` [``RECURSIVE``] named parts followed by a ``SELECT``."""
+    words = _sql_words(text)
+    first = next(words, None)
+    if first is None:
+        return False
+    if first[0] in keywords:
+        return True
+    if first[0] != "WITH":
+        return False
+    for word, depth in words:
+        if depth == 0 and word in _STATEMENT_WORDS:
+            return word == "SELECT"
+    return False

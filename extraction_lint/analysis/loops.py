@@ -131,6 +131,35 @@ class BoundedLoops:
         return is_bounded_iterable(node, shape, self._range_limit)
 
 
+def _shadowed(scope: Scope, name: str) -> bool:
+    """Whether ``name``, used in ``scope``, is a name of the function (or of a function
+    around it) rather than the module's: a parameter, an assignment, a loop or ``as``
+    target, unless declared ``global``."""
+    current: Scope | None = scope
+    while current is not None and current.kind != "module":
+        if current.kind == "function":
+            if name in current.declared_outer:
+                return False
+            node = current.node
+            assert isinstance(node, cst.FunctionDef)
+            params = node.params
+            if any(
+                p.name.value == name
+                for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+            ) or any(
+                isinstance(p, cst.Param) and p.name.value == name
+                for p in (params.star_arg, params.star_kwarg)
+            ):
+                return True
+            if name in current.other_bindings or any(
+                isinstance(a.target, cst.Name) and a.target.value == name
+                for a in current.assignments
+            ):
+                return True
+        current = current.parent
+    return False
+
+
 class _CstShape:
     """libcst's answers to :class:`extraction_lint.analysis.facts.Shape`."""
 
@@ -153,13 +182,9 @@ class _CstShape:
         if not isinstance(node, cst.Name):
             return None
         name = node.value
-        scope = self._scope
-        # A local binding of the same name shadows the module constant.
-        if scope.kind != "module" and any(
-            isinstance(a.target, cst.Name) and a.target.value == name for a in scope.assignments
-        ):
+        if name not in self._constants or _shadowed(self._scope, name):
             return None
-        return self._constants.get(name)
+        return self._constants[name]
 
     def view_receiver(self, node: cst.BaseExpression) -> tuple[cst.BaseExpression, bool] | None:
         if (

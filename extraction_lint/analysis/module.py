@@ -112,6 +112,8 @@ class Materialization:
     #: For the call of a project function that returns a whole read: the method that
     #: reads there (``fetchall``, ``toPandas``...; ``list`` for a reader's rows).
     read: str = ""
+    #: The call of a project function that returns a materialisation (or a whole read).
+    helper: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,7 +396,7 @@ class ModuleAnalysis:
             effect = self.call_effect(call, scope, NEED_MATERIALIZATION)
             if effect is not None and effect.summary.returns_materialization is not None:
                 read = effect.summary.returns_read
-                extra.append(Materialization(call.node, call.site, read=read))
+                extra.append(Materialization(call.node, call.site, read=read, helper=True))
                 chain = effect.summary.returns_materialization
                 self.chains.setdefault(id(call.node), (effect.link, *chain))
         return [*found, *extra] if extra else found

@@ -79,8 +79,10 @@ carries what its last binding before the write carries, in source order: branche
 told apart, so a name bound in both arms of an `if` carries what the second arm binds. A flush anywhere inside the loop counts, even under a condition that
 never holds. `x.execute(sql, c)` is a bulk write when `c` is a list (or is turned into one
 where it is passed: `list(c)`, `sorted(c)`, `df.to_dict("records")`, `a.tolist()`) and the
-statement, when it is written out, is not a query (`SELECT`, `SHOW`, `DESCRIBE`,
-`EXPLAIN`, `PRAGMA`): a tuple or dict there is one row's parameters.
+statement, when it is written out (positionally or as `sql=`, `statement=`, `query=`,
+`operation=`), is not a query: its first word after whitespace and SQL comments is not
+`SELECT`, `SHOW`, `DESCRIBE`, `EXPLAIN`, `PRAGMA`, nor `WITH` named parts followed by a
+`SELECT`. A tuple or dict there is one row's parameters.
 
 Automatic fix (unsafe: `--fix --unsafe-fixes`, shown by `--diff --unsafe-fixes`): the
 write goes into the loop in bounded batches. Before each `rows.append(x)`, at its
@@ -141,6 +143,18 @@ for row in cursor:
     ids.append(row.id)
 marks = ", ".join(["%s"] * len(ids))
 cur.execute(f"SELECT name FROM users WHERE id IN ({marks})", ids)
+""",
+        # SPEC 2.1: the first word after SQL comments, `WITH ... SELECT`, and the
+        # statement passed by keyword are read the same.
+        """
+ids = []
+for row in cursor:
+    ids.append(row.id)
+con.execute("-- rows we already have\\nSELECT id FROM t WHERE id IN ?", ids)
+con.execute("/* lookup */ select id FROM t WHERE id IN ?", ids)
+con.execute("WITH seen AS (SELECT id FROM t) SELECT * FROM seen WHERE id IN ?", ids)
+con.execute(f"with recursive r(n) as (select 1 from {table}) select n from r where n in ?", ids)
+con.execute(sql="SELECT id FROM t WHERE id IN ?", parameters=ids)
 """,
         # SPEC 2.2: the leftover batch after a flushed loop.
         """
@@ -900,6 +914,18 @@ frames = deque()
 for path in video_paths:
     frames.append(numpy.load(path))
 numpy.savez_compressed("frames.npz", numpy.stack(frames))  # EXL001
+""",
+        # SPEC 2.1: a parameter (or any local binding) of the same name is not the module
+        # constant; `WITH ... INSERT` writes.
+        """
+FILES = ["sample1.csv", "sample2.csv"]
+
+
+def extract(con, FILES, *, KEYS=("a",)):
+    rows = []
+    for path in sorted(FILES):
+        rows.extend(parse(path))
+    con.execute("WITH src AS (SELECT 1) INSERT INTO s SELECT * FROM src WHERE k IN ?", rows)  # EXL001
 """,
         # A module constant bound twice is not a bounded loop.
         """

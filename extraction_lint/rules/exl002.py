@@ -334,6 +334,26 @@ def read_all(cur):
 def copy(src, dst):
     dst.executemany("INSERT INTO t VALUES (?, ?)", read_all(src))  # EXL002
 """,
+        # SPEC 2.6: a function that returns a comprehension (or `list(...)` of a generator)
+        # over what the caller passed returns a materialisation: not a derivation (2.1).
+        """
+import json
+
+
+def load_all(paths):
+    return [load(p) for p in paths]
+
+
+def to_rows(records):
+    return list(to_row(r) for r in records)
+
+
+def run(dst, paths, fh):
+    dst.executemany("INSERT INTO t VALUES (?)", load_all(paths))  # EXL002
+    rows = to_rows(read(paths))
+    dst.executemany("INSERT INTO t VALUES (?)", rows)  # EXL002
+    json.dump(load_all(paths), fh)  # EXL002
+""",
         """
 rows = [to_row(rec) for path in paths for rec in load(path)]
 con.executemany(SQL, rows)  # EXL002
@@ -820,6 +840,8 @@ def message(
         )
     if materialization.read:
         return _helper_read_message(analysis, node, materialization.read, label, output)
+    if materialization.helper:
+        return _helper_materialization_message(analysis, sink, node, label)
     direct = _is_direct(scope, sink, node)
     if kind == "reader":
         assert isinstance(node, cst.Call)
@@ -865,6 +887,27 @@ def _helper_read_message(
         return f"{called} returns `{method}()` whole for {label}; use the engine's own writer"
     writer = ENGINE_WRITERS[engine][output]
     return f"{called} returns `{method}()` whole for {label}; use {engine}'s `.{writer}(...)`"
+
+
+def _helper_materialization_message(
+    analysis: ModuleAnalysis, sink: SinkCall, node: cst.BaseExpression, label: str
+) -> str:
+    """The message for the call of a project function that returns a list, set or dict it
+    built from an unbounded source (SPEC 2.6): it should hand the items out one by one."""
+    import libcst as cst  # loaded already: there is a tree
+
+    assert isinstance(node, cst.Call)
+    name = analysis.code(node.func).rsplit(".", 1)[-1]
+    shown = _short(analysis, node) or (f"{name}(...)" if len(name) <= TEXT_LIMIT else None)
+    called = f"`{shown}`" if shown else "this call"
+    if _accepts_iterator(sink):
+        helper = f"`{name}()`" if len(name) <= TEXT_LIMIT else "it"
+        advice = f"make {helper} yield its items"
+    elif sink.call.method == sink.name and sink.name in FRAME_SINK_METHODS:
+        advice = "build and write one frame per chunk in a loop"
+    else:
+        advice = _WHOLE_VALUE_ADVICE.get(sink.name, "write per item or in batches in a loop")
+    return f"{called} returns an unbounded source whole for {label}; {advice}"
 
 
 def _what(analysis: ModuleAnalysis, scope: Scope, node: cst.BaseExpression) -> str:
