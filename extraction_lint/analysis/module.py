@@ -310,9 +310,11 @@ class ModuleAnalysis:
             return found
         direct = self.direct_sinks(scope)
         through: list[SinkCall] = []
+        nested = self._children.get(id(scope), {})
         for call in scope.calls:
-            if not call.node.args:
-                continue
+            func = call.node.func
+            if not call.node.args and not (isinstance(func, cst.Name) and func.value in nested):
+                continue  # writes nothing of the caller's (a closure writes its names)
             effect = self.call_effect(call, scope, NEED_WRITES)
             if effect is None or not effect.summary.writes_inputs:
                 continue

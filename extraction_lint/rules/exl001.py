@@ -566,6 +566,19 @@ def job(con, paths):
         add(path)
     con.executemany("INSERT INTO t VALUES (?)", rows)  # EXL001
 """,
+        # SPEC 2.6: a closure that writes its enclosing function's collection does so at
+        # each of its calls there, with no argument passed.
+        """
+def job(con, paths):
+    rows = []
+
+    def flush_all():
+        con.executemany("INSERT INTO t VALUES (?)", rows)
+
+    for path in paths:
+        rows.append(path.stem)
+    flush_all()  # EXL001
+""",
         # SPEC 2.6: a project function that writes its parameter is a sink of what is passed.
         """
 def save(con, rows):
