@@ -671,3 +671,52 @@ def test_a_helper_that_returns_a_comprehension_returns_a_materialisation(tmp_pat
     assert "JSON lines" in messages[6]
     assert found[0]["related"][0]["path"] == "run.py"
     assert any(r["path"] == "jobs/read.py" and r["line"] == 2 for r in found[0]["related"])
+
+
+def test_helpers_that_grow_or_flush_through_calls_decide_what_they_return(tmp_path):
+    """SPEC 2.4 with 2.6: a helper whose collection grows through a call of another
+    module's function returns an accumulation (EXL003 at the caller, the chain down to the
+    growth); one whose loop flushes the collection through a call does not."""
+    write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/util.py": """
+            def add(out, item):
+                out.append(item)
+
+            def reset(out):
+                out.clear()
+            """,
+            "pkg/collect.py": """
+            from pkg.util import add, reset
+
+            def collect(paths):
+                out = []
+                for p in paths:
+                    add(out, p)
+                return out
+
+            def collect_in_batches(con, paths):
+                out = []
+                for p in paths:
+                    out.append(p)
+                    if len(out) > 100:
+                        con.executemany("INSERT INTO t VALUES (?)", out)
+                        reset(out)
+                return out
+            """,
+            "main.py": """
+            from pkg.collect import collect, collect_in_batches
+
+            def run(con, paths):
+                con.executemany("INSERT INTO t VALUES (?)", collect(paths))
+                con.executemany("INSERT INTO t VALUES (?)", collect_in_batches(con, paths))
+            """,
+        },
+    )
+    found = findings(tmp_path, "--select", "EXL003", "main.py")
+    assert codes_by_line(found) == {("main.py", 4, "EXL003")}
+    related = [(r["path"], r["line"]) for r in found[0]["related"]]
+    assert ("pkg/collect.py", 6) in related
+    assert ("pkg/util.py", 2) in related

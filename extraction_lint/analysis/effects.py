@@ -15,9 +15,10 @@ import libcst as cst
 
 from extraction_lint.analysis.calls import is_loader, match_sink
 from extraction_lint.analysis.dataflow import Dataflow, Input
-from extraction_lint.analysis.model import Scope
+from extraction_lint.analysis.model import Loop, Scope
 from extraction_lint.analysis.names import dotted_name
 from extraction_lint.analysis.summary import (
+    Accumulator,
     ArgFacts,
     Chain,
     ClassFacts,
@@ -160,10 +161,11 @@ def _argument_facts(
     rebound: Callable[[str, int], bool],
 ) -> ArgFacts:
     carried = frozenset(s.name for s in flow.carried(node, at) if isinstance(s, Input))
-    key = scope.key_of(node)
+    local = scope.key_of(node)
+    key = local
     if key is not None and (key not in carried or rebound(key, at)):
         key = None
-    return ArgFacts(key=key, carried=carried)
+    return ArgFacts(key=key, carried=carried, local=None if key is not None else local)
 
 
 class _FunctionReader:
@@ -190,6 +192,8 @@ class _FunctionReader:
         self.flow = Dataflow(
             scope, analysis.resolve, frozenset(), materialized | calls, inputs=True
         )
+        #: The index of each call's edge (by the call node's id), once the edges are read.
+        self._edge_at: dict[int, int] = {}
         self._bound_at: dict[str, list[int]] = {}
         for assignment in scope.assignments:
             key = scope.key_of(assignment.target)
@@ -213,6 +217,7 @@ class _FunctionReader:
         local = Summary()
         self._own_effects(local)
         edges = self._edges()
+        accumulators = self._accumulators(edges) if edges and scope.returns else ()
         return FunctionFacts(
             path=path,
             qualname=qualified_name(scope),
@@ -222,7 +227,72 @@ class _FunctionReader:
             keyword_only=keyword_only,
             local=local,
             edges=edges,
+            accumulators=accumulators,
         )
+
+    def _accumulators(self, edges: list[Edge]) -> tuple[Accumulator, ...]:
+        """The collections the function returns after an unbounded loop in which a call
+        passes them (SPEC 2.6: a growth or a flush through a call); empty when no call
+        does, and the function's own code tells (its helper, 2.4)."""
+        analysis, scope = self.analysis, self.scope
+        facts = analysis.direct_collections(scope)
+        if not facts.bindings:
+            return ()
+        at_call = self._edge_at
+        nested = self.children.get(id(scope), {})
+        found: list[Accumulator] = []
+        involved = False
+        for key, bindings in facts.bindings.items():
+            outer = [b for b in bindings if not b.assignment.site.unbounded_loops()]
+            if not outer:
+                continue
+            loops: dict[int, Loop] = {}
+            passing: list[tuple[Loop, int]] = []
+            for growth in facts.growths.get(key, ()):
+                loop = growth.site.outermost_unbounded_loop()
+                if loop is not None:
+                    loops[id(loop)] = loop
+            for call in scope.calls:
+                index = at_call.get(id(call.node))
+                loop = call.site.outermost_unbounded_loop()
+                if index is None or loop is None:
+                    continue
+                func = call.node.func
+                closure = isinstance(func, cst.Name) and func.value in nested
+                if closure or any(scope.key_of(a.value) == key for a in call.node.args):
+                    loops[id(loop)] = loop
+                    passing.append((loop, index))
+            for loop in sorted(loops.values(), key=lambda item: item.start):
+                binding = next(
+                    (b for b in reversed(outer) if b.assignment.site.order < loop.start), None
+                )
+                if binding is None:
+                    continue
+                sources = frozenset({binding.assignment})
+                flow = Dataflow(scope, analysis.resolve, sources, frozenset())
+                if not any(
+                    r.site.order > loop.end
+                    and binding.assignment in flow.carried(r.value, r.site.order)
+                    for r in scope.returns
+                ):
+                    continue
+                through = tuple(index for where, index in passing if where is loop)
+                involved = involved or bool(through)
+                grown = tuple(
+                    self.link(g.node, f"`{key}` grows here")
+                    for g in facts.growths.get(key, ())
+                    if loop.contains(g.site.order)
+                )
+                found.append(
+                    Accumulator(
+                        key,
+                        analysis.describe_loop(loop),
+                        grown,
+                        any(loop.contains(f.site.order) for f in facts.flushes.get(key, ())),
+                        through,
+                    )
+                )
+        return tuple(found) if involved else ()
 
     def _own_effects(self, local: Summary) -> None:
         analysis, scope, link = self.analysis, self.scope, self.link
@@ -346,6 +416,7 @@ class _FunctionReader:
                 elif not starred:
                     positional.append(facts)
             label = analysis.code(call.node.func)
+            self._edge_at[id(call.node)] = len(edges)
             edges.append(
                 Edge(
                     target=target,

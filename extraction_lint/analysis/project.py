@@ -39,6 +39,7 @@ from extraction_lint.analysis.outline import (
 from extraction_lint.analysis.settings import AnalysisSettings
 from extraction_lint.analysis.summary import (
     ArgFacts,
+    Chain,
     ClassFacts,
     Edge,
     FunctionFacts,
@@ -546,6 +547,9 @@ class Project:
                 if not callee.final and id(callee) not in seen:
                     seen.add(id(callee))
                     stack.append(callee)
+        callees = {id(edge): callee for _, edge, callee in calls}
+        accumulating = [f for f in closure if f.accumulators]
+        decided: dict[int, tuple[str, str, Chain] | None] = {}
         changed = True
         while changed:
             changed = False
@@ -555,6 +559,9 @@ class Project:
                 known = len(caller.depends)
                 caller.depends.update(callee.depends)
                 if len(caller.depends) != known:
+                    changed = True
+            for current in accumulating:
+                if _accumulate(current, callees, decided):
                     changed = True
         for current in closure:
             current.final = True
@@ -790,3 +797,29 @@ def _apply(caller: FunctionFacts, edge: Edge, callee: FunctionFacts) -> bool:
     if theirs.stall is not None and mine.stall is None:
         mine.stall = (link, *theirs.stall)
     return mine.shape() != before
+
+
+def _accumulate(
+    function: FunctionFacts,
+    callees: dict[int, FunctionFacts],
+    decided: dict[int, tuple[str, str, Chain] | None],
+) -> bool:
+    """Decide the accumulation ``function`` returns through the growths and flushes its
+    calls make (see :meth:`FunctionFacts.returned_accumulation`); whether it changed. One
+    its own code shows is dropped when a call flushes the collection in the loop; one
+    taken from a callee's result (``return collect(paths)``) stays."""
+    summary = function.summary
+    assert summary is not None
+    current = summary.returns_accumulation
+    if not (
+        current is None
+        or current is function.local.returns_accumulation
+        or current is decided.get(id(function))
+    ):
+        return False  # from a callee's result
+    found = function.returned_accumulation(lambda edge: callees.get(id(edge)))
+    if (found is None) == (current is None) and (found is None or found[:2] == current[:2]):
+        decided[id(function)] = current
+        return False
+    summary.returns_accumulation = decided[id(function)] = found
+    return True

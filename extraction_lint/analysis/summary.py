@@ -68,6 +68,9 @@ class ArgFacts:
 
     key: str | None = None
     carried: frozenset[str] = frozenset()
+    #: The collection of the calling function the argument is, exactly (``add(out, x)``
+    #: with ``out = []`` bound in the caller): what a callee grows or flushes of it.
+    local: str | None = None
 
 
 TargetKind = Literal["local", "dotted", "method", "super"]
@@ -110,6 +113,23 @@ class Edge:
     in_except: bool = False
     #: Name of the callee as written, for messages.
     label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Accumulator:
+    """A collection of a function bound before an unbounded loop and returned after it,
+    that a call in the loop grows or flushes: whether the function returns an
+    accumulation (EXL003) is then decided with the callees' summaries (SPEC 2.6)."""
+
+    key: str
+    #: The loop as written, for messages.
+    loop: str
+    #: The function's own growths of it in the loop (empty when only calls grow it).
+    grown: Chain
+    #: Flushed by the function's own code in the loop.
+    flushed: bool
+    #: Indexes (in :attr:`FunctionFacts.edges`) of the calls in the loop that pass it.
+    edges: tuple[int, ...]
 
 
 @dataclass(slots=True)
@@ -189,6 +209,9 @@ class FunctionFacts:
     keyword_only: tuple[str, ...]
     local: Summary
     edges: list[Edge]
+    #: Set when a call in a loop grows or flushes a collection the function returns: its
+    #: returned accumulation is then decided by :meth:`returned_accumulation`.
+    accumulators: tuple[Accumulator, ...] = ()
     #: The module that defines it.
     module: ModuleFacts | None = field(default=None, repr=False)
     #: Filled by the fixed point.
@@ -196,6 +219,42 @@ class FunctionFacts:
     final: bool = False
     #: Paths of the modules (with their digests) whose code the summary depends on.
     depends: dict[str, str] = field(default_factory=dict)
+
+    def returned_accumulation(
+        self, callee_of: Callable[[Edge], FunctionFacts | None]
+    ) -> tuple[str, str, Chain] | None:
+        """The accumulation the function returns, with its growths through calls:
+        (collection, loop, chain) of the first collection that grows in a loop, by its
+        own code or by a callee, and is flushed there by neither."""
+        for accumulator in self.accumulators:
+            grown = accumulator.grown
+            flushed = accumulator.flushed
+            for index in accumulator.edges:
+                edge = self.edges[index]
+                callee = callee_of(edge)
+                if callee is None or callee.summary is None:
+                    continue
+                key = accumulator.key
+                for name, chain in callee.summary.grows_inputs.items():
+                    if not grown and _passes(callee.argument_or_closure(edge, name), key):
+                        grown = (edge.link, *chain)
+                flushed = flushed or any(
+                    _passes(callee.argument_or_closure(edge, name), key)
+                    for name in callee.summary.flushes_inputs
+                )
+            if grown and not flushed:
+                return accumulator.key, accumulator.loop, grown
+        return None
+
+    def argument_or_closure(self, edge: Edge, name: str) -> ArgFacts | None:
+        """What ``edge`` passes for the input ``name``: the argument for a parameter; for
+        a closure's name (a nested function called where it is defined) the caller's own
+        name."""
+        if name in self.positional or name in self.keyword_only:
+            return self.argument(edge, name)
+        if edge.target.kind == "local" and "." in self.qualname:
+            return ArgFacts(key=name, carried=frozenset({name}), local=name)
+        return None
 
     def parameter_position(self, name: str, bound: bool) -> int | None:
         """The position a caller passes ``name`` at (after the receiver, when bound)."""
@@ -258,3 +317,7 @@ class ModuleFacts:
         for function in self.functions.values():
             function.module = None
         self.functions.clear()
+
+
+def _passes(arg: ArgFacts | None, key: str) -> bool:
+    return arg is not None and key in (arg.key, arg.local)

@@ -61,6 +61,24 @@ through another receiver, `getattr` or a function passed as a value is not follo
 - `bounded-range-limit`, `extend-sink-methods`, `extend-sink-functions` as for EXL001.
 """
     valid = (
+        # SPEC 2.6: a flush through a call in the helper's loop bounds what it returns.
+        """
+def reset(out):
+    out.clear()
+
+
+def collect(con, paths):
+    out = []
+    for p in paths:
+        out.append(p)
+        if len(out) > 10:
+            con.executemany("INSERT INTO t VALUES (?)", out)
+            reset(out)
+    return out
+
+
+con.executemany("INSERT INTO t VALUES (?)", collect(con, paths))
+""",
         """
 def collect(paths):
     rows = []
@@ -276,6 +294,21 @@ def run(stream, cur, con):
 """,
     )
     invalid = (
+        # SPEC 2.6: a growth through a call in the helper's loop is a growth.
+        """
+def add(out, item):
+    out.append(item)
+
+
+def collect(paths):
+    out = []
+    for p in paths:
+        add(out, p)
+    return out
+
+
+con.executemany("INSERT INTO t VALUES (?)", collect(paths))  # EXL003
+""",
         """
 def collect(paths):
     rows = []
