@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from extraction_lint.analysis.outline import class_table
-from extraction_lint.analysis.project import Project
+from extraction_lint.analysis.project import Project, run_files_of
 from extraction_lint.analysis.settings import AnalysisSettings
 from extraction_lint.budget import run_bounded
 from extraction_lint.diagnostics import FileError, FileResult
@@ -113,7 +113,8 @@ def project_for(options: CheckOptions) -> Project:
 
 def _new_project(options: CheckOptions) -> Project:
     root = Path(options.project_root) if options.project_root is not None else None
-    return Project(root, options.analysis)
+    run_files = run_files_of(options.run_id) if options.run_id else ()
+    return Project(root, options.analysis, run_files=run_files)
 
 
 _PROJECTS: dict[tuple[str, str | None, AnalysisSettings], Project] = {}

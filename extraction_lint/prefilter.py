@@ -29,11 +29,15 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass, field
 
+from extraction_lint.analysis.astcalls import (
+    AstShape,
+    execute_parameters,
+    is_duckdb_append_call,
+    resolve_dotted,
+)
 from extraction_lint.analysis.astcalls import dotted as dotted_name
-from extraction_lint.analysis.astcalls import execute_parameters, is_duckdb_append_call
 from extraction_lint.analysis.astwalk import code_children
 from extraction_lint.analysis.catalog import (
-    BOUNDED_VIEW_METHODS,
     CONVENTIONAL_ALIASES,
     DEQUE_CALL,
     DRIVER_PULL_METHODS,
@@ -53,7 +57,6 @@ from extraction_lint.analysis.catalog import (
     GROWTH_METHODS as CATALOG_GROWTH_METHODS,
 )
 from extraction_lint.analysis.facts import (
-    CallParts,
     import_bindings,
     is_bound_to_serialized,
     is_bounded_iterable,
@@ -328,16 +331,6 @@ class _Pending:
     argument_call: str | None = None
 
 
-def _integer(node: ast.expr) -> int | None:
-    """``3`` or ``-3``."""
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        inner = _integer(node.operand)
-        return None if inner is None else -inner
-    if isinstance(node, ast.Constant) and type(node.value) is int:
-        return node.value
-    return None
-
-
 def _last_name(node: ast.expr) -> str | None:
     if isinstance(node, ast.Name):
         return node.id
@@ -355,63 +348,6 @@ def _key(node: ast.expr) -> str | None:
     return None
 
 
-def _resolve(imports: dict[str, str], dotted: str) -> str:
-    """The qualified name of ``a.b.c`` through the module's imports."""
-    head, _, rest = dotted.partition(".")
-    base = imports.get(head) or CONVENTIONAL_ALIASES.get(head, head)
-    return f"{base}.{rest}" if rest else base
-
-
-class _AstShape:
-    """The interpreter's tree's answers to :class:`extraction_lint.analysis.facts.Shape`.
-    Module constants are not known before the analysis: no name is one (a loop over one
-    counts as unbounded here, which keeps the file)."""
-
-    __slots__ = ("_imports",)
-
-    def __init__(self, imports: dict[str, str]) -> None:
-        # The scan's own import table (filled as it walks), not the scan: a reference
-        # back would make every tree scanned a cycle for the garbage collector.
-        self._imports = imports
-
-    def fixed_display(self, node: ast.expr) -> bool:
-        if isinstance(node, ast.Tuple | ast.List | ast.Set):
-            return not any(isinstance(e, ast.Starred) for e in node.elts)
-        return self.fixed_dict(node)
-
-    def fixed_dict(self, node: ast.expr) -> bool:
-        return isinstance(node, ast.Dict) and None not in node.keys
-
-    def constant(self, node: ast.expr) -> ast.expr | None:
-        return None
-
-    def view_receiver(self, node: ast.expr) -> tuple[ast.expr, bool] | None:
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in BOUNDED_VIEW_METHODS
-        ):
-            return node.func.value, bool(node.args or node.keywords)
-        return None
-
-    def call(self, node: ast.expr) -> CallParts[ast.expr] | None:
-        if not isinstance(node, ast.Call):
-            return None
-        dotted = dotted_name(node.func)
-        starred = any(isinstance(a, ast.Starred) for a in node.args) or any(
-            k.arg is None for k in node.keywords
-        )
-        return CallParts(
-            None if dotted is None else _resolve(self._imports, dotted),
-            [a for a in node.args if not isinstance(a, ast.Starred)],
-            starred,
-            any(k.arg is not None for k in node.keywords),
-        )
-
-    def integer(self, node: ast.expr) -> int | None:
-        return _integer(node)
-
-
 class _TreeScan:
     """One walk over an ``ast`` tree that answers :meth:`Prefilter.tree_may_match`."""
 
@@ -427,7 +363,7 @@ class _TreeScan:
         #: :meth:`extraction_lint.analysis.project.Project.call_flags`).
         self.project_calls = project_calls or {}
         self.imports: dict[str, str] = {}
-        self._shape = _AstShape(self.imports)
+        self._shape = AstShape(self.imports)
         self.loop_trigger = False
         self._scopes: list[_Scope] = []
         self._stack: list[_Scope] = []
@@ -707,7 +643,7 @@ class _TreeScan:
             scope.sink_calls += 1
 
     def _resolve(self, dotted: str) -> str:
-        return _resolve(self.imports, dotted)
+        return resolve_dotted(self.imports, dotted)
 
     def _settle(self) -> None:
         """Judge the calls waiting for the module's imports."""

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from extraction_lint.analysis.project import ABSENT, digest_of
+from extraction_lint.analysis.project import ABSENT, digest_of, set_run_files
 from extraction_lint.cache import ResultCache
 from extraction_lint.config import Config, code_matches
 from extraction_lint.diagnostics import FileError, FileResult
@@ -139,8 +139,12 @@ def run_batch(jobs: Sequence[Job]) -> list[FileResult]:
     return [run_job(job) for job in jobs]
 
 
-def _worker_init(file_memory: int | None = None) -> None:
+def _worker_init(
+    file_memory: int | None = None, run_id: str = "", run_files: Sequence[str] = ()
+) -> None:
     tune_gc()
+    if run_id:
+        set_run_files(run_id, run_files)
     if file_memory:
         limit_address_space(file_memory)
 
@@ -268,6 +272,8 @@ class Runner:
         self._pool: ProcessPoolExecutor | None = None
         #: Digests of the modules cached results depend on, read once per run.
         self._digests: dict[str, str] = {}
+        #: The Python files of the run (where callers are looked for, SPEC 2.5).
+        self._run_files: tuple[str, ...] = ()
 
     # --- the pool --------------------------------------------------------------------------
 
@@ -278,7 +284,7 @@ class Runner:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.jobs,
                 initializer=_worker_init,
-                initargs=(self.base.file_memory,),
+                initargs=(self.base.file_memory, self.base.run_id, self._run_files),
             )
         return self._pool.submit(run_batch, jobs)
 
@@ -293,15 +299,16 @@ class Runner:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    @staticmethod
-    def _alone(job: Job) -> FileResult:
+    def _alone(self, job: Job) -> FileResult:
         """Check one file in a process of its own; a crash there is the file's."""
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
         memory = job.options.file_memory
         with ProcessPoolExecutor(
-            max_workers=1, initializer=_worker_init, initargs=(memory,)
+            max_workers=1,
+            initializer=_worker_init,
+            initargs=(memory, self.base.run_id, self._run_files),
         ) as pool:
             try:
                 return pool.submit(run_batch, [job]).result()[0]
@@ -338,6 +345,14 @@ class Runner:
 
     def run(self, files: Iterable[SourceFile]) -> Iterator[FileResult]:
         """Check every file, yielding results in the order of ``files``."""
+        files = files if isinstance(files, list | tuple) else list(files)
+        self._run_files = tuple(
+            os.path.normpath(os.path.abspath(f.path))
+            for f in files
+            if f.error is None and not is_notebook(f.display)
+        )
+        if self.base.run_id:
+            set_run_files(self.base.run_id, self._run_files)
         if self.jobs == 1:
             tune_gc()
         slots: deque[_Slot] = deque()

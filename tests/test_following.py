@@ -720,3 +720,78 @@ def test_helpers_that_grow_or_flush_through_calls_decide_what_they_return(tmp_pa
     related = [(r["path"], r["line"]) for r in found[0]["related"]]
     assert ("pkg/collect.py", 6) in related
     assert ("pkg/util.py", 2) in related
+
+
+DRAIN = """
+def drain(cur, con):
+    while True:
+        chunk = cur.fetchmany(100)
+        if not chunk:
+            break
+        con.executemany("INSERT INTO t VALUES (?)", chunk)
+"""
+
+
+def test_a_helper_called_only_from_extraction_loops_of_other_modules_is_not_checked(tmp_path):
+    """SPEC 2.5: the loop of a function that the project calls only from inside
+    extraction loops (here from other modules: an import, a relative import, a method
+    inherited from a base class of another module) belongs to the caller's nest."""
+    write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/read.py": DRAIN,
+            "pkg/base.py": """
+            class Copier:
+                def copy(self, cur):
+                    for row in cur.fetchall():
+                        self.con.execute("INSERT INTO t VALUES (?)", row)
+            """,
+            "pkg/job.py": """
+            from .base import Copier
+            from .read import drain
+
+            class Job(Copier):
+                def run(self, tables, con):
+                    for t in tables:
+                        drain(t, con)
+                        self.copy(t)
+            """,
+        },
+    )
+    for jobs in ("1", "2"):
+        found = findings(tmp_path, "-j", jobs)
+        assert codes_by_line(found) == {
+            ("pkg/job.py", 6, code) for code in ("EXL101", "EXL102", "EXL103")
+        }
+
+
+def test_a_helper_also_called_outside_a_loop_or_alone_in_the_run_is_checked(tmp_path):
+    """One call outside every loop, anywhere in the run, leaves the helper's loop to be
+    checked on its own; so does a run of the helper's file alone (no call of it in the
+    run), as pre-commit makes when only the helper changed."""
+    write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/read.py": DRAIN,
+            "main.py": """
+            from pkg.read import drain
+
+            def run(tables, con):
+                for t in tables:
+                    drain(t, con)
+            """,
+            "once.py": """
+            from pkg import read
+
+            def once(cur, con):
+                read.drain(cur, con)
+            """,
+        },
+    )
+    helper = {("pkg/read.py", 2, code) for code in ("EXL101", "EXL102", "EXL103")}
+    caller = {("main.py", 4, code) for code in ("EXL101", "EXL102", "EXL103")}
+    assert codes_by_line(findings(tmp_path)) == helper | caller
+    assert codes_by_line(findings(tmp_path, "main.py", "pkg/read.py")) == caller
+    assert codes_by_line(findings(tmp_path, "pkg/read.py")) == helper

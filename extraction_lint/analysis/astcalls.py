@@ -8,6 +8,7 @@ import ast
 from collections.abc import Iterable
 
 from extraction_lint.analysis.catalog import (
+    BOUNDED_VIEW_METHODS,
     CONVENTIONAL_ALIASES,
     DUCKDB_APPEND_METHOD,
     EXECUTE_METHOD,
@@ -16,6 +17,7 @@ from extraction_lint.analysis.catalog import (
 )
 from extraction_lint.analysis.facts import (
     EXECUTE_PARAMETER_KEYWORDS,
+    CallParts,
     is_duckdb_append,
     is_one_row,
     loader_or_sink,
@@ -111,3 +113,121 @@ def _heads(name: str, imported: Iterable[str]) -> Iterable[str]:
     alias = CONVENTIONAL_ALIASES.get(name)
     if alias is not None:
         yield alias
+
+
+def integer_literal(node: ast.expr) -> int | None:
+    """``3`` or ``-3``."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = integer_literal(node.operand)
+        return None if inner is None else -inner
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    return None
+
+
+def resolve_dotted(imports: dict[str, str], dotted: str) -> str:
+    """The qualified name of ``a.b.c`` through the module's imports."""
+    head, _, rest = dotted.partition(".")
+    base = imports.get(head) or CONVENTIONAL_ALIASES.get(head, head)
+    return f"{base}.{rest}" if rest else base
+
+
+def is_fixed_display(node: ast.expr) -> bool:
+    """A tuple, list or set display with no starred element, or a dict display with no
+    ``**`` (SPEC 2.1 "Bounded loop")."""
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return not any(isinstance(e, ast.Starred) for e in node.elts)
+    return isinstance(node, ast.Dict) and None not in node.keys
+
+
+def module_constants(tree: ast.Module) -> dict[str, ast.expr]:
+    """Module-level names bound exactly once, to a fixed display, and never re-bound by an
+    augmented assignment there (the interpreter's tree's view of
+    :func:`extraction_lint.analysis.loops.module_constants`; a name changed in place
+    elsewhere is not told apart here)."""
+    counts: dict[str, int] = {}
+    values: dict[str, ast.expr] = {}
+    pending: list[ast.stmt] = list(tree.body)
+    while pending:
+        statement = pending.pop()
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        for block in ("body", "orelse", "finalbody"):
+            pending.extend(getattr(statement, block, None) or ())
+        for handler in getattr(statement, "handlers", None) or ():
+            pending.extend(handler.body)
+        targets: list[ast.expr] = []
+        value: ast.expr | None = None
+        if isinstance(statement, ast.Assign):
+            targets, value = statement.targets, statement.value
+        elif isinstance(statement, ast.AnnAssign | ast.AugAssign):
+            targets, value = [statement.target], statement.value
+            if isinstance(statement, ast.AugAssign):
+                value = None
+        for target in targets:
+            if isinstance(target, ast.Name):
+                counts[target.id] = counts.get(target.id, 0) + 1
+                if value is not None and len(targets) == 1:
+                    values[target.id] = value
+                else:
+                    counts[target.id] += 1
+    return {
+        name: value
+        for name, value in values.items()
+        if counts.get(name) == 1 and is_fixed_display(value)
+    }
+
+
+class AstShape:
+    """The interpreter's tree's answers to :class:`extraction_lint.analysis.facts.Shape`.
+    ``constants``: the module's constants (:func:`module_constants`), None where they are
+    not known (the prefilter: a loop over one counts as unbounded there, which keeps the
+    file); ``shadowed``: names the function at hand binds itself (its parameters)."""
+
+    __slots__ = ("_constants", "_imports", "shadowed")
+
+    def __init__(
+        self, imports: dict[str, str], constants: dict[str, ast.expr] | None = None
+    ) -> None:
+        # The import table itself (it may be filled as a walk goes), not its owner: a
+        # reference back would make every tree read a cycle for the garbage collector.
+        self._imports = imports
+        self._constants = constants or {}
+        self.shadowed: frozenset[str] = frozenset()
+
+    def fixed_display(self, node: ast.expr) -> bool:
+        return is_fixed_display(node)
+
+    def fixed_dict(self, node: ast.expr) -> bool:
+        return isinstance(node, ast.Dict) and None not in node.keys
+
+    def constant(self, node: ast.expr) -> ast.expr | None:
+        if not isinstance(node, ast.Name) or node.id in self.shadowed:
+            return None
+        return self._constants.get(node.id)
+
+    def view_receiver(self, node: ast.expr) -> tuple[ast.expr, bool] | None:
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in BOUNDED_VIEW_METHODS
+        ):
+            return node.func.value, bool(node.args or node.keywords)
+        return None
+
+    def call(self, node: ast.expr) -> CallParts[ast.expr] | None:
+        if not isinstance(node, ast.Call):
+            return None
+        name = dotted(node.func)
+        starred = any(isinstance(a, ast.Starred) for a in node.args) or any(
+            k.arg is None for k in node.keywords
+        )
+        return CallParts(
+            None if name is None else resolve_dotted(self._imports, name),
+            [a for a in node.args if not isinstance(a, ast.Starred)],
+            starred,
+            any(k.arg is not None for k in node.keywords),
+        )
+
+    def integer(self, node: ast.expr) -> int | None:
+        return integer_literal(node)

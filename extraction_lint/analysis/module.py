@@ -188,6 +188,7 @@ class ModuleAnalysis:
         self._effects: dict[int, CallEffect | None] = {}
         self._refs: dict[int, tuple[tuple[str, str], Target, bool] | None] = {}
         self._own_facts: ModuleFacts | None = None
+        self._called_only_in_loops: dict[int, bool] = {}
         #: Facts read from other parses of this module's text (see :meth:`_sparse_facts`).
         self._parts: list[ModuleFacts] = []
         self._part_analyses: list[ModuleAnalysis] = []
@@ -734,6 +735,24 @@ class ModuleAnalysis:
     @cached_property
     def _children(self) -> dict[int, dict[str, Scope]]:
         return children_by_name(self.scopes)
+
+    def called_only_in_loops(self, scope: Scope) -> bool:
+        """Whether the project calls the function ``scope`` only from inside extraction
+        loops, in any module of the run (SPEC 2.5; :meth:`Project.called_only_in_loops`).
+        Asked only of a function whose loop a guard rule would report: it may read the
+        run's files for the function's name."""
+        key = id(scope)
+        known = self._called_only_in_loops.get(key)
+        if known is None:
+            from extraction_lint.analysis.effects import qualified_name
+
+            project = self.project
+            known = project.root is not None and bool(project.run_files)
+            if known:
+                self.own_facts()  # the module's names, as resolution sees them
+                known = project.called_only_in_loops((self.path, qualified_name(scope)))
+            self._called_only_in_loops[key] = known
+        return known
 
     def own_facts(self) -> ModuleFacts:
         """This module's functions as the project sees them (each read on first use)."""

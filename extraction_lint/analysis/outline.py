@@ -17,7 +17,12 @@ import ast
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from extraction_lint.analysis.astcalls import dotted, load_or_write_kinds
+from extraction_lint.analysis.astcalls import (
+    AstShape,
+    dotted,
+    load_or_write_kinds,
+    module_constants,
+)
 from extraction_lint.analysis.astwalk import code_children
 from extraction_lint.analysis.catalog import (
     CLEAR_METHOD,
@@ -43,7 +48,21 @@ from extraction_lint.analysis.catalog import (
     Catalog,
 )
 from extraction_lint.analysis.facts import import_bindings as shared_import_bindings
+from extraction_lint.analysis.facts import is_bounded_iterable
+from extraction_lint.analysis.settings import AnalysisSettings
 from extraction_lint.analysis.summary import ClassFacts, ModuleFacts, Target
+
+#: The largest ``range`` of literals that is a bounded loop, unless configured.
+DEFAULT_RANGE_LIMIT = AnalysisSettings.bounded_range_limit
+#: Marks, on a walk's stack, where a lambda's body ends.
+_LEFT_LAMBDA = ast.Pass()
+
+#: Where a call sits in the function that makes it (SPEC 2.5, "called only from inside
+#: extraction loops"): outside every unbounded loop; in one's body or ``while`` test; in
+#: the iterable of an unbounded ``for`` (in the loop only for a generator function).
+NOT_IN_LOOP = 0
+IN_LOOP = 1
+IN_HEADER = 2
 
 #: What a function may do, as flags.
 LOADS_OR_WRITES = "io"
@@ -142,10 +161,16 @@ class FunctionOutline:
     lines: list[int] = field(default_factory=list)
     #: The line of the ``def`` (0 for the module's own statements).
     line: int = 0
+    #: Its own calls (not those of functions nested in it) with where each sits: one of
+    #: ``NOT_IN_LOOP``, ``IN_LOOP``, ``IN_HEADER``.
+    sites: list[tuple[Target, int]] = field(default_factory=list)
+    #: Its body holds ``yield`` or ``yield from``.
+    generator: bool = False
 
-    def add(self, target: Target, line: int) -> None:
+    def add(self, target: Target, line: int, where: int = 0) -> None:
         self.targets.append(target)
         self.lines.append(line)
+        self.sites.append((target, where))
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +184,8 @@ class OutlinedFunction:
     targets: tuple[Target, ...]
     lines: tuple[int, ...]
     line: int
+    sites: tuple[tuple[Target, int], ...]
+    generator: bool
 
 
 #: Every flag set an outline has held, so that equal ones are one object.
@@ -173,6 +200,8 @@ def _kept(outline: FunctionOutline, targets: dict[Target, Target]) -> OutlinedFu
         tuple(targets.setdefault(target, target) for target in outline.targets),
         tuple(outline.lines),
         outline.line,
+        tuple((targets.setdefault(t, t), where) for t, where in outline.sites),
+        outline.generator,
     )
 
 
@@ -239,11 +268,15 @@ def _statements(tree: ast.Module) -> list[ast.stmt]:
 
 
 class _Reader:
-    def __init__(self, tree: ast.Module, catalog: Catalog, guards: frozenset[str]):
+    def __init__(
+        self, tree: ast.Module, catalog: Catalog, guards: frozenset[str], range_limit: int
+    ):
         self.tree = tree
         self.catalog = catalog
         self.guards = guards
+        self.range_limit = range_limit
         self.imports, self.candidates = _imports(list(_bindings(_statements(tree))))
+        self._shape = AstShape(self.imports, module_constants(tree))
         self.functions: dict[str, FunctionOutline] = {}
         self.top_level: dict[str, tuple[str, str]] = {}
         self.classes: dict[str, ClassFacts] = {}
@@ -269,12 +302,12 @@ class _Reader:
         for statement in self.tree.body:
             if isinstance(statement, defined):
                 continue
-            pending: list[ast.AST] = [statement]
+            pending: list[tuple[ast.AST, int]] = [(statement, NOT_IN_LOOP)]
             while pending:
-                child = pending.pop()
+                child, where = pending.pop()
                 if isinstance(child, ast.Call):
-                    self._call(child, outline, None, None, {}, "")
-                pending.extend(code_children(child, leaves=False))
+                    self._call(child, outline, None, None, {}, "", where)
+                pending.extend(self._inside(child, where, frozenset()))
 
     def _scope(
         self,
@@ -315,12 +348,23 @@ class _Reader:
             outline.flags |= previous.flags
             outline.targets.extend(previous.targets)
             outline.lines.extend(previous.lines)
+            outline.sites.extend(previous.sites)
+            outline.generator = previous.generator
         self.functions[qualname] = outline
         receiver = node.args.args[0].arg if owner is not None and node.args.args else None
         visible = outer_nested | _nested_definitions(node.body, qualname + ".")
-        stack: list[ast.AST] = [*node.body, *node.args.defaults]
+        arguments = node.args
+        parameters = frozenset(
+            a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)
+        ) | frozenset(a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None)
+        stack: list[tuple[ast.AST, int]] = [(n, NOT_IN_LOOP) for n in node.body]
+        stack.extend((n, NOT_IN_LOOP) for n in node.args.defaults)
+        lambdas = 0  # a ``yield`` under a lambda makes the lambda a generator, not this
         while stack:
-            child = stack.pop()
+            child, where = stack.pop()
+            if child is _LEFT_LAMBDA:
+                lambdas -= 1
+                continue
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
                 inner = self._function(child, qualname + ".", None, visible)
                 outline.flags |= inner.flags
@@ -343,9 +387,40 @@ class _Reader:
             ):
                 outline.flags.add(GROWS)  # ``c[k] = v``, ``c += v``, ``c = c + v``
             elif isinstance(child, ast.Call):
-                self._call(child, outline, receiver, owner, visible, prefix)
-            stack.extend(code_children(child, leaves=False))
+                self._call(child, outline, receiver, owner, visible, prefix, where)
+            elif isinstance(child, ast.Yield | ast.YieldFrom) and not lambdas:
+                outline.generator = True
+            elif isinstance(child, ast.Lambda):
+                lambdas += 1
+                stack.append((_LEFT_LAMBDA, where))
+            stack.extend(self._inside(child, where, parameters))
         return outline
+
+    def _inside(
+        self, node: ast.AST, where: int, shadowed: frozenset[str]
+    ) -> list[tuple[ast.AST, int]]:
+        """The children of ``node`` with where each sits: an unbounded loop's body and a
+        ``while`` test are in the loop, a ``for`` iterable in its header, an ``else`` where
+        the loop is."""
+        kind = type(node)
+        if kind is ast.While:
+            assert isinstance(node, ast.While)
+            return [
+                (node.test, IN_LOOP),
+                *((c, IN_LOOP) for c in node.body),
+                *((c, where) for c in node.orelse),
+            ]
+        if kind is ast.For or kind is ast.AsyncFor:
+            assert isinstance(node, ast.For | ast.AsyncFor)
+            self._shape.shadowed = shadowed
+            if not is_bounded_iterable(node.iter, self._shape, self.range_limit):
+                return [
+                    (node.iter, IN_LOOP if where == IN_LOOP else IN_HEADER),
+                    (node.target, IN_LOOP),
+                    *((c, IN_LOOP) for c in node.body),
+                    *((c, where) for c in node.orelse),
+                ]
+        return [(c, where) for c in code_children(node, leaves=False)]
 
     def _call(
         self,
@@ -355,6 +430,7 @@ class _Reader:
         owner: str | None,
         nested: dict[str, str],
         prefix: str,
+        where: int = NOT_IN_LOOP,
     ) -> None:
         func = node.func
         kinds = load_or_write_kinds(node, self.candidates, self.catalog)
@@ -377,19 +453,19 @@ class _Reader:
             if func.id in nested:
                 # Walked with the function that defines it, and a call of it all the same:
                 # where it is called is where it loads, writes or grows (SPEC 2.6).
-                outline.add(Target("local", nested[func.id]), node.lineno)
+                outline.add(Target("local", nested[func.id]), node.lineno, where)
                 return
             if func.id in self.top_level and func.id not in self.imports:
                 if self.top_level[func.id][0] == "function":
-                    outline.add(Target("local", func.id), node.lineno)
+                    outline.add(Target("local", func.id), node.lineno, where)
             elif func.id in self.imports:
-                outline.add(Target("dotted", self.imports[func.id]), node.lineno)
+                outline.add(Target("dotted", self.imports[func.id]), node.lineno, where)
             return
         if not isinstance(func, ast.Attribute):
             return
         value = func.value
         if owner is not None and isinstance(value, ast.Name) and value.id == receiver:
-            outline.add(Target("method", func.attr, owner), node.lineno)
+            outline.add(Target("method", func.attr, owner), node.lineno, where)
             return
         if (
             owner is not None
@@ -397,25 +473,30 @@ class _Reader:
             and isinstance(value.func, ast.Name)
             and value.func.id == "super"
         ):
-            outline.add(Target("super", func.attr, owner), node.lineno)
+            outline.add(Target("super", func.attr, owner), node.lineno, where)
             return
         chain = dotted(value)
         if chain is None:
             return
         head, _, rest = chain.partition(".")
         if head in self.top_level and head not in self.imports:
-            outline.add(Target("dotted", f"{chain}.{func.attr}"), node.lineno)
+            outline.add(Target("dotted", f"{chain}.{func.attr}"), node.lineno, where)
         elif head in self.imports:
             base = self.imports[head] + (f".{rest}" if rest else "")
             joined = f"{base}{func.attr}" if base.endswith(".") else f"{base}.{func.attr}"
-            outline.add(Target("dotted", joined), node.lineno)
+            outline.add(Target("dotted", joined), node.lineno, where)
 
 
 def read_outline(
-    tree: ast.Module, path: str, display: str, catalog: Catalog, guards: frozenset[str]
+    tree: ast.Module,
+    path: str,
+    display: str,
+    catalog: Catalog,
+    guards: frozenset[str],
+    range_limit: int = DEFAULT_RANGE_LIMIT,
 ) -> ModuleOutline:
     """The outline of a module from its tree."""
-    return _Reader(tree, catalog, guards).read(path, display)
+    return _Reader(tree, catalog, guards, range_limit).read(path, display)
 
 
 def class_table(tree: ast.Module) -> dict[str, ClassFacts]:

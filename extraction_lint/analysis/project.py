@@ -18,13 +18,15 @@ import functools
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from extraction_lint.analysis.outline import (
     GROWS,
     GUARDS,
+    IN_HEADER,
+    IN_LOOP,
     LOADS_OR_WRITES,
     MATERIALIZES,
     WRITES,
@@ -57,6 +59,23 @@ if TYPE_CHECKING:
 MAX_REEXPORTS = 16
 #: The digest recorded for a module that does not exist (its appearance changes results).
 ABSENT = "-"
+
+
+#: The files of the run each process checks files for: (run id, absolute paths).
+_RUN_FILES: list[tuple[str, tuple[str, ...]]] = []
+
+
+def set_run_files(run_id: str, paths: Sequence[str]) -> None:
+    """Record the files of the run ``run_id`` in this process (one run at a time)."""
+    _RUN_FILES[:] = [(run_id, tuple(paths))]
+
+
+def run_files_of(run_id: str) -> tuple[str, ...]:
+    """The files of the run ``run_id``, as :func:`set_run_files` recorded them."""
+    for known, paths in _RUN_FILES:
+        if known == run_id:
+            return paths
+    return ()
 
 
 def digest_of(data: bytes) -> str:
@@ -93,9 +112,21 @@ def _package_top(path: Path) -> Path:
 class Project:
     """The modules and summaries of one project, for one run, in one process."""
 
-    def __init__(self, root: Path | None, settings: AnalysisSettings, cwd: Path | None = None):
-        """``root``: the project root; None follows calls within the checked module only."""
+    def __init__(
+        self,
+        root: Path | None,
+        settings: AnalysisSettings,
+        cwd: Path | None = None,
+        run_files: Sequence[str] = (),
+    ):
+        """``root``: the project root; None follows calls within the checked module only.
+        ``run_files``: the absolute paths of the files of the run (where the callers of a
+        function are looked for, SPEC 2.5)."""
         self.root = Path(os.path.abspath(root)) if root is not None else None
+        self.run_files = tuple(run_files)
+        #: Name -> the run's files whose text holds it (read once per name).
+        self._holding: dict[str, list[str]] = {}
+        self._sites: dict[tuple[str, str], list[tuple[tuple[str, str], int]]] = {}
         self.settings = settings
         self.cwd = Path(os.path.abspath(cwd or Path.cwd()))
         self._modules: dict[str, ModuleFacts | None] = {}
@@ -308,7 +339,14 @@ class Project:
         """The outline of a module whose tree is at hand."""
         if self._guard_names is None:
             self._guard_names = guard_names(self.settings.catalog)
-        return read_outline(tree, path, display, self.settings.catalog, self._guard_names)
+        return read_outline(
+            tree,
+            path,
+            display,
+            self.settings.catalog,
+            self._guard_names,
+            self.settings.bounded_range_limit,
+        )
 
     def _note(self, path: str) -> None:
         digest = self._digests.get(path)
@@ -678,6 +716,87 @@ class Project:
             if ref is not None and ref[0] != path and LOADS_OR_WRITES in self.flags(ref):
                 offsets.extend(where)
         return sorted(set(line_numbers(text, offsets))) if offsets else []
+
+    # --- who calls a function (SPEC 2.5) -------------------------------------------------------
+
+    def called_only_in_loops(self, ref: tuple[str, str]) -> bool:
+        """Whether the project calls the function ``ref`` only from inside extraction
+        loops (SPEC 2.5, "Not checked"): every resolved call of it, in the files of the run
+        and in its own module, sits in an unbounded loop (a call in a ``for`` header only
+        for a generator function), or in a function that is itself called only that way.
+        A call of it in a loop makes that loop an extraction loop: the function loads or
+        writes, or it would hold no extraction loop to ask about. False when nothing calls
+        it. By the outlines: a caller's module is read only when its text names it."""
+        # The callers that may matter, and theirs, until every one is known.
+        graph: dict[tuple[str, str], list[tuple[tuple[str, str], int]]] = {}
+        pending = [ref]
+        while pending:
+            current = pending.pop()
+            if current in graph:
+                continue
+            sites = graph[current] = self._callers(current)
+            for caller, where in sites:
+                if not self._in_loop(current, where) and caller[1] and caller not in graph:
+                    pending.append(caller)
+        # The largest set that holds, as for one module (exemptions.py).
+        exempt = {f for f, sites in graph.items() if sites}
+        changed = True
+        while changed:
+            changed = False
+            for function in list(exempt):
+                if not all(
+                    self._in_loop(function, where) or caller == function or caller in exempt
+                    for caller, where in graph[function]
+                ):
+                    exempt.discard(function)
+                    changed = True
+        return ref in exempt
+
+    def _in_loop(self, callee: tuple[str, str], where: int) -> bool:
+        if where == IN_LOOP:
+            return True
+        if where != IN_HEADER:
+            return False
+        outline = self.outline(callee[0])
+        function = outline.functions.get(callee[1]) if outline is not None else None
+        return function is not None and function.generator
+
+    def _callers(self, ref: tuple[str, str]) -> list[tuple[tuple[str, str], int]]:
+        """Each resolved call of ``ref`` in the run's files and its own module: (calling
+        function, where the call sits)."""
+        known = self._sites.get(ref)
+        if known is not None:
+            for path in {caller[0] for caller, _ in known}:
+                self._note(path)
+            return known
+        path, qualname = ref
+        name = qualname.rsplit(".", 1)[-1]
+        holders = self._holding.get(name)
+        if holders is None:
+            needle = name.encode()
+            holders = []
+            for candidate in self.run_files:
+                try:
+                    with open(candidate, "rb") as handle:
+                        if needle in handle.read():
+                            holders.append(candidate)
+                except OSError:
+                    continue
+            self._holding[name] = holders
+        found: list[tuple[tuple[str, str], int]] = []
+        for candidate in dict.fromkeys([path, *holders]):
+            outline = self.outline(candidate)
+            if outline is None:
+                continue
+            self._note(candidate)
+            for caller, function in outline.functions.items():
+                for target, where in function.sites:
+                    if target.name.rsplit(".", 1)[-1] != name:
+                        continue
+                    if self.resolve_ref(target, outline.names) == ref:
+                        found.append(((candidate, caller), where))
+        self._sites[ref] = found
+        return found
 
     # --- what a module's summaries are read from ------------------------------------------
 

@@ -49,6 +49,9 @@ class GuardedLoopRule(Rule):
                 continue
             if self.has_protection(analysis.loop_guards(loop)):
                 continue
+            scope = loop.scope
+            if scope.kind == "function" and analysis.called_only_in_loops(scope):
+                continue  # called only from extraction loops of other modules (SPEC 2.5)
             yield Finding(
                 code=self.code,
                 node=loop.node,
