@@ -128,8 +128,10 @@ with guard(total=len(paths), label="load", heartbeat_every=30) as g:
 """
     known_problems = """
 The calls that decide whether a function is called only from inside extraction loops are
-those of its own module: a function of the module called from another module's loop, and
-nowhere in its own, is checked on its own.
+those made in the files of the run (and in the function's own module): when pre-commit
+passes only the helper's file, its callers are not in the run and its loop is checked on
+its own. A cached result records the modules whose calls it read; a call of the function
+added to another file is seen when the function's own file is checked again.
 
 Calls of the project's own functions are followed (a helper that loads makes the loop an
 extraction loop, a helper that logs is its heartbeat); calls through other receivers,
