@@ -16,7 +16,7 @@ import libcst as cst
 from extraction_lint.analysis.calls import is_loader, match_sink
 from extraction_lint.analysis.dataflow import Dataflow, Input
 from extraction_lint.analysis.model import Scope
-from extraction_lint.analysis.names import dotted_name
+from extraction_lint.analysis.names import ImportMap, dotted_name
 from extraction_lint.analysis.summary import (
     ArgFacts,
     Chain,
@@ -100,13 +100,14 @@ def children_by_name(scopes: list[Scope]) -> dict[int, dict[str, Scope]]:
 def call_target(
     call: cst.Call,
     scope: Scope,
-    imports: Mapping[str, str],
+    names: ImportMap,
     children: Mapping[int, dict[str, Scope]],
     module_scope: Scope,
 ) -> tuple[Target, bool] | None:
     """What ``call`` names, and whether it binds a receiver; None when it is not followed
     (another receiver, a value passed around, a constructor of a class)."""
     func = call.func
+    imports = names.imports
     top = children.get(id(module_scope), {})
     if isinstance(func, cst.Name):
         name = func.value
@@ -121,6 +122,8 @@ def call_target(
         imported = imports.get(name)
         if imported is not None:
             return Target("dotted", imported), False
+        if names.from_star(name):
+            return Target("star", name), False
         return None
     if not isinstance(func, cst.Attribute):
         return None
@@ -149,6 +152,8 @@ def call_target(
         if base.endswith("."):
             return Target("dotted", f"{base}{method}"), False
         return Target("dotted", f"{base}.{method}"), False
+    if defined is None and names.from_star(head):
+        return Target("star", f"{dotted}.{method}"), False
     return None
 
 
@@ -312,7 +317,7 @@ class _FunctionReader:
 
     def _edges(self) -> list[Edge]:
         analysis, scope = self.analysis, self.scope
-        imports = analysis.imports.imports
+        imports = analysis.imports
         module_scope = analysis.scopes[0]
         edges: list[Edge] = []
         sink_data: dict[int, bool] = {}
@@ -432,6 +437,7 @@ def module_facts(
         classes=classes,
         top_level=top_level,
         imports=dict(analysis.imports.imports),
+        stars=tuple(analysis.imports.stars),
     )
 
     def read(qualname: str) -> FunctionFacts | None:
