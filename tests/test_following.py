@@ -795,3 +795,119 @@ def test_a_helper_also_called_outside_a_loop_or_alone_in_the_run_is_checked(tmp_
     assert codes_by_line(findings(tmp_path)) == helper | caller
     assert codes_by_line(findings(tmp_path, "main.py", "pkg/read.py")) == caller
     assert codes_by_line(findings(tmp_path, "pkg/read.py")) == helper
+
+
+BASE = """
+class Base:
+    def save(self, rows):
+        self.con.executemany("INSERT", rows)
+"""
+
+
+def test_super_calls_reach_a_base_in_another_module_past_an_override(tmp_path):
+    write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/base.py": BASE,
+            "pkg/job.py": """
+            from pkg.base import Base
+
+            class Job(Base):
+                def save(self, rows):
+                    pass
+
+                def run(self, paths):
+                    rows = []
+                    for p in paths:
+                        rows.append(p)
+                    super().save(rows)
+            """,
+            "pkg/job2.py": """
+            from pkg.base import Base
+
+            class Job(Base):
+                def save(self, rows):
+                    super().save(rows)
+
+                def run(self, paths):
+                    rows = []
+                    for p in paths:
+                        rows.append(p)
+                    self.save(rows)
+            """,
+        },
+    )
+    for args in ((), ("--no-prefilter",)):
+        found = findings(tmp_path, "pkg/job.py", "pkg/job2.py", *args)
+        assert codes_by_line(found) == {("pkg/job.py", 11, "EXL001"), ("pkg/job2.py", 11, "EXL001")}
+        related = {d["path"]: [(r["path"], r["line"]) for r in d["related"]] for d in found}
+        assert related["pkg/job.py"][0] == ("pkg/base.py", 3)  # not the override
+        assert related["pkg/job2.py"][:2] == [("pkg/job2.py", 5), ("pkg/base.py", 3)]
+
+
+def test_names_star_imports_bring_are_followed(tmp_path):
+    write(
+        tmp_path,
+        {
+            "jobs/__init__.py": "from .io import *\n",
+            "jobs/io.py": SAVE,
+            "pkg/__init__.py": "",
+            "pkg/io.py": SAVE,
+            "a.py": CALLER.format(import_line="from jobs import save", call="save(con, rows)"),
+            "b.py": CALLER.format(import_line="from pkg.io import *", call="save(con, rows)"),
+        },
+    )
+    for args in ((), ("--no-prefilter",)):
+        found = findings(tmp_path, "a.py", "b.py", *args)
+        assert codes_by_line(found) == {("a.py", 6, "EXL001"), ("b.py", 6, "EXL001")}
+        related = {d["path"]: (d["related"][0]["path"], d["related"][0]["line"]) for d in found}
+        assert related == {"a.py": ("jobs/io.py", 4), "b.py": ("pkg/io.py", 4)}
+
+
+def test_a_star_import_brings_only_what_the_module_exports(tmp_path):
+    private = "def _save(con, rows):\n    con.executemany(SQL, rows)\n"
+    write(
+        tmp_path,
+        {
+            "listed/__init__.py": "",
+            "listed/io.py": "__all__ = ['save']\n" + textwrap.dedent(SAVE).lstrip("\n"),
+            "unlisted/__init__.py": "",
+            "unlisted/io.py": "__all__ = ('other',)\n" + textwrap.dedent(SAVE).lstrip("\n"),
+            "private/__init__.py": "",
+            "private/io.py": "SQL = 'INSERT'\n" + private,
+            "a.py": CALLER.format(import_line="from listed.io import *", call="save(con, rows)"),
+            "b.py": CALLER.format(import_line="from unlisted.io import *", call="save(con, rows)"),
+            "c.py": CALLER.format(import_line="from private.io import *", call="_save(con, rows)"),
+        },
+    )
+    for args in ((), ("--no-prefilter",)):
+        found = findings(tmp_path, "a.py", "b.py", "c.py", *args)
+        assert codes_by_line(found) == {("a.py", 6, "EXL001")}
+
+
+def test_editing_a_module_reached_through_a_star_import_rechecks_its_callers(tmp_path):
+    write(
+        tmp_path,
+        {
+            "jobs/__init__.py": "from .io import *\n",
+            "jobs/io.py": SAVE,
+            "jobs/quiet.py": "def save(con, rows):\n    print(len(rows))\n",
+            "a.py": CALLER.format(import_line="from jobs import save", call="save(con, rows)"),
+            "b.py": CALLER.format(import_line="from jobs import save", call="save(con, rows)"),
+        },
+    )
+    cache = str(tmp_path / "cache")
+
+    def run() -> set[tuple[str, int, str]]:
+        out = run_cli("--format", "json", "--cache-dir", cache, "-j", "1", ".", cwd=tmp_path).out
+        return codes_by_line(json.loads(out)["diagnostics"])
+
+    both = {("a.py", 6, "EXL001"), ("b.py", 6, "EXL001")}
+    assert run() == both
+    assert run() == both  # warm
+    # Both files depend on the package that re-exports, not only on where ``save`` was.
+    (tmp_path / "jobs/__init__.py").write_text("from .quiet import *\n")
+    assert run() == set()
+    (tmp_path / "jobs/__init__.py").write_text("from .io import *\n")
+    assert run() == both

@@ -16,7 +16,7 @@ import libcst as cst
 from extraction_lint.analysis.calls import is_loader, match_sink
 from extraction_lint.analysis.dataflow import Dataflow, Input
 from extraction_lint.analysis.model import Loop, Scope
-from extraction_lint.analysis.names import dotted_name
+from extraction_lint.analysis.names import ImportMap, dotted_name
 from extraction_lint.analysis.summary import (
     Accumulator,
     ArgFacts,
@@ -101,13 +101,14 @@ def children_by_name(scopes: list[Scope]) -> dict[int, dict[str, Scope]]:
 def call_target(
     call: cst.Call,
     scope: Scope,
-    imports: Mapping[str, str],
+    names: ImportMap,
     children: Mapping[int, dict[str, Scope]],
     module_scope: Scope,
 ) -> tuple[Target, bool] | None:
     """What ``call`` names, and whether it binds a receiver; None when it is not followed
     (another receiver, a value passed around, a constructor of a class)."""
     func = call.func
+    imports = names.imports
     top = children.get(id(module_scope), {})
     if isinstance(func, cst.Name):
         name = func.value
@@ -122,6 +123,8 @@ def call_target(
         imported = imports.get(name)
         if imported is not None:
             return Target("dotted", imported), False
+        if names.from_star(name):
+            return Target("star", name), False
         return None
     if not isinstance(func, cst.Attribute):
         return None
@@ -150,6 +153,8 @@ def call_target(
         if base.endswith("."):
             return Target("dotted", f"{base}{method}"), False
         return Target("dotted", f"{base}.{method}"), False
+    if defined is None and names.from_star(head):
+        return Target("star", f"{dotted}.{method}"), False
     return None
 
 
@@ -382,7 +387,7 @@ class _FunctionReader:
 
     def _edges(self) -> list[Edge]:
         analysis, scope = self.analysis, self.scope
-        imports = analysis.imports.imports
+        imports = analysis.imports
         module_scope = analysis.scopes[0]
         edges: list[Edge] = []
         sink_data: dict[int, bool] = {}
@@ -503,6 +508,7 @@ def module_facts(
         classes=classes,
         top_level=top_level,
         imports=dict(analysis.imports.imports),
+        stars=tuple(analysis.imports.stars),
     )
 
     def read(qualname: str) -> FunctionFacts | None:

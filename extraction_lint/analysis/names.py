@@ -47,6 +47,8 @@ class ImportMap:
     def __init__(self) -> None:
         self.imports: dict[str, str] = {}
         self.bound: set[str] = set()
+        #: The modules of ``from m import *`` (relative ones dotted), in source order.
+        self.stars: list[str] = []
 
     def add_import(self, node: cst.Import) -> None:
         """Record ``import a.b`` (binds ``a``) and ``import a.b as c`` (binds ``c``)."""
@@ -54,10 +56,12 @@ class ImportMap:
         self._bind(import_bindings(None, 0, names, from_=False))
 
     def add_import_from(self, node: cst.ImportFrom) -> None:
-        """Record ``from a import b as c`` (binds ``c`` to ``a.b``); relative ones stay dotted."""
-        if isinstance(node.names, cst.ImportStar):
-            return
+        """Record ``from a import b as c`` (binds ``c`` to ``a.b``); relative ones stay dotted.
+        ``from a import *`` is recorded as a star import of ``a``."""
         module = import_module_name(node.module) if node.module is not None else None
+        if isinstance(node.names, cst.ImportStar):
+            self.stars.append("." * len(node.relative) + (module or ""))
+            return
         names = [(import_module_name(a.name), _asname(a)) for a in node.names]
         self._bind(import_bindings(module, len(node.relative), names, from_=True))
 
@@ -67,6 +71,11 @@ class ImportMap:
                 self.imports[local] = target
             else:
                 self.imports.setdefault(local, target)
+
+    def from_star(self, name: str) -> bool:
+        """Whether the bare name ``name`` may come from a star import: the module has one,
+        and neither imports the name by name nor binds it anywhere."""
+        return bool(self.stars) and name not in self.imports and name not in self.bound
 
     def resolve(self, node: cst.BaseExpression) -> str | None:
         """The qualified name of a name or attribute chain, or None when unknown.

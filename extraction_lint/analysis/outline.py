@@ -277,6 +277,7 @@ class _Reader:
         self.range_limit = range_limit
         self.imports, self.candidates = _imports(list(_bindings(_statements(tree))))
         self._shape = AstShape(self.imports, module_constants(tree))
+        self.stars = star_imports(tree)
         self.functions: dict[str, FunctionOutline] = {}
         self.top_level: dict[str, tuple[str, str]] = {}
         self.classes: dict[str, ClassFacts] = {}
@@ -289,7 +290,17 @@ class _Reader:
                 self.top_level[statement.name] = ("class", statement.name)
         self._scope(self.tree.body, "", None, {})
         self._module_level()
-        names = ModuleFacts(path, display, "", {}, self.classes, self.top_level, self.imports)
+        names = ModuleFacts(
+            path,
+            display,
+            "",
+            {},
+            self.classes,
+            self.top_level,
+            self.imports,
+            self.stars,
+            literal_exports(self.tree),
+        )
         targets: dict[Target, Target] = {}
         functions = {name: _kept(outline, targets) for name, outline in self.functions.items()}
         return ModuleOutline(names, functions)
@@ -460,6 +471,8 @@ class _Reader:
                     outline.add(Target("local", func.id), node.lineno, where)
             elif func.id in self.imports:
                 outline.add(Target("dotted", self.imports[func.id]), node.lineno, where)
+            elif self.stars:
+                outline.add(Target("star", func.id), node.lineno, where)
             return
         if not isinstance(func, ast.Attribute):
             return
@@ -485,6 +498,8 @@ class _Reader:
             base = self.imports[head] + (f".{rest}" if rest else "")
             joined = f"{base}{func.attr}" if base.endswith(".") else f"{base}.{func.attr}"
             outline.add(Target("dotted", joined), node.lineno, where)
+        elif self.stars and head not in self.top_level:
+            outline.add(Target("star", f"{chain}.{func.attr}"), node.lineno, where)
 
 
 def read_outline(
@@ -537,6 +552,65 @@ def class_definitions(tree: ast.Module) -> list[tuple[str, ast.ClassDef]]:
                     inner.append((handler.body, prefix))
         pending.extend(reversed(inner))
     return out
+
+
+def _module_statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    """The module's own statements and those of its top-level ``if``/``try`` blocks."""
+    pending = list(reversed(tree.body))
+    while pending:
+        statement = pending.pop()
+        yield statement
+        if isinstance(statement, ast.If | ast.Try):
+            inner = [*statement.body, *statement.orelse]
+            if isinstance(statement, ast.Try):
+                inner.extend(statement.finalbody)
+                for handler in statement.handlers:
+                    inner.extend(handler.body)
+            pending.extend(reversed(inner))
+
+
+def star_imports(tree: ast.Module) -> tuple[str, ...]:
+    """The modules of the module's ``from m import *`` imports (relative ones dotted:
+    ``.io``), in source order (only a module's own statements may import ``*``)."""
+    return tuple(
+        "." * statement.level + (statement.module or "")
+        for statement in _module_statements(tree)
+        if isinstance(statement, ast.ImportFrom)
+        and any(alias.name == "*" for alias in statement.names)
+    )
+
+
+def literal_exports(tree: ast.Module) -> frozenset[str] | None:
+    """The module's ``__all__`` when every binding of it is a literal list or tuple of
+    strings (``+=`` of one adds to it): what ``from module import *`` brings; else None."""
+    exports: frozenset[str] | None = None
+    for statement in _module_statements(tree):
+        value: ast.expr | None
+        if isinstance(statement, ast.Assign):
+            targets, value = statement.targets, statement.value
+        elif isinstance(statement, ast.AugAssign | ast.AnnAssign):
+            targets, value = [statement.target], statement.value
+        else:
+            continue
+        if not any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+            continue
+        names = _literal_strings(value) if len(targets) == 1 else None
+        if names is None:
+            return None
+        if isinstance(statement, ast.AugAssign):
+            if exports is None:
+                return None
+            names |= exports
+        exports = names
+    return exports
+
+
+def _literal_strings(node: ast.expr | None) -> frozenset[str] | None:
+    """The strings of a list or tuple display of string literals, else None."""
+    if not isinstance(node, ast.List | ast.Tuple):
+        return None
+    names = [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    return frozenset(names) if len(names) == len(node.elts) else None
 
 
 def top_level_imports(tree: ast.Module) -> dict[str, str]:

@@ -18,9 +18,9 @@ import functools
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from extraction_lint.analysis.outline import (
     GROWS,
@@ -36,6 +36,7 @@ from extraction_lint.analysis.outline import (
     guard_names,
     import_bindings,
     read_outline,
+    star_imports,
     top_level_imports,
 )
 from extraction_lint.analysis.settings import AnalysisSettings
@@ -54,11 +55,15 @@ if TYPE_CHECKING:
     # libcst: imported only when a module is parsed with it.
     from extraction_lint.analysis.model import OutsideFacts
 
-#: How many re-exports (``from .io import save`` in ``__init__.py``) a name is followed
-#: through before giving up.
+#: How many re-exports (``from .io import save`` or ``from .io import *`` in
+#: ``__init__.py``) a name is followed through before giving up.
 MAX_REEXPORTS = 16
 #: The digest recorded for a module that does not exist (its appearance changes results).
 ABSENT = "-"
+
+T = TypeVar("T")
+#: A name resolved: (module, "function" | "class" | "method", qualified name).
+Symbol = tuple[ModuleFacts, str, str]
 
 
 #: The files of the run each process checks files for: (run id, absolute paths).
@@ -134,8 +139,12 @@ class Project:
         self._flags: dict[tuple[str, str], frozenset[str]] = {}
         #: Whether each candidate module path is a file (asked once per run).
         self._files: dict[str, bool] = {}
-        self._resolved: dict[tuple[str, str], tuple[str, str] | None] = {}
-        self._absolute: dict[tuple[str, str], tuple[ModuleFacts, str, str] | None] = {}
+        # Resolutions shared by the modules of a package top (or, for names a star import
+        # may bring, by one module), each with the modules it read: a file whose result
+        # uses one depends on all of them.
+        self._resolved: dict[tuple[str, str], tuple[tuple[str, str] | None, dict[str, str]]] = {}
+        self._absolute: dict[tuple[str, str], tuple[Symbol | None, dict[str, str]]] = {}
+        self._starred: dict[tuple[str, str], tuple[Symbol | None, dict[str, str]]] = {}
         self._guard_names: frozenset[str] | None = None
         self.outlines_read = 0
         self._digests: dict[str, str] = {}
@@ -353,6 +362,18 @@ class Project:
         if digest is not None:
             self.used[path] = digest
 
+    def _reading(self, resolve: Callable[[], T]) -> tuple[T, dict[str, str]]:
+        """What ``resolve()`` returns, and the modules it read (noted as used, as well): a
+        resolution kept for reuse notes them again at each use."""
+        outer = self.used
+        self.used = {}
+        try:
+            found = resolve()
+        finally:
+            read, self.used = self.used, outer
+            outer.update(read)
+        return found, read
+
     def _search_roots(self, importing: str) -> Iterator[Path]:
         root = self.root
         if root is None:
@@ -365,11 +386,9 @@ class Project:
 
     # --- resolution ------------------------------------------------------------------------
 
-    def _symbol(
-        self, module: ModuleFacts, attrs: list[str], depth: int
-    ) -> tuple[ModuleFacts, str, str] | None:
+    def _symbol(self, module: ModuleFacts, attrs: list[str], depth: int) -> Symbol | None:
         """``attrs`` looked up in ``module``: (module, "function" | "class" | "method",
-        qualified name), through re-exports."""
+        qualified name), through re-exports and star imports."""
         if not attrs:
             return None
         head, rest = attrs[0], attrs[1:]
@@ -382,14 +401,61 @@ class Project:
                 return module, "method", f"{qualname}.{rest[0]}"
             return None
         imported = module.imports.get(head)
-        if imported is not None and depth < MAX_REEXPORTS:
+        if imported is not None:
+            if depth >= MAX_REEXPORTS:
+                return None
             dotted = ".".join([imported, *rest]) if not imported.endswith(".") else imported
             return self._dotted(dotted, module, depth + 1)
+        if module.stars and depth < MAX_REEXPORTS:
+            return self._star_symbol(module, attrs, depth + 1)
         return None
 
-    def _dotted(
-        self, dotted: str, module: ModuleFacts, depth: int = 0
-    ) -> tuple[ModuleFacts, str, str] | None:
+    def _star_symbol(self, module: ModuleFacts, attrs: list[str], depth: int) -> Symbol | None:
+        """``attrs`` looked up in what ``module``'s star imports bring, the last one first
+        (it binds last): a name the imported module exports (its literal ``__all__``, else
+        every name not starting with ``_``), found there as :meth:`_symbol` finds it. Looked
+        up lazily, once per module and name."""
+        key = (module.path, ".".join(attrs))
+        known = self._starred.get(key)
+        if known is not None:
+            self.used.update(known[1])
+            return known[0]
+        self._starred[key] = (None, {})  # star imports that lead back here bring nothing
+
+        def lookup() -> Symbol | None:
+            head = attrs[0]
+            for star in reversed(module.stars):
+                target = self._star_module(star, module)
+                if target is None:
+                    continue
+                exports = target.exports
+                exported = head in exports if exports is not None else not head.startswith("_")
+                if not exported:
+                    continue
+                found = self._symbol(target, attrs, depth)
+                if found is not None:
+                    return found
+            return None
+
+        known = self._starred[key] = self._reading(lookup)
+        return known[0]
+
+    def _star_module(self, star: str, module: ModuleFacts) -> ModuleFacts | None:
+        """The names of the module ``from star import *`` in ``module`` imports."""
+        level = len(star) - len(star.lstrip("."))
+        parts = [p for p in star[level:].split(".") if p]
+        if level:
+            base = Path(module.path).parent
+            for _ in range(level - 1):
+                base = base.parent
+            return self._module_file(base, parts)
+        for root in self._search_roots(module.path):
+            found = self._module_file(root, parts)
+            if found is not None:
+                return found
+        return None
+
+    def _dotted(self, dotted: str, module: ModuleFacts, depth: int = 0) -> Symbol | None:
         """A dotted name as written in ``module`` (after its imports), resolved."""
         if dotted.startswith("."):
             level = len(dotted) - len(dotted.lstrip("."))
@@ -409,18 +475,17 @@ class Project:
             return self._symbol(module, parts, depth)
         # An absolute name resolves the same from every module of a package top.
         key = (dotted, str(_package_top(Path(module.path))))
-        if key in self._absolute:
-            found = self._absolute[key]
-            if found is not None:
-                self._note(found[0].path)
-            return found
-        self._absolute[key] = None  # a name that leads back to itself resolves to nothing
-        found = self._absolute[key] = self._absolute_dotted(parts, module, depth)
-        return found
+        known = self._absolute.get(key)
+        if known is not None:
+            self.used.update(known[1])
+            return known[0]
+        self._absolute[key] = (None, {})  # a name that leads back to itself resolves to nothing
+        known = self._absolute[key] = self._reading(
+            lambda: self._absolute_dotted(parts, module, depth)
+        )
+        return known[0]
 
-    def _absolute_dotted(
-        self, parts: list[str], module: ModuleFacts, depth: int
-    ) -> tuple[ModuleFacts, str, str] | None:
+    def _absolute_dotted(self, parts: list[str], module: ModuleFacts, depth: int) -> Symbol | None:
         for root in self._search_roots(module.path):
             for k in range(len(parts), 0, -1):
                 target = self._module_file(root, parts[:k])
@@ -461,12 +526,14 @@ class Project:
             if head not in module.top_level or head in module.imports:
                 # An absolute name resolves the same from every module of a package top.
                 key = (target.name, str(_package_top(Path(module.path))))
-                if key not in self._resolved:
-                    self._resolved[key] = self._resolve_ref(target, module)
-                found = self._resolved[key]
-                if found is not None:
-                    self._note(found[0])
-                return found
+                known = self._resolved.get(key)
+                if known is None:
+                    known = self._resolved[key] = self._reading(
+                        lambda: self._resolve_ref(target, module)
+                    )
+                else:
+                    self.used.update(known[1])
+                return known[0]
         return self._resolve_ref(target, module)
 
     def _resolve_ref(self, target: Target, module: ModuleFacts) -> tuple[str, str] | None:
@@ -477,7 +544,10 @@ class Project:
             if cls is None:
                 return None
             return self._method(module, cls, target.name, target.kind == "super", set())
-        found = self._dotted(target.name, module)
+        if target.kind == "star":
+            found = self._symbol(module, target.name.split("."), 0)
+        else:
+            found = self._dotted(target.name, module)
         if found is None:
             return None
         found_module, kind, qualname = found
@@ -675,20 +745,25 @@ class Project:
 
         nested = _NESTED_IMPORT.search(text)
         imports = import_bindings(tree) if nested else top_level_imports(tree)
-        if not imports and "self." not in text:
+        stars = star_imports(tree)
+        if not imports and not stars and "self." not in text:
             return []
-        names = ModuleFacts(path, display, "", {}, class_table(tree), {}, imports)
+        names = ModuleFacts(path, display, "", {}, class_table(tree), {}, imports, stars)
         for statement in tree.body:
             if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
                 names.top_level[statement.name] = ("function", statement.name)
             elif isinstance(statement, ast.ClassDef):
                 names.top_level[statement.name] = ("class", statement.name)
         targets: dict[Target, list[int]] = {}
-        for match in _CALLED_CHAIN.finditer(text) if imports else ():
+        for match in _CALLED_CHAIN.finditer(text) if imports or stars else ():
             qualified = imports.get(match.group(1))
-            if qualified is None:
-                continue
             rest = "".join(match.group(2).split())
+            if qualified is None:
+                # Any other name may come from a star import (it is looked up lazily).
+                if stars and match.group(1) not in names.top_level:
+                    target = Target("star", match.group(1) + rest)
+                    targets.setdefault(target, []).append(match.start())
+                continue
             if qualified.endswith(".") and rest:
                 rest = rest[1:]
             targets.setdefault(Target("dotted", qualified + rest), []).append(match.start())
@@ -708,7 +783,11 @@ class Project:
                     if first <= line <= last:
                         holder = qualname
                 if holder is not None:
-                    target = Target("method", match.group(1), holder)
+                    # ``super().m`` is looked up in the bases only: ``m`` may be overridden.
+                    if match.group(1).startswith("super"):
+                        target = Target("super", match.group(2), holder)
+                    else:
+                        target = Target("method", match.group(2), holder)
                     targets.setdefault(target, []).append(match.start())
         offsets: list[int] = []
         for target, where in targets.items():
@@ -845,7 +924,8 @@ _CALL_TRIGGERS = frozenset({LOADS_OR_WRITES, WRITES, GROWS, MATERIALIZES})
 
 #: ``name(`` or ``name.attr.attr(``: a call through a name (not an attribute of something).
 _CALLED_CHAIN = re.compile(r"(?<![\w.])([A-Za-z_]\w*)((?:[ \t]*\.[ \t]*\w+)*)[ \t]*\(")
-_SELF_CALL = re.compile(r"(?:\bself|\bcls|\bsuper\(\))\s*\.\s*(\w+)\s*\(")
+#: ``self.m(``, ``cls.m(``, ``super().m(``: group 1 is the receiver, group 2 the method.
+_SELF_CALL = re.compile(r"(\bself|\bcls|\bsuper\(\))\s*\.\s*(\w+)\s*\(")
 #: An import statement inside a block (a function's local import).
 _NESTED_IMPORT = re.compile(r"^[ \t]+(?:from|import)[ \t]", re.M)
 

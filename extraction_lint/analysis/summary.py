@@ -73,7 +73,7 @@ class ArgFacts:
     local: str | None = None
 
 
-TargetKind = Literal["local", "dotted", "method", "super"]
+TargetKind = Literal["local", "dotted", "method", "super", "star"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +84,9 @@ class Target:
     - ``dotted``: a name through imports (``pkg.io.save``, ``.io.save``) or a class of
       the same module (``Loader.read``), resolved from the calling module;
     - ``method``: ``self.m(...)`` / ``cls.m(...)`` in a method of class ``owner``;
-    - ``super``: ``super().m(...)`` in a method of class ``owner`` (bases only).
+    - ``super``: ``super().m(...)`` in a method of class ``owner`` (bases only);
+    - ``star``: a name (``save``, ``Loader.read``) the module neither defines, imports by
+      name nor binds, in a module with star imports: one of them may bring it.
     """
 
     kind: TargetKind
@@ -297,6 +299,12 @@ class ModuleFacts:
     top_level: dict[str, tuple[str, str]]
     #: Local name -> qualified name, from the module's imports.
     imports: dict[str, str]
+    #: The modules of its ``from m import *`` imports, as written (``.io``, ``pkg.io``),
+    #: in source order: a name found nowhere else may come from one of them.
+    stars: tuple[str, ...] = ()
+    #: Its ``__all__`` when a literal list or tuple of strings (what a star import of it
+    #: brings), by its outline; None when it has none or another one.
+    exports: frozenset[str] | None = None
     #: Builds a function's facts on first use (the module being checked), else None.
     factory: Callable[[str], FunctionFacts | None] | None = None
 
