@@ -129,9 +129,11 @@ class Project:
         function are looked for, SPEC 2.5)."""
         self.root = Path(os.path.abspath(root)) if root is not None else None
         self.run_files = tuple(run_files)
-        #: Name -> the run's files whose text holds it (read once per name).
-        self._holding: dict[str, list[str]] = {}
-        self._sites: dict[tuple[str, str], list[tuple[tuple[str, str], int]]] = {}
+        #: Function -> the calls of it in the run (calling function, where the call
+        #: sits) and the modules read to find them.
+        self._sites: dict[
+            tuple[str, str], tuple[list[tuple[tuple[str, str], int]], tuple[str, ...]]
+        ] = {}
         self.settings = settings
         self.cwd = Path(os.path.abspath(cwd or Path.cwd()))
         self._modules: dict[str, ModuleFacts | None] = {}
@@ -755,7 +757,11 @@ class Project:
             elif isinstance(statement, ast.ClassDef):
                 names.top_level[statement.name] = ("class", statement.name)
         targets: dict[Target, list[int]] = {}
-        for match in _CALLED_CHAIN.finditer(text) if imports or stars else ():
+        if imports and not stars:
+            # Only where an imported name is called: each name found, then its call read.
+            for start, dotted in _calls_of(text, imports):
+                targets.setdefault(Target("dotted", dotted), []).append(start)
+        for match in _CALLED_CHAIN.finditer(text) if stars else ():
             qualified = imports.get(match.group(1))
             rest = "".join(match.group(2).split())
             if qualified is None:
@@ -776,12 +782,13 @@ class Project:
         ]
         if spans:
             starts = line_starts(text)
+            # The class that holds each line: outer classes first, so an inner one wins.
+            holders: dict[int, str] = {}
+            for first, last, qualname in spans:
+                for line in range(first, last + 1):
+                    holders[line] = qualname
             for match in _SELF_CALL.finditer(text):
-                line = bisect.bisect_right(starts, match.start())
-                holder = None
-                for first, last, qualname in spans:  # outer classes first: the last wins
-                    if first <= line <= last:
-                        holder = qualname
+                holder = holders.get(bisect.bisect_right(starts, match.start()))
                 if holder is not None:
                     # ``super().m`` is looked up in the bases only: ``m`` may be overridden.
                     if match.group(1).startswith("super"):
@@ -844,38 +851,90 @@ class Project:
         """Each resolved call of ``ref`` in the run's files and its own module: (calling
         function, where the call sits)."""
         known = self._sites.get(ref)
-        if known is not None:
-            for path in {caller[0] for caller, _ in known}:
-                self._note(path)
-            return known
+        if known is None:
+            known = self._sites[ref] = self._find_callers(ref)
+        found, read = known
+        for path in read:
+            self._note(path)
+        return found
+
+    def _find_callers(
+        self, ref: tuple[str, str]
+    ) -> tuple[list[tuple[tuple[str, str], int]], tuple[str, ...]]:
         path, qualname = ref
-        name = qualname.rsplit(".", 1)[-1]
-        holders = self._holding.get(name)
-        if holders is None:
+        owner, _, name = qualname.rpartition(".")
+        own = self.outline(path)
+        if own is None:
+            return [], ()
+        if owner and owner not in own.names.classes:
+            candidates = [path]  # a nested function is called where it is defined
+        else:
+            # Another module that calls it names it, and names the class it is a method
+            # of (``self.m()`` in a subclass, ``C.m()``) or, for a function, the module or
+            # a package above it (an import of it, or of a package that re-exports it).
             needle = name.encode()
-            holders = []
-            for candidate in self.run_files:
-                try:
-                    with open(candidate, "rb") as handle:
-                        if needle in handle.read():
-                            holders.append(candidate)
-                except OSError:
-                    continue
-            self._holding[name] = holders
+            anchors = [owner.rsplit(".", 1)[-1]] if owner else self._module_anchors(path, needle)
+            candidates = [path, *self._holders(needle, [a.encode() for a in anchors])]
         found: list[tuple[tuple[str, str], int]] = []
-        for candidate in dict.fromkeys([path, *holders]):
+        read: list[str] = []
+        for candidate in dict.fromkeys(candidates):
             outline = self.outline(candidate)
             if outline is None:
                 continue
-            self._note(candidate)
+            read.append(candidate)
             for caller, function in outline.functions.items():
                 for target, where in function.sites:
                     if target.name.rsplit(".", 1)[-1] != name:
                         continue
                     if self.resolve_ref(target, outline.names) == ref:
                         found.append(((candidate, caller), where))
-        self._sites[ref] = found
-        return found
+        return found, tuple(read)
+
+    def _module_anchors(self, path: str, needle: bytes) -> list[str]:
+        """What an import of the function ``needle`` of the module at ``path`` spells: the
+        module's name, and the name of each package above it whose ``__init__.py`` may
+        re-export it (names it, or imports ``*``)."""
+        module = Path(path)
+        anchors = [module.parent.name] if module.name == "__init__.py" else [module.stem]
+        package = module.parent.parent if module.name == "__init__.py" else module.parent
+        while self._under_root(str(package / "__init__.py")):
+            init = package / "__init__.py"
+            try:
+                data = init.read_bytes()
+            except OSError:
+                break
+            self._note_file(str(init), data)
+            if needle in data or b"import *" in data:
+                anchors.append(package.name)
+            package = package.parent
+        return anchors
+
+    def _note_file(self, path: str, data: bytes) -> None:
+        """A file the result depends on, read here."""
+        digest = self._digests.get(path)
+        if digest is None:
+            digest = self._digests[path] = digest_of(data)
+        self.used[path] = digest
+
+    def _holders(self, needle: bytes, anchors: list[bytes]) -> list[str]:
+        """The run's files whose text holds the word ``needle`` and one of ``anchors``."""
+        word = re.compile(rb"\b%s\b" % re.escape(needle))
+        either = re.compile(rb"\b(?:%s)\b" % b"|".join(re.escape(a) for a in anchors))
+        holders: list[str] = []
+        for candidate in self.run_files:
+            try:
+                with open(candidate, "rb") as handle:
+                    data = handle.read()
+            except OSError:
+                continue
+            if (
+                needle in data
+                and any(anchor in data for anchor in anchors)
+                and word.search(data)
+                and either.search(data)
+            ):
+                holders.append(candidate)
+        return holders
 
     # --- what a module's summaries are read from ------------------------------------------
 
@@ -922,7 +981,35 @@ _THROUGH_ANY_CALL = frozenset({LOADS_OR_WRITES, GROWS, GUARDS})
 #: What a call of a project function may do that a rule can report (:meth:`call_flags`).
 _CALL_TRIGGERS = frozenset({LOADS_OR_WRITES, WRITES, GROWS, MATERIALIZES})
 
+
 #: ``name(`` or ``name.attr.attr(``: a call through a name (not an attribute of something).
+def _calls_of(text: str, imports: dict[str, str]) -> Iterator[tuple[int, str]]:
+    """``(offset, qualified name)`` of each ``name(`` or ``name.attr.attr(`` of the
+    text whose ``name`` is imported (as :data:`_CALLED_CHAIN` reads calls, found name by
+    name: most of a module's text calls nothing it imports)."""
+    end = len(text)
+    for name, qualified in imports.items():
+        size = len(name)
+        start = text.find(name)
+        while start >= 0:
+            after = start + size
+            if (start == 0 or text[start - 1] not in _NAME_OR_DOT) and not (
+                after < end and (text[after].isalnum() or text[after] == "_")
+            ):
+                chain = _CHAIN_TAIL.match(text, after)
+                if chain is not None:
+                    rest = "".join(chain.group(1).split())
+                    if qualified.endswith(".") and rest:
+                        rest = rest[1:]
+                    yield start, qualified + rest
+            start = text.find(name, after)
+
+
+#: What may stand just before a called name that is not the start of one: a name's
+#: character or a dot (``x.name(`` calls an attribute).
+_NAME_OR_DOT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+#: After a called name: its attributes, then the parenthesis.
+_CHAIN_TAIL = re.compile(r"((?:[ \t]*\.[ \t]*\w+)*)[ \t]*\(")
 _CALLED_CHAIN = re.compile(r"(?<![\w.])([A-Za-z_]\w*)((?:[ \t]*\.[ \t]*\w+)*)[ \t]*\(")
 #: ``self.m(``, ``cls.m(``, ``super().m(``: group 1 is the receiver, group 2 the method.
 _SELF_CALL = re.compile(r"(\bself|\bcls|\bsuper\(\))\s*\.\s*(\w+)\s*\(")
