@@ -1104,7 +1104,8 @@ def _accumulate(
     ):
         return False  # from a callee's result
     found = function.returned_accumulation(lambda edge: callees.get(id(edge)))
-    if (found is None) == (current is None) and (found is None or found[:2] == current[:2]):
+    same = found[:2] == current[:2] if found is not None and current is not None else None
+    if same or (found is None and current is None):
         decided[id(function)] = current
         return False
     summary.returns_accumulation = decided[id(function)] = found
