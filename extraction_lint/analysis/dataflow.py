@@ -92,7 +92,7 @@ class Dataflow:
         # The names' own re-binding events come first, so this binding is the one that reaches.
         for assignment in scope.assignments:
             if assignment.operator == "=" and isinstance(assignment.target, cst.Tuple | cst.List):
-                for key in _unpacked_keys(assignment.target, scope):
+                for key in unpacked_keys(assignment.target, scope):
                     events.setdefault(key, []).append((assignment.site.order, assignment))
         for key, order in scope.rebinds:
             events.setdefault(key, []).append((order, None))
@@ -193,7 +193,7 @@ class Dataflow:
         return out
 
 
-def _unpacked_keys(target: cst.Tuple | cst.List, scope: Scope) -> list[str]:
+def unpacked_keys(target: cst.Tuple | cst.List, scope: Scope) -> list[str]:
     """The keys an unpacking target binds, nested and starred elements included."""
     keys: list[str] = []
     pending: list[cst.BaseExpression] = [e.value for e in target.elements]

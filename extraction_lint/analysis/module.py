@@ -34,7 +34,7 @@ from extraction_lint.analysis.collections import (
     is_new_sequence,
 )
 from extraction_lint.analysis.collector import Collector
-from extraction_lint.analysis.dataflow import Dataflow, Source
+from extraction_lint.analysis.dataflow import Dataflow, Source, unpacked_keys
 from extraction_lint.analysis.effects import (
     call_target,
     children_by_name,
@@ -312,10 +312,18 @@ class ModuleAnalysis:
         direct = self.direct_sinks(scope)
         through: list[SinkCall] = []
         nested = self._children.get(id(scope), {})
+        bound: frozenset[str] | None = None
         for call in scope.calls:
             func = call.node.func
-            if not call.node.args and not (isinstance(func, cst.Name) and func.value in nested):
-                continue  # writes nothing of the caller's (a closure writes its names)
+            if isinstance(func, cst.Name) and func.value in nested:
+                pass  # a closure writes its enclosing function's names, passed or not
+            elif not call.node.args:
+                continue
+            else:
+                if bound is None:
+                    bound = self._bound_keys(scope)
+                if not any(_may_carry(a.value, scope, bound) for a in call.node.args):
+                    continue  # literals and names the scope never binds carry nothing
             effect = self.call_effect(call, scope, NEED_WRITES)
             if effect is None or not effect.summary.writes_inputs:
                 continue
@@ -337,6 +345,20 @@ class ModuleAnalysis:
         found = sorted([*direct, *through], key=lambda s: s.call.site.order) if through else direct
         self._sinks[id(scope)] = found
         return found
+
+    def _bound_keys(self, scope: Scope) -> frozenset[str]:
+        """The names (and ``self.attr``) that ``scope`` binds by assignment, unpacking
+        included: the only ones that can carry what a rule tracks there (a collection, a
+        materialisation, a helper's result; :class:`Dataflow`)."""
+        keys: set[str] = set()
+        for assignment in scope.assignments:
+            target = assignment.target
+            key = scope.key_of(target)
+            if key is not None:
+                keys.add(key)
+            elif isinstance(target, cst.Tuple | cst.List):
+                keys.update(unpacked_keys(target, scope))
+        return frozenset(keys)
 
     @cached_property
     def _sinks_by_scope(self) -> dict[int, list[SinkCall]]:
@@ -1015,3 +1037,22 @@ class ModuleAnalysis:
         else:
             text = f"while {self.code(node.test)}"
         return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+#: Expressions that carry no data of the scope.
+_LITERALS = (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float, cst.Imaginary)
+
+
+def _may_carry(node: cst.BaseExpression, scope: Scope, bound: frozenset[str]) -> bool:
+    """Whether an argument can carry a source of ``scope`` (:meth:`Dataflow.carried`): not
+    a literal, not a name (or an attribute of one) that the scope never binds."""
+    while True:
+        if isinstance(node, _LITERALS):
+            return False
+        key = scope.key_of(node)
+        if key is not None:
+            return key in bound
+        if isinstance(node, cst.Attribute):
+            node = node.value  # ``x.attr`` carries what ``x`` carries
+            continue
+        return True
