@@ -184,8 +184,15 @@ class OutlinedFunction:
     targets: tuple[Target, ...]
     lines: tuple[int, ...]
     line: int
-    sites: tuple[tuple[Target, int], ...]
+    #: Its own calls (:attr:`FunctionOutline.sites`), and where each sits, one byte each.
+    own: tuple[Target, ...]
+    where: bytes
     generator: bool
+
+    @property
+    def sites(self) -> Iterator[tuple[Target, int]]:
+        """Its own calls with where each sits (see :attr:`FunctionOutline.sites`)."""
+        return zip(self.own, self.where, strict=True)
 
 
 #: Every flag set an outline has held, so that equal ones are one object.
@@ -200,7 +207,8 @@ def _kept(outline: FunctionOutline, targets: dict[Target, Target]) -> OutlinedFu
         tuple(targets.setdefault(target, target) for target in outline.targets),
         tuple(outline.lines),
         outline.line,
-        tuple((targets.setdefault(t, t), where) for t, where in outline.sites),
+        tuple(targets.setdefault(t, t) for t, _ in outline.sites),
+        bytes(where for _, where in outline.sites),
         outline.generator,
     )
 
