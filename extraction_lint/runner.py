@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from extraction_lint.analysis.project import ABSENT, digest_of, set_run_files
+from extraction_lint.analysis.project import ABSENT, RUN_FILES, digest_of, set_run_files
 from extraction_lint.cache import ResultCache
 from extraction_lint.config import Config, code_matches
 from extraction_lint.diagnostics import FileError, FileResult
@@ -410,6 +410,9 @@ class Runner:
         """Whether every module a cached result depended on is as it was."""
         for path, digest in result.dependencies:
             current = self._digests.get(path)
+            if current is None and path == RUN_FILES:
+                listed = "\n".join(sorted(self._run_files)).encode()
+                current = self._digests[path] = digest_of(listed)
             if current is None:
                 try:
                     with open(path, "rb") as handle:

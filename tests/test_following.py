@@ -911,3 +911,166 @@ def test_editing_a_module_reached_through_a_star_import_rechecks_its_callers(tmp
     assert run() == set()
     (tmp_path / "jobs/__init__.py").write_text("from .io import *\n")
     assert run() == both
+
+
+def test_callers_are_found_however_they_reach_the_helper(tmp_path):
+    """The callers that keep a helper's loop checked (a call outside every loop) are
+    found through a relative import of a package that re-exports it, a re-export under
+    another name, and ``self.m()`` of a class two levels down in other modules; a call in
+    a class body runs outside every loop; a call of itself is not a caller."""
+    write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "from .read import drain\nfrom .read import drain as copy_all\n",
+            "pkg/read.py": DRAIN,
+            "pkg/loops.py": """
+            from pkg.read import drain
+
+            def run(tables, con):
+                for t in tables:
+                    drain(t, con)
+            """,
+            "pkg/rel.py": """
+            from . import drain
+
+            def once(cur, con):
+                drain(cur, con)
+            """,
+            "renamed.py": """
+            from pkg import copy_all
+
+            def once(cur, con):
+                copy_all(cur, con)
+            """,
+            "base.py": """
+            class Base:
+                def copy(self, cur):
+                    while True:
+                        chunk = cur.fetchmany(100)
+                        if not chunk:
+                            break
+                        self.con.executemany("INSERT INTO t VALUES (?)", chunk)
+            """,
+            "mid.py": "from base import Base\n\n\nclass Mid(Base):\n    pass\n",
+            "leaf.py": """
+            from mid import Mid
+
+            class Leaf(Mid):
+                def run(self, tables):
+                    for t in tables:
+                        self.copy(t)
+
+                def once(self, cur):
+                    self.copy(cur)
+            """,
+            "walk.py": """
+            import pickle
+
+            def walk(paths, depth):
+                for p in paths:
+                    pickle.load(open(p, "rb"))
+                if depth:
+                    walk(paths, depth - 1)
+
+
+            class Cache:
+                everything = walk(["a.pkl"], 0)
+            """,
+        },
+    )
+    found = codes_by_line(findings(tmp_path))
+    guards = ("EXL101", "EXL102", "EXL103")
+    for where in (("pkg/read.py", 2), ("base.py", 3), ("walk.py", 4)):
+        assert {(*where, code) for code in guards} <= found, where
+    for name in ("renamed.py", "pkg/rel.py"):
+        (tmp_path / name).unlink()
+    assert not {f for f in codes_by_line(findings(tmp_path)) if f[0] == "pkg/read.py"}
+
+
+def test_a_helpers_result_from_the_cache_follows_its_callers(tmp_path):
+    """Whether a helper's loop is left to its callers depends on the files that call it
+    and on the files of the run: editing a caller, adding one, or running a different set
+    of files (pre-commit, then the whole project) re-checks the helper's file."""
+    write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/read.py": DRAIN,
+            "pkg/a.py": """
+            from pkg.read import drain
+
+            def run(tables, con):
+                for t in tables:
+                    drain(t, con)
+            """,
+            "pkg/b.py": """
+            from pkg import read
+
+            def run(tables, con):
+                for t in tables:
+                    read.drain(t, con)
+            """,
+        },
+    )
+    cache = str(tmp_path / "cache")
+    helper = {("pkg/read.py", 2, code) for code in ("EXL101", "EXL102", "EXL103")}
+
+    def run(*paths: str) -> set[tuple[str, int, str]]:
+        out = run_cli("--format", "json", "--cache-dir", cache, *paths, cwd=tmp_path).out
+        return {f for f in codes_by_line(json.loads(out)["diagnostics"]) if f[0] == "pkg/read.py"}
+
+    assert run(".") == set()
+    (tmp_path / "pkg/b.py").write_text(
+        "from pkg import read\n\n\ndef once(t, con):\n    read.drain(t, con)\n"
+    )
+    assert run(".") == helper  # a caller outside every loop now
+    (tmp_path / "pkg/b.py").unlink()
+    assert run(".") == set()
+    (tmp_path / "pkg/c.py").write_text("from pkg.read import drain\n\ndrain(cur, con)\n")
+    assert run(".") == helper  # a new file calls it
+    (tmp_path / "pkg/c.py").unlink()
+    assert run("pkg/read.py") == helper  # alone in the run: no caller
+    assert run(".") == set()
+
+
+def test_what_a_helper_returns_accumulated_waits_for_its_calls_to_settle(tmp_path):
+    """A flush three calls deep in the helper's loop bounds the collection; a function that
+    returns the helper's result is no accumulating helper either (EXL003)."""
+    write(
+        tmp_path,
+        {
+            "lib.py": """
+            def clear3(out):
+                out.clear()
+
+            def clear2(out):
+                clear3(out)
+
+            def reset(out):
+                clear2(out)
+
+            def add(out, x):
+                out.append(x)
+
+            def collect(con, paths):
+                out = []
+                for p in paths:
+                    add(out, p)
+                    if len(out) > 10:
+                        con.executemany("INSERT INTO t VALUES (?)", out)
+                        reset(out)
+                return out
+
+            def wrapper(con, paths):
+                return collect(con, paths)
+            """,
+            "m.py": """
+            from lib import collect, wrapper
+
+            def job(con, paths):
+                con.executemany("INSERT INTO t VALUES (?)", wrapper(con, paths))
+                con.executemany("INSERT INTO t VALUES (?)", collect(con, paths))
+            """,
+        },
+    )
+    assert codes_by_line(findings(tmp_path, "--select", "EXL003", "m.py")) == set()

@@ -141,11 +141,11 @@ def is_fixed_display(node: ast.expr) -> bool:
 
 
 def module_constants(tree: ast.Module) -> dict[str, ast.expr]:
-    """Module-level names bound exactly once, to a fixed display, and never re-bound by an
-    augmented assignment there (the interpreter's tree's view of
-    :func:`extraction_lint.analysis.loops.module_constants`; a name changed in place
-    elsewhere is not told apart here)."""
-    counts: dict[str, int] = {}
+    """Module-level names bound to a fixed display, plainly or element-wise
+    (``A, B = (1, 2), ()``), in any statement of the module's own code: every constant of
+    :func:`extraction_lint.analysis.loops.module_constants` and more (a name bound twice or
+    changed in place is one here). A loop over one is bounded to the outline, which then
+    never takes a call for one made in a loop where the analysis would not."""
     values: dict[str, ast.expr] = {}
     pending: list[ast.stmt] = list(tree.body)
     while pending:
@@ -156,26 +156,24 @@ def module_constants(tree: ast.Module) -> dict[str, ast.expr]:
             pending.extend(getattr(statement, block, None) or ())
         for handler in getattr(statement, "handlers", None) or ():
             pending.extend(handler.body)
-        targets: list[ast.expr] = []
-        value: ast.expr | None = None
         if isinstance(statement, ast.Assign):
-            targets, value = statement.targets, statement.value
-        elif isinstance(statement, ast.AnnAssign | ast.AugAssign):
-            targets, value = [statement.target], statement.value
-            if isinstance(statement, ast.AugAssign):
-                value = None
-        for target in targets:
+            pairs = [(t, statement.value) for t in statement.targets]
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            pairs = [(statement.target, statement.value)]
+        else:
+            continue
+        while pairs:
+            target, value = pairs.pop()
             if isinstance(target, ast.Name):
-                counts[target.id] = counts.get(target.id, 0) + 1
-                if value is not None and len(targets) == 1:
-                    values[target.id] = value
-                else:
-                    counts[target.id] += 1
-    return {
-        name: value
-        for name, value in values.items()
-        if counts.get(name) == 1 and is_fixed_display(value)
-    }
+                if is_fixed_display(value):
+                    values.setdefault(target.id, value)
+            elif (
+                isinstance(target, ast.Tuple | ast.List)
+                and isinstance(value, ast.Tuple | ast.List)
+                and len(target.elts) == len(value.elts)
+            ):
+                pairs.extend(zip(target.elts, value.elts, strict=True))
+    return values
 
 
 class AstShape:

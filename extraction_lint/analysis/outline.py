@@ -132,6 +132,42 @@ def _block_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
                     yield from _block_statements([item])
 
 
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _definition_code(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> list[ast.AST]:
+    """What runs where a definition sits, when it is defined: its decorators and default
+    values; for a class also its bases, keywords and its body's own statements (and, in
+    turn, what its methods' definitions run)."""
+    code: list[ast.AST] = list(node.decorator_list)
+    if isinstance(node, ast.ClassDef):
+        code.extend(node.bases)
+        code.extend(k.value for k in node.keywords)
+        for statement in node.body:
+            if isinstance(statement, _DEFINITIONS):
+                code.extend(_definition_code(statement))
+            else:
+                code.append(statement)
+    else:
+        code.extend(node.args.defaults)
+        code.extend(d for d in node.args.kw_defaults if d is not None)
+    return code
+
+
+def _stored_names(node: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+    """The names a function's body binds (assignments, loop and ``as`` targets, nested
+    definitions, imports), at any depth."""
+    names: set[str] = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+            names.add(child.id)
+        elif isinstance(child, _DEFINITIONS) and child is not node:
+            names.add(child.name)
+        elif isinstance(child, ast.alias):
+            names.add((child.asname or child.name).split(".", 1)[0])
+    return frozenset(names)
+
+
 def _nested_definitions(body: list[ast.stmt], prefix: str) -> dict[str, str]:
     """Name -> qualified name of the functions defined in ``body`` at any depth of its
     blocks (not inside another definition)."""
@@ -285,6 +321,8 @@ class _Reader:
         self.range_limit = range_limit
         self.imports, self.candidates = _imports(list(_bindings(_statements(tree))))
         self._shape = AstShape(self.imports, module_constants(tree))
+        #: Names bound where the walk is (with star imports: they are not imported).
+        self._bound: frozenset[str] = frozenset()
         self.stars = star_imports(tree)
         self.functions: dict[str, FunctionOutline] = {}
         self.top_level: dict[str, tuple[str, str]] = {}
@@ -317,16 +355,30 @@ class _Reader:
         """The module's own statements, as the function ``""``."""
         outline = FunctionOutline("")
         self.functions[""] = outline
-        defined = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-        for statement in self.tree.body:
-            if isinstance(statement, defined):
+        self._bound = self._module_names() if self.stars else frozenset()
+        pending: list[tuple[ast.AST, int]] = [(s, NOT_IN_LOOP) for s in self.tree.body]
+        while pending:
+            child, where = pending.pop()
+            if isinstance(child, _DEFINITIONS):
+                # Its body is its own; what runs when it is defined is the module's.
+                pending.extend((c, where) for c in _definition_code(child))
                 continue
-            pending: list[tuple[ast.AST, int]] = [(statement, NOT_IN_LOOP)]
-            while pending:
-                child, where = pending.pop()
-                if isinstance(child, ast.Call):
-                    self._call(child, outline, None, None, {}, "", where)
-                pending.extend(self._inside(child, where, frozenset()))
+            if isinstance(child, ast.Call):
+                self._call(child, outline, None, None, {}, "", where)
+            elif isinstance(child, ast.Lambda):
+                pending.extend((c, NOT_IN_LOOP) for c in code_children(child, leaves=False))
+                continue  # its body runs when it is called, wherever that is
+            pending.extend(self._inside(child, where, frozenset()))
+
+    def _module_names(self) -> frozenset[str]:
+        """The names the module's own statements bind (a star import brings no other)."""
+        return frozenset(
+            node.id
+            for statement in self.tree.body
+            if not isinstance(statement, _DEFINITIONS)
+            for node in ast.walk(statement)
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+        ) | frozenset(self.top_level)
 
     def _scope(
         self,
@@ -376,14 +428,20 @@ class _Reader:
         parameters = frozenset(
             a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)
         ) | frozenset(a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None)
+        outer_bound = self._bound
+        if self.stars:  # a name the function binds is not one a star import brings
+            self._bound = outer_bound | parameters | _stored_names(node)
         stack: list[tuple[ast.AST, int]] = [(n, NOT_IN_LOOP) for n in node.body]
-        stack.extend((n, NOT_IN_LOOP) for n in node.args.defaults)
         lambdas = 0  # a ``yield`` under a lambda makes the lambda a generator, not this
         while stack:
             child, where = stack.pop()
             if child is _LEFT_LAMBDA:
                 lambdas -= 1
                 continue
+            if isinstance(child, _DEFINITIONS):
+                # What runs when it is defined (decorators, defaults, a class body) runs
+                # here, where it sits.
+                stack.extend((c, where) for c in _definition_code(child))
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
                 inner = self._function(child, qualname + ".", None, visible)
                 outline.flags |= inner.flags
@@ -410,9 +468,13 @@ class _Reader:
             elif isinstance(child, ast.Yield | ast.YieldFrom) and not lambdas:
                 outline.generator = True
             elif isinstance(child, ast.Lambda):
+                # Its body runs when it is called, wherever that is: not in this loop.
                 lambdas += 1
                 stack.append((_LEFT_LAMBDA, where))
+                stack.extend((c, NOT_IN_LOOP) for c in code_children(child, leaves=False))
+                continue
             stack.extend(self._inside(child, where, parameters))
+        self._bound = outer_bound
         return outline
 
     def _inside(
@@ -479,7 +541,7 @@ class _Reader:
                     outline.add(Target("local", func.id), node.lineno, where)
             elif func.id in self.imports:
                 outline.add(Target("dotted", self.imports[func.id]), node.lineno, where)
-            elif self.stars:
+            elif self.stars and func.id not in self._bound:
                 outline.add(Target("star", func.id), node.lineno, where)
             return
         if not isinstance(func, ast.Attribute):
@@ -506,7 +568,7 @@ class _Reader:
             base = self.imports[head] + (f".{rest}" if rest else "")
             joined = f"{base}{func.attr}" if base.endswith(".") else f"{base}.{func.attr}"
             outline.add(Target("dotted", joined), node.lineno, where)
-        elif self.stars and head not in self.top_level:
+        elif self.stars and head not in self.top_level and head not in self._bound:
             outline.add(Target("star", f"{chain}.{func.attr}"), node.lineno, where)
 
 

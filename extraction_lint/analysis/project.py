@@ -29,6 +29,7 @@ from extraction_lint.analysis.outline import (
     IN_LOOP,
     LOADS_OR_WRITES,
     MATERIALIZES,
+    NOT_IN_LOOP,
     WRITES,
     ModuleOutline,
     class_definitions,
@@ -42,7 +43,6 @@ from extraction_lint.analysis.outline import (
 from extraction_lint.analysis.settings import AnalysisSettings
 from extraction_lint.analysis.summary import (
     ArgFacts,
-    Chain,
     ClassFacts,
     Edge,
     FunctionFacts,
@@ -55,6 +55,13 @@ if TYPE_CHECKING:
     # libcst: imported only when a module is parsed with it.
     from extraction_lint.analysis.model import OutsideFacts
 
+#: The dependency of a result on the list of the run's files (not a path: the runner
+#: checks it against the run's own list).
+RUN_FILES = "<files of the run>"
+#: The most files of the run that may name a function for its callers to be read (SPEC
+#: 2.5, "called only from inside extraction loops"); a name more files use (``run``,
+#: ``get`` in a large code base) leaves the function's loops to be checked on their own.
+CALLER_FILES = 64
 #: How many re-exports (``from .io import save`` or ``from .io import *`` in
 #: ``__init__.py``) a name is followed through before giving up.
 MAX_REEXPORTS = 16
@@ -129,10 +136,11 @@ class Project:
         function are looked for, SPEC 2.5)."""
         self.root = Path(os.path.abspath(root)) if root is not None else None
         self.run_files = tuple(run_files)
+        self._run_files_digest: str | None = None
         #: Function -> the calls of it in the run (calling function, where the call
         #: sits) and the modules read to find them.
         self._sites: dict[
-            tuple[str, str], tuple[list[tuple[tuple[str, str], int]], tuple[str, ...]]
+            tuple[str, str], tuple[list[tuple[tuple[str, str], int]] | None, dict[str, str]]
         ] = {}
         self.settings = settings
         self.cwd = Path(os.path.abspath(cwd or Path.cwd()))
@@ -657,22 +665,15 @@ class Project:
                 if not callee.final and id(callee) not in seen:
                     seen.add(id(callee))
                     stack.append(callee)
+        # What every call does settles first; then which collections the functions return
+        # accumulated is decided (their growths and flushes through calls are known), and
+        # passed on to the callers that return what they return.
+        _settle(calls, accumulations=False)
         callees = {id(edge): callee for _, edge, callee in calls}
-        accumulating = [f for f in closure if f.accumulators]
-        decided: dict[int, tuple[str, str, Chain] | None] = {}
-        changed = True
-        while changed:
-            changed = False
-            for caller, edge, callee in calls:
-                if _apply(caller, edge, callee):
-                    changed = True
-                known = len(caller.depends)
-                caller.depends.update(callee.depends)
-                if len(caller.depends) != known:
-                    changed = True
-            for current in accumulating:
-                if _accumulate(current, callees, decided):
-                    changed = True
+        for current in closure:
+            if current.accumulators:
+                _accumulate(current, callees)
+        _settle(calls, accumulations=True)
         for current in closure:
             current.final = True
         self._use(function)
@@ -811,8 +812,8 @@ class Project:
         and in its own module, sits in an unbounded loop (a call in a ``for`` header only
         for a generator function), or in a function that is itself called only that way.
         A call of it in a loop makes that loop an extraction loop: the function loads or
-        writes, or it would hold no extraction loop to ask about. False when nothing calls
-        it. By the outlines: a caller's module is read only when its text names it."""
+        writes, or it would hold no extraction loop to ask about. False when nothing but
+        itself calls it, and when its callers cannot all be read (:data:`CALLER_FILES`)."""
         # The callers that may matter, and theirs, until every one is known.
         graph: dict[tuple[str, str], list[tuple[tuple[str, str], int]]] = {}
         pending = [ref]
@@ -820,7 +821,13 @@ class Project:
             current = pending.pop()
             if current in graph:
                 continue
-            sites = graph[current] = self._callers(current)
+            sites = self._callers(current)
+            if sites is None:
+                if current == ref:
+                    return False
+                sites = [(("", ""), NOT_IN_LOOP)]  # a caller that is not known: not exempt
+            # A call of itself is decided by the calls that enter it.
+            sites = graph[current] = [site for site in sites if site[0] != current]
             for caller, where in sites:
                 if not self._in_loop(current, where) and caller[1] and caller not in graph:
                     pending.append(caller)
@@ -831,7 +838,7 @@ class Project:
             changed = False
             for function in list(exempt):
                 if not all(
-                    self._in_loop(function, where) or caller == function or caller in exempt
+                    self._in_loop(function, where) or caller in exempt
                     for caller, where in graph[function]
                 ):
                     exempt.discard(function)
@@ -847,79 +854,74 @@ class Project:
         function = outline.functions.get(callee[1]) if outline is not None else None
         return function is not None and function.generator
 
-    def _callers(self, ref: tuple[str, str]) -> list[tuple[tuple[str, str], int]]:
+    def _callers(self, ref: tuple[str, str]) -> list[tuple[tuple[str, str], int]] | None:
         """Each resolved call of ``ref`` in the run's files and its own module: (calling
-        function, where the call sits)."""
+        function, where the call sits); None when more files name it than are read."""
         known = self._sites.get(ref)
         if known is None:
             known = self._sites[ref] = self._find_callers(ref)
         found, read = known
-        for path in read:
-            self._note(path)
+        self.used.update(read)
         return found
 
     def _find_callers(
         self, ref: tuple[str, str]
-    ) -> tuple[list[tuple[tuple[str, str], int]], tuple[str, ...]]:
+    ) -> tuple[list[tuple[tuple[str, str], int]] | None, dict[str, str]]:
         path, qualname = ref
         owner, _, name = qualname.rpartition(".")
         own = self.outline(path)
+        read: dict[str, str] = {}
         if own is None:
-            return [], ()
+            return [], read
+        names = {name}
         if owner and owner not in own.names.classes:
             candidates = [path]  # a nested function is called where it is defined
         else:
-            # Another module that calls it names it, and names the class it is a method
-            # of (``self.m()`` in a subclass, ``C.m()``) or, for a function, the module or
-            # a package above it (an import of it, or of a package that re-exports it).
-            needle = name.encode()
-            anchors = [owner.rsplit(".", 1)[-1]] if owner else self._module_anchors(path, needle)
-            candidates = [path, *self._holders(needle, [a.encode() for a in anchors])]
+            # Every call spells the name, or an import of it does: ``from .io import save
+            # as store`` (a re-export under another name) makes ``store`` one to look for.
+            read[RUN_FILES] = self._run_digest()
+            candidates = [path]
+            pending = [name]
+            while pending:
+                holders = self._holders(pending.pop(), read)
+                if holders is None or len(candidates) + len(holders) > CALLER_FILES:
+                    return None, read
+                for holder in holders:
+                    outline = self.outline(holder)
+                    if outline is None:
+                        continue
+                    for local, qualified in outline.names.imports.items():
+                        if local not in names and qualified.rsplit(".", 1)[-1] in names:
+                            names.add(local)
+                            pending.append(local)
+                candidates.extend(holders)
         found: list[tuple[tuple[str, str], int]] = []
-        read: list[str] = []
         for candidate in dict.fromkeys(candidates):
             outline = self.outline(candidate)
             if outline is None:
                 continue
-            read.append(candidate)
             for caller, function in outline.functions.items():
                 for target, where in function.sites:
-                    if target.name.rsplit(".", 1)[-1] != name:
+                    if target.name.rsplit(".", 1)[-1] not in names:
                         continue
                     if self.resolve_ref(target, outline.names) == ref:
                         found.append(((candidate, caller), where))
-        return found, tuple(read)
+        return found, read
 
-    def _module_anchors(self, path: str, needle: bytes) -> list[str]:
-        """What an import of the function ``needle`` of the module at ``path`` spells: the
-        module's name, and the name of each package above it whose ``__init__.py`` may
-        re-export it (names it, or imports ``*``)."""
-        module = Path(path)
-        anchors = [module.parent.name] if module.name == "__init__.py" else [module.stem]
-        package = module.parent.parent if module.name == "__init__.py" else module.parent
-        while self._under_root(str(package / "__init__.py")):
-            init = package / "__init__.py"
-            try:
-                data = init.read_bytes()
-            except OSError:
-                break
-            self._note_file(str(init), data)
-            if needle in data or b"import *" in data:
-                anchors.append(package.name)
-            package = package.parent
-        return anchors
+    def _run_digest(self) -> str:
+        """A digest of the list of the run's files: a caller search depends on it (a file
+        added to the run may call the function)."""
+        if self._run_files_digest is None:
+            self._run_files_digest = digest_of("\n".join(sorted(self.run_files)).encode())
+        return self._run_files_digest
 
-    def _note_file(self, path: str, data: bytes) -> None:
-        """A file the result depends on, read here."""
-        digest = self._digests.get(path)
-        if digest is None:
-            digest = self._digests[path] = digest_of(data)
-        self.used[path] = digest
-
-    def _holders(self, needle: bytes, anchors: list[bytes]) -> list[str]:
-        """The run's files whose text holds the word ``needle`` and one of ``anchors``."""
-        word = re.compile(rb"\b%s\b" % re.escape(needle))
-        either = re.compile(rb"\b(?:%s)\b" % b"|".join(re.escape(a) for a in anchors))
+    def _holders(self, name: str, read: dict[str, str]) -> list[str] | None:
+        """The run's files whose text holds the word ``name`` (their digests go into
+        ``read``); None when more than :data:`CALLER_FILES` do."""
+        needle = name.encode()
+        word = re.compile(
+            rb"(?<![\w.])%s(?!\w)|(?<=\.)%s(?!\w)" % (re.escape(needle), re.escape(needle))
+        )
         holders: list[str] = []
         for candidate in self.run_files:
             try:
@@ -927,13 +929,11 @@ class Project:
                     data = handle.read()
             except OSError:
                 continue
-            if (
-                needle in data
-                and any(anchor in data for anchor in anchors)
-                and word.search(data)
-                and either.search(data)
-            ):
+            if needle in data and word.search(data):
                 holders.append(candidate)
+                if len(holders) > CALLER_FILES:
+                    return None
+                read[candidate] = self._digests.setdefault(candidate, digest_of(data))
         return holders
 
     # --- what a module's summaries are read from ------------------------------------------
@@ -1028,9 +1028,11 @@ def _argument(callee: FunctionFacts, edge: Edge, name: str) -> ArgFacts | None:
     return None
 
 
-def _apply(caller: FunctionFacts, edge: Edge, callee: FunctionFacts) -> bool:
+def _apply(
+    caller: FunctionFacts, edge: Edge, callee: FunctionFacts, *, accumulations: bool = True
+) -> bool:
     """Add to the caller's summary what calling ``callee`` through ``edge`` does; whether
-    anything was added."""
+    anything was added. ``accumulations``: pass on the accumulation the callee returns."""
     mine = caller.summary
     theirs = callee.summary
     assert mine is not None and theirs is not None
@@ -1073,7 +1075,11 @@ def _apply(caller: FunctionFacts, edge: Edge, callee: FunctionFacts) -> bool:
         if theirs.returns_materialization is not None and mine.returns_materialization is None:
             mine.returns_materialization = (link, *theirs.returns_materialization)
             mine.returns_read = theirs.returns_read
-        if theirs.returns_accumulation is not None and mine.returns_accumulation is None:
+        if (
+            accumulations
+            and theirs.returns_accumulation is not None
+            and mine.returns_accumulation is None
+        ):
             key, loop, chain = theirs.returns_accumulation
             mine.returns_accumulation = (key, loop, (link, *chain))
     if theirs.heartbeat is not None and mine.heartbeat is None and not edge.in_except:
@@ -1085,28 +1091,26 @@ def _apply(caller: FunctionFacts, edge: Edge, callee: FunctionFacts) -> bool:
     return mine.shape() != before
 
 
-def _accumulate(
-    function: FunctionFacts,
-    callees: dict[int, FunctionFacts],
-    decided: dict[int, tuple[str, str, Chain] | None],
-) -> bool:
-    """Decide the accumulation ``function`` returns through the growths and flushes its
-    calls make (see :meth:`FunctionFacts.returned_accumulation`); whether it changed. One
-    its own code shows is dropped when a call flushes the collection in the loop; one
-    taken from a callee's result (``return collect(paths)``) stays."""
+def _settle(calls: list[tuple[FunctionFacts, Edge, FunctionFacts]], *, accumulations: bool) -> None:
+    """Apply every call to its caller's summary until nothing changes."""
+    changed = True
+    while changed:
+        changed = False
+        for caller, edge, callee in calls:
+            if _apply(caller, edge, callee, accumulations=accumulations):
+                changed = True
+            known = len(caller.depends)
+            caller.depends.update(callee.depends)
+            if len(caller.depends) != known:
+                changed = True
+
+
+def _accumulate(function: FunctionFacts, callees: dict[int, FunctionFacts]) -> None:
+    """Decide the accumulation ``function`` returns with the growths and flushes its calls
+    make in the loop (see :meth:`FunctionFacts.returned_accumulation`): one its own code
+    shows is dropped when a call flushes the collection there."""
     summary = function.summary
     assert summary is not None
-    current = summary.returns_accumulation
-    if not (
-        current is None
-        or current is function.local.returns_accumulation
-        or current is decided.get(id(function))
-    ):
-        return False  # from a callee's result
-    found = function.returned_accumulation(lambda edge: callees.get(id(edge)))
-    same = found[:2] == current[:2] if found is not None and current is not None else None
-    if same or (found is None and current is None):
-        decided[id(function)] = current
-        return False
-    summary.returns_accumulation = decided[id(function)] = found
-    return True
+    summary.returns_accumulation = function.returned_accumulation(
+        lambda edge: callees.get(id(edge))
+    )
