@@ -161,7 +161,7 @@ def _check_file(
             tree = syntax_check(text, display)
             # Then one of another module that may load or write is called (the text is
             # searched for the calls of the names it imports, without walking the tree).
-            if not _calls_that_matter(project, tree, text, path, display, names_triggers=False):
+            if not _imported_calls_that_matter(project, tree, text, path, display):
                 return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
             names_triggers = False
         else:
@@ -254,20 +254,15 @@ def _may_match(options: CheckOptions, text: str, tree: ast.Module) -> bool:
         return _prefilter_for(options.analysis, classes).may_match(text, tree)
 
 
-def _calls_that_matter(
-    project: Project,
-    tree: ast.Module,
-    text: str,
-    path: Path | None,
-    display: str,
-    *,
-    names_triggers: bool,
+def _imported_calls_that_matter(
+    project: Project, tree: ast.Module, text: str, path: Path | None, display: str
 ) -> list[int]:
-    """The lines where the file calls a project function that may load or write (see
-    :meth:`Project.calls_that_matter`): the prefilter's verdict does not hold then."""
+    """The lines where the file calls another module's function that may load or write
+    (see :meth:`Project.imported_calls_that_matter`): the prefilter's verdict does not
+    hold then."""
     where = os.path.abspath(path) if path is not None else ""
     with recursion_limit(ANALYSIS_RECURSION_LIMIT):
-        return project.calls_that_matter(tree, text, where, display, names_triggers=names_triggers)
+        return project.imported_calls_that_matter(tree, text, where, display)
 
 
 def _call_flags(

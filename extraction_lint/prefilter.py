@@ -178,11 +178,6 @@ class Triggers:
     loader_prefixes: tuple[str, ...]
     #: What decides a call's kind (:func:`extraction_lint.analysis.facts.loader_or_sink`).
     catalog: Catalog = field(default_factory=Catalog)
-    #: Names of project functions known to load or write (from the project's summaries):
-    #: a call of a function or method of one of these names is a trigger.
-    project_names: frozenset[str] = frozenset()
-    #: ``\bname\b`` of the project names (None without any).
-    project_pattern: re.Pattern[str] | None = field(init=False)
     #: ``.executemany``, ``.fetchall``...: a method trigger (a dot, then the name).
     methods_pattern: re.Pattern[str] = field(init=False)
     #: ``dump``, ``load``...: a function trigger's last name, and the module words one of
@@ -199,10 +194,6 @@ class Triggers:
     prefix_modules: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        project = "|".join(map(re.escape, sorted(self.project_names)))
-        object.__setattr__(
-            self, "project_pattern", re.compile(rf"\b(?:{project})\b") if project else None
-        )
         methods = "|".join(map(re.escape, sorted(self.sink_methods | LOADER_METHODS)))
         pattern = re.compile(rf"\.\s*(?:{methods})\b")
         object.__setattr__(self, "methods_pattern", pattern)
@@ -217,16 +208,14 @@ class Triggers:
         object.__setattr__(self, "prefix_modules", tuple(sorted(prefix_modules)))
 
     @classmethod
-    def from_catalog(cls, catalog: Catalog, project_names: Iterable[str] = ()) -> Triggers:
-        """The triggers of a catalogue (defaults plus configuration), and of the project
-        functions known to load or write (by name)."""
+    def from_catalog(cls, catalog: Catalog) -> Triggers:
+        """The triggers of a catalogue (defaults plus configuration)."""
         return cls(
             sink_methods=frozenset(catalog.sink_methods),
             sink_functions=frozenset(catalog.sink_functions),
             loader_functions=LOADER_FUNCTIONS,
             loader_prefixes=LOADER_FUNCTION_PREFIXES,
             catalog=catalog,
-            project_names=frozenset(project_names),
         )
 
     def functions_pattern(self, text: str) -> re.Pattern[str] | None:
@@ -245,8 +234,6 @@ class Triggers:
     def offsets(self, text: str) -> list[int]:
         """Where the text names a trigger (the start of each mention)."""
         found = [m.start() for m in self.methods_pattern.finditer(text)]
-        if self.project_pattern is not None:
-            found.extend(m.start() for m in self.project_pattern.finditer(text))
         found.extend(m.start() for m in _EXECUTE.finditer(text) if _second_argument(text, m.end()))
         functions = self.functions_pattern(text)
         if functions is not None:
@@ -260,8 +247,6 @@ class Triggers:
         """Stage 1: does the text name a trigger at all?"""
         if self.methods_pattern.search(text):
             return True
-        if self.project_pattern is not None and self.project_pattern.search(text):
-            return True
         if any(_second_argument(text, m.end()) for m in _EXECUTE.finditer(text)):
             return True
         functions = self.functions_pattern(text)
@@ -273,17 +258,11 @@ class Triggers:
 
     def function_kind(self, qualname: str) -> str | None:
         """ "sink", "loader" or None for a function called by qualified name."""
-        kind = loader_or_sink(self.catalog, qualname, None)
-        if kind is None and _last(qualname) in self.project_names:
-            return "loader"  # a project function that loads or writes: either is a trigger
-        return kind
+        return loader_or_sink(self.catalog, qualname, None)
 
     def method_kind(self, method: str) -> str | None:
         """ "sink", "loader" or None for a method called on any receiver."""
-        kind = loader_or_sink(self.catalog, None, method)
-        if kind is None and method in self.project_names:
-            return "loader"
-        return kind
+        return loader_or_sink(self.catalog, None, method)
 
 
 @dataclass(eq=False)
@@ -820,11 +799,10 @@ class Prefilter:
         catalog: Catalog,
         enabled: Iterable[str],
         range_limit: int = 1000,
-        project_loaders: Iterable[str] = (),
     ) -> None:
-        """``project_loaders``: names of the project's functions that load or write (the
-        project's summaries know them): a call of one is a trigger, like a loader's."""
-        self.triggers = Triggers.from_catalog(catalog, project_loaders)
+        """Calls of the project's own functions are judged with what the project's outlines
+        say they may do (``project_calls`` of :meth:`scan`)."""
+        self.triggers = Triggers.from_catalog(catalog)
         self.enabled = frozenset(enabled)
         self.range_limit = range_limit
         #: None when an enabled rule declares no needs: then nothing is skipped.

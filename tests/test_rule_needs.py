@@ -114,16 +114,18 @@ INCIDENT = textwrap.dedent(
 
 
 def test_a_call_of_a_project_function_that_loads_is_a_trigger():
-    """The hook for the project's summaries: names of project functions that load."""
+    """The hook for the project's outlines: a line whose project call may load or write
+    (``project_calls``) makes the loop around it an extraction loop."""
     import ast
 
+    from extraction_lint.analysis.outline import LOADS_OR_WRITES
+
     tree = ast.parse(INCIDENT)
-    plain = Prefilter(Catalog(), {"EXL101"})
-    assert not plain.may_match(INCIDENT, tree)  # no loader of the catalogue in the loop
-    project = Prefilter(Catalog(), {"EXL101"}, project_loaders={"extract_signals_from_pickle"})
-    assert project.may_match(INCIDENT, tree)
-    relevance = project.relevance(INCIDENT, tree)
-    assert relevance is not None and 6 in relevance.trigger_lines
+    prefilter = Prefilter(Catalog(), {"EXL101"})
+    assert not prefilter.scan(INCIDENT, tree)[0]  # no loader of the catalogue in the loop
+    may_match, relevance = prefilter.scan(INCIDENT, tree, {6: frozenset({LOADS_OR_WRITES})})
+    assert may_match
+    assert 6 in relevance.trigger_lines
 
 
 ITERABLES = [

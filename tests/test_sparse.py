@@ -51,9 +51,7 @@ def compare(text: str) -> int:
     tree = ast.parse(text)
     prefilter = Prefilter(Catalog(), ALL_CODES)
     may_match, relevance = prefilter.scan(text, tree)
-    follows = Project(None, AnalysisSettings()).calls_may_matter(
-        tree, text, "", "m.py", names_triggers=True
-    )
+    follows = bool(Project(None, AnalysisSettings()).call_flags(tree, text, "", "m.py"))
     if not may_match and follows:
         return 0  # the engine checks the whole file: it calls a function that loads or writes
     sparse = sparse_source(text, tree, relevance)

@@ -694,28 +694,16 @@ class Project:
 
     # --- what the prefilter asks -------------------------------------------------------------
 
-    def calls_may_matter(
-        self, tree: ast.Module, text: str, path: str, display: str, *, names_triggers: bool
-    ) -> bool:
-        """Whether the module calls a project function that may load or write (see
-        :meth:`calls_that_matter`)."""
-        return bool(
-            self.calls_that_matter(tree, text, path, display, names_triggers=names_triggers)
-        )
-
-    def calls_that_matter(
-        self, tree: ast.Module, text: str, path: str, display: str, *, names_triggers: bool
+    def imported_calls_that_matter(
+        self, tree: ast.Module, text: str, path: str, display: str
     ) -> list[int]:
-        """The lines where the module calls a project function (its own or another
-        module's) that may load or write: such a call is a trigger (SPEC 2.6), and the
-        definitions holding these lines are the ones the rules can report in. Empty when
-        there is none. ``names_triggers``: the module names a sink or a loader itself, so a
-        call of a function that may grow, flush or return a materialisation can matter too."""
-        if not names_triggers:
-            # Only a call into another module can load or write here: look at the names
-            # the module imports, where the text calls them, without walking the tree.
-            return self._imported_calls_that_matter(tree, text, path, display)
-        return sorted(self.call_flags(tree, text, path, display))
+        """The lines where a module that names no sink or loader calls a function of
+        another project module that may load or write: such a call is a trigger (SPEC
+        2.6), and the definitions holding these lines are the ones the rules can report
+        in. Empty when there is none. Only such a call can load or write there: the names
+        the module imports are looked for where the text calls them, with no walk of the
+        tree."""
+        return self._imported_calls_that_matter(tree, text, path, display)
 
     def call_flags(
         self, tree: ast.Module, text: str, path: str, display: str
