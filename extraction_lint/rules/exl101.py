@@ -128,10 +128,11 @@ with guard(total=len(paths), label="load", heartbeat_every=30) as g:
 """
     known_problems = """
 The calls that decide whether a function is called only from inside extraction loops are
-those made in the files of the run (and in the function's own module): when pre-commit
-passes only the helper's file, its callers are not in the run and its loop is checked on
-its own. A cached result records the modules whose calls it read; a call of the function
-added to another file is seen when the function's own file is checked again.
+those made in the files of the run: when pre-commit passes only the helper's file, its
+callers are not in the run and its loop is checked on its own, and a caller in a module
+the run imports but does not check is not seen. Every file of the run that names the
+function is read for its calls; a name that more than 64 files use (`run`, `get` in a
+large code base) leaves the loop checked on its own.
 
 Calls of the project's own functions are followed (a helper that loads makes the loop an
 extraction loop, a helper that logs is its heartbeat); calls through other receivers,
