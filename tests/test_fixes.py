@@ -324,3 +324,29 @@ def test_safe_fixes_stay_with_fix_and_unsafe_ones_wait(tmp_path):
     assert "Fixed 1 problem in 1 file." in configured.err
     assert "job.py: 1 x EXL101 (extraction-loop-without-heartbeat)" in configured.err
     assert "for name in track(names):" in job.read_text()
+
+
+def test_a_tuple_iterable_is_wrapped_whole(tmp_path):
+    """``for p in *paths, extra:`` iterates one tuple: the fix passes that tuple to
+    ``track`` (not its items as arguments), parenthesised or not."""
+    job = write(
+        tmp_path / "job.py",
+        """
+        import pickle
+
+
+        def main(paths, extra, more):
+            for p in *paths, extra:
+                pickle.load(open(p, "rb"))
+            for p in (*paths, more):
+                pickle.load(open(p, "rb"))
+        """,
+    )
+    run = run_cli(
+        "--no-cache", "--fix", "--unsafe-fixes", "--select", "EXL101", "job.py", cwd=tmp_path
+    )
+    assert "Fixed 2 problems in 1 file." in run.err
+    text = job.read_text()
+    assert "for p in track((*paths, extra)):" in text
+    assert "for p in (track((*paths, more))):" in text
+    compile(text, "job.py", "exec")

@@ -1348,9 +1348,12 @@ for folder in tqdm(folders):
             message = f"wrap the iterable in `{name}(...)` from `{GUARDRAILS_MODULE}`"
         # The node's own parentheses stay where they are: its range excludes them.
         bare = target.with_changes(lpar=(), rpar=()) if getattr(target, "lpar", None) else target
+        code = analysis.module.code_for_node(bare)
+        if isinstance(target, cst.Tuple):
+            code = f"({code})"  # ``for p in a, *b:`` iterates one tuple, not arguments
         return FixSpec(
             message=message,
             node=target,
-            replacement=f"{name}({analysis.module.code_for_node(bare)})",
+            replacement=f"{name}({code})",
             import_line=import_line,
         )
