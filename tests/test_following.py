@@ -1074,3 +1074,40 @@ def test_what_a_helper_returns_accumulated_waits_for_its_calls_to_settle(tmp_pat
         },
     )
     assert codes_by_line(findings(tmp_path, "--select", "EXL003", "m.py")) == set()
+
+
+def test_advice_and_chain_follow_what_the_helper_writes_with(tmp_path):
+    """Through a helper, the advice is the one for the sink that writes in the end (a
+    parquet file: Spark's ``write.parquet``, a ParquetWriter), and the chain names the
+    parameter the data was passed in, not another one the sink also takes."""
+    write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/out.py": """
+            def save_frame(df, path):
+                df.to_parquet(path)
+            """,
+            "main.py": """
+            import pandas as pd
+            from pkg import out
+
+            def pull(sdf, dest):
+                out.save_frame(sdf.toPandas(), dest)
+
+            def gather(paths, dest):
+                frames = []
+                for p in paths:
+                    frames.append(pd.read_csv(p))
+                out.save_frame(pd.concat(frames), dest)
+            """,
+        },
+    )
+    found = {d["line"]: d for d in findings(tmp_path, "--select", "EXL0")}
+    assert set(found) == {5, 11}
+    assert found[5]["message"].endswith("write with Spark's own `sdf.write.parquet(...)`")
+    assert "for `save_frame()`" in found[5]["message"]
+    assert "ParquetWriter" in found[11]["message"]
+    for line in (5, 11):
+        helper = [r for r in found[line]["related"] if r["path"] == "pkg/out.py"]
+        assert [(r["line"], r["message"]) for r in helper] == [(2, "`df` is written here")]

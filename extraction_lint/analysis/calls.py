@@ -38,6 +38,25 @@ class SinkCall:
     #: ``execute`` is a sink only when its parameters are a list of records (SQLAlchemy's
     #: executemany form): the rules check that the data they carry is such a list.
     conditional: bool = False
+    #: For the call of a project function that writes what it is passed: the sink that
+    #: writes it in the end (``.to_parquet``, a method, or ``json.dump``), "" if unknown.
+    inner: str = ""
+    #: The call of a project function that writes what it is passed (SPEC 2.6).
+    helper: bool = False
+
+    @property
+    def kind(self) -> tuple[str, bool]:
+        """The sink whose kind the advice follows, and whether it is a method: the call's
+        own, or for a helper the one that writes in the end."""
+        if self.inner:
+            return self.inner.lstrip("."), self.inner.startswith(".")
+        return self.name, self.call.method == self.name
+
+    @property
+    def spelled(self) -> str:
+        """``.name`` for a method sink, the qualified name for a function sink."""
+        name, method = self.kind
+        return f".{name}" if method else name
 
 
 def _positional(call: cst.Call) -> list[cst.Arg]:

@@ -322,6 +322,7 @@ class _FunctionReader:
                     if isinstance(source, Input) and source.name not in local.writes_inputs:
                         written = (link(sink.call.node, f"`{source.name}` is written here"),)
                         local.writes_inputs[source.name] = (written, sink.conditional)
+                        local.written_with[source.name] = sink.spelled
                         if local.writes is None and not sink.conditional:
                             local.writes = written
         facts = analysis.direct_collections(scope)

@@ -327,21 +327,37 @@ class ModuleAnalysis:
             effect = self.call_effect(call, scope, NEED_WRITES)
             if effect is None or not effect.summary.writes_inputs:
                 continue
-            data: list[cst.BaseExpression] = []
-            conditional = True
-            chain: Chain = ()
-            for name, (written, is_conditional) in effect.summary.writes_inputs.items():
+            summary = effect.summary
+            written: list[tuple[str, cst.BaseExpression]] = []
+            for name in summary.writes_inputs:
                 node = self._argument_node(effect, name)
-                if node is None:
-                    continue
-                data.append(node)
-                if not is_conditional or not chain:
-                    chain = written
-                conditional = conditional and is_conditional
-            if data:
-                name = effect.function.name
-                through.append(SinkCall(call, name, tuple(data), conditional=conditional))
-                self.chains.setdefault(id(call.node), (effect.link, *chain))
+                if node is not None:
+                    written.append((name, node))
+            if not written:
+                continue
+            # The chain shown is the one of the argument that carries what the scope
+            # tracks (``save_frame(frame, path)`` writes ``frame``, and ``path`` too).
+            shown = written[0][0]
+            if len(written) > 1:
+                flow = self.dataflow(scope)
+                at = call.site.order
+                shown = next(
+                    (n for n, node in written if flow.carried(node, at)),
+                    next((n for n, _ in written if not summary.writes_inputs[n][1]), shown),
+                )
+            chain, _ = summary.writes_inputs[shown]
+            conditional = all(summary.writes_inputs[n][1] for n, _ in written)
+            through.append(
+                SinkCall(
+                    call,
+                    effect.function.name,
+                    tuple(node for _, node in written),
+                    conditional=conditional,
+                    inner=summary.written_with.get(shown, ""),
+                    helper=True,
+                )
+            )
+            self.chains.setdefault(id(call.node), (effect.link, *chain))
         found = sorted([*direct, *through], key=lambda s: s.call.site.order) if through else direct
         self._sinks[id(scope)] = found
         return found

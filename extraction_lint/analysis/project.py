@@ -1039,6 +1039,7 @@ def _apply(
                 mine.writes_inputs[carried][1] and not conditional
             ):
                 mine.writes_inputs[carried] = ((link, *chain), conditional)
+                mine.written_with[carried] = theirs.written_with.get(name, "")
     for name, chain in theirs.grows_inputs.items():
         arg = _argument(callee, edge, name)
         if arg is not None and arg.key is not None and arg.key not in mine.grows_inputs:

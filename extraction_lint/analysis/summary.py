@@ -143,6 +143,8 @@ class Summary:
     #: input -> (chain, conditional): the input reaches a sink (conditional: only through
     #: ``x.execute(sql, p)``, a bulk write when the caller's value is a list of records).
     writes_inputs: dict[str, tuple[Chain, bool]] = field(default_factory=dict)
+    #: input -> the sink that writes it in the end (:attr:`SinkCall.spelled`), for advice.
+    written_with: dict[str, str] = field(default_factory=dict)
     grows_inputs: dict[str, Chain] = field(default_factory=dict)
     flushes_inputs: set[str] = field(default_factory=set)
     returns_inputs: set[str] = field(default_factory=set)
@@ -163,6 +165,7 @@ class Summary:
             loads=self.loads,
             writes=self.writes,
             writes_inputs=dict(self.writes_inputs),
+            written_with=dict(self.written_with),
             grows_inputs=dict(self.grows_inputs),
             flushes_inputs=set(self.flushes_inputs),
             returns_inputs=set(self.returns_inputs),

@@ -42,7 +42,10 @@ SINK_SPELLING_LIMIT = 24
 def sink_label(sink: SinkCall, analysis: ModuleAnalysis | None = None) -> str:
     """```.executemany()``` for a method sink; for a function sink, as the source spells it
     when ``analysis`` is given and the spelling is short (```np.savez()```), else its
-    qualified name (```numpy.savez()```)."""
+    qualified name (```numpy.savez()```); a project function that writes what it is passed
+    by its name (```save()```, called as ``h.save(...)`` or ``self.save(...)``)."""
+    if sink.helper:
+        return f"`{sink.name}()`"
     if sink.call.method == sink.name:
         return f"`.{sink.name}()`"
     if analysis is not None:

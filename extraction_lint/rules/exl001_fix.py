@@ -194,6 +194,11 @@ def _extended_values(call: cst.Call, indent: str, module: cst.Module) -> str:
 def whole_write_advice(analysis: ModuleAnalysis, sink: SinkCall) -> str | None:
     """What to write instead of a sink that writes a whole value or file at once (it
     cannot take parts, so no fix can batch it); None for other sinks."""
+    if sink.inner:  # a project function that writes what it is passed: its own sink
+        name, method = sink.kind
+        if method:
+            return WHOLE_FILE_SINK_METHODS.get(name)
+        return WHOLE_VALUE_SINKS.get(name)
     call = sink.call
     if call.qualname in WHOLE_VALUE_SINKS:
         return WHOLE_VALUE_SINKS[call.qualname]

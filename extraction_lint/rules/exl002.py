@@ -782,10 +782,16 @@ def _is_direct(scope: Scope, sink: SinkCall, node: cst.CSTNode) -> bool:
 
 
 def _accepts_iterator(sink: SinkCall) -> bool:
-    """The sink takes any iterable of records, so a generator streams into it."""
-    if sink.call.method == sink.name:
-        return sink.name in ITERATOR_SINK_METHODS
-    return sink.name in ITERATOR_SINK_FUNCTIONS
+    """The sink takes any iterable of records, so a generator streams into it (for a
+    helper: the sink that writes in the end does)."""
+    name, method = sink.kind
+    return name in (ITERATOR_SINK_METHODS if method else ITERATOR_SINK_FUNCTIONS)
+
+
+def _frame_sink(sink: SinkCall) -> bool:
+    """A data frame's writer (``to_csv``, ``to_sql``...): one frame per chunk streams."""
+    name, method = sink.kind
+    return method and name in FRAME_SINK_METHODS
 
 
 def _engine(analysis: ModuleAnalysis, method: str) -> str | None:
@@ -812,7 +818,7 @@ def message(
     node = materialization.node
     label = sink_label(sink, analysis)
     kind = materialization.kind
-    output = _OUTPUT_KINDS.get(sink.name, "table")
+    output = _OUTPUT_KINDS.get(sink.kind[0], "table")
     if kind in {"whole-read", "driver-pull"}:
         assert isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
         method = node.func.attr.value
@@ -859,10 +865,10 @@ def message(
             if comprehension
             else "pass it the iterator instead"
         )
-    elif sink.call.method == sink.name and sink.name in FRAME_SINK_METHODS:
+    elif _frame_sink(sink):
         advice = "build and write one frame per chunk in the loop"
     else:
-        advice = _WHOLE_VALUE_ADVICE.get(sink.name, "write per item or in batches in the loop")
+        advice = _WHOLE_VALUE_ADVICE.get(sink.kind[0], "write per item or in batches in the loop")
     return f"{_what(analysis, scope, node)} materialises an unbounded source for {label}; {advice}"
 
 
@@ -903,10 +909,10 @@ def _helper_materialization_message(
     if _accepts_iterator(sink):
         helper = f"`{name}()`" if len(name) <= TEXT_LIMIT else "it"
         advice = f"make {helper} yield its items"
-    elif sink.call.method == sink.name and sink.name in FRAME_SINK_METHODS:
+    elif _frame_sink(sink):
         advice = "build and write one frame per chunk in a loop"
     else:
-        advice = _WHOLE_VALUE_ADVICE.get(sink.name, "write per item or in batches in a loop")
+        advice = _WHOLE_VALUE_ADVICE.get(sink.kind[0], "write per item or in batches in a loop")
     return f"{called} returns an unbounded source whole for {label}; {advice}"
 
 
