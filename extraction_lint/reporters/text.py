@@ -147,14 +147,23 @@ class TextReporter(Reporter):
         }
         # Related locations in other modules (the chain through a helper, SPEC 2.6) get a
         # frame of their own after this one, in the order the chain gives.
+        # So do related locations in other cells of the same notebook, a frame per cell.
         elsewhere: dict[str, dict[int, tuple[int, str, str]]] = {}
+        cells: dict[int, dict[int, tuple[int, str, str]]] = {}
         for related in diagnostic.related:
+            mark = (related.column, related.message, "yellow")
             if related.path != diagnostic.path:
-                where = elsewhere.setdefault(related.path, {})
-                where.setdefault(related.line, (related.column, related.message, "yellow"))
-            elif related.cell == diagnostic.cell:  # a frame shows one cell of a notebook
-                marks.setdefault(related.line, (related.column, related.message, "yellow"))
+                elsewhere.setdefault(related.path, {}).setdefault(related.line, mark)
+            elif related.cell == diagnostic.cell:
+                marks.setdefault(related.line, mark)
+            elif related.cell is not None:
+                cells.setdefault(related.cell, {}).setdefault(related.line, mark)
         self._print_frame(lines, marks)
+        for cell, cell_marks in cells.items():
+            other = self.cell_lines(diagnostic.path, cell) if self.cell_lines else None
+            if other:
+                self._print(Text(f"  --> {printable(diagnostic.path)}:cell {cell}", style="dim"))
+                self._print_frame(other, cell_marks)
         for path, path_marks in elsewhere.items():
             other = self.source_lines(path) if self.source_lines else None
             if other:

@@ -160,6 +160,10 @@ def test_show_source_frames_the_cell(tmp_path):
     run = run_cli("--no-cache", "--select", "EXL001", "--show-source", cwd=tmp_path)
     assert '1 | con.executemany("INSERT INTO t VALUES (?)", rows)' in run.out
     assert "  | ^ EXL001" in run.out
+    # The growth and the loop, in cell 3, get a frame of that cell after the finding's.
+    after = run.out.split("  --> extract.ipynb:cell 3\n", 1)[1]
+    assert "^ `rows` grows here" in after
+    assert "^ unbounded loop" in after
 
 
 def test_a_syntax_error_is_reported_in_its_cell(tmp_path):
