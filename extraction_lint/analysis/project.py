@@ -146,6 +146,8 @@ class Project:
         self.cwd = Path(os.path.abspath(cwd or Path.cwd()))
         self._modules: dict[str, ModuleFacts | None] = {}
         self._outlines: dict[str, ModuleOutline | None] = {}
+        #: The hash of the text each outline read from a file was made of.
+        self._outlined_text: dict[str, int] = {}
         self._flags: dict[tuple[str, str], frozenset[str]] = {}
         #: Whether each candidate module path is a file (asked once per run).
         self._files: dict[str, bool] = {}
@@ -338,6 +340,7 @@ class Project:
             tree = syntax_check(text, display)
         except SourceError:
             return None
+        self._outlined_text[path] = hash(text)
         return self.outline_of(tree, text, path, display)
 
     def outline_of_text(self, path: str, text: str, display: str) -> ModuleOutline | None:
@@ -714,8 +717,12 @@ class Project:
         (``GROWS``), return a materialisation (``MATERIALIZES``); lines whose calls may do
         none of these are left out. The prefilter judges these calls where they are made,
         as it judges a loader's or a sink's."""
-        outline = self.outline_of(tree, text, path, display)
-        self._outlines[path] = outline
+        outline = self._outlines.get(path)
+        if outline is None or self._outlined_text.get(path) != hash(text):
+            # Not outlined yet from this very text (a module read earlier for its outline
+            # keeps it).
+            outline = self._outlines[path] = self.outline_of(tree, text, path, display)
+            self._outlined_text.pop(path, None)
         verdicts: dict[Target, frozenset[str]] = {}
         lines: dict[int, frozenset[str]] = {}
         for function in outline.functions.values():
