@@ -774,6 +774,12 @@ class ModuleAnalysis:
     def _children(self) -> dict[int, dict[str, Scope]]:
         return children_by_name(self.scopes)
 
+    def look_for_callers(self, scopes: Iterable[Scope]) -> None:
+        """Read the run's files once for the names of the functions ``scopes`` whose
+        callers :meth:`called_only_in_loops` may ask for."""
+        if self.project.root is not None and self.project.run_files:
+            self.project.look_for_callers({s.name for s in scopes if s.kind == "function"})
+
     def called_only_in_loops(self, scope: Scope) -> bool:
         """Whether the project calls the function ``scope`` only from inside extraction
         loops, in any module of the run (SPEC 2.5; :meth:`Project.called_only_in_loops`).

@@ -136,6 +136,8 @@ class Project:
         function are looked for, SPEC 2.5)."""
         self.root = Path(os.path.abspath(root)) if root is not None else None
         self.run_files = tuple(run_files)
+        #: Name -> the run's files that name it as a word (None: too many).
+        self._holding: dict[str, list[str] | None] = {}
         self._run_files_digest: str | None = None
         #: Function -> the calls of it in the run (calling function, where the call
         #: sits) and the modules read to find them.
@@ -913,23 +915,38 @@ class Project:
     def _holders(self, name: str, read: dict[str, str]) -> list[str] | None:
         """The run's files whose text holds the word ``name`` (their digests go into
         ``read``); None when more than :data:`CALLER_FILES` do."""
-        needle = name.encode()
-        word = re.compile(
-            rb"(?<![\w.])%s(?!\w)|(?<=\.)%s(?!\w)" % (re.escape(needle), re.escape(needle))
-        )
-        holders: list[str] = []
+        if name not in self._holding:
+            self.look_for_callers([name])
+        holders = self._holding[name]
+        for holder in holders or ():
+            read[holder] = self._digests[holder]
+        return holders
+
+    def look_for_callers(self, names: Iterable[str]) -> None:
+        """Find the run's files that name each of ``names`` as a word, in one reading of
+        the files (the functions of a module whose callers will be asked for)."""
+        wanted = {n: re.compile(rb"(?<!\w)%s(?!\w)" % re.escape(n.encode())) for n in names}
+        wanted = {n: w for n, w in wanted.items() if n not in self._holding}
+        if not wanted:
+            return
+        found: dict[str, list[str] | None] = {n: [] for n in wanted}
         for candidate in self.run_files:
             try:
                 with open(candidate, "rb") as handle:
                     data = handle.read()
             except OSError:
                 continue
-            if needle in data and word.search(data):
+            for name, word in wanted.items():
+                holders = found[name]
+                if holders is None or name.encode() not in data or not word.search(data):
+                    continue
+                if len(holders) >= CALLER_FILES:
+                    found[name] = None
+                    continue
                 holders.append(candidate)
-                if len(holders) > CALLER_FILES:
-                    return None
-                read[candidate] = self._digests.setdefault(candidate, digest_of(data))
-        return holders
+                if candidate not in self._digests:
+                    self._digests[candidate] = digest_of(data)
+        self._holding.update(found)
 
     # --- what a module's summaries are read from ------------------------------------------
 

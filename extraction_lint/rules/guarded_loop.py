@@ -44,11 +44,14 @@ class GuardedLoopRule(Rule):
 
         loops = analysis.extraction_loops
         called_in_loops = called_only_in_extraction_loops(analysis) if loops else frozenset()
-        for loop in loops:
-            if guard_exemption(loop, analysis.catalog, called_in_loops) is not None:
-                continue
-            if self.has_protection(analysis.loop_guards(loop)):
-                continue
+        unguarded = [
+            loop
+            for loop in loops
+            if guard_exemption(loop, analysis.catalog, called_in_loops) is None
+            and not self.has_protection(analysis.loop_guards(loop))
+        ]
+        analysis.look_for_callers(loop.scope for loop in unguarded)
+        for loop in unguarded:
             scope = loop.scope
             if scope.kind == "function" and analysis.called_only_in_loops(scope):
                 continue  # called only from extraction loops of other modules (SPEC 2.5)
