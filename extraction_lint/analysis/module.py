@@ -206,9 +206,7 @@ class ModuleAnalysis:
             for call in scope.calls:
                 func = call.node.func
                 call.qualname = self.imports.resolve(func)
-                if isinstance(func, cst.Attribute) and not self._is_module(func.value):
-                    # ``pydantic_core.to_json(x)`` calls a module's function (SPEC 2.1: a
-                    # function sink by its qualified name), not a ``.to_json()`` method.
+                if isinstance(func, cst.Attribute):
                     call.method = func.attr.value
         constants = module_constants(
             collector.module_scope, collector.module_binding_counts, self.scopes, outside.mutated
@@ -775,15 +773,6 @@ class ModuleAnalysis:
     @cached_property
     def _children(self) -> dict[int, dict[str, Scope]]:
         return children_by_name(self.scopes)
-
-    def _is_module(self, node: cst.BaseExpression) -> bool:
-        """A name that only an ``import`` statement binds: a module."""
-        imports = self.imports
-        return (
-            isinstance(node, cst.Name)
-            and node.value in imports.modules
-            and node.value not in imports.bound
-        )
 
     def look_for_callers(self, scopes: Iterable[Scope]) -> None:
         """Read the run's files once for the names of the functions ``scopes`` whose

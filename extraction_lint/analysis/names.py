@@ -49,15 +49,11 @@ class ImportMap:
         self.bound: set[str] = set()
         #: The modules of ``from m import *`` (relative ones dotted), in source order.
         self.stars: list[str] = []
-        #: Names an ``import`` statement binds: modules, whose attributes are functions.
-        self.modules: set[str] = set()
 
     def add_import(self, node: cst.Import) -> None:
         """Record ``import a.b`` (binds ``a``) and ``import a.b as c`` (binds ``c``)."""
         names = [(import_module_name(a.name), _asname(a)) for a in node.names]
-        bindings = list(import_bindings(None, 0, names, from_=False))
-        self.modules.update(local for local, _, _ in bindings)
-        self._bind(bindings)
+        self._bind(import_bindings(None, 0, names, from_=False))
 
     def add_import_from(self, node: cst.ImportFrom) -> None:
         """Record ``from a import b as c`` (binds ``c`` to ``a.b``); relative ones stay dotted.

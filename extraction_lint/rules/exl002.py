@@ -98,16 +98,6 @@ message names both writers.
 - `extend-sink-methods`, `extend-sink-functions`: more bulk writes.
 """
     valid = (
-        # SPEC 2.1: a module's function named like a sink method is no `.to_json()`
-        # method: functions are sinks by qualified name, and this one is not listed.
-        """
-import pydantic_core
-
-
-def encode(items):
-    rows = [item.model_dump() for item in items]
-    return pydantic_core.to_json(rows)
-""",
         """
 writer.writerows(to_row(rec) for path in paths for rec in load(path))
 """,
