@@ -1085,8 +1085,13 @@ def test_advice_and_chain_follow_what_the_helper_writes_with(tmp_path):
         {
             "pkg/__init__.py": "",
             "pkg/out.py": """
+            import json
+
             def save_frame(df, path):
                 df.to_parquet(path)
+
+            def save_clean(rows, fh):
+                json.dump(sorted(rows), fh)
             """,
             "main.py": """
             import pandas as pd
@@ -1100,14 +1105,52 @@ def test_advice_and_chain_follow_what_the_helper_writes_with(tmp_path):
                 for p in paths:
                     frames.append(pd.read_csv(p))
                 out.save_frame(pd.concat(frames), dest)
+
+            def dump(paths, fh):
+                rows = []
+                for p in paths:
+                    rows.append(p)
+                out.save_clean(rows, fh)
             """,
         },
     )
     found = {d["line"]: d for d in findings(tmp_path, "--select", "EXL0")}
-    assert set(found) == {5, 11}
+    assert set(found) == {5, 11, 17}
+    assert found[17]["message"].endswith("write JSON lines in the loop")
     assert found[5]["message"].endswith("write with Spark's own `sdf.write.parquet(...)`")
     assert "for `save_frame()`" in found[5]["message"]
     assert "ParquetWriter" in found[11]["message"]
     for line in (5, 11):
         helper = [r for r in found[line]["related"] if r["path"] == "pkg/out.py"]
-        assert [(r["line"], r["message"]) for r in helper] == [(2, "`df` is written here")]
+        assert [(r["line"], r["message"]) for r in helper] == [(4, "`df` is written here")]
+
+
+def test_a_name_over_the_caller_limit_comes_back_under_it_from_the_cache(tmp_path):
+    """More files than the limit naming a function leave its loop checked; when edits bring
+    them under the limit, the cached result of the function's file is checked again."""
+    from extraction_lint.analysis.project import CALLER_FILES
+
+    files = {
+        "m.py": """
+        import pickle
+
+        def f(paths):
+            for p in paths:
+                pickle.load(open(p, "rb"))
+        """
+    }
+    for i in range(CALLER_FILES + 1):
+        files[f"c{i}.py"] = f"from m import f\n\n\ndef g{i}(xs):\n    for x in xs:\n        f(x)\n"
+    write(tmp_path, files)
+    cache = str(tmp_path / "cache")
+
+    def helper_reported() -> bool:
+        run = run_cli(
+            "--format", "json", "--cache-dir", cache, "--select", "EXL101", ".", cwd=tmp_path
+        )
+        return ("m.py", 4, "EXL101") in codes_by_line(json.loads(run.out)["diagnostics"])
+
+    assert helper_reported()  # too many files name `f` to read them all (66)
+    for name in ("c0.py", "c1.py"):
+        (tmp_path / name).write_text("def g(xs):\n    pass\n")
+    assert not helper_reported()  # 64: every call of it read, all in loops

@@ -392,12 +392,14 @@ class _FunctionReader:
         module_scope = analysis.scopes[0]
         edges: list[Edge] = []
         sink_data: dict[int, bool] = {}
+        sink_with: dict[int, str] = {}
         for sink in analysis.direct_sinks(scope):
             at = sink.call.site.order
             for data in sink.data:
                 for source in self.flow.carried(data, at):
                     if isinstance(source, cst.Call):
                         sink_data[id(source)] = sink.conditional and sink_data.get(id(source), True)
+                        sink_with.setdefault(id(source), sink.spelled)
         returned: set[int] = set()
         for ret in scope.returns:
             for source in self.flow.carried(ret.value, ret.site.order):
@@ -434,6 +436,7 @@ class _FunctionReader:
                     returned=id(call.node) in returned,
                     to_sink=id(call.node) in sink_data,
                     to_sink_conditional=sink_data.get(id(call.node), False),
+                    to_sink_with=sink_with.get(id(call.node), ""),
                     in_except=call.site.except_depth > 0,
                     label=label,
                 )

@@ -136,8 +136,9 @@ class Project:
         function are looked for, SPEC 2.5)."""
         self.root = Path(os.path.abspath(root)) if root is not None else None
         self.run_files = tuple(run_files)
-        #: Name -> the run's files that name it as a word (None: too many).
-        self._holding: dict[str, list[str] | None] = {}
+        #: Name -> the run's files that name it as a word (at most one past the limit),
+        #: and whether more than :data:`CALLER_FILES` do.
+        self._holding: dict[str, tuple[list[str], bool]] = {}
         self._run_files_digest: str | None = None
         #: Function -> the calls of it in the run (calling function, where the call
         #: sits) and the modules read to find them.
@@ -881,7 +882,7 @@ class Project:
             pending = [name]
             while pending:
                 holders = self._holders(pending.pop(), read)
-                if holders is None or len(candidates) + len(holders) > CALLER_FILES:
+                if holders is None or len({*candidates, *holders}) > CALLER_FILES:
                     return None, read
                 for holder in holders:
                     outline = self.outline(holder)
@@ -917,10 +918,12 @@ class Project:
         ``read``); None when more than :data:`CALLER_FILES` do."""
         if name not in self._holding:
             self.look_for_callers([name])
-        holders = self._holding[name]
-        for holder in holders or ():
+        holders, more = self._holding[name]
+        # Over the limit, the first files past it are recorded too: fewer files can name
+        # it again only if one of them changes.
+        for holder in holders:
             read[holder] = self._digests[holder]
-        return holders
+        return None if more else holders
 
     def look_for_callers(self, names: Iterable[str]) -> None:
         """Find the run's files that name each of ``names`` as a word, in one reading of
@@ -929,7 +932,7 @@ class Project:
         wanted = {n: w for n, w in wanted.items() if n not in self._holding}
         if not wanted:
             return
-        found: dict[str, list[str] | None] = {n: [] for n in wanted}
+        found: dict[str, list[str]] = {n: [] for n in wanted}
         for candidate in self.run_files:
             try:
                 with open(candidate, "rb") as handle:
@@ -938,15 +941,15 @@ class Project:
                 continue
             for name, word in wanted.items():
                 holders = found[name]
-                if holders is None or name.encode() not in data or not word.search(data):
-                    continue
-                if len(holders) >= CALLER_FILES:
-                    found[name] = None
+                if len(holders) > CALLER_FILES:
+                    continue  # over the limit already
+                if name.encode() not in data or not word.search(data):
                     continue
                 holders.append(candidate)
                 if candidate not in self._digests:
                     self._digests[candidate] = digest_of(data)
-        self._holding.update(found)
+        for name, holders in found.items():
+            self._holding[name] = (holders, len(holders) > CALLER_FILES)
 
     # --- what a module's summaries are read from ------------------------------------------
 
@@ -1084,6 +1087,7 @@ def _apply(
             for carried in passed:
                 if carried not in mine.writes_inputs:
                     mine.writes_inputs[carried] = ((link,), edge.to_sink_conditional)
+                    mine.written_with[carried] = edge.to_sink_with
     if edge.returned:
         if theirs.returns_materialization is not None and mine.returns_materialization is None:
             mine.returns_materialization = (link, *theirs.returns_materialization)

@@ -111,6 +111,8 @@ class Edge:
     #: The call's result reaches a sink in the caller (conditional for ``execute``).
     to_sink: bool = False
     to_sink_conditional: bool = False
+    #: That sink (:attr:`SinkCall.spelled`), for advice.
+    to_sink_with: str = ""
     #: The call sits in an ``except`` handler (not a heartbeat there).
     in_except: bool = False
     #: Name of the callee as written, for messages.
