@@ -732,6 +732,16 @@ def drain(cur, con):
 """
 
 
+#: A module that calls ``drain`` of ``pkg/read.py`` from inside an extraction loop.
+LOOP_CALLER = """
+from pkg.read import drain
+
+def run(tables, con):
+    for t in tables:
+        drain(t, con)
+"""
+
+
 def test_a_helper_called_only_from_extraction_loops_of_other_modules_is_not_checked(tmp_path):
     """SPEC 2.5: the loop of a function that the project calls only from inside
     extraction loops (here from other modules: an import, a relative import, a method
@@ -775,13 +785,7 @@ def test_a_helper_also_called_outside_a_loop_or_alone_in_the_run_is_checked(tmp_
         {
             "pkg/__init__.py": "",
             "pkg/read.py": DRAIN,
-            "main.py": """
-            from pkg.read import drain
-
-            def run(tables, con):
-                for t in tables:
-                    drain(t, con)
-            """,
+            "main.py": LOOP_CALLER,
             "once.py": """
             from pkg import read
 
@@ -923,13 +927,7 @@ def test_callers_are_found_however_they_reach_the_helper(tmp_path):
         {
             "pkg/__init__.py": "from .read import drain\nfrom .read import drain as copy_all\n",
             "pkg/read.py": DRAIN,
-            "pkg/loops.py": """
-            from pkg.read import drain
-
-            def run(tables, con):
-                for t in tables:
-                    drain(t, con)
-            """,
+            "pkg/loops.py": LOOP_CALLER,
             "pkg/rel.py": """
             from . import drain
 
@@ -996,13 +994,7 @@ def test_a_helpers_result_from_the_cache_follows_its_callers(tmp_path):
         {
             "pkg/__init__.py": "",
             "pkg/read.py": DRAIN,
-            "pkg/a.py": """
-            from pkg.read import drain
-
-            def run(tables, con):
-                for t in tables:
-                    drain(t, con)
-            """,
+            "pkg/a.py": LOOP_CALLER,
             "pkg/b.py": """
             from pkg import read
 
@@ -1035,7 +1027,8 @@ def test_a_helpers_result_from_the_cache_follows_its_callers(tmp_path):
 
 def test_what_a_helper_returns_accumulated_waits_for_its_calls_to_settle(tmp_path):
     """A flush three calls deep in the helper's loop bounds the collection; a function that
-    returns the helper's result is no accumulating helper either (EXL003)."""
+    returns the helper's result is no accumulating helper either (EXL003); without the
+    flush, a function returning the helper's result is one."""
     write(
         tmp_path,
         {
@@ -1063,17 +1056,30 @@ def test_what_a_helper_returns_accumulated_waits_for_its_calls_to_settle(tmp_pat
 
             def wrapper(con, paths):
                 return collect(con, paths)
+
+            def gather(paths):
+                out = []
+                for p in paths:
+                    add(out, p)
+                return out
+
+            def gather_wrapper(paths):
+                return gather(paths)
             """,
             "m.py": """
-            from lib import collect, wrapper
+            from lib import collect, gather_wrapper, wrapper
 
             def job(con, paths):
                 con.executemany("INSERT INTO t VALUES (?)", wrapper(con, paths))
                 con.executemany("INSERT INTO t VALUES (?)", collect(con, paths))
+                con.executemany("INSERT INTO t VALUES (?)", gather_wrapper(paths))
             """,
         },
     )
-    assert codes_by_line(findings(tmp_path, "--select", "EXL003", "m.py")) == set()
+    # Without the flush, the same growth through ``add`` is returned accumulated.
+    assert codes_by_line(findings(tmp_path, "--select", "EXL003", "m.py")) == {
+        ("m.py", 6, "EXL003")
+    }
 
 
 def test_advice_and_chain_follow_what_the_helper_writes_with(tmp_path):

@@ -42,7 +42,6 @@ from extraction_lint.analysis.outline import (
 )
 from extraction_lint.analysis.settings import AnalysisSettings
 from extraction_lint.analysis.summary import (
-    ArgFacts,
     ClassFacts,
     Edge,
     FunctionFacts,
@@ -1032,17 +1031,6 @@ _SELF_CALL = re.compile(r"(\bself|\bcls|\bsuper\(\))\s*\.\s*(\w+)\s*\(")
 _NESTED_IMPORT = re.compile(r"^[ \t]+(?:from|import)[ \t]", re.M)
 
 
-def _argument(callee: FunctionFacts, edge: Edge, name: str) -> ArgFacts | None:
-    """What ``edge`` passes for the input ``name`` of ``callee``: the argument for a
-    parameter; for a closure's name (a nested function called where it is defined) the
-    caller's own name."""
-    if name in callee.positional or name in callee.keyword_only:
-        return callee.argument(edge, name)
-    if edge.target.kind == "local" and "." in callee.qualname:
-        return ArgFacts(key=name, carried=frozenset({name}))
-    return None
-
-
 def _apply(
     caller: FunctionFacts, edge: Edge, callee: FunctionFacts, *, accumulations: bool = True
 ) -> bool:
@@ -1058,7 +1046,7 @@ def _apply(
     if theirs.writes is not None and mine.writes is None:
         mine.writes = (link, *theirs.writes)
     for name, (chain, conditional) in theirs.writes_inputs.items():
-        arg = _argument(callee, edge, name)
+        arg = callee.argument_or_closure(edge, name)
         if arg is None:
             continue
         for carried in arg.carried:
@@ -1068,17 +1056,17 @@ def _apply(
                 mine.writes_inputs[carried] = ((link, *chain), conditional)
                 mine.written_with[carried] = theirs.written_with.get(name, "")
     for name, chain in theirs.grows_inputs.items():
-        arg = _argument(callee, edge, name)
+        arg = callee.argument_or_closure(edge, name)
         if arg is not None and arg.key is not None and arg.key not in mine.grows_inputs:
             mine.grows_inputs[arg.key] = (link, *chain)
     for name in theirs.flushes_inputs:
-        arg = _argument(callee, edge, name)
+        arg = callee.argument_or_closure(edge, name)
         if arg is not None and arg.key is not None:
             mine.flushes_inputs.add(arg.key)
     if edge.returned or edge.to_sink:
         passed: set[str] = set()
         for name in theirs.returns_inputs:
-            arg = _argument(callee, edge, name)
+            arg = callee.argument_or_closure(edge, name)
             if arg is not None:
                 passed |= arg.carried
         if edge.returned:
