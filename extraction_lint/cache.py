@@ -55,6 +55,8 @@ MAX_ENTRY_BYTES = 4 * 1024 * 1024
 MAX_AGE_DAYS = 14
 #: When the entries take more than this, the least recently used go first.
 MAX_CACHE_BYTES = 256 * 1024 * 1024
+#: The most files the history of changes keeps (the most recently changed).
+HISTORY_FILES = 200_000
 #: A hit refreshes its entry's time (its "last used") when it is older than this.
 _TOUCH_AFTER_SECONDS = 3600
 
@@ -76,6 +78,11 @@ def tool_fingerprint() -> str:
         st = path.stat()
         digest.update(f"{path.relative_to(package)}|{st.st_size}|{st.st_mtime_ns}".encode())
     return digest.hexdigest()
+
+
+def content_digest(data: bytes) -> str:
+    """The digest of a file's bytes that its cache key holds."""
+    return hashlib.blake2b(data, digest_size=20).hexdigest()
 
 
 def result_to_json(result: FileResult) -> dict[str, Any]:
@@ -298,16 +305,15 @@ class ResultCache:
         self.writes = 0
 
     @staticmethod
-    def key(data: bytes, display: str, options: str) -> str:
+    def key(digest: str, display: str, options: str) -> str:
         """The key of one file's result under these options: its slot (tool, path,
-        options) and the digest of its bytes."""
+        options) and the digest of its bytes (:func:`content_digest`)."""
         slot = hashlib.blake2b(digest_size=20)
         # The absolute path too: projects that share a cache directory do not share slots.
         for part in (tool_fingerprint(), os.path.abspath(display), display, options):
             slot.update(part.encode("utf-8", "surrogatepass"))
             slot.update(b"\0")
-        content = hashlib.blake2b(data, digest_size=20)
-        return f"{slot.hexdigest()}:{content.hexdigest()}:{display}"
+        return f"{slot.hexdigest()}:{digest}:{display}"
 
     @staticmethod
     def _split(key: str) -> tuple[str, str, str]:
@@ -562,3 +568,79 @@ def is_cache_directory(path: Path) -> bool:
     """Whether ``path`` is a cache directory this tool made (it holds our tag)."""
     tag = read_regular_file(path / "CACHEDIR.TAG", 4096)
     return tag is not None and tag.decode("utf-8", "replace").startswith(_CACHEDIR_TAG[:44])
+
+
+class FileHistory:
+    """When each file of past runs last changed, as a run's *stamp*: a result that
+    depends on which files name a function (SPEC 2.5, callers) records the stamp of the
+    run that wrote it, and is still valid only if no file changed since names it again.
+
+    Kept in the cache directory, keyed like the entries, so a forged or damaged history is
+    read as empty: every file then counts as changed in this run, which only costs a
+    re-check."""
+
+    def __init__(self, cache: ResultCache) -> None:
+        self._cache = cache
+        self._path = cache._entries / "history"
+        self._files: dict[str, tuple[str, int]] = {}
+        past = 0
+        raw = read_regular_file(self._path, MAX_ENTRY_BYTES * 4)
+        secret = cache._read_secret() if raw is not None else None
+        if raw is not None and secret is not None:
+            with contextlib.suppress(ValueError, TypeError, KeyError, RecursionError):
+                entry = json.loads(raw.decode("utf-8"))
+                body = _canonical(entry["files"])
+                mac = cache._mac(secret, "history", str(entry["stamp"]), body)
+                if hmac.compare_digest(entry["mac"], mac) and isinstance(entry["stamp"], int):
+                    past = entry["stamp"]
+                    self._files = {
+                        path: (digest, stamp)
+                        for path, (digest, stamp) in entry["files"].items()
+                        if isinstance(digest, str) and isinstance(stamp, int)
+                    }
+        #: This run's stamp: after every earlier run's, the clock's milliseconds at least,
+        #: so that a lost history still dates every file after the entries written.
+        self.stamp = max(past + 1, time.time_ns() // 1_000_000)
+        self._changed = False
+
+    def stamp_of(self, path: str, digest: str) -> int:
+        """The stamp of the run that first saw ``path`` with these bytes (this run's when
+        they are new), recorded for the next runs."""
+        known = self._files.get(path)
+        if known is not None and known[0] == digest:
+            return known[1]
+        self._files[path] = (digest, self.stamp)
+        self._changed = True
+        return self.stamp
+
+    def save(self) -> None:
+        """Write the history back when this run saw a change (silently not, when the cache
+        cannot be written)."""
+        if not self._changed:
+            return
+        cache = self._cache
+        if cache._writable is None:
+            cache._writable = cache._prepare()
+        secret = cache._make_secret() if cache._writable else None
+        if secret is None:
+            return
+        known_files = sorted(self._files.items(), key=lambda item: -item[1][1])
+        # The most recently changed first: a path left out counts as changed next time.
+        files = {path: list(known) for path, known in known_files[:HISTORY_FILES]}
+        body = _canonical(files)
+        entry = {
+            "stamp": self.stamp,
+            "files": files,
+            "mac": cache._mac(secret, "history", str(self.stamp), body),
+        }
+        import tempfile
+
+        with contextlib.suppress(OSError):
+            fd, temporary = tempfile.mkstemp(dir=self._path.parent, prefix=".tmp-", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump(entry, handle, ensure_ascii=True)
+                os.replace(temporary, self._path)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)

@@ -18,8 +18,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from extraction_lint.analysis.project import ABSENT, RUN_FILES, digest_of, set_run_files
-from extraction_lint.cache import ResultCache
+from extraction_lint.analysis.project import (
+    ABSENT,
+    NAMING,
+    RUN_FILES,
+    digest_of,
+    names_word,
+    set_run_files,
+)
+from extraction_lint.cache import FileHistory, ResultCache, content_digest
 from extraction_lint.config import Config, code_matches
 from extraction_lint.diagnostics import FileError, FileResult
 from extraction_lint.discovery import SourceFile, is_notebook
@@ -274,6 +281,15 @@ class Runner:
         self._digests: dict[str, str] = {}
         #: The Python files of the run (where callers are looked for, SPEC 2.5).
         self._run_files: tuple[str, ...] = ()
+        #: The digest of the bytes of each file of the run read so far (absolute path).
+        self._contents: dict[str, str] = {}
+        #: When each file last changed, for results that depend on which files name a
+        #: function (read when the cache is used).
+        self._history: FileHistory | None = None
+        #: The files of the run with the stamp of the run that first saw their bytes.
+        self._stamps: dict[str, int] | None = None
+        #: (name, stamp) -> whether a file changed after that run names it.
+        self._named: dict[tuple[str, int], bool] = {}
 
     # --- the pool --------------------------------------------------------------------------
 
@@ -337,11 +353,25 @@ class Runner:
             # A worker died: the pool is gone. Check this batch's files one by one, alone.
             self._restart_pool()
             results = [self._alone(job) for job in slot.jobs]
-        if self.cache is not None:
-            for key, result in zip(slot.keys, results, strict=True):
-                if key is not None and not result.transient:
-                    self.cache.put(key, result)
+        for key, result in zip(slot.keys, results, strict=True):
+            self._store(key, result)
         return results
+
+    def _store(self, key: str | None, result: FileResult) -> None:
+        """Keep a result in the cache; a dependency on the files naming a function gets
+        this run's stamp (the files changed after it are the ones to look at again)."""
+        if self.cache is None or key is None or result.transient:
+            return
+        if self._history is not None and any(
+            path.startswith(NAMING) for path, _ in result.dependencies
+        ):
+            stamp = str(self._history.stamp)
+            dependencies = tuple(
+                (path, stamp if path.startswith(NAMING) else digest)
+                for path, digest in result.dependencies
+            )
+            result = replace(result, dependencies=dependencies)
+        self.cache.put(key, result)
 
     def run(self, files: Iterable[SourceFile]) -> Iterator[FileResult]:
         """Check every file, yielding results in the order of ``files``."""
@@ -355,6 +385,8 @@ class Runner:
             set_run_files(self.base.run_id, self._run_files)
         if self.jobs == 1:
             tune_gc()
+        if self.cache is not None:
+            self._history = FileHistory(self.cache)
         slots: deque[_Slot] = deque()
         batch: list[Job] = []
         keys: list[str | None] = []
@@ -367,10 +399,8 @@ class Runner:
                 slot = _Slot(
                     results=[self._alone(job) if _is_large(job) else run_job(job) for job in batch]
                 )
-                if self.cache is not None:
-                    for key, result in zip(keys, slot.results or [], strict=True):
-                        if key is not None and not result.transient:
-                            self.cache.put(key, result)
+                for key, result in zip(keys, slot.results or [], strict=True):
+                    self._store(key, result)
             else:
                 slot = _Slot(future=self._submit(list(batch)), jobs=list(batch), keys=list(keys))
             slots.append(slot)
@@ -384,7 +414,11 @@ class Runner:
                 if self.cache is not None:
                     job = _read(job)
                     if job.data is not None:
-                        key = self.cache.key(job.data, file.display, job.options.fingerprint())
+                        where = os.path.normpath(os.path.abspath(file.path))
+                        # Read ahead for a caller check, its bytes are digested already.
+                        digest = self._contents.get(where) or content_digest(job.data)
+                        self._contents[where] = digest
+                        key = self.cache.key(digest, file.display, job.options.fingerprint())
                         hit = self.cache.get(key)
                         if hit is not None and not self._still_valid(hit):
                             hit = None  # a module it depends on changed (SPEC 2.6)
@@ -403,12 +437,22 @@ class Runner:
             yield from self._drain(slots, 0, block=True)
             if self.cache is not None:
                 self.cache.finish()
+            if self._history is not None:
+                for path, digest in self._contents.items():
+                    self._history.stamp_of(path, digest)
+                self._history.save()
         finally:
             self.close()
 
     def _still_valid(self, result: FileResult) -> bool:
-        """Whether every module a cached result depended on is as it was."""
+        """Whether every module a cached result depended on is as it was, and no file of
+        the run that changed since it was written names a function whose callers it
+        looked for."""
         for path, digest in result.dependencies:
+            if path.startswith(NAMING):
+                if not digest.isdigit() or self._named_since(path[len(NAMING) :], int(digest)):
+                    return False
+                continue
             current = self._digests.get(path)
             if current is None and path == RUN_FILES:
                 listed = "\n".join(sorted(self._run_files)).encode()
@@ -423,6 +467,39 @@ class Runner:
             if current != digest:
                 return False
         return True
+
+    def _named_since(self, name: str, stamp: int) -> bool:
+        """Whether a file of the run whose bytes changed after the run ``stamp`` names
+        ``name`` (it may have become a caller)."""
+        known = self._named.get((name, stamp))
+        if known is None:
+            known = self._named[name, stamp] = self._look_for(name, stamp)
+        return known
+
+    def _look_for(self, name: str, stamp: int) -> bool:
+        if self._stamps is None:
+            assert self._history is not None
+            self._stamps = {}
+            for path in self._run_files:
+                digest = self._contents.get(path)
+                if digest is None:
+                    # Not reached yet in this run: read now (its turn reads it again).
+                    try:
+                        with open(path, "rb") as handle:
+                            digest = self._contents[path] = content_digest(handle.read())
+                    except OSError:
+                        continue
+                self._stamps[path] = self._history.stamp_of(path, digest)
+        for path, changed in self._stamps.items():
+            if changed > stamp:
+                try:
+                    with open(path, "rb") as handle:
+                        data = handle.read()
+                except OSError:
+                    continue
+                if names_word(data, name):
+                    return True
+        return False
 
     def _drain(self, slots: deque[_Slot], keep: int, *, block: bool) -> Iterator[FileResult]:
         """Yield finished results from the front, in order; wait for the oldest batch while

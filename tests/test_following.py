@@ -8,6 +8,7 @@ import json
 import textwrap
 from pathlib import Path
 
+from extraction_lint.cache import FORMAT
 from tests.helpers import run_cli
 
 
@@ -1022,6 +1023,44 @@ def test_a_helpers_result_from_the_cache_follows_its_callers(tmp_path):
     assert run(".") == helper  # a new file calls it
     (tmp_path / "pkg/c.py").unlink()
     assert run("pkg/read.py") == helper  # alone in the run: no caller
+    assert run(".") == set()
+
+
+def test_a_file_that_starts_calling_a_helper_rechecks_the_helpers_file(tmp_path):
+    """A file of the run that did not name the helper and starts calling it in a loop
+    leaves the helper's loop to that caller, on a warm run too: after a pre-commit run of
+    the edited file alone, and after the edit is undone and then made again (bytes the
+    cache has seen before)."""
+    quiet = "def run(tables, con):\n    return len(tables)\n"
+    write(tmp_path, {"pkg/__init__.py": "", "pkg/read.py": DRAIN, "pkg/a.py": quiet})
+    cache = str(tmp_path / "cache")
+    helper = {("pkg/read.py", 2, code) for code in ("EXL101", "EXL102", "EXL103")}
+
+    def run(*paths: str) -> set[tuple[str, int, str]]:
+        out = run_cli("--format", "json", "--cache-dir", cache, *paths, cwd=tmp_path).out
+        return {f for f in codes_by_line(json.loads(out)["diagnostics"]) if f[0] == "pkg/read.py"}
+
+    assert run(".") == helper  # nothing calls it
+    caller = tmp_path / "pkg/a.py"
+    caller.write_text(textwrap.dedent(LOOP_CALLER))
+    assert run(".") == set()
+    caller.write_text(quiet)
+    assert run(".") == helper
+    caller.write_text(textwrap.dedent(LOOP_CALLER))  # bytes cached before
+    assert run(".") == set()
+    caller.write_text(quiet)
+    assert run(".") == helper
+    # A history of changes that cannot be trusted counts every file as changed.
+    (tmp_path / "cache" / f"v{FORMAT}" / "history").write_text(
+        '{"stamp": 1, "files": {}, "mac": ""}'
+    )
+    caller.write_text(textwrap.dedent(LOOP_CALLER))
+    assert run(".") == set()
+    caller.write_text(quiet)
+    assert run(".") == helper
+    # Pre-commit passes the edited file alone; the next whole run sees the new caller.
+    caller.write_text(textwrap.dedent(LOOP_CALLER))
+    assert run("pkg/a.py") == set()
     assert run(".") == set()
 
 

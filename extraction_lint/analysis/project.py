@@ -57,6 +57,10 @@ if TYPE_CHECKING:
 #: The dependency of a result on the list of the run's files (not a path: the runner
 #: checks it against the run's own list).
 RUN_FILES = "<files of the run>"
+#: The dependency of a result on which files of the run name a word (``NAMING + name``):
+#: recorded with the stamp of the run that wrote the result (the runner checks that no file
+#: changed since names it, SPEC 2.6 "Cache").
+NAMING = "<files naming>:"
 #: The most files of the run that may name a function for its callers to be read (SPEC
 #: 2.5, "called only from inside extraction loops"); a name more files use (``run``,
 #: ``get`` in a large code base) leaves the function's loops to be checked on their own.
@@ -87,6 +91,17 @@ def run_files_of(run_id: str) -> tuple[str, ...]:
         if known == run_id:
             return paths
     return ()
+
+
+@functools.lru_cache(maxsize=4096)
+def _word(name: str) -> re.Pattern[bytes]:
+    return re.compile(rb"(?<!\w)%s(?!\w)" % re.escape(name.encode()))
+
+
+def names_word(data: bytes, name: str) -> bool:
+    """Whether the text ``data`` holds ``name`` as a word (where a call or an import of a
+    function named so can be)."""
+    return name.encode() in data and _word(name).search(data) is not None
 
 
 def digest_of(data: bytes) -> str:
@@ -918,6 +933,8 @@ class Project:
         if name not in self._holding:
             self.look_for_callers([name])
         holders, more = self._holding[name]
+        # A file that starts naming it later may call it (the runner's check).
+        read[NAMING + name] = ""
         # Over the limit, the first files past it are recorded too: fewer files can name
         # it again only if one of them changes.
         for holder in holders:
@@ -927,8 +944,7 @@ class Project:
     def look_for_callers(self, names: Iterable[str]) -> None:
         """Find the run's files that name each of ``names`` as a word, in one reading of
         the files (the functions of a module whose callers will be asked for)."""
-        wanted = {n: re.compile(rb"(?<!\w)%s(?!\w)" % re.escape(n.encode())) for n in names}
-        wanted = {n: w for n, w in wanted.items() if n not in self._holding}
+        wanted = [n for n in dict.fromkeys(names) if n not in self._holding]
         if not wanted:
             return
         found: dict[str, list[str]] = {n: [] for n in wanted}
@@ -938,11 +954,11 @@ class Project:
                     data = handle.read()
             except OSError:
                 continue
-            for name, word in wanted.items():
+            for name in wanted:
                 holders = found[name]
                 if len(holders) > CALLER_FILES:
                     continue  # over the limit already
-                if name.encode() not in data or not word.search(data):
+                if not names_word(data, name):
                     continue
                 holders.append(candidate)
                 if candidate not in self._digests:
