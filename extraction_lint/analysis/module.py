@@ -180,6 +180,8 @@ class ModuleAnalysis:
         self.path = path
         self.display = display
         self._full_text = full_text if outside is not None else None
+        #: The module's text as written (where its calls sit is read from its outline).
+        self._text = full_text
         #: The module's classes from the interpreter's tree (whole, when ``outside``).
         self._classes = classes
         #: Chains of the nodes whose meaning comes from a project function (a call that
@@ -782,19 +784,23 @@ class ModuleAnalysis:
 
     def called_only_in_loops(self, scope: Scope) -> bool:
         """Whether the project calls the function ``scope`` only from inside extraction
-        loops, in any module of the run (SPEC 2.5; :meth:`Project.called_only_in_loops`).
-        Asked only of a function whose loop a guard rule would report: it may read the
-        run's files for the function's name."""
+        loops: in this module and in the other modules of the run (SPEC 2.5;
+        :meth:`Project.called_only_in_loops`, which reads where each call sits from the
+        modules' outlines, this one's made from the text checked). Asked only of a
+        function whose loop a guard rule would report: it may read the run's files for the
+        function's name."""
+        if scope.kind != "function":
+            return False
         key = id(scope)
         known = self._called_only_in_loops.get(key)
         if known is None:
             from extraction_lint.analysis.effects import qualified_name
 
             project = self.project
-            known = project.root is not None and bool(project.run_files)
-            if known:
-                self.own_facts()  # the module's names, as resolution sees them
-                known = project.called_only_in_loops((self.path, qualified_name(scope)))
+            text = self._text if self._text is not None else self.module.code
+            project.outline_of_text(self.path, text, self.display)
+            self.own_facts()  # the module's names, as resolution sees them
+            known = project.called_only_in_loops((self.path, qualified_name(scope)))
             self._called_only_in_loops[key] = known
         return known
 

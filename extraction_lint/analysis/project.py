@@ -362,8 +362,9 @@ class Project:
 
     def outline_of_text(self, path: str, text: str, display: str) -> ModuleOutline | None:
         """The outline of the module at ``path`` whose text is at hand (the module being
-        checked), computed once; None when the interpreter cannot parse it."""
-        if path in self._outlines:
+        checked, which may not be on disk as such: a notebook, standard input), computed
+        once from that text; None when the interpreter cannot parse it."""
+        if path in self._outlines and self._outlined_text.get(path) == hash(text):
             return self._outlines[path]
         try:
             tree = ast.parse(text)
@@ -372,6 +373,7 @@ class Project:
         else:
             outline = self.outline_of(tree, text, path, display)
         self._outlines[path] = outline
+        self._outlined_text[path] = hash(text)
         return outline
 
     def outline_of(self, tree: ast.Module, text: str, path: str, display: str) -> ModuleOutline:
@@ -739,7 +741,7 @@ class Project:
             # Not outlined yet from this very text (a module read earlier for its outline
             # keeps it).
             outline = self._outlines[path] = self.outline_of(tree, text, path, display)
-            self._outlined_text.pop(path, None)
+            self._outlined_text[path] = hash(text)
         verdicts: dict[Target, frozenset[str]] = {}
         lines: dict[int, frozenset[str]] = {}
         for function in outline.functions.values():

@@ -37,24 +37,18 @@ class GuardedLoopRule(Rule):
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
         # Imported here: the registry is imported without libcst (analysis.model needs it).
-        from extraction_lint.analysis.exemptions import (
-            called_only_in_extraction_loops,
-            guard_exemption,
-        )
+        from extraction_lint.analysis.exemptions import guard_exemption
 
-        loops = analysis.extraction_loops
-        called_in_loops = called_only_in_extraction_loops(analysis) if loops else frozenset()
         unguarded = [
             loop
-            for loop in loops
-            if guard_exemption(loop, analysis.catalog, called_in_loops) is None
+            for loop in analysis.extraction_loops
+            if guard_exemption(loop, analysis.catalog) is None
             and not self.has_protection(analysis.loop_guards(loop))
         ]
         analysis.look_for_callers(loop.scope for loop in unguarded)
         for loop in unguarded:
-            scope = loop.scope
-            if scope.kind == "function" and analysis.called_only_in_loops(scope):
-                continue  # called only from extraction loops of other modules (SPEC 2.5)
+            if analysis.called_only_in_loops(loop.scope):
+                continue  # part of a caller's nest (SPEC 2.5)
             yield Finding(
                 code=self.code,
                 node=loop.node,
