@@ -158,11 +158,19 @@ def _check_file(
             if not follows_imports:
                 quick_syntax_check(text, display)
                 return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
-            tree = syntax_check(text, display)
-            # Then one of another module that may load or write is called (the text is
-            # searched for the calls of the names it imports, without walking the tree).
-            if not _imported_calls_that_matter(project, tree, text, path, display):
-                return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
+            # Then one of another module that may load or write is called: by the outline
+            # of these very bytes when another file's calls had it read (they parse, then),
+            # else by the calls of the names it imports, found in the text.
+            where = os.path.abspath(path) if path is not None else ""
+            outline = project.outlined_from(where, text)
+            if outline is not None:
+                if not project.calls_that_load_or_write(outline):
+                    return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
+                tree = syntax_check(text, display)
+            else:
+                tree = syntax_check(text, display)
+                if not _imported_calls_that_matter(project, tree, text, path, display):
+                    return apply_noqa(text, display, [], want_unused_noqa, options.enabled)
             names_triggers = False
         else:
             tree = syntax_check(text, display)

@@ -736,12 +736,29 @@ class Project:
         (``GROWS``), return a materialisation (``MATERIALIZES``); lines whose calls may do
         none of these are left out. The prefilter judges these calls where they are made,
         as it judges a loader's or a sink's."""
-        outline = self._outlines.get(path)
-        if outline is None or self._outlined_text.get(path) != hash(text):
+        outline = self.outlined_from(path, text)
+        if outline is None:
             # Not outlined yet from this very text (a module read earlier for its outline
             # keeps it).
             outline = self._outlines[path] = self.outline_of(tree, text, path, display)
             self._outlined_text[path] = hash(text)
+        return self._call_flags(outline)
+
+    def outlined_from(self, path: str, text: str) -> ModuleOutline | None:
+        """The outline of the module at ``path`` if it was made from this very text (read
+        for another module's calls): the text then parses, and what its calls may do is
+        known without parsing it again."""
+        if self._outlined_text.get(path) != hash(text):
+            return None
+        return self._outlines.get(path)
+
+    def calls_that_load_or_write(self, outline: ModuleOutline) -> bool:
+        """Whether a call of the outlined module, to a project function, may load or write
+        (by :meth:`call_flags`): for a module that names no sink or loader, the only way a
+        rule can fire in it (SPEC 2.6)."""
+        return any(LOADS_OR_WRITES in flags for flags in self._call_flags(outline).values())
+
+    def _call_flags(self, outline: ModuleOutline) -> dict[int, frozenset[str]]:
         verdicts: dict[Target, frozenset[str]] = {}
         lines: dict[int, frozenset[str]] = {}
         for function in outline.functions.values():
