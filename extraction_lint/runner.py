@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from extraction_lint.analysis.project import (
     ABSENT,
+    MISSING_DIRECTORY,
     NAMING,
     RUN_FILES,
     digest_of,
@@ -279,6 +280,8 @@ class Runner:
         self._pool: ProcessPoolExecutor | None = None
         #: Digests of the modules cached results depend on, read once per run.
         self._digests: dict[str, str] = {}
+        #: Whether each directory cached results depend on the absence of exists.
+        self._directories: dict[str, bool] = {}
         #: The Python files of the run (where callers are looked for, SPEC 2.5).
         self._run_files: tuple[str, ...] = ()
         #: The digest of the bytes of each file of the run read so far (absolute path).
@@ -451,6 +454,13 @@ class Runner:
         for path, digest in result.dependencies:
             if path.startswith(NAMING):
                 if not digest.isdigit() or self._named_since(path[len(NAMING) :], int(digest)):
+                    return False
+                continue
+            if digest == MISSING_DIRECTORY:
+                known = self._directories.get(path)
+                if known is None:
+                    known = self._directories[path] = os.path.isdir(path)
+                if known:
                     return False
                 continue
             current = self._digests.get(path)

@@ -1064,6 +1064,76 @@ def test_a_file_that_starts_calling_a_helper_rechecks_the_helpers_file(tmp_path)
     assert run(".") == set()
 
 
+def test_a_helper_checked_earlier_in_the_run_is_a_dependency_of_its_callers(tmp_path):
+    """The helper's module is a file of the run checked before its caller (it names a
+    sink, so it is analysed): the caller's cached result still depends on it, and edits
+    that make the helper grow, then not, show on warm runs as on cold ones."""
+    quiet = "def save(con, rows):\n    con.executemany('I', rows)\n\n\ndef add(c, x):\n    pass\n"
+    write(
+        tmp_path,
+        {
+            "jobs/__init__.py": "",
+            "jobs/io.py": quiet,
+            "run.py": """
+            from jobs.io import add
+
+            def main(con, paths):
+                rows = []
+                for p in paths:
+                    add(rows, p)
+                con.executemany("I", rows)
+            """,
+        },
+    )
+    cache = str(tmp_path / "cache")
+
+    def run(*options: str) -> set[tuple[str, int, str]]:
+        out = run_cli("--format", "json", *options, "-j", "1", ".", cwd=tmp_path).out
+        return codes_by_line(json.loads(out)["diagnostics"])
+
+    assert run("--cache-dir", cache) == set()
+    (tmp_path / "jobs/io.py").write_text(quiet.replace("pass", "c.append(x)"))
+    assert run("--cache-dir", cache) == run("--no-cache") == {("run.py", 7, "EXL001")}
+    (tmp_path / "jobs/io.py").write_text(quiet)
+    assert run("--cache-dir", cache) == set()
+
+
+def test_a_module_that_appears_later_rechecks_the_files_importing_it(tmp_path):
+    """A caller's import that found no module depends on the places the module would be:
+    creating it, deleting it, turning it into a package re-check the caller."""
+    write(
+        tmp_path,
+        {
+            "jobs/__init__.py": "",
+            "run.py": """
+            from jobs.io import save
+
+            def main(con, paths):
+                rows = []
+                for p in paths:
+                    rows.append(p)
+                save(con, rows)
+            """,
+        },
+    )
+    cache = str(tmp_path / "cache")
+    writer = "def save(con, rows):\n    con.executemany('I', rows)\n"
+
+    def run() -> set[tuple[str, int, str]]:
+        out = run_cli("--format", "json", "--cache-dir", cache, ".", cwd=tmp_path).out
+        return codes_by_line(json.loads(out)["diagnostics"])
+
+    found = {("run.py", 7, "EXL001")}
+    assert run() == set()
+    (tmp_path / "jobs/io.py").write_text(writer)
+    assert run() == found
+    (tmp_path / "jobs/io.py").unlink()
+    assert run() == set()
+    (tmp_path / "jobs/io").mkdir()
+    (tmp_path / "jobs/io/__init__.py").write_text(writer)
+    assert run() == found
+
+
 def test_what_a_helper_returns_accumulated_waits_for_its_calls_to_settle(tmp_path):
     """A flush three calls deep in the helper's loop bounds the collection; a function that
     returns the helper's result is no accumulating helper either (EXL003); without the

@@ -70,6 +70,9 @@ CALLER_FILES = 64
 MAX_REEXPORTS = 16
 #: The digest recorded for a module that does not exist (its appearance changes results).
 ABSENT = "-"
+#: The digest recorded for a directory that does not exist, where an import looked for a
+#: module (the directory's appearance changes results).
+MISSING_DIRECTORY = "-/"
 
 T = TypeVar("T")
 #: A name resolved: (module, "function" | "class" | "method", qualified name).
@@ -165,6 +168,8 @@ class Project:
         self._outlines: dict[str, ModuleOutline | None] = {}
         #: The hash of the text each outline read from a file was made of.
         self._outlined_text: dict[str, int] = {}
+        #: Whether each directory a module was looked for in exists.
+        self._directories: dict[str, bool] = {}
         self._flags: dict[tuple[str, str], frozenset[str]] = {}
         #: Whether each candidate module path is a file (asked once per run).
         self._files: dict[str, bool] = {}
@@ -309,9 +314,12 @@ class Project:
             return text, None, None
         return sparse.text, sparse.outside, outline.names
 
-    def _module_file(self, base: Path, parts: list[str]) -> ModuleFacts | None:
+    def _module_file(
+        self, base: Path, parts: list[str], absent: list[str] | None = None
+    ) -> ModuleFacts | None:
         """The names of the module ``parts`` under ``base`` (``a/b.py`` or
-        ``a/b/__init__.py``), from its outline."""
+        ``a/b/__init__.py``), from its outline. ``absent`` gathers the places looked at
+        where no file is (see :meth:`_note_absent`)."""
         directory = os.path.join(str(base), *parts[:-1]) if parts else str(base)
         candidates = []
         if parts:
@@ -330,7 +338,30 @@ class Project:
                 outline = self.outline(path)
                 self._note(path)
                 return outline.names if outline is not None else None
+            if absent is not None:
+                absent.append(path)
         return None
+
+    def _note_absent(self, absent: list[str]) -> None:
+        """An import that found no module depends on the places it looked: a module made
+        there later is the one imported. A place in a directory that does not exist is
+        recorded as that directory missing (the highest one missing, below the root)."""
+        for path in absent:
+            directory = os.path.dirname(path)
+            missing = None
+            while self._under_root(directory) and not self._is_directory(directory):
+                missing, directory = directory, os.path.dirname(directory)
+            if missing is None:
+                self._digests[path] = ABSENT
+                self._note(path)
+            else:
+                self.used[missing] = MISSING_DIRECTORY
+
+    def _is_directory(self, path: str) -> bool:
+        known = self._directories.get(path)
+        if known is None:
+            known = self._directories[path] = os.path.isdir(path)
+        return known
 
     def outline(self, path: str) -> ModuleOutline | None:
         """The outline of the module at ``path`` (read on first use), None if unreadable."""
@@ -391,8 +422,16 @@ class Project:
 
     def _note(self, path: str) -> None:
         digest = self._digests.get(path)
-        if digest is not None:
-            self.used[path] = digest
+        if digest is None:
+            # Outlined from a text at hand (a file of the run checked earlier in this
+            # process): its bytes are read for the digest once.
+            try:
+                with open(path, "rb") as handle:
+                    digest = digest_of(handle.read())
+            except OSError:
+                digest = ABSENT
+            self._digests[path] = digest
+        self.used[path] = digest
 
     def _reading(self, resolve: Callable[[], T]) -> tuple[T, dict[str, str]]:
         """What ``resolve()`` returns, and the modules it read (noted as used, as well): a
@@ -480,11 +519,17 @@ class Project:
             base = Path(module.path).parent
             for _ in range(level - 1):
                 base = base.parent
-            return self._module_file(base, parts)
+            absent: list[str] = []
+            found = self._module_file(base, parts, absent)
+            if found is None:
+                self._note_absent(absent)
+            return found
+        absent = []
         for root in self._search_roots(module.path):
-            found = self._module_file(root, parts)
+            found = self._module_file(root, parts, absent)
             if found is not None:
                 return found
+        self._note_absent(absent)
         return None
 
     def _dotted(self, dotted: str, module: ModuleFacts, depth: int = 0) -> Symbol | None:
@@ -495,12 +540,14 @@ class Project:
             for _ in range(level - 1):
                 base = base.parent
             parts = [p for p in dotted[level:].split(".") if p]
+            absent: list[str] = []
             for k in range(len(parts), -1, -1):
-                target = self._module_file(base, parts[:k])
+                target = self._module_file(base, parts[:k], absent)
                 if target is not None:
                     found = self._symbol(target, parts[k:], depth)
                     if found is not None:
                         return found
+            self._note_absent(absent)
             return None
         parts = dotted.split(".")
         if parts[0] in module.top_level and parts[0] not in module.imports:
@@ -518,14 +565,16 @@ class Project:
         return known[0]
 
     def _absolute_dotted(self, parts: list[str], module: ModuleFacts, depth: int) -> Symbol | None:
+        absent: list[str] = []
         for root in self._search_roots(module.path):
             for k in range(len(parts), 0, -1):
-                target = self._module_file(root, parts[:k])
+                target = self._module_file(root, parts[:k], absent)
                 if target is not None:
                     found = self._symbol(target, parts[k:], depth)
                     if found is not None:
                         return found
                     break
+        self._note_absent(absent)
         return None
 
     def _method(
