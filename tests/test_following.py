@@ -1134,6 +1134,95 @@ def test_a_module_that_appears_later_rechecks_the_files_importing_it(tmp_path):
     assert run() == found
 
 
+def test_a_call_resolves_to_what_the_name_is_bound_to_where_it_is_called(tmp_path):
+    """Python's scoping decides what a call names (SPEC 2.6): an import made in a function
+    binds there alone (Airflow's task callables import their helpers), a name the function
+    binds itself (a parameter, an assignment, a loop or ``with`` target) is a value passed
+    around and not followed, and at module level the last binding of a name wins."""
+    writer = "def upload(con, rows):\n    con.executemany('I', rows)\n"
+    write(
+        tmp_path,
+        {
+            "helpers/__init__.py": "",
+            "helpers/pg.py": writer,
+            "helpers/dry.py": "def upload(con, rows):\n    print(len(rows))\n",
+            "dags.py": """
+            from helpers.pg import upload as module_upload
+
+            def write(con, rows):
+                con.executemany("I", rows)
+
+            def task_dry(con, items):
+                from helpers.dry import upload
+                rows = []
+                for it in items:
+                    rows.append(it)
+                upload(con, rows)
+
+            def task_pg(con, items):
+                from helpers.pg import upload
+                rows = []
+                for it in items:
+                    rows.append(it)
+                upload(con, rows)
+
+            def no_import(con, items):
+                rows = []
+                for it in items:
+                    rows.append(it)
+                upload(con, rows)
+
+            def parameter(con, items, write=None):
+                rows = []
+                for it in items:
+                    rows.append(it)
+                write(con, rows)
+
+            def assigned(con, items, sinks):
+                module_upload = sinks["db"]
+                rows = []
+                for it in items:
+                    rows.append(it)
+                module_upload(con, rows)
+
+            def loop_target(con, items, writers):
+                rows = []
+                for it in items:
+                    rows.append(it)
+                for write in writers:
+                    write(con, rows)
+
+            def module_function(con, items):
+                from os.path import join
+                rows = []
+                for it in items:
+                    rows.append(it)
+                write(con, rows)
+            """,
+            "order.py": """
+            def save(con, rows):
+                print(len(rows))
+
+            from helpers.pg import upload as save
+
+            def job(con, items):
+                rows = []
+                for it in items:
+                    rows.append(it)
+                save(con, rows)
+            """,
+        },
+    )
+    found = codes_by_line(findings(tmp_path, "--select", "EXL001"))
+    assert found == {
+        ("dags.py", 18, "EXL001"),
+        ("dags.py", 51, "EXL001"),
+        ("order.py", 10, "EXL001"),
+    }
+    # The prefilter reads the same bindings: the same findings without it.
+    assert codes_by_line(findings(tmp_path, "--select", "EXL001", "--no-prefilter")) == found
+
+
 def test_what_a_helper_returns_accumulated_waits_for_its_calls_to_settle(tmp_path):
     """A flush three calls deep in the helper's loop bounds the collection; a function that
     returns the helper's result is no accumulating helper either (EXL003); without the

@@ -216,6 +216,7 @@ class Collector:
             if self._frame.scope.kind == "module":
                 counts = self.module_binding_counts
                 counts[target.value] = counts.get(target.value, 0) + 1
+                self.imports.module_last[target.value] = "value"
         elif isinstance(target, cst.Tuple | cst.List):
             for element in target.elements:
                 self._bind(element.value)
@@ -253,6 +254,8 @@ class Collector:
     def _function(self, node: cst.FunctionDef) -> None:
         self._bind(node.name)
         parent = self._frame.scope
+        if parent.kind == "module":
+            self.imports.module_last[node.name.value] = "definition"
         self_name = None
         if parent.kind == "class" and node.params.params:
             is_static = any(
@@ -280,6 +283,8 @@ class Collector:
 
     def _class(self, node: cst.ClassDef) -> None:
         self._bind(node.name)
+        if self._frame.scope.kind == "module":
+            self.imports.module_last[node.name.value] = "definition"
         for decorator in node.decorators:
             self.walk(decorator)
         for arg in node.bases:
@@ -300,10 +305,18 @@ class Collector:
     # --- imports -------------------------------------------------------------------------
 
     def _import(self, node: cst.Import) -> None:
-        self.imports.add_import(node)
+        self.imports.add_import(node, self._imports_here())
 
     def _import_from(self, node: cst.ImportFrom) -> None:
-        self.imports.add_import_from(node)
+        self.imports.add_import_from(node, self._imports_here())
+
+    def _imports_here(self) -> dict[str, str] | None:
+        """Where an import made here binds: the function's own names, None at module
+        level (a class body's import binds a class attribute: its own, unused map)."""
+        scope = self._frame.scope
+        if scope.kind == "module":
+            return None
+        return scope.imports if scope.kind == "function" else {}
 
     # --- loops ---------------------------------------------------------------------------
 

@@ -108,24 +108,20 @@ def call_target(
     """What ``call`` names, and whether it binds a receiver; None when it is not followed
     (another receiver, a value passed around, a constructor of a class)."""
     func = call.func
-    imports = names.imports
     top = children.get(id(module_scope), {})
     if isinstance(func, cst.Name):
         name = func.value
         nested = _nested_function(scope, name, children)
         if nested is not None:
             return Target("local", qualified_name(nested)), False
-        defined = top.get(name)
-        if defined is not None:
-            if defined.kind == "function" and name not in imports:
-                return Target("local", name), False
-            return None  # a class: its constructor is not followed
-        imported = imports.get(name)
+        kind, imported = name_binding(name, scope, names, top)
+        if kind == "function":
+            return Target("local", name), False
         if imported is not None:
             return Target("dotted", imported), False
-        if names.from_star(name):
+        if kind == "unbound" and names.from_star(name):
             return Target("star", name), False
-        return None
+        return None  # a class (its constructor is not followed), a value
     if not isinstance(func, cst.Attribute):
         return None
     method = func.attr.value
@@ -144,18 +140,43 @@ def call_target(
     if dotted is None:
         return None
     head, _, rest = dotted.partition(".")
-    defined = top.get(head)
-    if defined is not None and defined.kind == "class" and head not in imports:
+    kind, imported = name_binding(head, scope, names, top)
+    if kind == "class":
         return Target("dotted", f"{dotted}.{method}"), False
-    imported = imports.get(head)
     if imported is not None:
         base = f"{imported}.{rest}" if rest else imported
         if base.endswith("."):
             return Target("dotted", f"{base}{method}"), False
         return Target("dotted", f"{base}.{method}"), False
-    if defined is None and names.from_star(head):
+    if kind == "unbound" and names.from_star(head):
         return Target("star", f"{dotted}.{method}"), False
     return None
+
+
+def name_binding(
+    name: str, scope: Scope, names: ImportMap, top: Mapping[str, Scope]
+) -> tuple[str, str | None]:
+    """What a bare name used in ``scope`` stands for, by Python's scoping: ``("import",
+    qualified name)`` when an import binds it (one made in the function or a function
+    around it, else the module's last binding of the name); ``("function", None)`` /
+    ``("class", None)`` for a module-level definition; ``("value", None)`` for any other
+    binding (a parameter, an assignment, a loop or ``as`` target: a value passed around,
+    not followed); ``("unbound", None)`` when nothing binds it (a star import may)."""
+    for function in scope.enclosing_functions():
+        if name in function.declared_outer:
+            break
+        imported = function.imports.get(name)
+        if imported is not None:
+            return "import", imported
+        if function.binds_locally(name):
+            return "value", None
+    last = names.module_last.get(name)
+    if last == "import":
+        return "import", names.module_level[name]
+    if last == "definition":
+        defined = top.get(name)
+        return (defined.kind, None) if defined is not None else ("value", None)
+    return ("value", None) if last is not None else ("unbound", None)
 
 
 def _argument_facts(

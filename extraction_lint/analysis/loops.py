@@ -134,29 +134,12 @@ class BoundedLoops:
 def _shadowed(scope: Scope, name: str) -> bool:
     """Whether ``name``, used in ``scope``, is a name of the function (or of a function
     around it) rather than the module's: a parameter, an assignment, a loop or ``as``
-    target, unless declared ``global``."""
-    current: Scope | None = scope
-    while current is not None and current.kind != "module":
-        if current.kind == "function":
-            if name in current.declared_outer:
-                return False
-            node = current.node
-            assert isinstance(node, cst.FunctionDef)
-            params = node.params
-            if any(
-                p.name.value == name
-                for p in (*params.posonly_params, *params.params, *params.kwonly_params)
-            ) or any(
-                isinstance(p, cst.Param) and p.name.value == name
-                for p in (params.star_arg, params.star_kwarg)
-            ):
-                return True
-            if name in current.other_bindings or any(
-                isinstance(a.target, cst.Name) and a.target.value == name
-                for a in current.assignments
-            ):
-                return True
-        current = current.parent
+    target, an import made there, unless declared ``global``."""
+    for function in scope.enclosing_functions():
+        if name in function.declared_outer:
+            return False
+        if name in function.imports or function.binds_locally(name):
+            return True
     return False
 
 

@@ -172,6 +172,30 @@ class Scope:
     rebinds: list[tuple[str, int]] = field(default_factory=list)
     #: A function whose body holds ``yield`` or ``yield from`` (a generator function).
     is_generator: bool = False
+    #: What the imports made in this function bind (local name -> qualified name): they
+    #: bind in this function alone.
+    imports: dict[str, str] = field(default_factory=dict)
+
+    def binds_locally(self, name: str) -> bool:
+        """Whether this function binds ``name`` as a value of its own: a parameter, an
+        assignment, a loop, ``with`` or ``except`` target (not an import, not a nested
+        definition), unless it declares it ``global`` or ``nonlocal``."""
+        if self.kind != "function" or name in self.declared_outer:
+            return False
+        node = self.node
+        assert isinstance(node, cst.FunctionDef)
+        params = node.params
+        if any(
+            p.name.value == name
+            for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+        ) or any(
+            isinstance(p, cst.Param) and p.name.value == name
+            for p in (params.star_arg, params.star_kwarg)
+        ):
+            return True
+        return name in self.other_bindings or any(
+            isinstance(a.target, cst.Name) and a.target.value == name for a in self.assignments
+        )
 
     def release(self) -> None:
         """Drop the links back to the scope (its parent, its loops' and sites' own): the

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable
 
 import libcst as cst
 
@@ -49,13 +48,19 @@ class ImportMap:
         self.bound: set[str] = set()
         #: The modules of ``from m import *`` (relative ones dotted), in source order.
         self.stars: list[str] = []
+        #: What the module-level imports bind (not those made in a function or class).
+        self.module_level: dict[str, str] = {}
+        #: The last binding of each name at module level, in source order: ``"import"``,
+        #: ``"definition"`` (``def``, ``class``) or ``"value"`` (anything else).
+        self.module_last: dict[str, str] = {}
 
-    def add_import(self, node: cst.Import) -> None:
-        """Record ``import a.b`` (binds ``a``) and ``import a.b as c`` (binds ``c``)."""
+    def add_import(self, node: cst.Import, where: dict[str, str] | None = None) -> None:
+        """Record ``import a.b`` (binds ``a``) and ``import a.b as c`` (binds ``c``).
+        ``where``: the imports of the function that makes it (None: at module level)."""
         names = [(import_module_name(a.name), _asname(a)) for a in node.names]
-        self._bind(import_bindings(None, 0, names, from_=False))
+        self._bind(list(import_bindings(None, 0, names, from_=False)), where)
 
-    def add_import_from(self, node: cst.ImportFrom) -> None:
+    def add_import_from(self, node: cst.ImportFrom, where: dict[str, str] | None = None) -> None:
         """Record ``from a import b as c`` (binds ``c`` to ``a.b``); relative ones stay dotted.
         ``from a import *`` is recorded as a star import of ``a``."""
         module = import_module_name(node.module) if node.module is not None else None
@@ -63,14 +68,22 @@ class ImportMap:
             self.stars.append("." * len(node.relative) + (module or ""))
             return
         names = [(import_module_name(a.name), _asname(a)) for a in node.names]
-        self._bind(import_bindings(module, len(node.relative), names, from_=True))
+        self._bind(list(import_bindings(module, len(node.relative), names, from_=True)), where)
 
-    def _bind(self, bindings: Iterable[tuple[str, str, bool]]) -> None:
-        for local, target, replaces in bindings:
-            if replaces:
-                self.imports[local] = target
-            else:
-                self.imports.setdefault(local, target)
+    def _bind(
+        self, bindings: list[tuple[str, str, bool]], where: dict[str, str] | None = None
+    ) -> None:
+        # Every import, wherever made, for the catalogue's names (``import pickle`` in a
+        # function, ``pickle.load`` there); where it binds, for following calls (SPEC 2.6).
+        for target_map in (self.imports, self.module_level if where is None else where):
+            for local, target, replaces in bindings:
+                if replaces:
+                    target_map[local] = target
+                else:
+                    target_map.setdefault(local, target)
+        if where is None:
+            for local, _, _ in bindings:
+                self.module_last[local] = "import"
 
     def from_star(self, name: str) -> bool:
         """Whether the bare name ``name`` may come from a star import: the module has one,

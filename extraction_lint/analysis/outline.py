@@ -311,6 +311,78 @@ def _statements(tree: ast.Module) -> list[ast.stmt]:
     return out
 
 
+#: A binding made in a block: (line, column, name, kind, qualified name of an import,
+#: whether the import replaces an earlier binding); kind is "import", "definition" or
+#: "value".
+_Binding = tuple[int, int, str, str, str | None, bool]
+
+
+def _bindings_in(body: list[ast.stmt]) -> tuple[list[_Binding], frozenset[str]]:
+    """The bindings the statements of ``body`` make (not those of the definitions in it),
+    in source order, and the names it declares ``global`` or ``nonlocal``: Python's
+    scoping, as :func:`extraction_lint.analysis.effects.name_binding` reads it from the
+    libcst tree. Statements only: a name bound by ``:=`` inside an expression is not seen
+    (the call it shadows is then followed, which only costs a closer look)."""
+    events: list[_Binding] = []
+    outer: set[str] = set()
+    pending: list[ast.stmt] = list(body)
+    targets: list[ast.expr] = []
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            events.append((node.lineno, node.col_offset, node.name, "definition", None, True))
+            continue
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [(alias.name, alias.asname) for alias in node.names]
+            binds = (
+                shared_import_bindings(None, 0, names, from_=False)
+                if isinstance(node, ast.Import)
+                else shared_import_bindings(node.module, node.level, names, from_=True)
+            )
+            for local, target, replaces in binds:
+                events.append((node.lineno, node.col_offset, local, "import", target, replaces))
+            continue
+        if isinstance(node, ast.Global | ast.Nonlocal):
+            outer.update(node.names)
+            continue
+        if isinstance(node, ast.Assign):
+            targets.extend(node.targets)
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign | ast.For | ast.AsyncFor):
+            targets.append(node.target)
+        elif isinstance(node, ast.With | ast.AsyncWith):
+            targets.extend(item.optional_vars for item in node.items if item.optional_vars)
+        elif isinstance(node, ast.Try | ast.TryStar):
+            for handler in node.handlers:
+                if handler.name:
+                    events.append((handler.lineno, 0, handler.name, "value", None, True))
+                pending.extend(handler.body)
+        elif isinstance(node, ast.Match):
+            for case in node.cases:
+                pending.extend(case.body)
+        for block_name in ("body", "orelse", "finalbody"):
+            block = getattr(node, block_name, None)
+            if block:
+                pending.extend(block)
+    while targets:
+        bound = targets.pop()
+        if isinstance(bound, ast.Name):
+            events.append((bound.lineno, bound.col_offset, bound.id, "value", None, True))
+        elif isinstance(bound, ast.Tuple | ast.List):
+            targets.extend(bound.elts)
+        elif isinstance(bound, ast.Starred):
+            targets.append(bound.value)
+    events.sort(key=lambda event: (event[0], event[1]))
+    return events, frozenset(outer)
+
+
+def _imports_of(events: list[_Binding]) -> dict[str, str]:
+    imports: dict[str, str] = {}
+    for _, _, local, kind, target, replaces in events:
+        if kind == "import" and target is not None and (replaces or local not in imports):
+            imports[local] = target
+    return imports
+
+
 class _Reader:
     def __init__(
         self, tree: ast.Module, catalog: Catalog, guards: frozenset[str], range_limit: int
@@ -320,6 +392,13 @@ class _Reader:
         self.guards = guards
         self.range_limit = range_limit
         self.imports, self.candidates = _imports(list(_bindings(_statements(tree))))
+        # Where calls are resolved: the module's own bindings, in order (its last binding
+        # of a name is the one a function sees), and each enclosing function's.
+        events, _ = _bindings_in(tree.body)
+        self.module_imports = _imports_of(events)
+        self.module_last = {event[2]: event[3] for event in events}
+        #: The functions around the walk, innermost last: (imports, values, declared outer).
+        self._locals: list[tuple[dict[str, str], frozenset[str], frozenset[str]]] = []
         self._shape = AstShape(self.imports, module_constants(tree))
         #: Names bound where the walk is (with star imports: they are not imported).
         self._bound: frozenset[str] = frozenset()
@@ -431,6 +510,9 @@ class _Reader:
         outer_bound = self._bound
         if self.stars:  # a name the function binds is not one a star import brings
             self._bound = outer_bound | parameters | _stored_names(node)
+        events, declared = _bindings_in(node.body)
+        values = parameters | {event[2] for event in events if event[3] == "value"}
+        self._locals.append((_imports_of(events), values - declared, declared))
         stack: list[tuple[ast.AST, int]] = [(n, NOT_IN_LOOP) for n in node.body]
         lambdas = 0  # a ``yield`` under a lambda makes the lambda a generator, not this
         while stack:
@@ -475,7 +557,28 @@ class _Reader:
                 continue
             stack.extend(self._inside(child, where, parameters))
         self._bound = outer_bound
+        self._locals.pop()
         return outline
+
+    def _binding(self, name: str) -> tuple[str, str | None]:
+        """What a bare name stands for where the walk is (as
+        :func:`extraction_lint.analysis.effects.name_binding` says): ("import",
+        qualified name), ("function" | "class", None), ("value", None), ("unbound", None)."""
+        for imports, values, declared in reversed(self._locals):
+            if name in declared:
+                break
+            imported = imports.get(name)
+            if imported is not None:
+                return "import", imported
+            if name in values:
+                return "value", None
+        last = self.module_last.get(name)
+        if last == "import":
+            return "import", self.module_imports[name]
+        if last == "definition":
+            defined = self.top_level.get(name)
+            return (defined[0], None) if defined is not None else ("value", None)
+        return ("value", None) if last is not None else ("unbound", None)
 
     def _inside(
         self, node: ast.AST, where: int, shadowed: frozenset[str]
@@ -536,12 +639,12 @@ class _Reader:
                 # where it is called is where it loads, writes or grows (SPEC 2.6).
                 outline.add(Target("local", nested[func.id]), node.lineno, where)
                 return
-            if func.id in self.top_level and func.id not in self.imports:
-                if self.top_level[func.id][0] == "function":
-                    outline.add(Target("local", func.id), node.lineno, where)
-            elif func.id in self.imports:
-                outline.add(Target("dotted", self.imports[func.id]), node.lineno, where)
-            elif self.stars and func.id not in self._bound:
+            kind, imported = self._binding(func.id)
+            if kind == "function":
+                outline.add(Target("local", func.id), node.lineno, where)
+            elif imported is not None:
+                outline.add(Target("dotted", imported), node.lineno, where)
+            elif kind == "unbound" and self.stars and func.id not in self._bound:
                 outline.add(Target("star", func.id), node.lineno, where)
             return
         if not isinstance(func, ast.Attribute):
@@ -562,13 +665,14 @@ class _Reader:
         if chain is None:
             return
         head, _, rest = chain.partition(".")
-        if head in self.top_level and head not in self.imports:
+        kind, imported = self._binding(head)
+        if kind == "class":
             outline.add(Target("dotted", f"{chain}.{func.attr}"), node.lineno, where)
-        elif head in self.imports:
-            base = self.imports[head] + (f".{rest}" if rest else "")
+        elif imported is not None:
+            base = imported + (f".{rest}" if rest else "")
             joined = f"{base}{func.attr}" if base.endswith(".") else f"{base}.{func.attr}"
             outline.add(Target("dotted", joined), node.lineno, where)
-        elif self.stars and head not in self.top_level and head not in self._bound:
+        elif kind == "unbound" and self.stars and head not in self._bound:
             outline.add(Target("star", f"{chain}.{func.attr}"), node.lineno, where)
 
 
