@@ -379,10 +379,9 @@ class Runner:
     def run(self, files: Iterable[SourceFile]) -> Iterator[FileResult]:
         """Check every file, yielding results in the order of ``files``."""
         files = files if isinstance(files, list | tuple) else list(files)
+        # Notebooks too: their cells may call the project's functions (SPEC 2.5).
         self._run_files = tuple(
-            os.path.normpath(os.path.abspath(f.path))
-            for f in files
-            if f.error is None and not is_notebook(f.display)
+            os.path.normpath(os.path.abspath(f.path)) for f in files if f.error is None
         )
         if self.base.run_id:
             set_run_files(self.base.run_id, self._run_files)

@@ -107,6 +107,21 @@ def names_word(data: bytes, name: str) -> bool:
     return name.encode() in data and _word(name).search(data) is not None
 
 
+def notebook_text(data: bytes) -> str:
+    """The module a notebook's code cells make (as it is checked: notebook.py); raises
+    :class:`~extraction_lint.source.SourceError` when it is not a Python notebook."""
+    from extraction_lint.notebook import NotebookError, code_cells, is_python, load, module_of
+    from extraction_lint.source import SourceError
+
+    try:
+        notebook = load(data)
+        if not is_python(notebook):
+            raise SourceError("not a Python notebook")
+        return module_of(code_cells(notebook)).text
+    except NotebookError as error:
+        raise SourceError(str(error)) from None
+
+
 def digest_of(data: bytes) -> str:
     """The digest of a module's bytes, as recorded in dependencies."""
     return hashlib.blake2b(data, digest_size=12).hexdigest()
@@ -384,7 +399,7 @@ class Project:
         self.outlines_read += 1
         display = self._display(path)
         try:
-            text = decode(data)
+            text = decode(data) if not path.endswith(".ipynb") else notebook_text(data)
             tree = syntax_check(text, display)
         except SourceError:
             return None

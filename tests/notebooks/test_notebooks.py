@@ -334,3 +334,36 @@ def test_valid_python_is_never_taken_for_ipython_syntax(source):
 def test_continuation_lines_are_not_magics():
     source = 'x = (a\n     % b)\ny = a \\\n    % b\ns = """\n!not a shell line\n"""\n'
     assert python_lines(source)[1] == set()
+
+
+def test_a_notebook_that_calls_a_helper_in_its_loop_owns_the_helpers_loop(tmp_path):
+    """SPEC 2.5 through a notebook: a project function called only from a notebook cell's
+    extraction loop is part of that loop's nest (the notebook's loop is reported, the
+    helper's is not); a call outside every loop leaves the helper's loop checked, on a
+    warm run too."""
+    (tmp_path / "pyproject.toml").write_text("[tool.extraction-lint]\n")
+    write(tmp_path / "jobs/__init__.py", "")
+    write(
+        tmp_path / "jobs/work.py",
+        """
+        import pickle
+
+        def process(paths):
+            for p in paths:
+                with open(p, "rb") as fh:
+                    pickle.load(fh)
+        """,
+    )
+    imports = code("from jobs.work import process")
+    path = save(
+        tmp_path / "nb.ipynb", notebook(imports, code("for b in batches:", "    process(b)"))
+    )
+    cache = str(tmp_path / "cache")
+
+    def places() -> set[tuple[str, int, object]]:
+        out = run_cli("--format", "json", "--cache-dir", cache, ".", cwd=tmp_path).out
+        return {(d["path"], d["line"], d.get("cell")) for d in json.loads(out)["diagnostics"]}
+
+    assert places() == {("nb.ipynb", 1, 2)}
+    save(path, notebook(imports, code("process(batches)")))
+    assert places() == {("jobs/work.py", 4, None)}
