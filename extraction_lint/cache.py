@@ -639,7 +639,7 @@ class FileHistory:
             fd, temporary = tempfile.mkstemp(dir=self._path.parent, prefix=".tmp-", suffix=".tmp")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(entry, handle, ensure_ascii=True)
+                    json.dump(entry, handle, ensure_ascii=True)  # noqa: EXL002 HISTORY_FILES at most
                 os.replace(temporary, self._path)
             except OSError:
                 with contextlib.suppress(OSError):

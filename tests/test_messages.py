@@ -178,6 +178,60 @@ def test_a_generator_is_advised_only_where_the_sink_takes_an_iterator():
         assert "generator" not in message and "iterator" not in message, message
 
 
+def test_a_comprehension_over_what_is_held_whole_is_not_advised_a_generator():
+    # A generator over an accumulated list (EXL001) or a helper's (EXL003) still holds it.
+    accumulated = exl002(
+        """
+        rows = []
+        for r in recs:
+            rows.append(r)
+        con.executemany("INSERT INTO t VALUES (?, ?)", [tuple(r) for r in rows])
+        """
+    )
+    assert "`rows`" in accumulated and "where it grows" in accumulated
+    assert "generator" not in accumulated, accumulated
+    helper = exl002(
+        """
+        def collect(recs):
+            out = []
+            for r in recs:
+                out.append(r)
+            return out
+
+        con.executemany("INSERT INTO t VALUES (?, ?)", [tuple(r) for r in collect(recs)])
+        """
+    )
+    assert "make `collect()` yield its items" in helper and "generator" not in helper
+    # Over a list it built itself, the list is what a generator would replace.
+    built = exl002(
+        """
+        rows = [to_row(x) for x in src]
+        con.executemany("INSERT INTO t VALUES (?, ?)", (tuple(r) for r in rows))
+        """
+    )
+    assert "`rows`" in built and "generator expression" in built
+
+
+def test_a_comprehension_over_a_whole_read_names_the_read():
+    bound = exl002(
+        """
+        rows = cur.fetchall()
+        con.executemany("INSERT INTO t VALUES (?, ?)", (tuple(r) for r in rows))
+        """
+    )
+    assert "`cur.fetchall()`" in bound and "`cur.fetchmany(n)`" in bound
+    pulled = exl002(
+        """
+        import json
+
+        from pyspark.sql import SparkSession
+
+        json.dump([r.asDict() for r in sdf.collect()], f)
+        """
+    )
+    assert "`sdf.collect()`" in pulled and "`sdf.write.json(...)`" in pulled
+
+
 def test_json_dump_is_advised_json_lines_and_frames_one_frame_per_chunk():
     assert "JSON lines" in exl002(
         """

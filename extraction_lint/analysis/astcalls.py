@@ -35,6 +35,16 @@ PARAMETER_KINDS: dict[type[ast.AST], str] = {
 }
 
 
+def _parameter_kind(node: ast.expr) -> str:
+    """How :func:`~extraction_lint.analysis.facts.is_one_row` names ``node``'s form."""
+    if isinstance(node, ast.Subscript):
+        index = node.slice
+        parts = index.elts if isinstance(index, ast.Tuple) else [index]
+        if not any(isinstance(p, ast.Slice | ast.List) for p in parts):
+            return "element"
+    return PARAMETER_KINDS.get(type(node), "other")
+
+
 def dotted(node: ast.expr) -> str | None:
     """``a.b.c`` for a chain of attributes on a name, else None."""
     parts: list[str] = []
@@ -59,7 +69,7 @@ def execute_parameters(call: ast.Call) -> list[ast.expr]:
             if isinstance(param, ast.Call) and isinstance(param.func, ast.Name)
             else None
         )
-        if not is_one_row(PARAMETER_KINDS.get(type(param), "other"), callee):
+        if not is_one_row(_parameter_kind(param), callee):
             kept.append(param)
     return kept
 

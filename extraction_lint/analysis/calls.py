@@ -119,6 +119,11 @@ def _is_one_row(node: cst.BaseExpression) -> bool:
         kind = "comprehension"
     elif isinstance(node, _LITERALS) or (isinstance(node, cst.Name) and node.value == "None"):
         kind = "literal"
+    elif isinstance(node, cst.Subscript) and all(
+        isinstance(e.slice, cst.Index) and not isinstance(e.slice.value, cst.List)
+        for e in node.slice
+    ):
+        kind = "element"
     else:
         kind = "other"
     callee = (

@@ -4,7 +4,15 @@ A *source* is what a rule tracks: the binding of an accumulated collection (the
 ``rows = []`` whose collection grows unbounded), a materialisation (EXL002) or the call of
 an accumulating helper (EXL003). A value built whole from a source carries it:
 ``pd.DataFrame(rows)``, ``np.array(rows)``, ``list(rows)``, ``d = rows``, any method call
-on it (``df.sort_values(...)``), a display that holds it (``{"rows": rows}``).
+on it (``df.sort_values(...)``), a subscript of it (``rows[i:j]``, ``df[mask]``,
+``by_kind["a"]``: the whole was held to take it), a display that holds it
+(``{"rows": rows}``).
+
+A comprehension or generator expression carries what its ``for`` clauses iterate
+(``(tuple(r) for r in rows)`` written by a sink writes ``rows``, SPEC 2.6): to a sink it is
+the source, passed on item by item. It is not a derivation to *return* (a function that
+returns ``[f(r) for r in rows]`` returns a materialisation of its own, SPEC 2.6), so the
+flows that read returns leave it out (``comprehensions=False``).
 
 A name carries what its *reaching* binding carries: the last binding of the name, in
 source order, before the place where it is used. So ``rows = fetch()`` after the loop
@@ -43,6 +51,7 @@ Resolve = Callable[[cst.BaseExpression], str | None]
 CallPasses = Callable[[cst.Call], Iterable[cst.BaseExpression] | None]
 
 _EMPTY: frozenset[Source] = frozenset()
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 #: Keyword arguments of derivation calls that carry the data (``pd.DataFrame(data=rows)``).
 _DATA_KEYWORDS = frozenset({"data", "objs", "arrays", "tup", "mapping", "iterable"})
 
@@ -64,16 +73,16 @@ class Dataflow:
         source_nodes: frozenset[cst.CSTNode],
         *,
         inputs: bool = False,
-        comprehension_inputs: bool = True,
+        comprehensions: bool = True,
         call_passes: CallPasses | None = None,
     ) -> None:
-        """``inputs``: a name with no binding before its use carries :class:`Input` (and,
-        with ``comprehension_inputs``, a comprehension over an input carries it: the whole
-        input is iterated, which is what writing it means; it is not a derivation to
-        return, SPEC 2.1). ``call_passes``: derivations through calls of project functions."""
+        """``inputs``: a name with no binding before its use carries :class:`Input`.
+        ``comprehensions``: a comprehension or generator carries what it iterates (what a
+        sink writes; not what a function returns). ``call_passes``: derivations through
+        calls of project functions."""
         self._scope = scope
         self._inputs = inputs
-        self._comprehension_inputs_carried = inputs and comprehension_inputs
+        self._comprehensions = comprehensions
         self._call_passes = call_passes
         self._resolve = resolve
         self._source_bindings = source_bindings
@@ -153,14 +162,10 @@ class Dataflow:
             if isinstance(func, cst.Attribute):
                 return self.carried(func.value, at)
             return _EMPTY
-        if self._comprehension_inputs_carried and isinstance(
-            node, cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp
-        ):
-            return self._comprehension_inputs(node, at)
-        if isinstance(node, cst.Attribute):
+        if self._comprehensions and isinstance(node, _COMPREHENSIONS):
+            return self.iterated(node, at)
+        if isinstance(node, cst.Attribute | cst.Subscript):
             return self.carried(node.value, at)
-        if isinstance(node, cst.Subscript):
-            return self.carried(node.value, at) if _selects_many(node) else _EMPTY
         if isinstance(node, cst.List | cst.Tuple | cst.Set):
             return self._union((e.value for e in node.elements), at)
         if isinstance(node, cst.Dict):
@@ -175,14 +180,24 @@ class Dataflow:
             return self.carried(node.value, at)
         return _EMPTY
 
-    def _comprehension_inputs(
-        self, node: cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp, at: int
-    ) -> frozenset[Source]:
-        """The inputs a comprehension iterates over (any of its ``for`` clauses)."""
+    def iterated(self, node: cst.BaseExpression, at: int) -> frozenset[Source]:
+        """The sources a comprehension or generator expression, evaluated at order ``at``,
+        iterates over (any of its ``for`` clauses), whatever this flow's ``comprehensions``
+        says; empty for any other expression. An iterable drawn from a target of an earlier
+        clause (``for y in x``, ``x.items()``, ``sorted(x)``) is the comprehension's own."""
+        if not isinstance(node, _COMPREHENSIONS):
+            return _EMPTY
         out: frozenset[Source] = _EMPTY
+        targets: set[str] = set()
         clause: cst.CompFor | None = node.for_in
         while clause is not None:
-            out |= frozenset(s for s in self.carried(clause.iter, at) if isinstance(s, Input))
+            root = _root_name(clause.iter)
+            if root is None or root not in targets:
+                out |= self.carried(clause.iter, at)
+            if isinstance(clause.target, cst.Tuple | cst.List):
+                targets.update(unpacked_keys(clause.target, self._scope))
+            elif (key := self._scope.key_of(clause.target)) is not None:
+                targets.add(key)
             clause = clause.inner_for_in
         return out
 
@@ -208,10 +223,17 @@ def unpacked_keys(target: cst.Tuple | cst.List, scope: Scope) -> list[str]:
     return keys
 
 
-def _selects_many(node: cst.Subscript) -> bool:
-    """``c[a:b]`` or ``df[["x", "y"]]``: a part that is still many records."""
-    return any(
-        isinstance(e.slice, cst.Slice)
-        or (isinstance(e.slice, cst.Index) and isinstance(e.slice.value, cst.List))
-        for e in node.slice
-    )
+def _root_name(node: cst.BaseExpression) -> str | None:
+    """The name an expression is drawn from: ``x`` in ``x``, ``x.items()``, ``x[k].y``,
+    ``sorted(x)``."""
+    while True:
+        if isinstance(node, cst.Name):
+            return node.value
+        if isinstance(node, cst.Attribute | cst.Subscript):
+            node = node.value
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            node = node.func.value
+        elif isinstance(node, cst.Call) and node.args:
+            node = node.args[0].value
+        else:
+            return None

@@ -218,6 +218,16 @@ class _FunctionReader:
         self.flow = Dataflow(
             scope, analysis.resolve, frozenset(), materialized | calls, inputs=True
         )
+        #: What a ``return`` hands back: a comprehension over an input is a
+        #: materialisation of its own, not the input returned (SPEC 2.6).
+        self.returned_flow = Dataflow(
+            scope,
+            analysis.resolve,
+            frozenset(),
+            materialized | calls,
+            inputs=True,
+            comprehensions=False,
+        )
         #: The index of each call's edge (by the call node's id), once the edges are read.
         self._edge_at: dict[int, int] = {}
         self._bound_at: dict[str, list[int]] = {}
@@ -295,7 +305,7 @@ class _FunctionReader:
                 if binding is None:
                     continue
                 sources = frozenset({binding.assignment})
-                flow = Dataflow(scope, analysis.resolve, sources, frozenset())
+                flow = Dataflow(scope, analysis.resolve, sources, frozenset(), comprehensions=False)
                 if not any(
                     r.site.order > loop.end
                     and binding.assignment in flow.carried(r.value, r.site.order)
@@ -357,21 +367,8 @@ class _FunctionReader:
                 f.site.order not in fresh and not self.rebound(key, f.site.order) for f in flushes
             ):
                 local.flushes_inputs.add(key)
-        returned = (
-            Dataflow(
-                scope,
-                analysis.resolve,
-                frozenset(),
-                self.materialized | frozenset(c.node for c in scope.calls),
-                inputs=True,
-                comprehension_inputs=False,
-            )
-            if scope.returns
-            else None
-        )
         for ret in scope.returns:
-            assert returned is not None
-            carried = returned.carried(ret.value, ret.site.order)
+            carried = self.returned_flow.carried(ret.value, ret.site.order)
             # What the caller passed, returned whole or through a derivation (SPEC 2.1: a
             # comprehension over it is not one, but a materialisation of its own).
             local.returns_inputs |= {s.name for s in carried if isinstance(s, Input)}
@@ -423,7 +420,7 @@ class _FunctionReader:
                         sink_with.setdefault(id(source), sink.spelled)
         returned: set[int] = set()
         for ret in scope.returns:
-            for source in self.flow.carried(ret.value, ret.site.order):
+            for source in self.returned_flow.carried(ret.value, ret.site.order):
                 if isinstance(source, cst.Call):
                     returned.add(id(source))
         for call in scope.calls:

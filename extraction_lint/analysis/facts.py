@@ -35,15 +35,17 @@ EXECUTE_STATEMENT_KEYWORDS = frozenset({"operation", "sql", "statement", "query"
 #: Calls whose result is one row's parameters, never rows written (``tuple(...)``).
 ONE_ROW_CALLS = frozenset({"tuple", "dict", "set"})
 #: What ``execute``'s parameters can be, as each tree classifies them: a tuple/dict/set
-#: display, a dict or set comprehension, a literal (a string, a number, ``None``).
-PARAMETER_KINDS = frozenset({"display", "comprehension", "literal", "other"})
+#: display, a dict or set comprehension, a literal (a string, a number, ``None``), an
+#: element (a subscript by an index or key, not a slice nor a list of columns:
+#: ``rows[-1]``, ``by_id[k]``).
+PARAMETER_KINDS = frozenset({"display", "comprehension", "literal", "element", "other"})
 
 
 def is_one_row(kind: str, callee: str | None) -> bool:
-    """``execute(sql, (a, b))``, ``execute(sql, {...})``, ``execute(sql, tuple(x))``: one
-    row's parameters, never rows written (``kind``: see :data:`PARAMETER_KINDS`;
-    ``callee``: the bare name a call's function is, else None)."""
-    return kind in {"display", "comprehension", "literal"} or callee in ONE_ROW_CALLS
+    """``execute(sql, (a, b))``, ``execute(sql, {...})``, ``execute(sql, tuple(x))``,
+    ``execute(sql, rows[-1])``: one row's parameters, never rows written (``kind``: see
+    :data:`PARAMETER_KINDS`; ``callee``: the bare name a call's function is, else None)."""
+    return kind in {"display", "comprehension", "literal", "element"} or callee in ONE_ROW_CALLS
 
 
 @dataclass(frozen=True, slots=True)

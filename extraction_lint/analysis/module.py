@@ -404,6 +404,15 @@ class ModuleAnalysis:
             self._dataflows[id(scope)] = flow
         return flow
 
+    def iterated(self, scope: Scope, node: cst.BaseExpression, at: int) -> frozenset[Source]:
+        """What a comprehension or generator expression of ``scope`` (or ``list(...)``-like
+        call of one), evaluated at ``at``, iterates over of what the rules track: the
+        accumulations, materialisations and helper results it takes its items from, held
+        whole before it runs (so a generator in its place would not stream them)."""
+        if isinstance(node, cst.Call) and len(node.args) == 1:
+            node = node.args[0].value  # ``list(f(r) for r in rows)``
+        return self.dataflow(scope).iterated(node, at)
+
     # --- EXL002: materialisations --------------------------------------------------------
 
     def _is_unbounded_clause(self, clause: cst.CompFor, scope: Scope) -> bool:
@@ -564,6 +573,7 @@ class ModuleAnalysis:
                 self.resolve,
                 frozenset(a.binding.assignment for a in accumulations),
                 frozenset(),
+                comprehensions=False,  # what it returns (SPEC 2.4): not a comprehension of it
             )
             for accumulation in accumulations:
                 if any(

@@ -36,7 +36,10 @@ It fires when all of these hold, in one function (or one module-level block):
 - it is never flushed (`c.clear()`, `del c[:]`, `c[:] = []`, re-binding to a fresh
   container) anywhere inside the outermost unbounded loop that holds the growth;
 - after that loop, the collection or a value derived from it (`pd.DataFrame(c)`,
-  `np.array(c)`, `list(c)`, `d = c`, any method call on it) reaches a sink.
+  `np.array(c)`, `list(c)`, `d = c`, any method call on it, any subscript of it: `c[k]`,
+  `df[mask]`, `c[i:j]`) reaches a sink, or a comprehension or generator expression over
+  one of those does (`executemany(SQL, (tuple(r) for r in c))`: the whole collection is
+  held until it has been iterated).
 
 A loop is bounded when its trip count is small and known from the source: `range` of
 literals (at most `bounded-range-limit` steps), a display such as `("a", "b")`, a module
@@ -82,7 +85,8 @@ where it is passed: `list(c)`, `sorted(c)`, `df.to_dict("records")`, `a.tolist()
 statement, when it is written out (positionally or as `sql=`, `statement=`, `query=`,
 `operation=`), is not a query: its first word after whitespace and SQL comments is not
 `SELECT`, `SHOW`, `DESCRIBE`, `EXPLAIN`, `PRAGMA`, nor `WITH` named parts followed by a
-`SELECT`. A tuple or dict there is one row's parameters.
+`SELECT`. A tuple or dict there is one row's parameters, and so is an element of the
+collection (`c[-1]`, `c[k]`; a slice `c[i:j]` is many rows).
 
 Automatic fix (unsafe: `--fix --unsafe-fixes`, shown by `--diff --unsafe-fixes`): the
 write goes into the loop in bounded batches. Before each `rows.append(x)`, at its
@@ -122,7 +126,8 @@ one). Only this shape gets the fix:
 
 Anything else has no fix: a sink inside an `if` or a `with` that is not the loop's, a
 derivation bound to a name first (`df = pd.DataFrame(rows)`), `sorted(rows)` or
-`set(rows)` (a batch is not the whole), a helper that writes (`save(con, rows)`), other
+`set(rows)` (a batch is not the whole), a subscript, a comprehension or a generator of
+the collection, a helper that writes (`save(con, rows)`), other
 sinks added with `extend-sink-methods`.
 Sinks that write a whole value or file (`json.dump`, `pickle.dump`, `numpy.save`,
 `to_parquet` of a path, `pyarrow.parquet.write_table`) cannot take parts: a second call
@@ -550,6 +555,44 @@ for region in REGIONS:
     for kind in KINDS:
         out.append(pickle.load(open(f"{region}-{kind}.pkl", "rb")))
 con.executemany("INSERT INTO t VALUES (?)", out)
+""",
+        # SPEC 2.1 Sink: an element of the collection (`rows[-1]`, `by_id[k]`) is one row's
+        # parameters for `execute`, in the loop or after it.
+        """
+rows, by_id = [], {}
+for rec in stream:
+    rows.append(rec)
+    by_id[rec.id] = rec
+    con.execute("INSERT INTO t VALUES (?, ?)", rows[-1])
+con.execute("INSERT INTO t VALUES (?, ?)", rows[-1])
+con.execute("INSERT INTO t VALUES (?, ?)", by_id[last_id])
+""",
+        # SPEC 2.2: a generator over a flushed batch is the leftover batch, and one over a
+        # per-item collection writes one iteration's worth.
+        """
+batch = []
+for rec in records:
+    batch.append(rec)
+    if len(batch) >= 5_000:
+        con.executemany(SQL, (tuple(r) for r in batch))
+        batch.clear()
+con.executemany(SQL, (tuple(r) for r in batch))
+
+for path in paths:
+    rows = []
+    for rec in load(path):
+        rows.append(rec)
+    con.executemany(SQL, [tuple(r) for r in rows])
+""",
+        # SPEC 2.1: a comprehension's inner clause over its own target is not the collection
+        # of the same name; what iterates the collection inside the loop writes one step.
+        """
+rows = []
+for rec in stream:
+    rows.append(rec)
+    con.executemany(SQL, (tuple(r) for r in rows[-10:]))
+print(len(rows), rows[0])
+con.executemany(SQL, (item for rows in batches for item in rows))
 """,
     )
     invalid = (
@@ -1250,6 +1293,50 @@ for rec in stream:
     rows.append(rec)
 first, *others = sorted(rows)
 con.executemany("INSERT INTO t VALUES (?)", others)  # EXL001
+""",
+        # SPEC 2.1: any subscript of a grown data frame is a derivation (a mask, a column):
+        # the whole frame was held to take it.
+        """
+import pandas as pd
+
+df = pd.DataFrame()
+for r in recs:
+    df = pd.concat([df, r])
+df[df.status == "ok"].to_parquet("ok.parquet")  # EXL001
+df["amount"].to_csv("amounts.csv")  # EXL001
+df.loc[:, ["id", "amount"]].to_json("ids.json")  # EXL001
+""",
+        # SPEC 2.1: a key of a grown dict of lists, inline or bound to a name first.
+        """
+from collections import defaultdict
+
+import pandas as pd
+
+out = defaultdict(list)
+for r in recs:
+    out[r.kind].append(r)
+pd.DataFrame(out["a"]).to_parquet(path)  # EXL001
+sel = out[KEY]
+con.executemany(SQL, sel)  # EXL001
+""",
+        # SPEC 2.6: a generator or comprehension over the collection, passed to the sink
+        # inline or bound to a name first, writes it (as it does through a helper).
+        """
+rows = []
+for r in recs:
+    rows.append(r)
+con.executemany(SQL, (tuple(r) for r in rows))  # EXL001
+con.executemany(SQL, [tuple(r) for r in rows])  # EXL001 (and EXL002: a copy of `rows`)
+params = ((r.id, r.name) for r in sorted(rows))
+con.executemany(SQL, params)  # EXL001
+""",
+        # SPEC 2.6: nested clauses over a dict of lists, and a generator over a subscript.
+        """
+by_kind = {}
+for r in recs:
+    by_kind.setdefault(r.kind, []).append(r)
+con.executemany(SQL, (x for batch in by_kind.values() for x in batch))  # EXL001
+writer.writerows(tuple(x) for x in by_kind["a"])  # EXL001
 """,
     )
 

@@ -45,16 +45,22 @@ Whole reads are materialisations too, since the sink could take the source in ba
   `<x>.toPandas()` and `<x>.collect()` (Spark, polars lazy frames), `<x>.compute()` (Dask).
   `gc.collect()` and `dask.compute(x)` are not pulls.
 
-The materialisation may reach the sink directly, through a name it is assigned to, or
-through a derivation (`pd.DataFrame([...])`). A plain name as the argument (`list(rows)`)
-is a copy, not a materialisation. A materialisation inside an unbounded loop (or inside an
-unbounded comprehension) holds one iteration's worth and is not reported; a generator
-expression passed straight to the sink is fine. Nested materialisations written by one sink
-are reported once (`[f(r) for r in cur.fetchall()]` as the whole read).
+The materialisation may reach the sink directly, through a name it is assigned to,
+through a derivation (`pd.DataFrame([...])`), or through a comprehension or generator
+expression over it (`rows = cur.fetchall()` then `executemany(SQL, (tuple(r) for r in
+rows))`). A plain name as the argument (`list(rows)`) is a copy, not a materialisation. A
+materialisation inside an unbounded loop (or inside an unbounded comprehension) holds one
+iteration's worth and is not reported; a generator expression over a source that streams,
+passed straight to the sink, is fine. Nested materialisations written by one sink are
+reported once, as what is held whole first: `[f(r) for r in cur.fetchall()]` and
+`[f(r) for r in rows]` after `rows = cur.fetchall()` as the whole read.
 
 The message says what streams instead, for that sink and engine: a generator expression
 only where the sink takes any iterable (`executemany`, `writerows`, `writelines`,
-`insert_many`, `add_all`, `copy_records_to_table`, `execute_values`, `execute_batch`);
+`insert_many`, `add_all`, `copy_records_to_table`, `execute_values`, `execute_batch`) and
+what the comprehension iterates is not held whole already (over a collection accumulated
+in a loop, EXL001, a generator would still hold it: write it in batches where it grows;
+over an accumulating helper's result, EXL003: make the helper yield its items);
 one frame per chunk for frame writers (`to_parquet`, `to_csv`, `to_sql`, ...); JSON lines
 for `json.dump`; a `fetchmany(n)` loop for `fetchall()`; iterating the reader; the
 engine's own writer for a pull (`sdf.write.parquet(p)`, `ddf.to_parquet(p)`,
@@ -321,6 +327,21 @@ def save(con, rows):
 def count(cur):
     cur.execute("SELECT id FROM users")
     return len(cur.fetchall())
+""",
+        # SPEC 2.3: a generator over an accumulated list is no materialisation (the list is
+        # EXL001's), nor is one over a cursor iterated as it streams.
+        """
+rows = []
+for r in recs:
+    rows.append(r)
+con.executemany(SQL, (tuple(r) for r in rows))
+dst.executemany(SQL, (tuple(r) for r in src.execute("SELECT * FROM t")))
+""",
+        # SPEC 2.3: a generator over a whole read made per item in an unbounded loop.
+        """
+for table in tables:
+    rows = src.execute(f"SELECT * FROM {table}").fetchall()
+    dst.executemany(SQL, (tuple(r) for r in rows))
 """,
     )
     invalid = (
@@ -662,6 +683,35 @@ session.execute(insert(Order), legacy_cur.fetchall())  # EXL002
 def copy(cur, dst):
     dst.executemany("INSERT INTO t VALUES (?)", [(r[0],) for r in cur.fetchall()])  # EXL002
 """,
+        # SPEC 2.3, 2.6: a generator over a whole read bound to a name carries it to the sink;
+        # a comprehension over it is reported once, as the whole read.
+        """
+def copy(cur, con):
+    rows = cur.fetchall()
+    con.executemany(SQL, (tuple(r) for r in rows))  # EXL002
+    con.executemany(SQL, [tuple(r) for r in rows])  # EXL002
+""",
+        # SPEC 2.3: a comprehension over a pull to the driver names the pull.
+        """
+import json
+
+with open("out.json", "w") as f:
+    json.dump([r.asDict() for r in sdf.collect()], f)  # EXL002
+""",
+        # SPEC 2.3: a comprehension over an accumulated list is a materialisation too; a
+        # generator in its place would still hold the list (the accumulation is EXL001's).
+        """
+rows = []
+for r in recs:
+    rows.append(r)
+con.executemany(SQL, [tuple(r) for r in rows])  # EXL002
+""",
+        # SPEC 2.3, 2.6: a generator over a materialisation bound to a name carries it.
+        """
+def export(src, con):
+    rows = [to_row(x) for x in src]
+    con.executemany(SQL, (tuple(r) for r in rows))  # EXL002
+""",
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
@@ -683,6 +733,16 @@ def copy(cur, dst):
                 ):
                     continue
                 if materialization.kind == "materialization":
+                    # ``rows = cur.fetchall(); executemany(SQL, [f(r) for r in rows])``: what
+                    # it iterates is held whole first, and is the finding.
+                    held = analysis.iterated(
+                        scope, materialization.node, materialization.site.order
+                    )
+                    if any(
+                        other_sink is sink and other is not materialization and other.node in held
+                        for other_sink, other in found
+                    ):
+                        continue
                     # ``[f(r) for r in cur.fetchall()]``: the whole read says what streams.
                     materialization = next(
                         (
@@ -772,13 +832,29 @@ def _short(analysis: ModuleAnalysis, node: cst.CSTNode) -> str | None:
 
 
 def _is_direct(scope: Scope, sink: SinkCall, node: cst.CSTNode) -> bool:
-    """The sink takes the materialisation itself, or a name it is assigned to."""
+    """The sink takes the materialisation itself, a name it is assigned to, or a generator
+    expression over one of those (``(tuple(r) for r in rows)``): a generator in its place
+    streams into the sink."""
+    import libcst as cst  # loaded already: there is a tree
+
     keys = {
         key
         for a in scope.assignments
         if a.value is node and (key := scope.key_of(a.target)) is not None
     }
-    return any(d is node or scope.key_of(d) in keys for d in sink.data)
+
+    def takes(data: cst.BaseExpression) -> bool:
+        if data is node or scope.key_of(data) in keys:
+            return True
+        if isinstance(data, cst.GeneratorExp):
+            clause: cst.CompFor | None = data.for_in
+            while clause is not None:
+                if takes(clause.iter):
+                    return True
+                clause = clause.inner_for_in
+        return False
+
+    return any(takes(d) for d in sink.data)
 
 
 def _accepts_iterator(sink: SinkCall) -> bool:
@@ -859,6 +935,12 @@ def message(
             advice = f"iterate {shown} and write in bounded batches"
         return f"`{_short(analysis, node) or 'list(...)'}` reads every row for {label}; {advice}"
     if direct and _accepts_iterator(sink):
+        held = _held_whole(analysis, scope, materialization)
+        if held is not None:
+            # A generator in its place would still hold what it iterates.
+            copied, advice = held
+            what = _what(analysis, scope, node)
+            return f"{what} copies {copied}, which is held whole, for {label}; {advice}"
         comprehension = isinstance(node, cst.ListComp | cst.SetComp | cst.DictComp)
         advice = (
             "pass it a generator expression instead"
@@ -870,6 +952,27 @@ def message(
     else:
         advice = _WHOLE_VALUE_ADVICE.get(sink.kind[0], "write per item or in batches in the loop")
     return f"{_what(analysis, scope, node)} materialises an unbounded source for {label}; {advice}"
+
+
+def _held_whole(
+    analysis: ModuleAnalysis, scope: Scope, materialization: Materialization
+) -> tuple[str, str] | None:
+    """For a comprehension over an accumulated collection or an accumulating helper's
+    result (EXL001, EXL003): what it copies, and what to do where that is built."""
+    held = analysis.iterated(scope, materialization.node, materialization.site.order)
+    if not held:
+        return None
+    for accumulation in analysis.accumulations(scope):
+        if accumulation.binding.assignment in held:
+            key = accumulation.key
+            return f"`{key}`", f"write `{key}` in batches where it grows"
+    for helper_call in analysis.helper_calls(scope):
+        node = helper_call.call.node
+        if node in held:
+            name = analysis.code(node.func).rsplit(".", 1)[-1]
+            shown = _short(analysis, node) or f"{name}(...)"
+            return f"`{shown}`", f"make `{name}()` yield its items"
+    return None
 
 
 def _helper_read_message(
