@@ -231,12 +231,15 @@ class _FunctionReader:
         #: The index of each call's edge (by the call node's id), once the edges are read.
         self._edge_at: dict[int, int] = {}
         self._bound_at: dict[str, list[int]] = {}
+        # A name declared ``nonlocal`` (or ``global``) stays the outer variable when bound.
+        outer = scope.declared_outer
         for assignment in scope.assignments:
             key = scope.key_of(assignment.target)
-            if key is not None and assignment.operator == "=":
+            if key is not None and assignment.operator == "=" and key not in outer:
                 self._bound_at.setdefault(key, []).append(assignment.site.order)
         for key, order in scope.rebinds:
-            self._bound_at.setdefault(key, []).append(order)
+            if key not in outer:
+                self._bound_at.setdefault(key, []).append(order)
 
     def rebound(self, key: str, at: int) -> bool:
         """Whether ``key`` is bound in the function before ``at`` (so it is no longer the
@@ -362,7 +365,13 @@ class _FunctionReader:
                 if not self.rebound(key, growth.site.order) and key not in local.grows_inputs:
                     local.grows_inputs[key] = (link(growth.node, f"`{key}` grows here"),)
         for key, flushes in facts.flushes.items():
-            fresh = {b.assignment.site.order for b in facts.bindings.get(key, ())}
+            # Re-binding a parameter leaves the caller's collection as it was; re-binding a
+            # ``nonlocal`` name to an empty container empties the enclosing function's.
+            fresh = (
+                set()
+                if key in scope.declared_outer
+                else {b.assignment.site.order for b in facts.bindings.get(key, ())}
+            )
             if any(
                 f.site.order not in fresh and not self.rebound(key, f.site.order) for f in flushes
             ):

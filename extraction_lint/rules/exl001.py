@@ -425,6 +425,23 @@ for region in ("eu", "us"):
         cells.append({"region": region, "hour": hour, "load": 0.0})
 session.bulk_insert_mappings(HourlyLoad, cells)
 """,
+        # SPEC 2.1 Flush, through a closure (2.6): `nonlocal rows; rows = []` empties the
+        # enclosing function's list, so the last call writes the leftover batch only.
+        """
+def load(con, items):
+    rows = []
+
+    def flush():
+        nonlocal rows
+        con.executemany("INSERT INTO t VALUES (?)", rows)
+        rows = list()
+
+    for item in items:
+        rows.append(item)
+        if len(rows) > 1000:
+            flush()
+    flush()
+""",
         # A module-level collection written in a function: different scopes.
         """
 ROWS = []
