@@ -145,3 +145,26 @@ def test_both_fallbacks_together():
     result = check(text)
     assert result.error is None
     assert "EXL001" in {d.code for d in result.diagnostics}
+
+
+def test_a_helper_with_such_a_mix_still_has_its_summary(tmp_path):
+    """SPEC 2 and 2.6: a helper module libcst rejects for its tabs is summarised from its
+    tab-expanded text, so the caller's finding through it is the same as with spaces."""
+    (tmp_path / "pyproject.toml").write_text("[tool.extraction-lint]\n")
+    (tmp_path / "io_tabs.py").write_text(
+        "def write_rows(con, rows):\n \tif rows:\n\t    con.executemany('I', rows)\n \treturn 1\n"
+    )
+    (tmp_path / "io_spaces.py").write_text(
+        "def write_rows(con, rows):\n    if rows:\n        con.executemany('I', rows)\n    return 1\n"
+    )
+    job = (
+        "import {0}\n\nrows = []\nfor p in paths:\n    rows.append(p)\n{0}.write_rows(con, rows)\n"
+    )
+    for name in ("io_tabs", "io_spaces"):
+        (tmp_path / f"job_{name}.py").write_text(job.format(name))
+    compile((tmp_path / "io_tabs.py").read_text(), "io_tabs.py", "exec")
+    with pytest.raises(cst.ParserSyntaxError):
+        cst.parse_module((tmp_path / "io_tabs.py").read_text())
+    for name in ("io_tabs", "io_spaces"):
+        run = run_cli("--no-cache", "--select", "EXL001", f"job_{name}.py", cwd=tmp_path)
+        assert f"job_{name}.py:6:1: EXL001" in run.out, run.out

@@ -277,7 +277,18 @@ class Project:
                 source, outside, names = self.summary_source(text, tree, path, display)
                 lines = statement_lines(tree)
                 del tree
-                module = parse_checked(source)
+                try:
+                    module = parse_checked(source)
+                except SourceError:
+                    # A legal mix of tabs and spaces libcst rejects: the same module with
+                    # its indentation expanded (fallback.py), read whole.
+                    from extraction_lint.fallback import expand_indentation
+
+                    expansion = expand_indentation(text)
+                    if expansion is None:
+                        raise
+                    source, outside, names = expansion.text, None, None
+                    module = parse_checked(source)
                 analysis = ModuleAnalysis(module, self.settings, outside)
                 # Links are placed when a finding shows them (the relocator); a node it
                 # does not number, now, from the top-level statement that holds it.
