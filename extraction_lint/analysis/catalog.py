@@ -252,7 +252,7 @@ WHOLE_VALUE_SINKS: dict[str, str] = {
 WHOLE_FILE_SINK_METHODS: dict[str, str] = {
     "to_parquet": _PARQUET_PARTS,
     "write_parquet": _PARQUET_PARTS,
-    "to_feather": _PARQUET_PARTS,
+    "to_feather": "write with `pyarrow.ipc.new_file()` in the loop",
     "to_json": "write JSON lines (`lines=True`) in the loop",
 }
 

@@ -61,10 +61,15 @@ only where the sink takes any iterable (`executemany`, `writerows`, `writelines`
 what the comprehension iterates is not held whole already (over a collection accumulated
 in a loop, EXL001, a generator would still hold it: write it in batches where it grows;
 over an accumulating helper's result, EXL003: make the helper yield its items);
-one frame per chunk for frame writers (`to_parquet`, `to_csv`, `to_sql`, ...); JSON lines
-for `json.dump`; a `fetchmany(n)` loop for `fetchall()`; iterating the reader; the
-engine's own writer for a pull (`sdf.write.parquet(p)`, `ddf.to_parquet(p)`,
-`lf.sink_parquet(p)`).
+`fetchmany(n)` batches for `fetchall()`; iterating the reader; the engine's own writer for a
+pull (`sdf.write.parquet(p)`, `ddf.to_parquet(p)`, `lf.sink_parquet(p)`). A frame writer
+called once per chunk would replace its file (or fail on the table it made), so for those
+and `json.dump` the message names a write of chunks that makes one file or table: a
+`pyarrow.parquet.ParquetWriter` for parquet, one `pyarrow.ipc.new_file()` writer for
+feather, `to_sql(..., if_exists="append")`, `to_csv(p, mode="a")` with the header once,
+JSON lines. When the source is a file or cursor opened by a `with` statement and the sink
+comes after that statement, the file or cursor is closed by then: the message says to
+write inside the `with` block.
 """
     why_bad = """
 The whole source is held in memory before the first record is written: the same failure as
@@ -85,6 +90,12 @@ writer.writerows(to_row(rec) for path in paths for rec in load(path))
 # read a result in batches rather than with fetchall():
 while batch := src.fetchmany(10_000):
     dst.executemany(SQL, batch)
+
+# write a parquet file in batches: one file, one row group per batch:
+with pq.ParquetWriter("out.parquet", SCHEMA) as writer:
+    while batch := src.fetchmany(10_000):
+        records = [dict(zip(COLUMNS, row)) for row in batch]
+        writer.write_table(pa.Table.from_pylist(records, SCHEMA))
 
 # let the engine write, rather than pulling to the driver with toPandas():
 sdf.write.parquet("out.parquet")
@@ -712,6 +723,27 @@ def export(src, con):
     rows = [to_row(x) for x in src]
     con.executemany(SQL, (tuple(r) for r in rows))  # EXL002
 """,
+        # SPEC 2.3: the reader's rows written after the `with` block that opened its file:
+        # the advice is to write inside the block (the file is closed after it).
+        """
+import csv
+
+with open("users.csv", newline="") as fh:
+    reader = csv.reader(fh)
+    rows = list(reader)
+con.executemany("INSERT INTO users VALUES (?, ?)", rows)  # EXL002
+""",
+        # SPEC 2.3: a cursor's whole result written after its `with` block, as a parquet file.
+        """
+import pandas as pd
+
+
+def export(conn, path):
+    with conn.cursor() as cur:
+        cur.execute("SELECT id, total FROM orders")
+        rows = cur.fetchall()
+    pd.DataFrame(rows).to_parquet(path)  # EXL002
+""",
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
@@ -789,6 +821,9 @@ def _contains(outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
 
 #: The longest receiver or expression a message spells out.
 TEXT_LIMIT = 16
+#: The length a message keeps to when it can: past it, the shorter wording of the advice,
+#: without the names it quotes.
+MESSAGE_BUDGET = 160
 
 #: What each engine calls its writer for a kind of output (``parquet``, ``csv``, ``json``,
 #: ``table`` for databases), written after the frame: ``sdf.write.parquet(...)``.
@@ -824,6 +859,36 @@ _WHOLE_VALUE_ADVICE: dict[str, str] = {
     "pickle.dump": "`pickle.dump()` one item at a time instead",
     "pyarrow.parquet.write_table": "write batches with a `pyarrow.parquet.ParquetWriter`",
 }
+_PARQUET_BATCHES = "write {} with a `pyarrow.parquet.ParquetWriter`"
+#: How to write a source's batches (``{}``: which batches) so that the writes make the one
+#: file or table the whole write makes: a frame writer called once per batch would replace
+#: the file (``to_parquet``, ``to_feather``, ``to_csv``...) or fail on the table that exists
+#: (``to_sql``), and ``json.dump`` per batch writes documents one after another.
+_BATCH_WRITES: dict[str, str] = {
+    "to_parquet": _PARQUET_BATCHES,
+    "write_parquet": _PARQUET_BATCHES,
+    "pyarrow.parquet.write_table": _PARQUET_BATCHES,
+    "to_feather": "write {} with one `pyarrow.ipc.new_file()` writer",
+    "to_sql": 'write {} with `.to_sql(..., if_exists="append")`',
+    "write_database": 'write {} with `.write_database(..., if_table_exists="append")`',
+    "to_csv": 'write {} with `.to_csv(p, mode="a")`, the header once',
+    "write_csv": "write {} to one open file with `.write_csv(fh)`, the header once",
+    "to_json": 'write {} with `.to_json(..., orient="records", lines=True, mode="a")`',
+    "append": 'write {} with `.append("table", ...)`',
+    "json.dump": "write {} as JSON lines, one `json.dumps()` per item",
+}
+
+
+#: Function sinks whose chunks are written as a frame writer's: into one open file.
+_CHUNKED_FUNCTIONS: frozenset[str] = frozenset({"pyarrow.parquet.write_table"})
+
+#: What reads a result in parts instead of a whole read, and what a part is called.
+_READ_PARTS: dict[str, tuple[str, str]] = {
+    "fetchall": ("fetchmany(n)", "batch"),
+    "fetchdf": ("fetch_df_chunk()", "chunk"),
+    "fetch_df": ("fetch_df_chunk()", "chunk"),
+}
+_PLURALS: dict[str, str] = {"batch": "batches", "chunk": "chunks"}
 
 
 def _short(analysis: ModuleAnalysis, node: cst.CSTNode) -> str | None:
@@ -870,6 +935,16 @@ def _frame_sink(sink: SinkCall) -> bool:
     return method and name in FRAME_SINK_METHODS
 
 
+def _batch_write(sink: SinkCall, batches: str) -> str | None:
+    """How to write ``batches`` so that together they make what the sink writes whole (a
+    frame writer, ``json.dump``); None for a sink that takes each batch as it is."""
+    name, method = sink.kind
+    if method and name not in FRAME_SINK_METHODS:
+        return None
+    form = _BATCH_WRITES.get(name)
+    return form.format(batches) if form else None
+
+
 def _engine(analysis: ModuleAnalysis, method: str) -> str | None:
     """Which engine pulls with ``method``: ``toPandas`` is Spark's, ``compute`` Dask's;
     ``collect`` is Spark's or polars', told apart by the module's imports."""
@@ -888,7 +963,22 @@ def _engine(analysis: ModuleAnalysis, method: str) -> str | None:
 def message(
     analysis: ModuleAnalysis, scope: Scope, sink: SinkCall, materialization: Materialization
 ) -> str:
-    """One sentence: what is held whole, by which sink, and what streams instead."""
+    """One sentence: what is held whole, by which sink, and what streams instead (inside
+    the ``with`` block that the source needs open, when the sink is after it)."""
+    problem, advice = _problem_and_advice(analysis, scope, sink, materialization)
+    target = _closed_with_target(scope, sink, materialization.node)
+    where = ""
+    if target is not None:
+        where = f"inside `with ... as {target}`, " if target else "inside the `with` block, "
+    # The first wording that fits, the names it quotes left out if need be.
+    texts = [f"{problem}; {where}{a}" for a in advice]
+    return next((t for t in texts if len(t) <= MESSAGE_BUDGET), texts[-1])
+
+
+def _problem_and_advice(
+    analysis: ModuleAnalysis, scope: Scope, sink: SinkCall, materialization: Materialization
+) -> tuple[str, tuple[str, ...]]:
+    """What is held whole for which sink, and the advice: its wordings, longest first."""
     import libcst as cst  # loaded already: there is a tree
 
     node = materialization.node
@@ -902,56 +992,158 @@ def message(
         called = f"`{receiver}.{method}()`" if receiver else f"`{method}()`"
         frame = receiver or "df"
         if kind == "whole-read":
-            if method == "fetchall":
-                advice = f"loop over `{receiver or 'cursor'}.fetchmany(n)` and write each batch"
-            else:
-                advice = f"loop over `{receiver or 'result'}.fetch_df_chunk()` and write each chunk"
-            return f"{called} reads the whole result for {label}; {advice}"
+            problem = f"{called} reads the whole result for {label}"
+            part, unit = _READ_PARTS[method]
+            read = f"`{receiver or ('cursor' if method == 'fetchall' else 'result')}.{part}`"
+            named, plain = (
+                _batch_write(sink, f"{r} {_PLURALS[unit]}") for r in (read, f"`{part}`")
+            )
+            if named and plain:
+                return problem, (named, plain)
+            return problem, (f"write each {read} {unit}",)
         engine = _engine(analysis, method)
         if engine is None:
             spark, polars = ENGINE_WRITERS["Spark"][output], ENGINE_WRITERS["polars"][output]
             return (
-                f"{called} pulls all the data for {label}; use the engine's writer: "
-                f"Spark `.{spark}()`, polars `.{polars}()`"
+                f"{called} pulls all the data for {label}",
+                (f"use the engine's writer: Spark `.{spark}()`, polars `.{polars}()`",),
             )
         writer = ENGINE_WRITERS[engine][output]
         where = "to the driver" if engine == "Spark" else "into memory"
         return (
-            f"{called} pulls all the data {where} for {label}; write with {engine}'s own "
-            f"`{frame}.{writer}(...)`"
+            f"{called} pulls all the data {where} for {label}",
+            (f"write with {engine}'s own `{frame}.{writer}(...)`",),
         )
     if materialization.read:
-        return _helper_read_message(analysis, node, materialization.read, label, output)
+        return _helper_read_message(analysis, sink, node, materialization.read, label, output)
     if materialization.helper:
         return _helper_materialization_message(analysis, sink, node, label)
     direct = _is_direct(scope, sink, node)
     if kind == "reader":
         assert isinstance(node, cst.Call)
-        source = _short(analysis, node.args[0].value) or "the reader"
-        shown = f"`{source}`" if source != "the reader" else source
+        source = _short(analysis, node.args[0].value)
+        shown = f"`{source}`" if source else "the reader"
+        problem = f"`{_short(analysis, node) or 'list(...)'}` reads every row for {label}"
         if direct and _accepts_iterator(sink):
-            advice = f"pass {shown} itself to it"
-        else:
-            advice = f"iterate {shown} and write in bounded batches"
-        return f"`{_short(analysis, node) or 'list(...)'}` reads every row for {label}; {advice}"
+            return problem, (f"pass {shown} itself to it",)
+        return problem, _chunked(sink, f"`{source}`" if source else None, "its rows") or (
+            f"iterate {shown} and write in bounded batches",
+        )
+    problem = f"{_what(analysis, scope, node)} materialises an unbounded source for {label}"
     if direct and _accepts_iterator(sink):
         held = _held_whole(analysis, scope, materialization)
         if held is not None:
             # A generator in its place would still hold what it iterates.
             copied, advice = held
             what = _what(analysis, scope, node)
-            return f"{what} copies {copied}, which is held whole, for {label}; {advice}"
+            return f"{what} copies {copied}, which is held whole, for {label}", (advice,)
         comprehension = isinstance(node, cst.ListComp | cst.SetComp | cst.DictComp)
         advice = (
             "pass it a generator expression instead"
             if comprehension
             else "pass it the iterator instead"
         )
-    elif _frame_sink(sink):
-        advice = "build and write one frame per chunk in the loop"
-    else:
-        advice = _WHOLE_VALUE_ADVICE.get(sink.kind[0], "write per item or in batches in the loop")
-    return f"{_what(analysis, scope, node)} materialises an unbounded source for {label}; {advice}"
+        return problem, (advice,)
+    if _frame_sink(sink) or sink.kind[0] in _CHUNKED_FUNCTIONS:
+        # No loop to write in: the chunks are the source's, written one after another.
+        source = _source(analysis, scope, node)
+        chunked = _chunked(sink, f"`{source}`" if source else None, "the source")
+        return problem, chunked or ("write the source one chunk at a time",)
+    return problem, (_WHOLE_VALUE_ADVICE.get(sink.kind[0], "write per item or in batches"),)
+
+
+def _chunked(sink: SinkCall, source: str | None, unnamed: str) -> tuple[str, ...]:
+    """The advice to write a source in chunks that together make what the sink writes
+    whole, naming the source when it is short (and the message can take it)."""
+    named = _batch_write(sink, f"chunks of {source}") if source else None
+    plain = _batch_write(sink, f"{unnamed} in chunks")
+    return (named, plain) if named and plain else (plain,) if plain else ()
+
+
+def _source(analysis: ModuleAnalysis, scope: Scope, node: cst.BaseExpression) -> str | None:
+    """What a materialisation iterates, if short: a comprehension's first unbounded ``for``
+    clause's iterable, or the argument of ``list(...)`` (``[*...]``)."""
+    import libcst as cst  # loaded already: there is a tree
+
+    iterable: cst.BaseExpression | None = None
+    if isinstance(node, cst.ListComp | cst.SetComp | cst.DictComp):
+        clause: cst.CompFor | None = node.for_in
+        while clause is not None:
+            if not analysis.bounded.is_bounded_iterable(clause.iter, scope):
+                iterable = clause.iter
+                break
+            clause = clause.inner_for_in
+    elif isinstance(node, cst.Call) and node.args:
+        iterable = node.args[0].value
+        if isinstance(iterable, cst.GeneratorExp):
+            return _source(analysis, scope, cst.ListComp(iterable.elt, iterable.for_in))
+    elif isinstance(node, cst.List) and node.elements:
+        element = node.elements[0]
+        iterable = element.value if isinstance(element, cst.StarredElement) else None
+    return _short(analysis, iterable) if iterable is not None else None
+
+
+def _closed_with_target(scope: Scope, sink: SinkCall, node: cst.BaseExpression) -> str | None:
+    """The ``as`` target of a ``with`` statement of the scope that the materialised source
+    depends on (``with open(p) as fh: rows = list(csv.reader(fh))``, ``with con.cursor() as
+    cur``), when the sink is after that statement: what streams must be written inside it,
+    since the file or cursor is closed by then. ``""`` for a target that is not a name;
+    None when no ``with`` closes the source before the write."""
+    import libcst as cst  # loaded already: there is a tree
+
+    withs = _withs(scope.node)
+    if not withs:
+        return None
+    depends = _names(node)
+    pending = list(depends)
+    while pending:  # through the assignments it was built from: ``reader = csv.reader(fh)``
+        name = pending.pop()
+        for assignment in scope.assignments:
+            if scope.key_of(assignment.target) == name:
+                for used in _names(assignment.value) - depends:
+                    depends.add(used)
+                    pending.append(used)
+    for statement in withs:
+        if _contains(statement, sink.call.node) or not _contains(statement, node):
+            continue
+        for item in statement.items:
+            target = item.asname.name if item.asname is not None else None
+            if target is not None and _names(target) & depends:
+                return target.value if isinstance(target, cst.Name) else ""
+    return None
+
+
+def _withs(root: cst.CSTNode) -> list[cst.With]:
+    """The ``with`` statements of a scope's own code (not those of nested functions)."""
+    import libcst as cst  # loaded already: there is a tree
+
+    found: list[cst.With] = []
+    pending = list(root.children)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+            continue
+        if isinstance(node, cst.With):
+            found.append(node)
+        pending.extend(node.children)
+    return found
+
+
+def _names(root: cst.CSTNode) -> set[str]:
+    """The names an expression uses (not attribute names: ``fh`` in ``fh.read()``)."""
+    import libcst as cst  # loaded already: there is a tree
+
+    found: set[str] = set()
+    pending: list[cst.CSTNode] = [root]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, cst.Name):
+            found.add(node.value)
+        elif isinstance(node, cst.Attribute):
+            pending.append(node.value)
+        else:
+            pending.extend(node.children)
+    return found
 
 
 def _held_whole(
@@ -976,8 +1168,13 @@ def _held_whole(
 
 
 def _helper_read_message(
-    analysis: ModuleAnalysis, node: cst.BaseExpression, method: str, label: str, output: str
-) -> str:
+    analysis: ModuleAnalysis,
+    sink: SinkCall,
+    node: cst.BaseExpression,
+    method: str,
+    label: str,
+    output: str,
+) -> tuple[str, tuple[str, ...]]:
     """The message for the call of a project function that returns a whole read (SPEC
     2.6): what it reads with, and what streams instead, as for the read itself."""
     import libcst as cst  # loaded already: there is a tree
@@ -987,20 +1184,23 @@ def _helper_read_message(
     shown = _short(analysis, node) or (f"{name}(...)" if len(name) <= TEXT_LIMIT else None)
     called = f"`{shown}`" if shown else "this call"
     if method == "list":
-        return f"{called} returns every row of a reader for {label}; iterate it in batches"
+        problem = f"{called} returns every row of a reader for {label}"
+        return problem, _chunked(sink, None, "its rows") or ("iterate it in batches",)
+    problem = f"{called} returns `{method}()` whole for {label}"
     if method in WHOLE_READ_METHODS:
-        batches = "fetchmany(n)" if method == "fetchall" else "fetch_df_chunk()"
-        return f"{called} returns `{method}()` whole for {label}; loop over `{batches}`"
+        part, unit = _READ_PARTS.get(method, ("fetchmany(n)", "batch"))
+        written = _batch_write(sink, f"`{part}` {_PLURALS[unit]}")
+        return problem, (written or f"loop over `{part}`",)
     engine = _engine(analysis, method)
     if engine is None:
-        return f"{called} returns `{method}()` whole for {label}; use the engine's own writer"
+        return problem, ("use the engine's own writer",)
     writer = ENGINE_WRITERS[engine][output]
-    return f"{called} returns `{method}()` whole for {label}; use {engine}'s `.{writer}(...)`"
+    return problem, (f"use {engine}'s `.{writer}(...)`",)
 
 
 def _helper_materialization_message(
     analysis: ModuleAnalysis, sink: SinkCall, node: cst.BaseExpression, label: str
-) -> str:
+) -> tuple[str, tuple[str, ...]]:
     """The message for the call of a project function that returns a list, set or dict it
     built from an unbounded source (SPEC 2.6): it should hand the items out one by one."""
     import libcst as cst  # loaded already: there is a tree
@@ -1009,14 +1209,14 @@ def _helper_materialization_message(
     name = analysis.code(node.func).rsplit(".", 1)[-1]
     shown = _short(analysis, node) or (f"{name}(...)" if len(name) <= TEXT_LIMIT else None)
     called = f"`{shown}`" if shown else "this call"
+    problem = f"{called} returns an unbounded source whole for {label}"
+    helper = f"`{name}()`" if len(name) <= TEXT_LIMIT else "it"
     if _accepts_iterator(sink):
-        helper = f"`{name}()`" if len(name) <= TEXT_LIMIT else "it"
-        advice = f"make {helper} yield its items"
-    elif _frame_sink(sink):
-        advice = "build and write one frame per chunk in a loop"
-    else:
-        advice = _WHOLE_VALUE_ADVICE.get(sink.kind[0], "write per item or in batches in a loop")
-    return f"{called} returns an unbounded source whole for {label}; {advice}"
+        return problem, (f"make {helper} yield its items",)
+    if _frame_sink(sink):
+        written = _batch_write(sink, "each")
+        return problem, (f"make {helper} yield chunks and {written or 'write each'}",)
+    return problem, (_WHOLE_VALUE_ADVICE.get(sink.kind[0], "write per item or in batches"),)
 
 
 def _what(analysis: ModuleAnalysis, scope: Scope, node: cst.BaseExpression) -> str:
