@@ -1213,6 +1213,30 @@ def test_a_call_resolves_to_what_the_name_is_bound_to_where_it_is_called(tmp_pat
             """,
         },
     )
+    (tmp_path / "tasks.py").write_text(
+        textwrap.dedent(
+            """
+            def task_pg(con, items):
+                from helpers.pg import upload
+                rows = []
+                for it in items:
+                    rows.append(it)
+                upload(con, rows)
+
+            def task_dry(con, items):
+                from helpers.dry import upload
+                rows = []
+                for it in items:
+                    rows.append(it)
+                upload(con, rows)
+            """
+        )
+    )
+    # The file names no sink: the prefilter reads each import of a name, not the last one.
+    assert codes_by_line(findings(tmp_path, "--select", "EXL001", "tasks.py")) == {
+        ("tasks.py", 7, "EXL001")
+    }
+    (tmp_path / "tasks.py").unlink()
     found = codes_by_line(findings(tmp_path, "--select", "EXL001"))
     assert found == {
         ("dags.py", 18, "EXL001"),

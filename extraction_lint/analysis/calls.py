@@ -7,9 +7,11 @@ from dataclasses import dataclass
 import libcst as cst
 
 from extraction_lint.analysis.catalog import (
+    ARGUMENT_SINK_METHODS,
     DUCKDB_APPEND_METHOD,
     EXECUTE_METHOD,
     QUERY_KEYWORDS,
+    RECEIVER_SINK_METHODS,
     Catalog,
 )
 from extraction_lint.analysis.facts import (
@@ -27,9 +29,10 @@ from extraction_lint.analysis.model import CallSite
 class SinkCall:
     """A bulk write, with the expressions whose data it writes.
 
-    For a method sink the receiver counts (``df.to_parquet(p)`` writes ``df``) as well as
-    every argument; for ``x.execute(sql, params)`` only ``params``; for DuckDB's
-    ``con.append("table", df)`` only ``df``.
+    For a frame writer the receiver (``df.to_parquet(p)`` writes ``df``); for the other
+    method sinks every argument (``writers[k].writerows(batch)`` writes ``batch``); for
+    ``x.execute(sql, params)`` only ``params``; for DuckDB's ``con.append("table", df)``
+    only ``df``; for a function sink every argument.
     """
 
     call: CallSite
@@ -141,6 +144,12 @@ def match_sink(call: CallSite, catalog: Catalog) -> SinkCall | None:
         receiver = call.receiver
         assert receiver is not None
         if loader_or_sink(catalog, None, method) == "sink":
+            # The records are the receiver of a frame writer, the arguments of the others
+            # (both for a sink method the configuration adds).
+            if method in RECEIVER_SINK_METHODS:
+                return SinkCall(call, method, (receiver,))
+            if method in ARGUMENT_SINK_METHODS:
+                return SinkCall(call, method, args)
             return SinkCall(call, method, (receiver, *args))
         positional = _positional(node)
         if method == EXECUTE_METHOD:

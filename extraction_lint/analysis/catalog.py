@@ -36,6 +36,24 @@ SINK_METHODS: frozenset[str] = frozenset(
     }
 )
 
+#: Method sinks that write their receiver (a data frame): their arguments are where and
+#: how (a path, a table name, a connection), never the records.
+RECEIVER_SINK_METHODS: frozenset[str] = frozenset(
+    {
+        "to_sql",
+        "to_parquet",
+        "to_csv",
+        "to_feather",
+        "to_json",
+        "write_parquet",
+        "write_csv",
+        "write_database",
+    }
+)
+#: Method sinks that write what they are passed: their receiver is a connection, a
+#: session, a writer or a file, never the records.
+ARGUMENT_SINK_METHODS: frozenset[str] = SINK_METHODS - RECEIVER_SINK_METHODS
+
 #: Functions that are bulk writes, by qualified name.
 SINK_FUNCTIONS: frozenset[str] = frozenset(
     {

@@ -790,6 +790,18 @@ def _literal_strings(node: ast.expr | None) -> frozenset[str] | None:
 def top_level_imports(tree: ast.Module) -> dict[str, str]:
     """The imports of the module's own statements (and of its top-level ``if``/``try``
     blocks), as :func:`import_bindings` records them, without walking functions."""
+    return import_bindings(ast.Module(body=_top_level_imports(tree), type_ignores=[]))
+
+
+def import_candidates(tree: ast.Module, *, nested: bool) -> dict[str, set[str]]:
+    """Every qualified name an import binds each local name to (``from .a import save`` in
+    one function, ``from .b import save`` in another: both), in the whole module or, when
+    not ``nested``, in its own statements only."""
+    statements = _statements(tree) if nested else _top_level_imports(tree)
+    return _imports(list(_bindings(statements)))[1]
+
+
+def _top_level_imports(tree: ast.Module) -> list[ast.stmt]:
     statements: list[ast.stmt] = []
     pending = list(tree.body)
     while pending:
@@ -803,4 +815,4 @@ def top_level_imports(tree: ast.Module) -> dict[str, str]:
                 pending.extend(statement.finalbody)
                 for handler in statement.handlers:
                     pending.extend(handler.body)
-    return import_bindings(ast.Module(body=statements, type_ignores=[]))
+    return statements

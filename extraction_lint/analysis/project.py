@@ -36,6 +36,7 @@ from extraction_lint.analysis.outline import (
     class_table,
     guard_names,
     import_bindings,
+    import_candidates,
     read_outline,
     star_imports,
     top_level_imports,
@@ -854,6 +855,8 @@ class Project:
 
         nested = _NESTED_IMPORT.search(text)
         imports = import_bindings(tree) if nested else top_level_imports(tree)
+        # Each name's every import (a name imported from two modules in two functions).
+        candidates = import_candidates(tree, nested=bool(nested))
         stars = star_imports(tree)
         if not imports and not stars and "self." not in text:
             return []
@@ -866,7 +869,7 @@ class Project:
         targets: dict[Target, list[int]] = {}
         if imports and not stars:
             # Only where an imported name is called: each name found, then its call read.
-            for start, dotted in _calls_of(text, imports):
+            for start, dotted in _calls_of(text, candidates):
                 targets.setdefault(Target("dotted", dotted), []).append(start)
         for match in _CALLED_CHAIN.finditer(text) if stars else ():
             qualified = imports.get(match.group(1))
@@ -1107,12 +1110,13 @@ _CALL_TRIGGERS = frozenset({LOADS_OR_WRITES, WRITES, GROWS, MATERIALIZES})
 
 
 #: ``name(`` or ``name.attr.attr(``: a call through a name (not an attribute of something).
-def _calls_of(text: str, imports: dict[str, str]) -> Iterator[tuple[int, str]]:
+def _calls_of(text: str, imports: dict[str, set[str]]) -> Iterator[tuple[int, str]]:
     """``(offset, qualified name)`` of each ``name(`` or ``name.attr.attr(`` of the
-    text whose ``name`` is imported (as :data:`_CALLED_CHAIN` reads calls, found name by
-    name: most of a module's text calls nothing it imports)."""
+    text whose ``name`` is imported, once for each module it may be imported from (as
+    :data:`_CALLED_CHAIN` reads calls, found name by name: most of a module's text calls
+    nothing it imports)."""
     end = len(text)
-    for name, qualified in imports.items():
+    for name, qualifieds in imports.items():
         size = len(name)
         start = text.find(name)
         while start >= 0:
@@ -1123,9 +1127,9 @@ def _calls_of(text: str, imports: dict[str, str]) -> Iterator[tuple[int, str]]:
                 chain = _CHAIN_TAIL.match(text, after)
                 if chain is not None:
                     rest = "".join(chain.group(1).split())
-                    if qualified.endswith(".") and rest:
-                        rest = rest[1:]
-                    yield start, qualified + rest
+                    for qualified in qualifieds:
+                        tail = rest[1:] if qualified.endswith(".") and rest else rest
+                        yield start, qualified + tail
             start = text.find(name, after)
 
 

@@ -442,6 +442,22 @@ def load(con, items):
             flush()
     flush()
 """,
+        # SPEC 2.1 Sink: the records are what `writerows` is passed (its receiver is a
+        # writer), and what a frame writer is called on (its arguments are where to write).
+        """
+import csv
+
+writers, paths = {}, []
+for rec in records:
+    if rec.kind not in writers:
+        writers[rec.kind] = csv.writer(open(f"{rec.kind}.csv", "w"))
+        paths.append(f"{rec.kind}.parquet")
+    writers[rec.kind].writerow(rec.values)
+for kind, batch in leftovers.items():
+    writers[kind].writerows(batch)
+for i, frame in enumerate(frames):
+    frame.to_parquet(paths[i])
+""",
         # A module-level collection written in a function: different scopes.
         """
 ROWS = []
