@@ -1199,6 +1199,24 @@ def test_a_call_resolves_to_what_the_name_is_bound_to_where_it_is_called(tmp_pat
                     rows.append(it)
                 write(con, rows)
             """,
+            "helpers/mixed.py": """
+            def store(con, rows):
+                con.executemany("I", rows)
+
+            def dry_run(con, rows):
+                from helpers.dry import upload as store
+                store(con, rows)
+            """,
+            "comprehension.py": """
+            from helpers.mixed import store
+
+            def job(con, items):
+                labels = [store for store in ("a", "b")]
+                rows = []
+                for it in items:
+                    rows.append(it)
+                store(con, rows)
+            """,
             "order.py": """
             def save(con, rows):
                 print(len(rows))
@@ -1242,6 +1260,8 @@ def test_a_call_resolves_to_what_the_name_is_bound_to_where_it_is_called(tmp_pat
         ("dags.py", 18, "EXL001"),
         ("dags.py", 51, "EXL001"),
         ("order.py", 10, "EXL001"),
+        # A comprehension's target is its own; a function's import is not the module's name.
+        ("comprehension.py", 8, "EXL001"),
     }
     # The prefilter reads the same bindings: the same findings without it.
     assert codes_by_line(findings(tmp_path, "--select", "EXL001", "--no-prefilter")) == found

@@ -223,6 +223,18 @@ class Collector:
         elif isinstance(target, cst.StarredElement):
             self._bind(target.value)
 
+    def _bind_comprehension_target(self, target: cst.BaseExpression) -> None:
+        """A comprehension's target binds in the comprehension alone (Python 3): not a
+        name of the scope around it, nor of the module (``[save for save in names]`` does
+        not hide the ``save`` it imports)."""
+        if isinstance(target, cst.Name):
+            self.imports.bound.add(target.value)
+        elif isinstance(target, cst.Tuple | cst.List):
+            for element in target.elements:
+                self._bind_comprehension_target(element.value)
+        elif isinstance(target, cst.StarredElement):
+            self._bind_comprehension_target(target.value)
+
     def _assign(
         self,
         target: cst.BaseExpression,
@@ -381,7 +393,7 @@ class Collector:
         depth = len(frame.comp_clauses)
         for clause in clauses:
             frame.comp_clauses.append(clause)
-            self._bind(clause.target)
+            self._bind_comprehension_target(clause.target)
             self.walk(clause.target)
             for condition in clause.ifs:
                 self.walk(condition)

@@ -255,6 +255,10 @@ class ModuleOutline:
 
     names: ModuleFacts
     functions: dict[str, OutlinedFunction]
+    #: What every import of the module binds, those made in functions too (names a call
+    #: of another module's function may be spelled with); ``names.imports`` holds the
+    #: module-level ones (what the module's names are to another module).
+    imports: dict[str, str] = field(default_factory=dict)
 
 
 def import_bindings(tree: ast.Module) -> dict[str, str]:
@@ -422,13 +426,13 @@ class _Reader:
             {},
             self.classes,
             self.top_level,
-            self.imports,
+            self.module_imports,
             self.stars,
             literal_exports(self.tree),
         )
         targets: dict[Target, Target] = {}
         functions = {name: _kept(outline, targets) for name, outline in self.functions.items()}
-        return ModuleOutline(names, functions)
+        return ModuleOutline(names, functions, self.imports)
 
     def _module_level(self) -> None:
         """The module's own statements, as the function ``""``."""
@@ -512,6 +516,9 @@ class _Reader:
             self._bound = outer_bound | parameters | _stored_names(node)
         events, declared = _bindings_in(node.body)
         values = parameters | {event[2] for event in events if event[3] == "value"}
+        if declared & values:
+            # ``nonlocal rows; rows = []``: may empty the enclosing function's collection.
+            outline.flags.add(GROWS)
         self._locals.append((_imports_of(events), values - declared, declared))
         stack: list[tuple[ast.AST, int]] = [(n, NOT_IN_LOOP) for n in node.body]
         lambdas = 0  # a ``yield`` under a lambda makes the lambda a generator, not this

@@ -940,7 +940,7 @@ class Project:
             for caller, where in sites:
                 if not self._in_loop(current, where) and caller[1] and caller not in graph:
                     pending.append(caller)
-        # The largest set that holds, as for one module (exemptions.py).
+        # The largest set that holds: each call in a loop or in a member of the set.
         exempt = {f for f, sites in graph.items() if sites}
         changed = True
         while changed:
@@ -999,7 +999,7 @@ class Project:
                     outline = self.outline(holder)
                     if outline is None:
                         continue
-                    for local, qualified in outline.names.imports.items():
+                    for local, qualified in outline.imports.items():
                         if local not in names and qualified.rsplit(".", 1)[-1] in names:
                             names.add(local)
                             pending.append(local)
