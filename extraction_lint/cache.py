@@ -55,8 +55,10 @@ MAX_ENTRY_BYTES = 4 * 1024 * 1024
 MAX_AGE_DAYS = 14
 #: When the entries take more than this, the least recently used go first.
 MAX_CACHE_BYTES = 256 * 1024 * 1024
-#: The most files the history of changes keeps (the most recently changed).
-HISTORY_FILES = 200_000
+#: The most files the history of changes keeps (the most recently changed), and the most
+#: bytes it is written in (fewer files then, the most recent first).
+HISTORY_FILES = 100_000
+MAX_HISTORY_BYTES = 32 * 1024 * 1024
 #: A hit refreshes its entry's time (its "last used") when it is older than this.
 _TOUCH_AFTER_SECONDS = 3600
 
@@ -78,6 +80,22 @@ def tool_fingerprint() -> str:
         st = path.stat()
         digest.update(f"{path.relative_to(package)}|{st.st_size}|{st.st_mtime_ns}".encode())
     return digest.hexdigest()
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file renamed into place (a reader
+    sees the old file or the new one, never part of one); raises OSError."""
+    import tempfile
+
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def content_digest(data: bytes) -> str:
@@ -404,8 +422,10 @@ class ResultCache:
             if time.time() - path.stat().st_mtime > _TOUCH_AFTER_SECONDS:
                 os.utime(path)
 
-    def put(self, key: str, result: FileResult) -> None:
-        """Store a result; a cache that cannot be written is silently left alone."""
+    def put(self, key: str, result: FileResult, *, refresh: bool = False) -> None:
+        """Store a result; a cache that cannot be written is silently left alone.
+        ``refresh``: the entry is there already, only re-dated (not a write that calls
+        for pruning)."""
         if self._writable is None:
             self._writable = self._prepare()
         if not self._writable:
@@ -427,21 +447,12 @@ class ResultCache:
         text = json.dumps(entry, ensure_ascii=True)
         if len(text) > MAX_ENTRY_BYTES:
             return  # too large to be read back: not worth keeping
-        import tempfile
-
         path = self._path(slot)
         try:
             path.parent.mkdir(exist_ok=True)
-            fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(text)
-                os.replace(temporary, path)
-            except OSError:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
-                raise
-            self.writes += 1
+            write_atomically(path, text)
+            if not refresh:
+                self.writes += 1
         except OSError:
             self._writable = False
 
@@ -487,6 +498,13 @@ class ResultCache:
             return 0, 0
         for bucket in buckets:
             if not bucket.is_dir(follow_symlinks=False):
+                # A history write that a killed run left half done.
+                with contextlib.suppress(OSError):
+                    if (
+                        bucket.name.startswith(".tmp-")
+                        and bucket.stat().st_mtime < time.time() - 3600
+                    ):
+                        removed += _remove(bucket.path)
                 continue
             try:
                 items = list(os.scandir(bucket.path))
@@ -584,7 +602,7 @@ class FileHistory:
         self._path = cache._entries / "history"
         self._files: dict[str, tuple[str, int]] = {}
         past = 0
-        raw = read_regular_file(self._path, MAX_ENTRY_BYTES * 4)
+        raw = read_regular_file(self._path, MAX_HISTORY_BYTES)
         secret = cache._read_secret() if raw is not None else None
         if raw is not None and secret is not None:
             with contextlib.suppress(ValueError, TypeError, KeyError, RecursionError):
@@ -624,23 +642,16 @@ class FileHistory:
         secret = cache._make_secret() if cache._writable else None
         if secret is None:
             return
-        known_files = sorted(self._files.items(), key=lambda item: -item[1][1])
+        known = sorted(self._files.items(), key=lambda item: -item[1][1])
         # The most recently changed first: a path left out counts as changed next time.
-        files = {path: list(known) for path, known in known_files[:HISTORY_FILES]}
-        body = _canonical(files)
-        entry = {
-            "stamp": self.stamp,
-            "files": files,
-            "mac": cache._mac(secret, "history", str(self.stamp), body),
-        }
-        import tempfile
-
+        keep = HISTORY_FILES
+        while True:
+            files = {path: list(entry) for path, entry in known[:keep]}
+            body = _canonical(files)
+            mac = cache._mac(secret, "history", str(self.stamp), body)
+            text = json.dumps({"stamp": self.stamp, "files": files, "mac": mac})
+            if len(text) <= MAX_HISTORY_BYTES or keep < 2:
+                break
+            keep //= 2  # paths longer than usual: fewer of them, so that it reads back
         with contextlib.suppress(OSError):
-            fd, temporary = tempfile.mkstemp(dir=self._path.parent, prefix=".tmp-", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(entry, handle, ensure_ascii=True)  # noqa: EXL002 HISTORY_FILES at most
-                os.replace(temporary, self._path)
-            except OSError:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
+            write_atomically(self._path, text)

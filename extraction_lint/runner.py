@@ -25,6 +25,7 @@ from extraction_lint.analysis.project import (
     RUN_FILES,
     digest_of,
     names_word,
+    searchable,
     set_run_files,
 )
 from extraction_lint.cache import FileHistory, ResultCache, content_digest
@@ -59,6 +60,9 @@ class Job:
 #: when an allocation fails (a 400,000-line file under a 3 GB limit), so the file must cost
 #: itself, not the run's report.
 LARGE_FILE_BYTES = 1 << 20
+
+#: The most bytes of changed files kept for looking up names in a warm run.
+CHANGED_TEXT_BYTES = 64 << 20
 
 #: The most worker processes a run starts, whatever ``--jobs`` asks.
 MAX_JOBS = 64
@@ -293,6 +297,9 @@ class Runner:
         self._stamps: dict[str, int] | None = None
         #: (name, stamp) -> whether a file changed after that run names it.
         self._named: dict[tuple[str, int], bool] = {}
+        #: The text of files changed since a result was written, read once for its names.
+        self._changed_text: dict[str, bytes] = {}
+        self._changed_bytes = 0
 
     # --- the pool --------------------------------------------------------------------------
 
@@ -360,21 +367,25 @@ class Runner:
             self._store(key, result)
         return results
 
-    def _store(self, key: str | None, result: FileResult) -> None:
+    @staticmethod
+    def _searched(result: FileResult) -> bool:
+        """Whether the result depends on which files name a function."""
+        return any(path.startswith(NAMING) for path, _ in result.dependencies)
+
+    def _store(self, key: str | None, result: FileResult, *, refresh: bool = False) -> None:
         """Keep a result in the cache; a dependency on the files naming a function gets
-        this run's stamp (the files changed after it are the ones to look at again)."""
+        this run's stamp (the files changed after it are the ones to look at again).
+        ``refresh``: a hit stored again with this stamp."""
         if self.cache is None or key is None or result.transient:
             return
-        if self._history is not None and any(
-            path.startswith(NAMING) for path, _ in result.dependencies
-        ):
+        if self._history is not None and self._searched(result):
             stamp = str(self._history.stamp)
             dependencies = tuple(
                 (path, stamp if path.startswith(NAMING) else digest)
                 for path, digest in result.dependencies
             )
             result = replace(result, dependencies=dependencies)
-        self.cache.put(key, result)
+        self.cache.put(key, result, refresh=refresh)
 
     def run(self, files: Iterable[SourceFile]) -> Iterator[FileResult]:
         """Check every file, yielding results in the order of ``files``."""
@@ -424,6 +435,10 @@ class Runner:
                         hit = self.cache.get(key)
                         if hit is not None and not self._still_valid(hit):
                             hit = None  # a module it depends on changed (SPEC 2.6)
+                        if hit is not None and self._searched(hit):
+                            # Still valid now: dated now, so later runs look only at the
+                            # files changed from here on.
+                            self._store(key, hit, refresh=True)
                         if hit is not None:
                             if batch:
                                 dispatch()
@@ -501,12 +516,18 @@ class Runner:
                 self._stamps[path] = self._history.stamp_of(path, digest)
         for path, changed in self._stamps.items():
             if changed > stamp:
-                try:
-                    with open(path, "rb") as handle:
-                        data = handle.read()
-                except OSError:
-                    continue
-                if names_word(data, name):
+                text = self._changed_text.get(path)
+                if text is None:
+                    try:
+                        with open(path, "rb") as handle:
+                            text = searchable(path, handle.read())
+                    except OSError:
+                        continue
+                    if self._changed_bytes + len(text) <= CHANGED_TEXT_BYTES:
+                        # Kept for the next name: a few files changed, many names asked.
+                        self._changed_text[path] = text
+                        self._changed_bytes += len(text)
+                if names_word(text, name):
                     return True
         return False
 

@@ -181,3 +181,21 @@ def test_a_large_file_is_checked_in_its_own_process_even_with_one_job(tree, monk
 
     monkeypatch.setattr(runner_module, "run_job", abort_when_large)
     assert_only_crashed(results(tree, jobs=1), "pkg/m05.py")
+
+
+def test_a_history_of_long_paths_is_written_so_that_it_reads_back(tmp_path, monkeypatch):
+    """The history of changes keeps the most recently changed files that fit in what is
+    read back: a history too large to read would count every file as changed forever."""
+    from extraction_lint import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "MAX_HISTORY_BYTES", 64 * 1024)
+    store = cache_module.ResultCache(tmp_path / "c")
+    history = cache_module.FileHistory(store)
+    long = "/" + "d" * 200
+    for i in range(2000):
+        history.stamp_of(f"{long}/{i}.py", f"digest{i}")
+    history.save()
+    again = cache_module.FileHistory(store)
+    assert again.stamp > history.stamp
+    kept = [i for i in range(2000) if again.stamp_of(f"{long}/{i}.py", f"digest{i}") < again.stamp]
+    assert 100 < len(kept) < 2000

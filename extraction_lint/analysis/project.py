@@ -123,6 +123,19 @@ def notebook_text(data: bytes) -> str:
         raise SourceError(str(error)) from None
 
 
+def searchable(path: str, data: bytes) -> bytes:
+    """What a caller search reads for names in the file ``path`` of bytes ``data``: a
+    notebook's code cells (its JSON escapes them: ``"\\nsave(rows)"``), else the bytes."""
+    if not path.endswith(".ipynb"):
+        return data
+    from extraction_lint.source import SourceError
+
+    try:
+        return notebook_text(data).encode("utf-8", "surrogatepass")
+    except SourceError:
+        return b""
+
+
 def digest_of(data: bytes) -> str:
     """The digest of a module's bytes, as recorded in dependencies."""
     return hashlib.blake2b(data, digest_size=12).hexdigest()
@@ -1051,11 +1064,12 @@ class Project:
                     data = handle.read()
             except OSError:
                 continue
+            text = searchable(candidate, data)
             for name in wanted:
                 holders = found[name]
                 if len(holders) > CALLER_FILES:
                     continue  # over the limit already
-                if not names_word(data, name):
+                if not names_word(text, name):
                     continue
                 holders.append(candidate)
                 if candidate not in self._digests:

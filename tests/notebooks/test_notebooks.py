@@ -367,3 +367,32 @@ def test_a_notebook_that_calls_a_helper_in_its_loop_owns_the_helpers_loop(tmp_pa
     assert places() == {("nb.ipynb", 1, 2)}
     save(path, notebook(imports, code("process(batches)")))
     assert places() == {("jobs/work.py", 4, None)}
+
+
+def test_a_call_in_a_cell_whose_source_is_one_string_is_found(tmp_path):
+    """A cell's source saved as one JSON string escapes its line breaks (``"\\nprocess("``):
+    the caller search reads the cells' code, not the JSON."""
+    (tmp_path / "pyproject.toml").write_text("[tool.extraction-lint]\n")
+    write(tmp_path / "jobs/__init__.py", "")
+    write(
+        tmp_path / "jobs/work.py",
+        """
+        import pickle
+
+        def process(paths):
+            for p in paths:
+                pickle.load(open(p, "rb"))
+        """,
+    )
+    write(
+        tmp_path / "run.py",
+        "from jobs.work import process\n\n\ndef go(batches):\n    for b in batches:\n        process(b)\n",
+    )
+    cell = code()
+    cell["source"] = "from jobs.work import process\nprocess(paths)\n"
+    save(tmp_path / "nb.ipynb", notebook(cell))
+    out = run_cli("--no-cache", "--format", "json", "--select", "EXL101", ".", cwd=tmp_path).out
+    assert {(d["path"], d["line"]) for d in json.loads(out)["diagnostics"]} == {
+        ("jobs/work.py", 4),
+        ("run.py", 5),
+    }
