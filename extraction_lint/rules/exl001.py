@@ -39,7 +39,9 @@ It fires when all of these hold, in one function (or one module-level block):
   `np.array(c)`, `list(c)`, `d = c`, any method call on it, any subscript of it: `c[k]`,
   `df[mask]`, `c[i:j]`) reaches a sink, or a comprehension or generator expression over
   one of those does (`executemany(SQL, (tuple(r) for r in c))`: the whole collection is
-  held until it has been iterated).
+  held until it has been iterated). What a sink writes is what a frame writer is called
+  on (`df.to_parquet(path)` writes `df`, not `path`) and what the other sinks are passed
+  (`writers[k].writerows(batch)` writes `batch`, not the writer).
 
 A loop is bounded when its trip count is small and known from the source: `range` of
 literals (at most `bounded-range-limit` steps), a display such as `("a", "b")`, a module
