@@ -297,6 +297,8 @@ class Runner:
         self._stamps: dict[str, int] | None = None
         #: (name, stamp) -> whether a file changed after that run names it.
         self._named: dict[tuple[str, int], bool] = {}
+        #: The files of the run changed after each stamp asked about.
+        self._changed_after: dict[int, list[str]] = {}
         #: The text of files changed since a result was written, read once for its names.
         self._changed_text: dict[str, bytes] = {}
         self._changed_bytes = 0
@@ -514,21 +516,25 @@ class Runner:
                     except OSError:
                         continue
                 self._stamps[path] = self._history.stamp_of(path, digest)
-        for path, changed in self._stamps.items():
-            if changed > stamp:
-                text = self._changed_text.get(path)
-                if text is None:
-                    try:
-                        with open(path, "rb") as handle:
-                            text = searchable(path, handle.read())
-                    except OSError:
-                        continue
-                    if self._changed_bytes + len(text) <= CHANGED_TEXT_BYTES:
-                        # Kept for the next name: a few files changed, many names asked.
-                        self._changed_text[path] = text
-                        self._changed_bytes += len(text)
-                if names_word(text, name):
-                    return True
+        changed = self._changed_after.get(stamp)
+        if changed is None:
+            changed = self._changed_after[stamp] = [
+                path for path, when in self._stamps.items() if when > stamp
+            ]
+        for path in changed:
+            text = self._changed_text.get(path)
+            if text is None:
+                try:
+                    with open(path, "rb") as handle:
+                        text = searchable(path, handle.read())
+                except OSError:
+                    continue
+                if self._changed_bytes + len(text) <= CHANGED_TEXT_BYTES:
+                    # Kept for the next name: a few files changed, many names asked.
+                    self._changed_text[path] = text
+                    self._changed_bytes += len(text)
+            if names_word(text, name):
+                return True
         return False
 
     def _drain(self, slots: deque[_Slot], keep: int, *, block: bool) -> Iterator[FileResult]:
