@@ -169,7 +169,10 @@ class CollectionFacts:
         for deletion in scope.deletions:
             target = deletion.target
             if isinstance(target, cst.Subscript) and _is_full_slice(target):
-                self._flush(key_of(target.value), deletion.site)
+                inner = target.value
+                if isinstance(inner, cst.Subscript) and not _is_full_slice(inner):
+                    inner = inner.value  # del c[k][:]: one key's batch emptied
+                self._flush(key_of(inner), deletion.site)
         for call in scope.calls:
             func = call.node.func
             if not isinstance(func, cst.Attribute):
@@ -177,6 +180,10 @@ class CollectionFacts:
             method = func.attr.value
             receiver = func.value
             if method == CLEAR_METHOD and not call.node.args:
+                if isinstance(receiver, cst.Subscript) and not _is_full_slice(receiver):
+                    # c[k].clear(): the batch of one key written and emptied, as the
+                    # batches of a dict of lists are (each key is bounded).
+                    receiver = receiver.value
                 self._flush(key_of(receiver), call.site)
             elif method in GROWTH_METHODS:
                 if isinstance(receiver, cst.Subscript):

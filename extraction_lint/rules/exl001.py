@@ -34,7 +34,8 @@ It fires when all of these hold, in one function (or one module-level block):
   `c[k] = ...`, `c[k].append(...)`, `c.setdefault(...).append(...)`,
   `c = pd.concat([c, ...])`) inside an unbounded loop;
 - it is never flushed (`c.clear()`, `del c[:]`, `c[:] = []`, re-binding to a fresh
-  container) anywhere inside the outermost unbounded loop that holds the growth;
+  container; for a dict of lists, one key's batch emptied: `c[k].clear()`, `del c[k][:]`)
+  anywhere inside the outermost unbounded loop that holds the growth;
 - after that loop, the collection or a value derived from it (`pd.DataFrame(c)`,
   `np.array(c)`, `list(c)`, `d = c`, any method call on it, any subscript of it: `c[k]`,
   `df[mask]`, `c[i:j]`) reaches a sink, or a comprehension or generator expression over
@@ -426,6 +427,29 @@ for region in ("eu", "us"):
     for hour in range(24):
         cells.append({"region": region, "hour": hour, "load": 0.0})
 session.bulk_insert_mappings(HourlyLoad, cells)
+""",
+        # SPEC 2.1 Flush, 2.2: the batches of a dict of lists, each written and emptied in
+        # the loop when full (`c[k].clear()`, `del c[k][:]`); the leftovers after it.
+        """
+from collections import defaultdict
+
+pending = defaultdict(list)
+for rec in records:
+    pending[rec.table].append(rec)
+    if len(pending[rec.table]) >= 1000:
+        con.executemany(SQL[rec.table], pending[rec.table])
+        pending[rec.table].clear()
+for table in TABLES:
+    con.executemany(SQL[table], pending[table])
+
+queued = defaultdict(list)
+for rec in records:
+    queued[rec.table].append(rec)
+    if len(queued[rec.table]) >= 1000:
+        con.executemany(SQL[rec.table], queued[rec.table])
+        del queued[rec.table][:]
+for table in TABLES:
+    con.executemany(SQL[table], queued[table])
 """,
         # SPEC 2.1 Flush, through a closure (2.6): `nonlocal rows; rows = []` empties the
         # enclosing function's list, so the last call writes the leftover batch only.
