@@ -717,6 +717,19 @@ for r in recs:
     rows.append(r)
 con.executemany(SQL, [tuple(r) for r in rows])  # EXL002
 """,
+        # SPEC 2.3: a comprehension over a sorted listing, nested or bound to a name first,
+        # is the one finding: it loads each item (the listing is short).
+        """
+import glob
+
+
+def load_all(con, d):
+    rows = [open(p).read() for p in sorted(glob.glob(d))]
+    con.executemany("INSERT INTO t VALUES (?)", rows)  # EXL002
+    paths = sorted(glob.glob(d))
+    texts = [open(p).read() for p in paths]
+    con.executemany("INSERT INTO t VALUES (?)", texts)  # EXL002
+""",
         # SPEC 2.3, 2.6: a generator over a materialisation bound to a name carries it.
         """
 def export(src, con):
@@ -765,13 +778,27 @@ def export(conn, path):
                 ):
                     continue
                 if materialization.kind == "materialization":
-                    # ``rows = cur.fetchall(); executemany(SQL, [f(r) for r in rows])``: what
-                    # it iterates is held whole first, and is the finding.
+                    # ``rows = cur.fetchall(); executemany(SQL, [f(r) for r in rows])``: the
+                    # whole read it iterates is held whole first, and is the finding.
                     held = analysis.iterated(
                         scope, materialization.node, materialization.site.order
                     )
                     if any(
-                        other_sink is sink and other is not materialization and other.node in held
+                        other_sink is sink
+                        and other is not materialization
+                        and other.kind != "materialization"
+                        and other.node in held
+                        for other_sink, other in found
+                    ):
+                        continue
+                    # ``paths = sorted(glob(d)); [load(p) for p in paths]``: the one that
+                    # iterates it (and loads each item) is the finding.
+                    if any(
+                        other_sink is sink
+                        and other is not materialization
+                        and other.kind == "materialization"
+                        and materialization.node
+                        in analysis.iterated(scope, other.node, other.site.order)
                         for other_sink, other in found
                     ):
                         continue
