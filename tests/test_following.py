@@ -1402,3 +1402,48 @@ def test_a_name_over_the_caller_limit_comes_back_under_it_from_the_cache(tmp_pat
     for name in ("c0.py", "c1.py"):
         (tmp_path / name).write_text("def g(xs):\n    pass\n")
     assert not helper_reported()  # 64: every call of it read, all in loops
+
+
+def test_a_helper_that_maps_its_input_carries_it_to_the_sink(tmp_path):
+    """A helper returning a comprehension over its parameter, or a generator iterating it,
+    holds the whole argument to be made (SPEC 2.6): an accumulated list passed through it
+    to a sink is EXL001, whether or not the helper yields as EXL002 advises."""
+    write(
+        tmp_path,
+        {
+            "h.py": """
+            def as_tuples(rows):
+                return [tuple(r) for r in rows]
+
+            def gen_tuples(rows):
+                for r in rows:
+                    yield tuple(r)
+
+            def insert_rows(con, rows):
+                con.executemany("I", rows)
+            """,
+            "m.py": """
+            from h import as_tuples, gen_tuples, insert_rows
+
+            def listed(con, keys, read):
+                rows = []
+                for k in keys:
+                    rows.extend(read(k))
+                insert_rows(con, as_tuples(rows))
+
+            def generated(con, keys, read):
+                rows = []
+                for k in keys:
+                    rows.extend(read(k))
+                insert_rows(con, gen_tuples(rows))
+
+            def streamed(con, cur):
+                insert_rows(con, gen_tuples(cur))
+            """,
+        },
+    )
+    assert codes_by_line(findings(tmp_path, "--select", "EXL0")) == {
+        ("m.py", 7, "EXL001"),
+        ("m.py", 7, "EXL002"),
+        ("m.py", 13, "EXL001"),
+    }

@@ -376,11 +376,25 @@ class _FunctionReader:
                 f.site.order not in fresh and not self.rebound(key, f.site.order) for f in flushes
             ):
                 local.flushes_inputs.add(key)
+        if scope.is_generator:
+            # ``for r in rows: yield tuple(r)``: the generator the call makes holds the whole
+            # of ``rows`` as it iterates, as ``return [tuple(r) for r in rows]`` would.
+            for loop in scope.loops:
+                if isinstance(loop.node, cst.For):
+                    carried = self.flow.carried(loop.node.iter, loop.start)
+                    local.returns_inputs |= {s.name for s in carried if isinstance(s, Input)}
         for ret in scope.returns:
             carried = self.returned_flow.carried(ret.value, ret.site.order)
             # What the caller passed, returned whole or through a derivation (SPEC 2.1: a
             # comprehension over it is not one, but a materialisation of its own).
             local.returns_inputs |= {s.name for s in carried if isinstance(s, Input)}
+            # ``return [tuple(r) for r in rows]`` is a materialisation of its own, and holds
+            # the whole of ``rows`` to be made: the call's result carries the argument too.
+            local.returns_inputs |= {
+                s.name
+                for s in self.flow.iterated(ret.value, ret.site.order)
+                if isinstance(s, Input)
+            }
             if local.returns_materialization is not None:
                 continue
             for source in carried:

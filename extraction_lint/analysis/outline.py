@@ -556,6 +556,7 @@ class _Reader:
                 self._call(child, outline, receiver, owner, visible, prefix, where)
             elif isinstance(child, ast.Yield | ast.YieldFrom) and not lambdas:
                 outline.generator = True
+                outline.flags.add(RETURNS)  # the generator it returns may carry an input
             elif isinstance(child, ast.Lambda):
                 # Its body runs when it is called, wherever that is: not in this loop.
                 lambdas += 1
