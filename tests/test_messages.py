@@ -216,6 +216,20 @@ def test_a_comprehension_over_what_is_held_whole_is_not_advised_a_generator():
     assert "`rows`" in built and "generator expression" in built
 
 
+def test_a_copy_of_an_accumulated_dict_is_not_advised_an_iterator():
+    # ``latest.values()`` is still the whole dict: the advice is to write where it grows.
+    message = exl002(
+        """
+        latest = {}
+        for r in recs:
+            latest[r.id] = r
+        con.executemany("INSERT INTO t VALUES (?, ?)", list(latest.values()))
+        """
+    )
+    assert "`latest`" in message and "where it grows" in message
+    assert "iterator" not in message, message
+
+
 def test_a_comprehension_over_a_whole_read_names_the_read():
     bound = exl002(
         """

@@ -409,9 +409,12 @@ class ModuleAnalysis:
         call of one), evaluated at ``at``, iterates over of what the rules track: the
         accumulations, materialisations and helper results it takes its items from, held
         whole before it runs (so a generator in its place would not stream them)."""
+        flow = self.dataflow(scope)
         if isinstance(node, cst.Call) and len(node.args) == 1:
             node = node.args[0].value  # ``list(f(r) for r in rows)``
-        return self.dataflow(scope).iterated(node, at)
+            if not isinstance(node, cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp):
+                return flow.carried(node, at)  # ``list(latest.values())``: what it copies
+        return flow.iterated(node, at)
 
     # --- EXL002: materialisations --------------------------------------------------------
 
