@@ -152,6 +152,7 @@ class Collector:
         self._counter = 0
         #: How many lambdas hold the node being walked.
         self._lambdas = 0
+        self._lambda_names: frozenset[str] = frozenset()
         #: The index in ``module.body`` of the statement being walked, and for every node a
         #: finding can point at, the index of the top-level statement that holds it (so
         #: positions are computed for those statements only).
@@ -465,7 +466,22 @@ class Collector:
 
     def _lambda(self, node: cst.Lambda) -> None:
         self._lambdas += 1
+        outer = self._lambda_names
+        params = node.params
+        self._lambda_names = (
+            outer
+            | {
+                p.name.value
+                for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+            }
+            | {
+                p.name.value
+                for p in (params.star_arg, params.star_kwarg)
+                if isinstance(p, cst.Param)
+            }
+        )
         self._children(node)
+        self._lambda_names = outer
         self._lambdas -= 1
 
     def _with(self, node: cst.With) -> None:
@@ -497,7 +513,7 @@ class Collector:
 
     def _call(self, node: cst.Call) -> None:
         self.top_of[id(node)] = self.top_index
-        call = CallSite(node=node, site=self._site(), end=-1)
+        call = CallSite(node=node, site=self._site(), end=-1, lambda_names=self._lambda_names)
         self._frame.scope.calls.append(call)
         self.walk(node.func)
         for arg in node.args:

@@ -15,7 +15,7 @@ import libcst as cst
 
 from extraction_lint.analysis.calls import is_loader, match_sink
 from extraction_lint.analysis.dataflow import Dataflow, Input
-from extraction_lint.analysis.model import Loop, Scope
+from extraction_lint.analysis.model import CallSite, Loop, Scope
 from extraction_lint.analysis.names import ImportMap, dotted_name
 from extraction_lint.analysis.summary import (
     Accumulator,
@@ -99,18 +99,21 @@ def children_by_name(scopes: list[Scope]) -> dict[int, dict[str, Scope]]:
 
 
 def call_target(
-    call: cst.Call,
+    call_site: CallSite,
     scope: Scope,
     names: ImportMap,
     children: Mapping[int, dict[str, Scope]],
     module_scope: Scope,
 ) -> tuple[Target, bool] | None:
-    """What ``call`` names, and whether it binds a receiver; None when it is not followed
+    """What the call names, and whether it binds a receiver; None when it is not followed
     (another receiver, a value passed around, a constructor of a class)."""
-    func = call.func
+    func = call_site.node.func
     top = children.get(id(module_scope), {})
+    hidden = call_site.lambda_names
     if isinstance(func, cst.Name):
         name = func.value
+        if name in hidden:
+            return None  # ``lambda write: write(rows)``: the lambda's parameter
         nested = _nested_function(scope, name, children)
         if nested is not None:
             return Target("local", qualified_name(nested)), False
@@ -140,6 +143,8 @@ def call_target(
     if dotted is None:
         return None
     head, _, rest = dotted.partition(".")
+    if head in hidden:
+        return None
     kind, imported = name_binding(head, scope, names, top)
     if kind == "class":
         return Target("dotted", f"{dotted}.{method}"), False
@@ -447,7 +452,7 @@ class _FunctionReader:
                 if isinstance(source, cst.Call):
                     returned.add(id(source))
         for call in scope.calls:
-            found = call_target(call.node, scope, imports, self.children, module_scope)
+            found = call_target(call, scope, imports, self.children, module_scope)
             if found is None:
                 continue
             target, bound = found

@@ -85,6 +85,8 @@ class CallSite:
     end: int
     qualname: str | None = None
     method: str | None = None
+    #: The parameters of the lambdas around the call (names that hide the module's).
+    lambda_names: frozenset[str] = frozenset()
 
     @property
     def receiver(self) -> cst.BaseExpression | None:

@@ -1016,7 +1016,7 @@ class ModuleAnalysis:
     def _resolve_call(
         self, call: CallSite, scope: Scope
     ) -> tuple[tuple[str, str], Target, bool] | None:
-        found = call_target(call.node, scope, self.imports, self._children, self.scopes[0])
+        found = call_target(call, scope, self.imports, self._children, self.scopes[0])
         if found is None:
             return None
         target, bound = found

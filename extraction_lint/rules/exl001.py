@@ -468,6 +468,19 @@ def load(con, items):
             flush()
     flush()
 """,
+        # SPEC 2.6: a lambda's parameter is a value passed in, not the module's function.
+        """
+def write(con, rows):
+    con.executemany("INSERT INTO t VALUES (?)", rows)
+
+
+def load(con, items, sink):
+    rows = []
+    for item in items:
+        rows.append(item)
+    emit = lambda write: write(con, rows)
+    emit(sink)
+""",
         # SPEC 2.1 Sink: the records are what `writerows` is passed (its receiver is a
         # writer), and what a frame writer is called on (its arguments are where to write).
         """
