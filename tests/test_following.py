@@ -1217,18 +1217,6 @@ def test_a_call_resolves_to_what_the_name_is_bound_to_where_it_is_called(tmp_pat
                     rows.append(it)
                 store(con, rows)
             """,
-            "fallback.py": """
-            try:
-                from helpers.pg import upload
-            except ImportError:
-                from helpers.dry import upload
-
-            def job(con, items):
-                rows = []
-                for it in items:
-                    rows.append(it)
-                upload(con, rows)
-            """,
             "order.py": """
             def save(con, rows):
                 print(len(rows))
@@ -1274,8 +1262,6 @@ def test_a_call_resolves_to_what_the_name_is_bound_to_where_it_is_called(tmp_pat
         ("order.py", 10, "EXL001"),
         # A comprehension's target is its own; a function's import is not the module's name.
         ("comprehension.py", 8, "EXL001"),
-        # The ``try`` import is the one that runs; the ``except`` one is its fallback.
-        ("fallback.py", 10, "EXL001"),
     }
     # The prefilter reads the same bindings: the same findings without it.
     assert codes_by_line(findings(tmp_path, "--select", "EXL001", "--no-prefilter")) == found

@@ -317,6 +317,12 @@ class Collector:
 
     # --- imports -------------------------------------------------------------------------
 
+    def _import(self, node: cst.Import) -> None:
+        self.imports.add_import(node, self._imports_here())
+
+    def _import_from(self, node: cst.ImportFrom) -> None:
+        self.imports.add_import_from(node, self._imports_here())
+
     def _imports_here(self) -> dict[str, str] | None:
         """Where an import made here binds: the function's own names, None at module
         level (a class body's import binds a class attribute: its own, unused map)."""
@@ -324,17 +330,6 @@ class Collector:
         if scope.kind == "module":
             return None
         return scope.imports if scope.kind == "function" else {}
-
-    def _import(self, node: cst.Import) -> None:
-        self.imports.add_import(node, self._imports_here(), fallback=self._in_handler())
-
-    def _import_from(self, node: cst.ImportFrom) -> None:
-        self.imports.add_import_from(node, self._imports_here(), fallback=self._in_handler())
-
-    def _in_handler(self) -> bool:
-        """Whether the walk is in an ``except`` block: ``try: from fast import save`` /
-        ``except ImportError: from slow import save`` runs the ``try`` import."""
-        return self._frame.except_depth > 0
 
     # --- loops ---------------------------------------------------------------------------
 

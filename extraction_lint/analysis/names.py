@@ -54,18 +54,13 @@ class ImportMap:
         #: ``"definition"`` (``def``, ``class``) or ``"value"`` (anything else).
         self.module_last: dict[str, str] = {}
 
-    def add_import(
-        self, node: cst.Import, where: dict[str, str] | None = None, *, fallback: bool = False
-    ) -> None:
+    def add_import(self, node: cst.Import, where: dict[str, str] | None = None) -> None:
         """Record ``import a.b`` (binds ``a``) and ``import a.b as c`` (binds ``c``).
-        ``where``: the imports of the function that makes it (None: at module level);
-        ``fallback``: made in an ``except`` block (see :meth:`_bind`)."""
+        ``where``: the imports of the function that makes it (None: at module level)."""
         names = [(import_module_name(a.name), _asname(a)) for a in node.names]
-        self._bind(list(import_bindings(None, 0, names, from_=False)), where, fallback)
+        self._bind(list(import_bindings(None, 0, names, from_=False)), where)
 
-    def add_import_from(
-        self, node: cst.ImportFrom, where: dict[str, str] | None = None, *, fallback: bool = False
-    ) -> None:
+    def add_import_from(self, node: cst.ImportFrom, where: dict[str, str] | None = None) -> None:
         """Record ``from a import b as c`` (binds ``c`` to ``a.b``); relative ones stay dotted.
         ``from a import *`` is recorded as a star import of ``a``."""
         module = import_module_name(node.module) if node.module is not None else None
@@ -73,31 +68,22 @@ class ImportMap:
             self.stars.append("." * len(node.relative) + (module or ""))
             return
         names = [(import_module_name(a.name), _asname(a)) for a in node.names]
-        self._bind(
-            list(import_bindings(module, len(node.relative), names, from_=True)), where, fallback
-        )
+        self._bind(list(import_bindings(module, len(node.relative), names, from_=True)), where)
 
     def _bind(
-        self,
-        bindings: list[tuple[str, str, bool]],
-        where: dict[str, str] | None = None,
-        fallback: bool = False,
+        self, bindings: list[tuple[str, str, bool]], where: dict[str, str] | None = None
     ) -> None:
         # Every import, wherever made, for the catalogue's names (``import pickle`` in a
         # function, ``pickle.load`` there); where it binds, for following calls (SPEC 2.6).
-        # An import in an ``except`` block is the fallback of one the ``try`` made: that
-        # one is what runs, so the fallback binds only a name not bound yet.
-        scoped = self.module_level if where is None else where
-        for target_map in (self.imports, scoped):
+        for target_map in (self.imports, self.module_level if where is None else where):
             for local, target, replaces in bindings:
-                if replaces and not (fallback and local in scoped):
+                if replaces:
                     target_map[local] = target
                 else:
                     target_map.setdefault(local, target)
         if where is None:
             for local, _, _ in bindings:
-                if not (fallback and local in self.module_last):
-                    self.module_last[local] = "import"
+                self.module_last[local] = "import"
 
     def from_star(self, name: str) -> bool:
         """Whether the bare name ``name`` may come from a star import: the module has one,

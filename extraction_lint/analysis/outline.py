@@ -331,8 +331,6 @@ def _bindings_in(body: list[ast.stmt]) -> tuple[list[_Binding], frozenset[str]]:
     outer: set[str] = set()
     pending: list[ast.stmt] = list(body)
     targets: list[ast.expr] = []
-    #: The statements of ``except`` blocks: an import there is a fallback of the ``try``'s.
-    fallbacks: set[int] = set()
     while pending:
         node = pending.pop()
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -345,18 +343,8 @@ def _bindings_in(body: list[ast.stmt]) -> tuple[list[_Binding], frozenset[str]]:
                 if isinstance(node, ast.Import)
                 else shared_import_bindings(node.module, node.level, names, from_=True)
             )
-            fallback = id(node) in fallbacks
             for local, target, replaces in binds:
-                events.append(
-                    (
-                        node.lineno,
-                        node.col_offset,
-                        local,
-                        "import",
-                        target,
-                        replaces and not fallback,
-                    )
-                )
+                events.append((node.lineno, node.col_offset, local, "import", target, replaces))
             continue
         if isinstance(node, ast.Global | ast.Nonlocal):
             outer.update(node.names)
@@ -372,7 +360,6 @@ def _bindings_in(body: list[ast.stmt]) -> tuple[list[_Binding], frozenset[str]]:
                 if handler.name:
                     events.append((handler.lineno, 0, handler.name, "value", None, True))
                 pending.extend(handler.body)
-                fallbacks.update(_ids_in(handler.body))
         elif isinstance(node, ast.Match):
             for case in node.cases:
                 pending.extend(case.body)
@@ -390,22 +377,6 @@ def _bindings_in(body: list[ast.stmt]) -> tuple[list[_Binding], frozenset[str]]:
             targets.append(bound.value)
     events.sort(key=lambda event: (event[0], event[1]))
     return events, frozenset(outer)
-
-
-def _ids_in(body: list[ast.stmt]) -> Iterator[int]:
-    """The ids of the statements of ``body`` and of its blocks (not of definitions)."""
-    for statement in _block_statements(body):
-        yield id(statement)
-
-
-def _last_bindings(events: list[_Binding]) -> dict[str, str]:
-    """The kind of each name's last binding; an import that does not replace (the fallback
-    of an ``except`` block, ``import a.b`` of a bound ``a``) does not override one."""
-    last: dict[str, str] = {}
-    for _, _, name, kind, _, replaces in events:
-        if kind != "import" or replaces or name not in last:
-            last[name] = kind
-    return last
 
 
 def _imports_of(events: list[_Binding]) -> dict[str, str]:
@@ -429,7 +400,7 @@ class _Reader:
         # of a name is the one a function sees), and each enclosing function's.
         events, _ = _bindings_in(tree.body)
         self.module_imports = _imports_of(events)
-        self.module_last = _last_bindings(events)
+        self.module_last = {event[2]: event[3] for event in events}
         #: The functions around the walk, innermost last: (imports, values, declared outer).
         self._locals: list[tuple[dict[str, str], frozenset[str], frozenset[str]]] = []
         self._shape = AstShape(self.imports, module_constants(tree))
