@@ -10,6 +10,7 @@ from extraction_lint.analysis.catalog import (
     ARGUMENT_SINK_METHODS,
     DUCKDB_APPEND_METHOD,
     EXECUTE_METHOD,
+    FRAME_CLASS_NAMES,
     QUERY_KEYWORDS,
     RECEIVER_SINK_METHODS,
     Catalog,
@@ -60,6 +61,14 @@ class SinkCall:
         """``.name`` for a method sink, the qualified name for a function sink."""
         name, method = self.kind
         return f".{name}" if method else name
+
+
+def _names_a_frame_class(node: cst.BaseExpression) -> bool:
+    """``pd.DataFrame``, ``polars.DataFrame``, ``DataFrame``: a frame writer called on the
+    class is called with the frame as its first argument."""
+    if isinstance(node, cst.Attribute):
+        return node.attr.value in FRAME_CLASS_NAMES
+    return isinstance(node, cst.Name) and node.value in FRAME_CLASS_NAMES
 
 
 def _positional(call: cst.Call) -> list[cst.Arg]:
@@ -147,6 +156,9 @@ def match_sink(call: CallSite, catalog: Catalog) -> SinkCall | None:
             # The records are the receiver of a frame writer, the arguments of the others
             # (both for a sink method the configuration adds).
             if method in RECEIVER_SINK_METHODS:
+                if _names_a_frame_class(receiver):
+                    # ``pd.DataFrame.to_parquet(df, path)``: the frame is the first argument.
+                    return SinkCall(call, method, args[:1])
                 return SinkCall(call, method, (receiver,))
             if method in ARGUMENT_SINK_METHODS:
                 return SinkCall(call, method, args)

@@ -50,6 +50,8 @@ RECEIVER_SINK_METHODS: frozenset[str] = frozenset(
         "write_database",
     }
 )
+#: The classes a frame writer may be called on unbound (``pd.DataFrame.to_parquet(df, p)``).
+FRAME_CLASS_NAMES: frozenset[str] = frozenset({"DataFrame", "Series", "LazyFrame"})
 #: Method sinks that write what they are passed: their receiver is a connection, a
 #: session, a writer or a file, never the records.
 ARGUMENT_SINK_METHODS: frozenset[str] = SINK_METHODS - RECEIVER_SINK_METHODS

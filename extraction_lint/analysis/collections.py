@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 import libcst as cst
 
@@ -114,6 +115,16 @@ def _is_full_slice(node: cst.Subscript) -> bool:
     )
 
 
+def _is_keyed_batch(node: cst.BaseExpression) -> TypeGuard[cst.Subscript]:
+    """``c[rec.table]``: one of the batches of a dict of lists keyed by the data (a
+    literal key, ``c["errors"]``, is a part of its own: emptying it empties no other)."""
+    return (
+        isinstance(node, cst.Subscript)
+        and not _is_full_slice(node)
+        and not _subscript_key_is_literal(node)
+    )
+
+
 def _subscript_key_is_literal(node: cst.Subscript) -> bool:
     """``c["total"]``: a fixed key, which does not grow the container."""
     return (
@@ -170,7 +181,7 @@ class CollectionFacts:
             target = deletion.target
             if isinstance(target, cst.Subscript) and _is_full_slice(target):
                 inner = target.value
-                if isinstance(inner, cst.Subscript) and not _is_full_slice(inner):
+                if _is_keyed_batch(inner):
                     inner = inner.value  # del c[k][:]: one key's batch emptied
                 self._flush(key_of(inner), deletion.site)
         for call in scope.calls:
@@ -180,7 +191,7 @@ class CollectionFacts:
             method = func.attr.value
             receiver = func.value
             if method == CLEAR_METHOD and not call.node.args:
-                if isinstance(receiver, cst.Subscript) and not _is_full_slice(receiver):
+                if _is_keyed_batch(receiver):
                     # c[k].clear(): the batch of one key written and emptied, as the
                     # batches of a dict of lists are (each key is bounded).
                     receiver = receiver.value

@@ -227,9 +227,11 @@ class Collector:
     def _bind_comprehension_target(self, target: cst.BaseExpression) -> None:
         """A comprehension's target binds in the comprehension alone (Python 3): not a
         name of the scope around it, nor of the module (``[save for save in names]`` does
-        not hide the ``save`` it imports)."""
+        not hide the ``save`` it imports), but the calls inside it see it
+        (``[write(rows) for write in writers]``)."""
         if isinstance(target, cst.Name):
             self.imports.bound.add(target.value)
+            self._lambda_names = self._lambda_names | {target.value}
         elif isinstance(target, cst.Tuple | cst.List):
             for element in target.elements:
                 self._bind_comprehension_target(element.value)
@@ -392,6 +394,7 @@ class Collector:
         # clauses before it.
         self.walk(clauses[0].iter)
         depth = len(frame.comp_clauses)
+        outer = self._lambda_names
         for clause in clauses:
             frame.comp_clauses.append(clause)
             self._bind_comprehension_target(clause.target)
@@ -403,6 +406,7 @@ class Collector:
         for part in parts:
             self.walk(part)
         del frame.comp_clauses[depth:]
+        self._lambda_names = outer
 
     def _element_comprehension(self, node: cst.ListComp | cst.SetComp | cst.GeneratorExp) -> None:
         self._comprehension(node, [node.elt], node.for_in)
@@ -468,6 +472,8 @@ class Collector:
             | {
                 p.name.value
                 for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+                # ``lambda write=write: ...`` binds the module's function under its name.
+                if not (isinstance(p.default, cst.Name) and p.default.value == p.name.value)
             }
             | {
                 p.name.value

@@ -480,6 +480,7 @@ def load(con, items, sink):
         rows.append(item)
     emit = lambda write: write(con, rows)
     emit(sink)
+    [write(con, rows) for write in (sink,)]
 """,
         # SPEC 2.1 Sink: the records are what `writerows` is passed (its receiver is a
         # writer), and what a frame writer is called on (its arguments are where to write).
@@ -668,6 +669,37 @@ con.executemany(SQL, (item for rows in batches for item in rows))
 """,
     )
     invalid = (
+        # SPEC 2.1 Sink: a frame writer called on the class writes its first argument; a
+        # literal key's list emptied is not the flush of another key's.
+        """
+import pandas as pd
+
+frames = []
+for path in paths:
+    frames.append(pd.read_csv(path))
+pd.DataFrame.to_parquet(pd.concat(frames), "out.parquet")  # EXL001
+
+out = {"rows": [], "errors": []}
+for rec in records:
+    out["rows"].append(rec)
+    if rec.bad:
+        out["errors"].clear()
+con.executemany(SQL, out["rows"])  # EXL001
+""",
+        # SPEC 2.6: a lambda's default binding the module's function under its own name is
+        # that function; a comprehension's target is only the comprehension's.
+        """
+def write(con, rows):
+    con.executemany("INSERT INTO t VALUES (?)", rows)
+
+
+def load(con, items):
+    rows = []
+    for item in items:
+        rows.append(item)
+    emit = lambda write=write: write(con, rows)  # EXL001
+    emit()
+""",
         # SPEC 2.6: a closure that grows its enclosing function's collection does so at each
         # of its calls there: here, in the loop.
         """

@@ -797,6 +797,7 @@ def export(conn, path):
                         other_sink is sink
                         and other is not materialization
                         and other.kind == "materialization"
+                        and _is_comprehension(other.node)
                         and materialization.node
                         in analysis.iterated(scope, other.node, other.site.order)
                         for other_sink, other in found
@@ -823,6 +824,14 @@ def export(conn, path):
                         ),
                     ),
                 )
+
+
+def _is_comprehension(node: cst.CSTNode) -> bool:
+    """A comprehension: it loads or builds each item of what it iterates (``list(...)`` of
+    a call only copies it)."""
+    import libcst as cst  # loaded already: there is a tree
+
+    return isinstance(node, cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp)
 
 
 def _stands_for(kept: Materialization, other: Materialization) -> bool:
