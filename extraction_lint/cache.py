@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from extraction_lint import __version__
+from extraction_lint.atomic import write_text_atomically
 from extraction_lint.diagnostics import (
     Diagnostic,
     Edit,
@@ -80,22 +81,6 @@ def tool_fingerprint() -> str:
         st = path.stat()
         digest.update(f"{path.relative_to(package)}|{st.st_size}|{st.st_mtime_ns}".encode())
     return digest.hexdigest()
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file renamed into place (a reader
-    sees the old file or the new one, never part of one); raises OSError."""
-    import tempfile
-
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 def content_digest(data: bytes) -> str:
@@ -450,7 +435,7 @@ class ResultCache:
         path = self._path(slot)
         try:
             path.parent.mkdir(exist_ok=True)
-            write_atomically(path, text)
+            write_text_atomically(path, text)
             if not refresh:
                 self.writes += 1
         except OSError:
@@ -500,10 +485,7 @@ class ResultCache:
             if not bucket.is_dir(follow_symlinks=False):
                 # A history write that a killed run left half done.
                 with contextlib.suppress(OSError):
-                    if (
-                        bucket.name.startswith(".tmp-")
-                        and bucket.stat().st_mtime < time.time() - 3600
-                    ):
+                    if _is_temporary(bucket.name) and bucket.stat().st_mtime < time.time() - 3600:
                         removed += _remove(bucket.path)
                 continue
             try:
@@ -515,7 +497,7 @@ class ResultCache:
                     st = item.stat(follow_symlinks=False)
                 except OSError:
                     continue
-                stale_temporary = item.name.startswith(".tmp-") and st.st_mtime < time.time() - 3600
+                stale_temporary = _is_temporary(item.name) and st.st_mtime < time.time() - 3600
                 if st.st_mtime < limit or stale_temporary or not stat.S_ISREG(st.st_mode):
                     removed += _remove(item.path)
                 elif item.name.endswith(".json"):
@@ -654,4 +636,9 @@ class FileHistory:
                 break
             keep //= 2  # paths longer than usual: fewer of them, so that it reads back
         with contextlib.suppress(OSError):
-            write_atomically(self._path, text)
+            write_text_atomically(self._path, text)
+
+
+def _is_temporary(name: str) -> bool:
+    """A file :func:`~extraction_lint.atomic.write_text_atomically` writes before renaming."""
+    return name.startswith(".") and name.endswith(".tmp")

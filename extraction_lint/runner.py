@@ -19,11 +19,11 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from extraction_lint.analysis.project import (
-    ABSENT,
     MISSING_DIRECTORY,
     NAMING,
     RUN_FILES,
     digest_of,
+    file_digest,
     names_word,
     searchable,
     set_run_files,
@@ -484,12 +484,7 @@ class Runner:
                 listed = "\n".join(sorted(self._run_files)).encode()
                 current = self._digests[path] = digest_of(listed)
             if current is None:
-                try:
-                    with open(path, "rb") as handle:
-                        current = digest_of(handle.read())
-                except OSError:
-                    current = ABSENT
-                self._digests[path] = current
+                current = self._digests[path] = file_digest(path)
             if current != digest:
                 return False
         return True

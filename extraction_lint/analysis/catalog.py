@@ -14,28 +14,6 @@ from dataclasses import dataclass, field
 
 # --- Sinks (SPEC 2.1): calls that write many records at once -------------------------------
 
-#: Methods that are bulk writes on any receiver.
-SINK_METHODS: frozenset[str] = frozenset(
-    {
-        "executemany",
-        "insert_many",
-        "bulk_insert_mappings",
-        "bulk_save_objects",
-        "add_all",
-        "copy_records_to_table",
-        "writerows",
-        "writelines",
-        "to_sql",
-        "to_parquet",
-        "to_csv",
-        "to_feather",
-        "to_json",
-        "write_parquet",
-        "write_csv",
-        "write_database",
-    }
-)
-
 #: Method sinks that write their receiver (a data frame): their arguments are where and
 #: how (a path, a table name, a connection), never the records.
 RECEIVER_SINK_METHODS: frozenset[str] = frozenset(
@@ -50,11 +28,24 @@ RECEIVER_SINK_METHODS: frozenset[str] = frozenset(
         "write_database",
     }
 )
-#: The classes a frame writer may be called on unbound (``pd.DataFrame.to_parquet(df, p)``).
-FRAME_CLASS_NAMES: frozenset[str] = frozenset({"DataFrame", "Series", "LazyFrame"})
 #: Method sinks that write what they are passed: their receiver is a connection, a
 #: session, a writer or a file, never the records.
-ARGUMENT_SINK_METHODS: frozenset[str] = SINK_METHODS - RECEIVER_SINK_METHODS
+ARGUMENT_SINK_METHODS: frozenset[str] = frozenset(
+    {
+        "executemany",
+        "insert_many",
+        "bulk_insert_mappings",
+        "bulk_save_objects",
+        "add_all",
+        "copy_records_to_table",
+        "writerows",
+        "writelines",
+    }
+)
+#: Methods that are bulk writes on any receiver.
+SINK_METHODS: frozenset[str] = RECEIVER_SINK_METHODS | ARGUMENT_SINK_METHODS
+#: The classes a frame writer may be called on unbound (``pd.DataFrame.to_parquet(df, p)``).
+FRAME_CLASS_NAMES: frozenset[str] = frozenset({"DataFrame", "Series", "LazyFrame"})
 
 #: Functions that are bulk writes, by qualified name.
 SINK_FUNCTIONS: frozenset[str] = frozenset(

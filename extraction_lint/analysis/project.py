@@ -141,6 +141,16 @@ def digest_of(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=12).hexdigest()
 
 
+def file_digest(path: str) -> str:
+    """The digest of the file at ``path`` (:func:`digest_of`), :data:`ABSENT` when it cannot
+    be read."""
+    try:
+        with open(path, "rb") as handle:
+            return digest_of(handle.read())
+    except OSError:
+        return ABSENT
+
+
 def find_project_root(config_source: Path | None, config_root: Path, cwd: Path) -> Path:
     """The project root (SPEC 2.6): the directory of the configuration file in use, else
     the git work tree around ``cwd``, else ``cwd``."""
@@ -465,12 +475,7 @@ class Project:
         if digest is None:
             # Outlined from a text at hand (a file of the run checked earlier in this
             # process): its bytes are read for the digest once.
-            try:
-                with open(path, "rb") as handle:
-                    digest = digest_of(handle.read())
-            except OSError:
-                digest = ABSENT
-            self._digests[path] = digest
+            digest = self._digests[path] = file_digest(path)
         self.used[path] = digest
 
     def _reading(self, resolve: Callable[[], T]) -> tuple[T, dict[str, str]]:

@@ -56,6 +56,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
 
+from extraction_lint.atomic import write_text_atomically
+
 from ._sysinfo import measure_output, read_memory
 from .errors import (
     DeadlineExceeded,
@@ -145,16 +147,7 @@ def ensure_status_dir(path: Path | None = None) -> Path:
 
 def write_atomically(path: Path, data: Mapping[str, Any]) -> None:
     """Replace ``path`` with ``data`` as JSON; a reader sees the old or the new file, whole."""
-    text = json.dumps(data, sort_keys=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    write_text_atomically(path, json.dumps(data, sort_keys=True))
 
 
 def read_records(directory: Path | None = None) -> Iterator[tuple[Path, dict[str, Any] | str]]:
