@@ -1447,3 +1447,74 @@ def test_a_helper_that_maps_its_input_carries_it_to_the_sink(tmp_path):
         ("m.py", 7, "EXL002"),
         ("m.py", 13, "EXL001"),
     }
+
+
+def test_a_module_read_in_parts_gives_what_a_whole_read_gives(tmp_path):
+    """A helper module is read with libcst only for the functions asked for (and those they
+    may call); a function asked for later, by another file checked in the same process,
+    is read then, with its own chain."""
+    from extraction_lint.engine import check_path, project_for
+    from extraction_lint.options import CheckOptions
+
+    write(
+        tmp_path,
+        {
+            "jobs/__init__.py": "",
+            "jobs/io.py": """
+                import json
+                import pickle
+
+                SQL = "INSERT INTO t VALUES (?, ?)"
+
+                def load_rows(path):
+                    with open(path, "rb") as fh:
+                        return pickle.load(fh)
+
+                def unrelated(path):
+                    with open(path) as fh:
+                        return json.load(fh)
+
+                def save(con, rows):
+                    _insert(con, rows)
+
+                def _insert(con, rows):
+                    con.executemany(SQL, rows)
+                """,
+            "a.py": """
+                from jobs.io import load_rows
+
+                def read_all(paths):
+                    out = {}
+                    for p in paths:
+                        out[p] = load_rows(p)
+                    return out
+                """,
+            "b.py": """
+                from jobs.io import save
+
+                def run(con, batches):
+                    rows = []
+                    for batch in batches:
+                        rows.extend(batch)
+                    save(con, rows)
+                """,
+        },
+    )
+    options = CheckOptions(project_root=str(tmp_path), run_id="parts")
+    first = check_path(tmp_path / "a.py", "a.py", options)
+    assert [(d.code, d.line) for d in first.diagnostics] == [
+        ("EXL101", 5),
+        ("EXL102", 5),
+        ("EXL103", 5),
+    ]
+    # Only load_rows was read of jobs/io.py: save and _insert are read for b.py, with
+    # the chain through both.
+    second = check_path(tmp_path / "b.py", "b.py", options)
+    assert [(d.code, d.line) for d in second.diagnostics] == [("EXL001", 7)]
+    chain = [(Path(r.path).as_posix()[-10:], r.line) for r in second.diagnostics[0].related]
+    assert ("jobs/io.py", 15) in chain and ("jobs/io.py", 18) in chain, chain
+    assert project_for(options).modules_read == 2
+    # The same as when each file is checked by a fresh process (the module read whole
+    # for what it is asked).
+    alone = check_path(tmp_path / "b.py", "b.py", CheckOptions(project_root=str(tmp_path)))
+    assert alone.diagnostics == second.diagnostics

@@ -18,6 +18,7 @@ import functools
 import hashlib
 import os
 import re
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -255,25 +256,43 @@ class Project:
             return False
         return path.startswith(str(root) + os.sep)
 
-    def module(self, path: str) -> ModuleFacts | None:
+    def module(self, path: str, qualname: str | None = None) -> ModuleFacts | None:
         """The facts of the module at ``path`` (an absolute, normalised path), read on first
-        use; None when it cannot be read or parsed (it then has no summaries)."""
+        use; None when it cannot be read or parsed (it then has no summaries).
+
+        ``qualname``: the function first asked for. libcst then reads only it and the
+        functions of the module it may call (by the outline); each function asked for
+        later that was not read is read, with those it may call, when it is asked for
+        (the facts' factory), so a large module of which one function is called is not
+        parsed whole."""
         if path in self._modules:
             return self._modules[path]
-        facts = self._load(path)
+        only = self.reached_in_module(path, (qualname,)) if qualname is not None else None
+        facts = self._load(path, only)
+        if facts is not None and only is not None:
+            facts.factory = self._part_reader(facts, set(only))
         self._modules[path] = facts
         return facts
+
+    def _part_reader(self, facts: ModuleFacts, read: set[str]) -> _PartReader:
+        return _PartReader(self, facts, read)
 
     def _display(self, path: str) -> str:
         from extraction_lint.discovery import display_path
 
         return display_path(Path(path), self.cwd)
 
-    def _load(self, path: str) -> ModuleFacts | None:
+    def _load(
+        self, path: str, only: frozenset[str] | None = None, digest: str | None = None
+    ) -> ModuleFacts | None:
+        """The facts of the module at ``path``, read with libcst: of the functions ``only``
+        (qualified names; default, every one whose summary can say anything), the others
+        left out. ``digest``: the digest of the module's bytes read before (a part of a
+        module read in part); None when the file no longer has them."""
         # The engine's parsing steps, the same guards included (syntax checked by the
         # interpreter first, analysis under the higher recursion limit).
-        from extraction_lint.analysis.effects import module_facts
-        from extraction_lint.analysis.module import ModuleAnalysis
+        from extraction_lint.analysis.effects import module_facts, qualified_name
+        from extraction_lint.analysis.module import ModuleAnalysis, _is_stub
         from extraction_lint.positions import NodeLocator, Relocator, statement_lines
         from extraction_lint.source import (
             ANALYSIS_RECURSION_LIMIT,
@@ -290,15 +309,19 @@ class Project:
         except OSError:
             self._digests[path] = ABSENT
             return None
-        digest = digest_of(data)
-        self._digests[path] = digest
+        if digest is not None:
+            if digest_of(data) != digest:
+                return None  # changed since the first part was read: that one stands
+        else:
+            digest = digest_of(data)
+            self._digests[path] = digest
         self.modules_read += 1
         display = self._display(path)
         try:
             text = decode(data)
             tree = syntax_check(text, display)
             with recursion_limit(ANALYSIS_RECURSION_LIMIT):
-                source, outside, names = self.summary_source(text, tree, path, display)
+                source, outside, names = self.summary_source(text, tree, path, display, only)
                 lines = statement_lines(tree)
                 del tree
                 try:
@@ -326,6 +349,12 @@ class Project:
                     relocator=relocator,
                 )
                 relocator.done()
+                if only is not None:
+                    # A function left out reads as ``def name(): pass``: it is read when
+                    # asked for (the factory), not taken for that stub.
+                    for scope in analysis.scopes:
+                        if scope.kind == "function" and _is_stub(scope):
+                            facts.functions.pop(qualified_name(scope), None)
                 analysis.release()  # the facts are read: the tree goes now, not at a collection
         except (SourceError, RecursionError):
             return None
@@ -702,7 +731,7 @@ class Project:
         if module is self._checked and path == module.path:
             facts: ModuleFacts | None = module
         else:
-            facts = self.module(path)
+            facts = self.module(path, qualname)
         if facts is None:
             return None
         function = facts.function(qualname)
@@ -1118,6 +1147,52 @@ class Project:
                     stack.append(ref[1])
         return frozenset(reached)
 
+
+class _PartReader:
+    """The factory of a module read in part: a function not read yet is read (with the
+    functions of the module it may call and that were not read) when asked for. It holds
+    neither the project nor the facts (a cycle through them would leave a run's trees to
+    the garbage collector)."""
+
+    __slots__ = ("_digest", "_owner", "_parts", "_path", "_read")
+
+    def __init__(self, project: Project, facts: ModuleFacts, read: set[str]):
+        self._owner = weakref.ref(project)
+        self._path = facts.path
+        self._digest = facts.digest
+        self._read = read
+        self._parts = 1
+
+    def __call__(self, qualname: str) -> FunctionFacts | None:
+        project, path, read = self._owner(), self._path, self._read
+        if project is None or qualname in read or not project.flags((path, qualname)):
+            return None  # its summary can say nothing: as a stub of the whole read
+        whole = project._modules.get(path)
+        if whole is None:
+            return None
+        if self._parts < _PARTS:
+            reached = project.reached_in_module(path, (qualname,))
+        else:
+            # Asked for piece by piece: the rest at once.
+            outline = project.outline(path)
+            reached = frozenset(outline.functions if outline is not None else (qualname,))
+        group = frozenset(q for q in reached if q and q not in read)
+        self._parts += 1
+        read.update(group)
+        more = project._load(path, group, digest=self._digest)
+        if more is None:
+            return None
+        for name in group:
+            function = more.functions.get(name)
+            if function is not None and name not in whole.functions:
+                function.module = whole
+                whole.functions[name] = function
+        return whole.functions.get(qualname)
+
+
+#: How many times a module read in part is read for the functions asked for, at most: then
+#: the rest of it at once.
+_PARTS = 3
 
 #: What a callee adds to its caller's summary through any call of it (:func:`_apply`): its
 #: loads and writes, what it writes, grows or flushes of its inputs, its guards. What it
