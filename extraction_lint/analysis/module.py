@@ -683,10 +683,13 @@ class ModuleAnalysis:
             return False
         if not sink.conditional:
             return True
-        # ``x.execute(sql, c)`` writes many records only when ``c`` is a list of them.
+        # ``x.execute(sql, c)`` writes many records only when ``c`` is a list of them: a
+        # collection of the scope, or one built in the call (``[dict(...) for r in rs]``).
         facts = self.collections(scope)
         return any(
-            (key := scope.key_of(d)) is not None and facts.is_sequence(key) for d in sink.data
+            self._builds_records(d)
+            or ((key := scope.key_of(d)) is not None and facts.is_sequence(key))
+            for d in sink.data
         )
 
     def writes_sequence(self, scope: Scope, source: Source) -> bool:

@@ -1149,6 +1149,19 @@ for page in api.pages("/invoices"):  # EXL101
         rows.append(to_row(item))
     session.execute(insert(Invoice), rows)
 """,
+        # SPEC 2.1: so is `execute(stmt, [...])` with a list of records built in the call,
+        # in the loop or in a helper it calls (SPEC 2.6).
+        """
+def add_tags(conn, run_id, tags):
+    conn.execute(TAGS.insert(), [{"run_id": run_id, "key": k, "value": v} for k, v in tags])
+
+
+for run in runs:  # EXL101
+    conn.execute(RUNS.insert(), [{"run_id": run.id, "name": n} for n in run.names])
+
+for backfill in backfills:  # EXL101
+    add_tags(conn, backfill.id, backfill.tags)
+""",
         # SPEC 2.5: `<x>.track(...)` is a heartbeat in the iterable, not as an analytics call in the body.
         """
 import analytics
