@@ -143,6 +143,27 @@ def test_exl003_names_the_helper_its_collection_and_the_sink():
     assert "yield" in message
 
 
+def test_exl003_advises_a_generator_only_to_a_sink_that_takes_one():
+    source = """
+    import json
+
+
+    def fetch_all(session, url):
+        out = []
+        while url:
+            page = session.get(url).json()
+            out.extend(page["data"])
+            url = page.get("next")
+        return out
+
+
+    json.dump(fetch_all(session, "/items"), fh)
+    """
+    (message,) = messages(source, "EXL003")
+    assert "`fetch_all()`" in message and "`json.dump()`" in message
+    assert "yield" not in message and "write in its loop" in message
+
+
 # --- EXL002: the advice fits the sink and the engine (SPEC 2.3) ------------------------------
 
 
@@ -480,6 +501,24 @@ def test_spark_and_dask_are_advised_their_own_writers():
         """
     )
     assert "`sdf.write.parquet(...)`" in spark
+
+
+def test_an_engine_pull_into_a_file_sink_is_advised_a_file_writer():
+    # Dask arrays write with to_zarr, and nothing pulled is written into a table by a
+    # numpy or pickle file.
+    array = exl002("import numpy as np\n\nnp.save(out, arr.compute())\n")
+    assert "`arr.to_zarr(...)`" in array and "to_sql" not in array
+    pickled = exl002(
+        """
+        import pickle
+
+        pickle.dump(lf.collect(), fh)
+        """
+    )
+    assert "jdbc" not in pickled and "`.write.parquet()`" in pickled, pickled
+    assert "`.sink_parquet()`" in pickled
+    table = exl002('cur.executemany("INSERT INTO t VALUES (?)", ddf.compute())\n')
+    assert "`ddf.to_sql(...)`" in table
 
 
 def test_a_reader_is_advised_to_be_passed_or_iterated():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
+from extraction_lint.analysis.catalog import ITERATOR_SINK_FUNCTIONS, ITERATOR_SINK_METHODS
 from extraction_lint.rules.base import Related
 
 if TYPE_CHECKING:
@@ -33,6 +34,13 @@ def writes(
         for source in sources:
             if source_of(source) in carried and made_at(source) <= sink.call.end:
                 yield sink, source
+
+
+def accepts_iterator(sink: SinkCall) -> bool:
+    """The sink takes any iterable of records, so a generator streams into it (for a
+    helper: the sink that writes in the end does)."""
+    name, method = sink.kind
+    return name in (ITERATOR_SINK_METHODS if method else ITERATOR_SINK_FUNCTIONS)
 
 
 #: The longest spelling of a function sink a message uses; longer, its qualified name.

@@ -5,14 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from extraction_lint.analysis.catalog import (
-    FRAME_SINK_METHODS,
-    ITERATOR_SINK_FUNCTIONS,
-    ITERATOR_SINK_METHODS,
-    WHOLE_READ_METHODS,
-)
+from extraction_lint.analysis.catalog import FRAME_SINK_METHODS, WHOLE_READ_METHODS
 from extraction_lint.rules.base import Finding, Need, Related, Rule
-from extraction_lint.rules.common import sink_label, writes
+from extraction_lint.rules.common import accepts_iterator, sink_label, writes
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -862,23 +857,55 @@ TEXT_LIMIT = 16
 MESSAGE_BUDGET = 160
 
 #: What each engine calls its writer for a kind of output (``parquet``, ``csv``, ``json``,
-#: ``table`` for databases), written after the frame: ``sdf.write.parquet(...)``.
+#: ``table`` for databases, ``array`` for numpy's files, ``file`` for any other, such as a
+#: pickle), written after the frame: ``sdf.write.parquet(...)``.
 ENGINE_WRITERS: dict[str, dict[str, str]] = {
     "Spark": {
         "parquet": "write.parquet",
         "csv": "write.csv",
         "json": "write.json",
         "table": "write.jdbc",
+        "array": "write.parquet",
+        "file": "write.parquet",
     },
-    "Dask": {"parquet": "to_parquet", "csv": "to_csv", "json": "to_json", "table": "to_sql"},
+    "Dask": {
+        "parquet": "to_parquet",
+        "csv": "to_csv",
+        "json": "to_json",
+        "table": "to_sql",
+        "array": "to_zarr",
+        "file": "to_parquet",
+    },
     "polars": {
         "parquet": "sink_parquet",
         "csv": "sink_csv",
         "json": "sink_ndjson",
         "table": "sink_parquet",
+        "array": "sink_parquet",
+        "file": "sink_parquet",
     },
 }
+#: Sinks that write rows into a database table (the rest write files).
+_TABLE_SINKS: frozenset[str] = frozenset(
+    {
+        "executemany",
+        "execute",
+        "insert_many",
+        "bulk_insert_mappings",
+        "bulk_save_objects",
+        "add_all",
+        "copy_records_to_table",
+        "to_sql",
+        "write_database",
+        "append",
+        "psycopg2.extras.execute_values",
+        "psycopg2.extras.execute_batch",
+    }
+)
 _OUTPUT_KINDS: dict[str, str] = {
+    "numpy.save": "array",
+    "numpy.savez": "array",
+    "numpy.savez_compressed": "array",
     "to_parquet": "parquet",
     "write_parquet": "parquet",
     "pyarrow.parquet.write_table": "parquet",
@@ -958,13 +985,6 @@ def _is_direct(scope: Scope, sink: SinkCall, node: cst.CSTNode) -> bool:
     return any(takes(d) for d in sink.data)
 
 
-def _accepts_iterator(sink: SinkCall) -> bool:
-    """The sink takes any iterable of records, so a generator streams into it (for a
-    helper: the sink that writes in the end does)."""
-    name, method = sink.kind
-    return name in (ITERATOR_SINK_METHODS if method else ITERATOR_SINK_FUNCTIONS)
-
-
 def _frame_sink(sink: SinkCall) -> bool:
     """A data frame's writer (``to_csv``, ``to_sql``...): one frame per chunk streams."""
     name, method = sink.kind
@@ -1020,7 +1040,8 @@ def _problem_and_advice(
     node = materialization.node
     label = sink_label(sink, analysis)
     kind = materialization.kind
-    output = _OUTPUT_KINDS.get(sink.kind[0], "table")
+    name = sink.kind[0]
+    output = _OUTPUT_KINDS.get(name) or ("table" if name in _TABLE_SINKS else "file")
     if kind in {"whole-read", "driver-pull"}:
         assert isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
         method = node.func.attr.value
@@ -1060,13 +1081,13 @@ def _problem_and_advice(
         source = _short(analysis, node.args[0].value)
         shown = f"`{source}`" if source else "the reader"
         problem = f"`{_short(analysis, node) or 'list(...)'}` reads every row for {label}"
-        if direct and _accepts_iterator(sink):
+        if direct and accepts_iterator(sink):
             return problem, (f"pass {shown} itself to it",)
         return problem, _chunked(sink, f"`{source}`" if source else None, "its rows") or (
             f"iterate {shown} and write in bounded batches",
         )
     problem = f"{_what(analysis, scope, node)} materialises an unbounded source for {label}"
-    if direct and _accepts_iterator(sink):
+    if direct and accepts_iterator(sink):
         held = _held_whole(analysis, scope, materialization)
         if held is not None:
             # A generator in its place would still hold what it iterates.
@@ -1247,7 +1268,7 @@ def _helper_materialization_message(
     called = f"`{shown}`" if shown else "this call"
     problem = f"{called} returns an unbounded source whole for {label}"
     helper = f"`{name}()`" if len(name) <= TEXT_LIMIT else "it"
-    if _accepts_iterator(sink):
+    if accepts_iterator(sink):
         return problem, (f"make {helper} yield its items",)
     if _frame_sink(sink):
         written = _batch_write(sink, "each")

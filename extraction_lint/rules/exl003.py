@@ -6,7 +6,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from extraction_lint.rules.base import Finding, Need, Related, Rule
-from extraction_lint.rules.common import accumulation_related, sink_label, writes
+from extraction_lint.rules.common import (
+    accepts_iterator,
+    accumulation_related,
+    sink_label,
+    writes,
+)
 
 if TYPE_CHECKING:
     from extraction_lint.analysis.module import ModuleAnalysis
@@ -635,12 +640,18 @@ con.executemany("INSERT INTO t VALUES (?)", rows)  # EXL003
                     # A helper of another module (SPEC 2.6): the call leads to its chain.
                     name, key = helper.name, helper.key
                     related = [Related(helper_call.call.node, f"`{name}()` is called here")]
+                # A generator streams only into a sink that takes any iterable.
+                advice = (
+                    "make it yield items or write in its loop"
+                    if accepts_iterator(sink)
+                    else "write in its loop, per item or in bounded batches"
+                )
                 yield Finding(
                     code=self.code,
                     node=sink.call.node,
                     message=(
                         f"`{name}()` accumulates `{key}` unbounded for "
-                        f"{sink_label(sink, analysis)}; make it yield items or write in its loop"
+                        f"{sink_label(sink, analysis)}; {advice}"
                     ),
                     related=tuple(related),
                 )
