@@ -155,7 +155,7 @@ class _Dropper:
             elif method and _binds_attribute(child):
                 return False
             else:
-                mutated.update(_mutations(child))
+                mutated.update(mutations(child))
         self._stub(node)
         self._imports.update(imports)
         self._bound.update(bound)
@@ -209,7 +209,7 @@ def _binds_attribute(node: ast.AST) -> bool:
     return False
 
 
-def _mutations(node: ast.AST) -> Iterator[str]:
+def mutations(node: ast.AST) -> Iterator[str]:
     """Names ``node`` changes in place (as the analysis's module constants see it)."""
     if isinstance(node, ast.Global | ast.Nonlocal):
         yield from node.names

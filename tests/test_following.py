@@ -1518,3 +1518,65 @@ def test_a_module_read_in_parts_gives_what_a_whole_read_gives(tmp_path):
     # for what it is asked).
     alone = check_path(tmp_path / "b.py", "b.py", CheckOptions(project_root=str(tmp_path)))
     assert alone.diagnostics == second.diagnostics
+
+
+IMPORTED_CONSTANT_JOB = """
+import json
+
+from {module} import MIGRATIONS
+
+
+def migrate(paths):
+    for name, step in MIGRATIONS.items():
+        with open(name) as fh:
+            step(json.load(fh))
+"""
+
+
+def test_a_loop_over_a_constant_of_another_module_is_bounded(tmp_path):
+    """SPEC 2.1: a module-level constant bound once to a display bounds a loop over it (or
+    its ``.items()``) also where another module of the project imports it (through a
+    package's re-export too); one that its module changes, or that names no display, does
+    not."""
+    loop = {("job.py", 7, code) for code in ("EXL101", "EXL102", "EXL103")}
+    cases = {
+        "plain": ('MIGRATIONS = {"a": 1, "b": 2}\n', "jobs.consts", set()),
+        "re-exported": ('MIGRATIONS = {"a": 1}\n', "jobs", set()),
+        "changed there": ('MIGRATIONS = {"a": 1}\nMIGRATIONS["b"] = 2\n', "jobs.consts", loop),
+        "bound twice": ('MIGRATIONS = {"a": 1}\nMIGRATIONS = {}\n', "jobs.consts", loop),
+        "no display": ("MIGRATIONS = dict(load())\n", "jobs.consts", loop),
+        "a list has no items": ('MIGRATIONS = ["a", "b"]\n', "jobs.consts", loop),
+    }
+    for case, (consts, module, expected) in cases.items():
+        root = tmp_path / case.replace(" ", "-")
+        root.mkdir()
+        write(
+            root,
+            {
+                "jobs/__init__.py": "from .consts import MIGRATIONS\n",
+                "jobs/consts.py": consts,
+                "job.py": IMPORTED_CONSTANT_JOB.format(module=module),
+            },
+        )
+        assert codes_by_line(findings(root, "job.py")) == expected, case
+
+
+def test_a_constant_changed_in_its_module_rechecks_the_loop_from_the_cache(tmp_path):
+    write(
+        tmp_path,
+        {
+            "jobs/__init__.py": "",
+            "jobs/consts.py": 'MIGRATIONS = {"a": 1}\n',
+            "job.py": IMPORTED_CONSTANT_JOB.format(module="jobs.consts"),
+        },
+    )
+    cache = str(tmp_path / "cache")
+
+    def run() -> set[tuple[str, int, str]]:
+        out = run_cli("--format", "json", "--cache-dir", cache, "job.py", cwd=tmp_path).out
+        return codes_by_line(json.loads(out)["diagnostics"])
+
+    assert run() == set()
+    assert run() == set()  # warm
+    (tmp_path / "jobs/consts.py").write_text("MIGRATIONS = dict(load_migrations())\n")
+    assert run() == {("job.py", 7, code) for code in ("EXL101", "EXL102", "EXL103")}

@@ -58,6 +58,11 @@ Resolve = Callable[[cst.BaseExpression], str | None]
 T = TypeVar("T")
 
 
+#: ``contextlib.ExitStack``'s methods that enter a context manager and return what its
+#: ``__enter__`` returns.
+ENTER_CONTEXT_METHODS = frozenset({"enter_context", "enter_async_context"})
+
+
 class _InOrder:
     """The events of one scope (calls, ``with`` items, loops) by their order, so that those
     inside a loop are found by bisection: the guard analysis of a function with thousands
@@ -169,8 +174,21 @@ class GuardFacts:
         self, scope: Scope, target: cst.BaseExpression, value: cst.BaseExpression
     ) -> None:
         key = scope.key_of(target)
+        if isinstance(value, cst.Await):
+            value = value.expression  # ``await stack.enter_async_context(...)``
         if key is None or not isinstance(value, cst.Call):
             return
+        func = value.func
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in ENTER_CONTEXT_METHODS
+            and len(value.args) == 1
+            and isinstance(value.args[0].value, cst.Call)
+        ):
+            # ``stack.enter_context(tqdm(...))`` returns what ``with tqdm(...) as x`` binds:
+            # the progress bar, the guard itself.
+            value = value.args[0].value
+            assert isinstance(value, cst.Call)
         factory = self._resolve(value.func)
         if factory is not None:
             home = self._home(scope, key)

@@ -9,6 +9,8 @@ and ``enumerate``/``zip``/``reversed``/``sorted`` of those. Everything else (``m
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import libcst as cst
 
 from extraction_lint.analysis.catalog import BOUNDED_VIEW_METHODS
@@ -62,7 +64,7 @@ MUTATING_METHODS = frozenset(
 )
 
 
-def _mutated_names(scopes: list[Scope]) -> set[str]:
+def mutated_names(scopes: list[Scope]) -> set[str]:
     """Names changed in place anywhere: ``c.append(x)``, ``c[k] = v``, ``c += x``, ``del c[k]``."""
     names: set[str] = set()
     for scope in scopes:
@@ -96,7 +98,7 @@ def module_constants(
 ) -> dict[str, cst.BaseExpression]:
     """Module-level names bound exactly once, to a fixed display, never re-bound (``global``)
     and never changed in place (in ``scopes``, or as ``mutated_elsewhere`` says)."""
-    rebound = _mutated_names(scopes) | mutated_elsewhere
+    rebound = mutated_names(scopes) | mutated_elsewhere
     constants: dict[str, cst.BaseExpression] = {}
     for assignment in module_scope.assignments:
         target = assignment.target
@@ -111,23 +113,32 @@ def module_constants(
     return constants
 
 
+#: What stands for a constant of another module in the decision: a display of its kind
+#: (``"dict"``, or ``"display"`` for a tuple, list or set), whose elements it does not read.
+_IMPORTED_DISPLAYS: dict[str, cst.BaseExpression] = {"dict": cst.Dict([]), "display": cst.Tuple([])}
+
+
 class BoundedLoops:
     """Decides whether an iterable is bounded, in the light of one module's constants (the
-    decision itself is :func:`extraction_lint.analysis.facts.is_bounded_iterable`)."""
+    decision itself is :func:`extraction_lint.analysis.facts.is_bounded_iterable`).
+    ``imported``: the kind of display a name imported from a project module is a constant
+    of there (``"dict"`` or ``"display"``), None when it is none."""
 
     def __init__(
         self,
         imports: ImportMap,
         constants: dict[str, cst.BaseExpression],
         range_limit: int,
+        imported: Callable[[str], str | None] | None = None,
     ) -> None:
         self._imports = imports
         self._constants = constants
         self._range_limit = range_limit
+        self._imported = imported
 
     def is_bounded_iterable(self, node: cst.BaseExpression, scope: Scope) -> bool:
         """Whether iterating ``node`` runs a small number of times known from the source."""
-        shape = _CstShape(self._imports, self._constants, scope)
+        shape = _CstShape(self._imports, self._constants, scope, self._imported)
         return is_bounded_iterable(node, shape, self._range_limit)
 
 
@@ -146,14 +157,19 @@ def _shadowed(scope: Scope, name: str) -> bool:
 class _CstShape:
     """libcst's answers to :class:`extraction_lint.analysis.facts.Shape`."""
 
-    __slots__ = ("_constants", "_imports", "_scope")
+    __slots__ = ("_constants", "_imported", "_imports", "_scope")
 
     def __init__(
-        self, imports: ImportMap, constants: dict[str, cst.BaseExpression], scope: Scope
+        self,
+        imports: ImportMap,
+        constants: dict[str, cst.BaseExpression],
+        scope: Scope,
+        imported: Callable[[str], str | None] | None = None,
     ) -> None:
         self._imports = imports
         self._constants = constants
         self._scope = scope
+        self._imported = imported
 
     def fixed_display(self, node: cst.BaseExpression) -> bool:
         return is_fixed_display(node)
@@ -165,9 +181,15 @@ class _CstShape:
         if not isinstance(node, cst.Name):
             return None
         name = node.value
-        if name not in self._constants or _shadowed(self._scope, name):
+        if _shadowed(self._scope, name):
             return None
-        return self._constants[name]
+        if name in self._constants:
+            return self._constants[name]
+        if self._imported is None:
+            return None
+        # A constant of the project module it is imported from (SPEC 2.1, 2.6).
+        kind = self._imported(name)
+        return _IMPORTED_DISPLAYS[kind] if kind is not None else None
 
     def view_receiver(self, node: cst.BaseExpression) -> tuple[cst.BaseExpression, bool] | None:
         if (

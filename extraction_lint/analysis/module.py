@@ -43,7 +43,7 @@ from extraction_lint.analysis.effects import (
 )
 from extraction_lint.analysis.facts import is_bound_to_serialized, is_serialized
 from extraction_lint.analysis.guards import FunctionGuardCalls, GuardFacts, LoopGuards
-from extraction_lint.analysis.loops import BoundedLoops, module_constants
+from extraction_lint.analysis.loops import BoundedLoops, module_constants, mutated_names
 from extraction_lint.analysis.model import (
     Assignment,
     CallSite,
@@ -213,7 +213,16 @@ class ModuleAnalysis:
         constants = module_constants(
             collector.module_scope, collector.module_binding_counts, self.scopes, outside.mutated
         )
-        self.bounded = BoundedLoops(self.imports, constants, self.settings.bounded_range_limit)
+        imported = None
+        if self.project.root is not None and path:
+            counts = collector.module_binding_counts
+
+            def imported(name: str) -> str | None:
+                return self._imported_constant(name, counts, outside.mutated)
+
+        self.bounded = BoundedLoops(
+            self.imports, constants, self.settings.bounded_range_limit, imported
+        )
         for scope in self.scopes:
             for loop in scope.loops:
                 node = loop.node
@@ -819,6 +828,24 @@ class ModuleAnalysis:
             known = project.called_only_in_loops((self.path, qualified_name(scope)))
             self._called_only_in_loops[key] = known
         return known
+
+    def _imported_constant(
+        self,
+        name: str,
+        counts: dict[str, int],
+        mutated_elsewhere: frozenset[str],
+    ) -> str | None:
+        """The kind of display (``"dict"``, ``"display"``) that ``name``, bound only by a
+        module-level import of this module and never changed here, is a constant of in the
+        project module it comes from (SPEC 2.1 "Bounded loop", 2.6); None otherwise."""
+        imports = self.imports
+        qualified = imports.module_level.get(name)
+        if qualified is None or imports.module_last.get(name) != "import" or name in counts:
+            return None
+        if name in mutated_names(self.scopes) | mutated_elsewhere:
+            return None
+        names = ModuleFacts(self.path, self.display, "", {}, {}, {}, dict(imports.module_level))
+        return self.project.imported_constant(qualified, names)
 
     def own_facts(self) -> ModuleFacts:
         """This module's functions as the project sees them (each read on first use)."""

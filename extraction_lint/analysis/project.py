@@ -220,6 +220,8 @@ class Project:
         self._absolute: dict[tuple[str, str], tuple[Symbol | None, dict[str, str]]] = {}
         self._starred: dict[tuple[str, str], tuple[Symbol | None, dict[str, str]]] = {}
         self._guard_names: frozenset[str] | None = None
+        #: Module path -> its constants another module's loop may iterate (kind of display).
+        self._constants: dict[str, dict[str, str]] = {}
         self.outlines_read = 0
         self._digests: dict[str, str] = {}
         self._checked: ModuleFacts | None = None
@@ -650,6 +652,54 @@ class Project:
                     break
         self._note_absent(absent)
         return None
+
+    # --- constants of other modules (SPEC 2.1 "Bounded loop") ----------------------------
+
+    def imported_constant(self, qualified: str, module: ModuleFacts, depth: int = 0) -> str | None:
+        """The kind of display (``"dict"``, or ``"display"`` for a tuple, list or set) that
+        ``qualified``, imported by ``module`` (``pkg.consts.NAMES``, ``.consts.NAMES``), is
+        a constant of in the project module that defines it: bound there once, at module
+        level, to a display with every element written out, and never changed in place
+        there; through re-exports. None for anything else."""
+        level = len(qualified) - len(qualified.lstrip("."))
+        parts = [p for p in qualified[level:].split(".") if p]
+        if not parts or depth > MAX_REEXPORTS:
+            return None
+        where, attr = parts[:-1], parts[-1]
+        if level:
+            base = Path(module.path).parent
+            for _ in range(level - 1):
+                base = base.parent
+            bases = [base]
+        else:
+            bases = list(self._search_roots(module.path))
+        absent: list[str] = []
+        for base in bases:
+            found = self._module_file(base, where, absent)
+            if found is not None:
+                break
+        else:
+            self._note_absent(absent)
+            return None
+        if attr in found.top_level:
+            return None  # a function or a class
+        reexported = found.imports.get(attr)
+        if reexported is not None:
+            return self.imported_constant(reexported, found, depth + 1)
+        constants = self._constants.get(found.path)
+        if constants is None:
+            constants = self._constants[found.path] = self._read_constants(found.path)
+        return constants.get(attr)
+
+    def _read_constants(self, path: str) -> dict[str, str]:
+        from extraction_lint.source import SourceError, decode
+
+        try:
+            with open(path, "rb") as handle:
+                tree = ast.parse(decode(handle.read()))
+        except (OSError, SourceError, SyntaxError, ValueError, MemoryError, RecursionError):
+            return {}
+        return exported_constants(tree)
 
     def _method(
         self, module: ModuleFacts, cls: ClassFacts, name: str, skip_own: bool, seen: set[int]
@@ -1327,3 +1377,49 @@ def _accumulate(function: FunctionFacts, callees: dict[int, FunctionFacts]) -> N
     summary.returns_accumulation = function.returned_accumulation(
         lambda edge: callees.get(id(edge))
     )
+
+
+def exported_constants(tree: ast.Module) -> dict[str, str]:
+    """The module's constants, as a loop of another module that imports one sees them: a
+    name bound once in the module's own code (not in a function or class), by ``name =
+    display`` with every element written out, never bound otherwise and never changed in
+    place anywhere in the module (``global`` included). Name -> ``"dict"`` for a dict
+    display, ``"display"`` for a tuple, list or set."""
+    from extraction_lint.analysis.astcalls import is_fixed_display
+    from extraction_lint.sparse import mutations
+
+    bindings: dict[str, int] = {}
+    kinds: dict[str, str] = {}
+    pending: list[ast.AST] = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bindings[node.name] = bindings.get(node.name, 0) + 1
+            continue  # its body binds its own names (the decorators bind none)
+        if isinstance(node, ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp):
+            continue
+        if isinstance(node, ast.GeneratorExp):
+            continue
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                local = alias.asname or alias.name.split(".", 1)[0]
+                bindings[local] = bindings.get(local, 0) + 1
+            continue
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bindings[node.id] = bindings.get(node.id, 0) + 1
+        elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
+            bindings[node.name] = bindings.get(node.name, 0) + 1
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and is_fixed_display(node.value)
+        ):
+            kinds[node.targets[0].id] = "dict" if isinstance(node.value, ast.Dict) else "display"
+        pending.extend(ast.iter_child_nodes(node))
+    changed = {name for node in ast.walk(tree) for name in mutations(node)}
+    return {
+        name: kind
+        for name, kind in kinds.items()
+        if bindings.get(name) == 1 and name not in changed
+    }

@@ -150,6 +150,19 @@ runs. An `async for` loop is fixed the same way (`track(...)` takes async iterab
   (`mylib.progress.report`) or method names with a leading dot (`.ping`).
 """
     valid = (
+        # SPEC 2.5: a progress bar entered on an `ExitStack` is the bar itself.
+        """
+from contextlib import ExitStack
+
+from tqdm import tqdm
+
+with ExitStack() as stack:
+    bar = stack.enter_context(tqdm(total=len(paths)))
+    for path in paths:
+        con.execute("INSERT INTO t SELECT * FROM read_parquet(?)", [path])
+        con.executemany(SQL, load(path))
+        bar.update(1)
+""",
         # SPEC 2.6 and 2.5: the caller's loop loads through `load_subject`, so it is the
         # extraction loop (its tqdm is the heartbeat) and the helper's loop is part of it.
         """
