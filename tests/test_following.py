@@ -1580,3 +1580,37 @@ def test_a_constant_changed_in_its_module_rechecks_the_loop_from_the_cache(tmp_p
     assert run() == set()  # warm
     (tmp_path / "jobs/consts.py").write_text("MIGRATIONS = dict(load_migrations())\n")
     assert run() == {("job.py", 7, code) for code in ("EXL101", "EXL102", "EXL103")}
+
+
+def test_a_helper_named_like_a_sink_method_is_one_sink(tmp_path):
+    """``db.insert_many(con, rows)`` of a project module's function is one sink of
+    ``rows`` (SPEC 2.2: one diagnostic per collection and sink), with the helper's chain."""
+    write(
+        tmp_path,
+        {
+            "etl/__init__.py": "",
+            "etl/db.py": """
+                def insert_many(con, rows):
+                    con.executemany("INSERT INTO x VALUES (?)", rows)
+                """,
+            "job.py": """
+                from etl import db
+
+
+                def job(con, reader):
+                    rows = []
+                    for rec in reader:
+                        rows.append((rec,))
+                    db.insert_many(con, rows)
+
+
+                def copy(src, dst):
+                    db.insert_many(dst, src.fetchall())
+                """,
+        },
+    )
+    found = findings(tmp_path, "job.py")
+    assert sorted((d["line"], d["code"]) for d in found) == [(8, "EXL001"), (12, "EXL002")]
+    (exl001,) = [d for d in found if d["code"] == "EXL001"]
+    assert "`insert_many()`" in exl001["message"]
+    assert any(r["path"].endswith("db.py") and r["line"] == 2 for r in exl001["related"])

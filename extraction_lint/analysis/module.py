@@ -369,6 +369,11 @@ class ModuleAnalysis:
                 )
             )
             self.chains.setdefault(id(call.node), (effect.link, *chain))
+        if through:
+            # A project function named like a catalogue sink method (``db.insert_many(...)``)
+            # is one sink: the call of it, with its chain.
+            helpers = {id(s.call.node) for s in through}
+            direct = [s for s in direct if id(s.call.node) not in helpers]
         found = sorted([*direct, *through], key=lambda s: s.call.site.order) if through else direct
         self._sinks[id(scope)] = found
         return found
@@ -704,7 +709,10 @@ class ModuleAnalysis:
     def writes_sequence(self, scope: Scope, source: Source) -> bool:
         """Whether ``source`` is a list of records, as ``x.execute(sql, rows)`` needs."""
         if isinstance(source, Assignment):
-            return is_new_sequence(source.value, self.resolve)
+            if is_new_sequence(source.value, self.resolve):
+                return True
+            # ``rows = read_all(cur)``: what the call returns.
+            return isinstance(source.value, cst.Call) and self.writes_sequence(scope, source.value)
         if isinstance(source, cst.ListComp | cst.List):
             return True
         if isinstance(source, cst.Call):
@@ -717,6 +725,11 @@ class ModuleAnalysis:
             helper = self._called_helper(source, scope)
             if helper is not None and helper.accumulation is not None:
                 return is_new_sequence(helper.accumulation.binding.assignment.value, self.resolve)
+            # A project function that returns a whole read or a materialisation (SPEC 2.6).
+            for call in scope.calls:
+                if call.node is source:
+                    effect = self.call_effect(call, scope, NEED_MATERIALIZATION)
+                    return effect is not None and effect.summary.returns_materialization is not None
         return False
 
     def carried_by_sink(self, scope: Scope, sink: SinkCall) -> set[Source]:

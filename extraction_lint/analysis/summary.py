@@ -264,12 +264,13 @@ class FunctionFacts:
         return None
 
     def parameter_position(self, name: str, bound: bool) -> int | None:
-        """The position a caller passes ``name`` at (after the receiver, when bound)."""
+        """The position a caller passes ``name`` at (after the receiver, when bound; a
+        class method's class is passed by Python, ``ClassName.m(...)`` included)."""
         try:
             index = self.positional.index(name)
         except ValueError:
             return None
-        offset = 1 if bound and self.kind in {"method", "classmethod"} else 0
+        offset = 1 if self.kind == "classmethod" or (bound and self.kind == "method") else 0
         return index - offset if index >= offset else None
 
     def argument(self, edge: Edge, name: str) -> ArgFacts | None:

@@ -669,6 +669,21 @@ con.executemany(SQL, (item for rows in batches for item in rows))
 """,
     )
     invalid = (
+        # SPEC 2.6: `ClassName.m(...)` of a class method: Python passes the class, so
+        # the collection is the method's `rows`.
+        """
+class Exporter:
+    @classmethod
+    def flush(cls, con, rows):
+        con.executemany("INSERT INTO t VALUES (?)", rows)
+
+
+def export(con, reader):
+    acc = []
+    for record in reader:
+        acc.append(record)
+    Exporter.flush(con, acc)  # EXL001
+""",
         # SPEC 2.1 Sink: a frame writer called on the class writes its first argument; a
         # literal key's list emptied is not the flush of another key's.
         """

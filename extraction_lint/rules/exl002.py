@@ -351,6 +351,16 @@ for table in tables:
 """,
     )
     invalid = (
+        # SPEC 2.6: a helper's whole read is one at the caller, for an `execute` sink too.
+        """
+def read_all(cur):
+    return cur.fetchall()
+
+
+def copy(src, dst):
+    rows = read_all(src)
+    dst.execute("INSERT INTO users VALUES (?, ?)", rows)  # EXL002
+""",
         # SPEC 2.6: a function that returns a whole read returns a materialisation, also
         # when what it reads is what the caller passed.
         """
