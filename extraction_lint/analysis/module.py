@@ -153,6 +153,11 @@ class HelperCall:
     helper: Helper
 
 
+#: The whole reads a project function may return that are lists of records (what
+#: ``x.execute(sql, rows)`` writes many of): ``cur.fetchall()``, ``list(reader)``.
+RECORD_LIST_READS = frozenset({"fetchall", "list"})
+
+
 class ModuleAnalysis:
     """Everything the rules know about one parsed module."""
 
@@ -725,11 +730,16 @@ class ModuleAnalysis:
             helper = self._called_helper(source, scope)
             if helper is not None and helper.accumulation is not None:
                 return is_new_sequence(helper.accumulation.binding.assignment.value, self.resolve)
-            # A project function that returns a whole read or a materialisation (SPEC 2.6).
+            # A project function that returns a whole read of rows (SPEC 2.6): not any
+            # materialisation, a dict of one row's parameters is one too.
             for call in scope.calls:
                 if call.node is source:
                     effect = self.call_effect(call, scope, NEED_MATERIALIZATION)
-                    return effect is not None and effect.summary.returns_materialization is not None
+                    return (
+                        effect is not None
+                        and effect.summary.returns_materialization is not None
+                        and effect.summary.returns_read in RECORD_LIST_READS
+                    )
         return False
 
     def carried_by_sink(self, scope: Scope, sink: SinkCall) -> set[Source]:
